@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint schema bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/loyalty migrate
+	$(BIN)/loyalty demo
+	$(BIN)/loyalty serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) lint
+	@$(BIN)/loyalty export-schema | diff -u schema.graphql - \
+		|| (echo "schema.graphql is out of date: run 'make schema'"; exit 1)
+	$(BIN)/pytest
+
+schema: $(STAMP)
+	$(BIN)/loyalty export-schema > schema.graphql
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.metrics
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis loyalty.db loyalty.db-*

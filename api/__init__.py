@@ -1,0 +1,1 @@
+"""GraphQL API: schema, resolvers, loaders, auth, the ASGI app and the CLI."""

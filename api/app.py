@@ -1,0 +1,162 @@
+"""The ASGI application: `POST /graphql`, GraphiQL in development, `GET /healthz`.
+
+Requests larger than the body limit are refused before they are parsed; every
+non-GraphQL error is a JSON body, never an HTML page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from api.auth import Anonymous, Principal
+from api.context import Context
+from api.schema import build_schema
+from api.settings import Settings, get_settings
+from domain.access import hash_key
+from domain.clock import Clock, SystemClock
+from persistence.api_keys import key_by_hash
+from persistence.database import Database
+
+log = logging.getLogger("loyalty")
+
+
+async def authenticate(request: Request, database: Database, clock: Clock) -> Principal | Anonymous:
+    header = request.headers.get("authorization")
+    if not header:
+        return Anonymous("No API key: send Authorization: Bearer <key>.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Anonymous("The Authorization header must be Bearer <key>.")
+    async with database.sessions() as session:
+        key = await key_by_hash(session, hash_key(token.strip()))
+    if key is None:
+        return Anonymous("Unknown API key.")
+    if key.revoked_at is not None:
+        return Anonymous("This API key was revoked.")
+    if not key.is_usable(clock.now()):
+        return Anonymous("This API key has expired.")
+    return Principal(key)
+
+
+class LoyaltyGraphQL(GraphQL):
+    def __init__(self, database: Database, settings: Settings, clock: Clock) -> None:
+        super().__init__(
+            build_schema(production=settings.is_production),
+            graphql_ide=None if settings.is_production else "graphiql",
+            allow_queries_via_get=False,
+        )
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        caller = await authenticate(request, self.database, self.clock)
+        return Context(
+            database=self.database, settings=self.settings, clock=self.clock, caller=caller
+        )
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, counted as they stream in."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, "Request body too large.")
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except HTTPException as exc:
+            if exc.status_code != 413:
+                raise
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {
+                "errors": [
+                    {
+                        "message": f"Request body over {self.limit} bytes.",
+                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                    }
+                ]
+            },
+            status_code=413,
+        )
+        await response(scope, receive, send)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    database: Database = request.app.state.database
+    try:
+        async with database.sessions() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        log.exception("health check failed")
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "Internal server error."
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> Starlette:
+    settings = settings or get_settings()
+    owns_database = database is None
+    database = database or Database.connect(settings.database_url)
+    graphql = LoyaltyGraphQL(database, settings, clock or SystemClock())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        exception_handlers={HTTPException: http_error, 500: http_error},
+        lifespan=lifespan,
+    )
+    app.state.database = database
+    app.state.settings = settings
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

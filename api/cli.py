@@ -1,0 +1,155 @@
+"""The `loyalty` command: serve, migrate, manage API keys, export the schema."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from api.settings import get_settings
+
+
+def _database():  # noqa: ANN202
+    from persistence.database import Database
+
+    return Database.connect(get_settings().database_url)
+
+
+@click.group()
+def main() -> None:
+    """Loyalty Graph: a GraphQL backend for customer retention."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serves the API (GraphiQL at /graphql in development)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrades the database to the newest schema (alembic upgrade head)."""
+    from persistence.migrations import upgrade
+
+    upgrade(get_settings().database_url)
+    click.echo("database is at the newest schema")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Seeds a demo program into an empty database and prints a fresh admin key."""
+    from api.demo import issue_demo_key, seed_if_empty
+
+    async def run() -> tuple[bool, str]:
+        database = _database()
+        try:
+            seeded = await seed_if_empty(database, phone_region=get_settings().phone_region)
+            return seeded, await issue_demo_key(database)
+        finally:
+            await database.dispose()
+
+    seeded, secret = asyncio.run(run())
+    if seeded:
+        click.echo("seeded a demo program (customers and tags)")
+    click.echo(f"\n  GraphiQL:  http://{host}:{port}/graphql")
+    click.echo(f"  Admin key: {secret}")
+    click.echo('  In GraphiQL, add the header {"Authorization": "Bearer <key>"}\n')
+
+
+@main.group()
+def apikey() -> None:
+    """Creates, lists and revokes API keys."""
+
+
+@apikey.command("create")
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "storefront", "partner", "analyst"], case_sensitive=False),
+)
+@click.option("--expires-in-days", type=int, default=None)
+def apikey_create(name: str, role: str, expires_in_days: int | None) -> None:
+    """Creates a key and prints it. It is shown this once."""
+    from domain.access import ApiKeyService, CreateApiKey, Role
+    from domain.clock import SystemClock
+    from domain.errors import DomainError, InvalidInput
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+
+    async def run() -> str:
+        database = _database()
+        try:
+            service = ApiKeyService(SqlUnitOfWork(database), SystemClock())
+            issued = await service.create(CreateApiKey(name, Role(role.upper()), expires))
+            return issued.secret
+        finally:
+            await database.dispose()
+
+    try:
+        click.echo(asyncio.run(run()))
+    except (DomainError, InvalidInput) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """Lists keys (never their secrets)."""
+    from persistence.api_keys import list_keys
+
+    async def run():  # noqa: ANN202
+        database = _database()
+        try:
+            async with database.sessions() as session:
+                return await list_keys(session)
+        finally:
+            await database.dispose()
+
+    for key in asyncio.run(run()):
+        state = "revoked" if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.prefix}…\t{key.role.value}\t{state}\t{key.name}")
+
+
+@apikey.command("revoke")
+@click.argument("key_id", type=int)
+def apikey_revoke(key_id: int) -> None:
+    """Revokes the key with this numeric id (see `loyalty apikey list`)."""
+    from domain.access import ApiKeyService
+    from domain.clock import SystemClock
+    from domain.errors import DomainError
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    async def run() -> None:
+        database = _database()
+        try:
+            await ApiKeyService(SqlUnitOfWork(database), SystemClock()).revoke(key_id)
+        finally:
+            await database.dispose()
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"revoked key {key_id}")
+
+
+@main.command("export-schema")
+def export_schema() -> None:
+    """Prints the GraphQL SDL (what schema.graphql holds)."""
+    from api.schema import schema
+
+    click.echo(schema.as_str())
+
+
+if __name__ == "__main__":
+    main()

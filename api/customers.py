@@ -1,0 +1,265 @@
+"""Customers over GraphQL: the type, `customer`/`customers`, and profile mutations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api import ids
+from api.auth import require
+from api.errors import BadUserInput, UserError, decode_input_id, user_errors
+from api.node import Node, register
+from api.pagination import Connection, connection, decode_cursor, page_size
+from domain import customers as domain
+from domain.access import Scope
+from domain.errors import DomainError, InvalidInput
+from persistence import customers as reads
+
+if TYPE_CHECKING:
+    from api.tags import TagType
+
+Gender = strawberry.enum(domain.Gender, name="Gender")
+CustomerSort = strawberry.enum(reads.CustomerSort, name="CustomerSort")
+
+
+@strawberry.type(name="Customer", description="A shopper, as every channel of the brand sees them.")
+class CustomerType(Node):
+    id: strawberry.ID
+    external_id: str = strawberry.field(description="The storefront's own id for this customer.")
+    email: str | None
+    phone: str | None = strawberry.field(description="E.164 when the number could be parsed.")
+    name: str | None
+    birthday: date | None
+    gender: Gender | None  # type: ignore[valid-type]
+    city: str | None
+    acquisition_channel: str | None
+    attributes: JSON = strawberry.field(description="Free-form strings, numbers and booleans.")
+    created_at: datetime
+    updated_at: datetime
+    erased_at: datetime | None = strawberry.field(
+        description="When personal data was erased on request; null if it never was."
+    )
+    db_id: strawberry.Private[int]
+
+    @classmethod
+    def from_domain(cls, customer: domain.Customer) -> CustomerType:
+        return cls(
+            id=strawberry.ID(ids.encode("Customer", customer.id)),
+            external_id=customer.external_id,
+            email=customer.email,
+            phone=customer.phone,
+            name=customer.name,
+            birthday=customer.birthday,
+            gender=customer.gender,
+            city=customer.city,
+            acquisition_channel=customer.acquisition_channel,
+            attributes=customer.attributes,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+            erased_at=customer.erased_at,
+            db_id=customer.id,
+        )
+
+    @strawberry.field(description="The customer's tags, by name.")
+    async def tags(
+        self, info: strawberry.Info
+    ) -> list[Annotated[TagType, strawberry.lazy("api.tags")]]:
+        from api.tags import TagType
+
+        tags = await info.context.loaders.tags_of_customer.load(self.db_id)
+        return [TagType.from_domain(tag) for tag in tags]
+
+
+@register("Customer", Scope.CUSTOMERS_READ)
+async def fetch_customer(info: strawberry.Info, key: int) -> CustomerType | None:
+    customer = await info.context.loaders.customer.load(key)
+    return CustomerType.from_domain(customer) if customer else None
+
+
+@strawberry.input
+class CustomerFilter:
+    search: str | None = strawberry.field(
+        default=None,
+        description="Exact externalId or email, phone number ending, or part of the name.",
+    )
+    tag: str | None = strawberry.field(default=None, description="Only customers with this tag.")
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    include_erased: bool = False
+
+
+@strawberry.input(description="Profile fields; an omitted field is left as it is, null clears it.")
+class CustomerUpsertInput:
+    external_id: str
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    birthday: date | None = strawberry.UNSET
+    gender: Gender | None = strawberry.UNSET  # type: ignore[valid-type]
+    city: str | None = strawberry.UNSET
+    acquisition_channel: str | None = strawberry.UNSET
+    attributes: JSON | None = strawberry.UNSET
+
+
+@strawberry.input(description="Profile fields; an omitted field is left as it is, null clears it.")
+class CustomerUpdateInput:
+    id: strawberry.ID
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    birthday: date | None = strawberry.UNSET
+    gender: Gender | None = strawberry.UNSET  # type: ignore[valid-type]
+    city: str | None = strawberry.UNSET
+    acquisition_channel: str | None = strawberry.UNSET
+    attributes: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class CustomerEraseInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class CustomerUpsertPayload:
+    customer: CustomerType | None
+    created: bool = strawberry.field(description="True when this call created the customer.")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CustomerUpdatePayload:
+    customer: CustomerType | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CustomerErasePayload:
+    customer: CustomerType | None
+    user_errors: list[UserError]
+
+
+def unset_to_domain(value: Any) -> Any:
+    return domain.UNSET if value is strawberry.UNSET else value
+
+
+def profile_of(data: CustomerUpsertInput | CustomerUpdateInput) -> domain.ProfileInput:
+    return domain.ProfileInput(
+        email=unset_to_domain(data.email),
+        phone=unset_to_domain(data.phone),
+        name=unset_to_domain(data.name),
+        birthday=unset_to_domain(data.birthday),
+        gender=unset_to_domain(data.gender),
+        city=unset_to_domain(data.city),
+        acquisition_channel=unset_to_domain(data.acquisition_channel),
+        attributes=unset_to_domain(data.attributes),
+    )
+
+
+def customer_service(info: strawberry.Info) -> domain.CustomerService:
+    context = info.context
+    return domain.CustomerService(
+        context.uow(), context.clock, phone_region=context.settings.phone_region
+    )
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(description="One customer by global ID or by the storefront's externalId.")
+    async def customer(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID | None = None,
+        external_id: str | None = None,
+    ) -> CustomerType | None:
+        require(info, Scope.CUSTOMERS_READ)
+        if (id is None) == (external_id is None):
+            raise BadUserInput("Give exactly one of id and externalId.")
+        if id is not None:
+            try:
+                key = ids.decode(id, "Customer")
+            except ValueError:
+                return None
+            customer = await info.context.loaders.customer.load(key)
+        else:
+            customer = await info.context.loaders.customer_by_external_id.load(external_id)
+        return CustomerType.from_domain(customer) if customer else None
+
+    @strawberry.field(description="Customers, newest first unless sorted otherwise.")
+    async def customers(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: CustomerFilter | None = None,
+        sort: CustomerSort = reads.CustomerSort.CREATED_AT_DESC,  # type: ignore[valid-type]
+    ) -> Connection[CustomerType]:
+        require(info, Scope.CUSTOMERS_READ)
+        size = page_size(first)
+        key = decode_cursor(after, sort.value) if after else None
+        given = filter or CustomerFilter()
+        criteria = reads.CustomerFilter(
+            search=given.search,
+            tag=given.tag,
+            created_after=given.created_after,
+            created_before=given.created_before,
+            include_erased=given.include_erased,
+        )
+        page = await info.context.read(reads.list_customers, criteria, sort, key, size)
+        return connection(
+            page,
+            sort.value,
+            CustomerType.from_domain,
+            lambda: info.context.read(reads.count_customers, criteria),
+            after=after,
+        )
+
+
+@strawberry.type
+class CustomerMutation:
+    @strawberry.mutation(description="Creates the customer with this externalId, or updates it.")
+    async def customer_upsert(
+        self, info: strawberry.Info, input: CustomerUpsertInput
+    ) -> CustomerUpsertPayload:
+        require(info, Scope.CUSTOMERS_WRITE)
+        command = domain.UpsertCustomer(input.external_id, profile_of(input))
+        try:
+            result = await customer_service(info).upsert(command)
+        except (DomainError, InvalidInput) as exc:
+            return CustomerUpsertPayload(customer=None, created=False, user_errors=user_errors(exc))
+        return CustomerUpsertPayload(
+            customer=CustomerType.from_domain(result.customer),
+            created=result.created,
+            user_errors=[],
+        )
+
+    @strawberry.mutation(description="Changes profile fields of an existing customer.")
+    async def customer_update(
+        self, info: strawberry.Info, input: CustomerUpdateInput
+    ) -> CustomerUpdatePayload:
+        require(info, Scope.CUSTOMERS_WRITE)
+        try:
+            key = decode_input_id(input.id, "Customer", ("input", "id"))
+            customer = await customer_service(info).update(
+                domain.UpdateCustomer(key, profile_of(input))
+            )
+        except (DomainError, InvalidInput) as exc:
+            return CustomerUpdatePayload(customer=None, user_errors=user_errors(exc))
+        return CustomerUpdatePayload(customer=CustomerType.from_domain(customer), user_errors=[])
+
+    @strawberry.mutation(
+        description="Erases a customer's personal data (PIPL/GDPR request). The record and "
+        "its ledger stay for accounting; the old email, phone and externalId no longer find it."
+    )
+    async def customer_erase(
+        self, info: strawberry.Info, input: CustomerEraseInput
+    ) -> CustomerErasePayload:
+        require(info, Scope.CUSTOMERS_ERASE)
+        try:
+            key = decode_input_id(input.id, "Customer", ("input", "id"))
+            customer = await customer_service(info).erase(key)
+        except (DomainError, InvalidInput) as exc:
+            return CustomerErasePayload(customer=None, user_errors=user_errors(exc))
+        return CustomerErasePayload(customer=CustomerType.from_domain(customer), user_errors=[])

@@ -1,0 +1,72 @@
+"""The demo program `make run` starts with: a few customers and tags, and a key.
+
+Seeding happens only on an empty database. The demo admin key is new on every run
+(keys are stored hashed, so an old one cannot be shown again); the previous demo
+key is revoked so they do not pile up.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from domain.access import ApiKeyService, CreateApiKey, Role
+from domain.clock import SystemClock
+from domain.customers import CustomerService, ProfileInput, UpsertCustomer
+from domain.tags import ChangeCustomerTags, CreateTag, TagService
+from persistence.api_keys import ApiKeyRow, list_keys
+from persistence.customers import CustomerRow
+from persistence.database import Database
+from persistence.unit_of_work import SqlUnitOfWork
+
+DEMO_KEY_NAME = "demo admin (make run)"
+
+DEMO_CUSTOMERS = [
+    ("demo-0001", "li.na@example.com", "+86 138 0013 8000", "李娜", date(1990, 5, 12), "Shanghai"),
+    ("demo-0002", "wang.wei@example.com", "13900139000", "王伟", date(1985, 11, 3), "Beijing"),
+    ("demo-0003", "emma@example.com", "+44 20 7946 0958", "Emma Brown", None, "London"),
+    ("demo-0004", "zhang.min@example.com", None, "张敏", date(1998, 1, 30), "Hangzhou"),
+]
+
+
+async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool:
+    async with database.sessions() as session:
+        if (await session.execute(select(func.count()).select_from(CustomerRow))).scalar_one():
+            return False
+    clock = SystemClock()
+    customers = CustomerService(SqlUnitOfWork(database), clock, phone_region=phone_region)
+    ids = []
+    for external_id, email, phone, name, birthday, city in DEMO_CUSTOMERS:
+        result = await customers.upsert(
+            UpsertCustomer(
+                external_id,
+                ProfileInput(
+                    email=email,
+                    phone=phone,
+                    name=name,
+                    birthday=birthday,
+                    city=city,
+                    acquisition_channel="demo",
+                ),
+            )
+        )
+        ids.append(result.customer.id)
+    tags = TagService(SqlUnitOfWork(database), clock)
+    await tags.create(CreateTag("VIP", "Top spenders", "#C9A227"))
+    await tags.add_to_customers(ChangeCustomerTags(ids[:2], tag_names=["VIP"]))
+    await tags.add_to_customers(ChangeCustomerTags(ids[1:], tag_names=["newsletter"]))
+    return True
+
+
+async def issue_demo_key(database: Database) -> str:
+    service = ApiKeyService(SqlUnitOfWork(database), SystemClock())
+    async with database.sessions() as session:
+        old = [k for k in await list_keys(session) if k.name == DEMO_KEY_NAME and not k.revoked_at]
+    for key in old:
+        await service.revoke(key.id)
+    issued = await service.create(CreateApiKey(DEMO_KEY_NAME, Role.ADMIN))
+    return issued.secret
+
+
+__all__ = ["ApiKeyRow", "issue_demo_key", "seed_if_empty"]

@@ -1,0 +1,81 @@
+"""The two kinds of errors a caller sees.
+
+- `UserError` in a payload's `userErrors`: a business refusal or bad input, with the
+  field at fault and a code the client can switch on.
+- A top-level GraphQL error with `extensions.code` (`UNAUTHENTICATED`, `FORBIDDEN`,
+  `BAD_USER_INPUT`): only for who-is-calling problems and malformed requests. Any
+  other exception is a bug and is masked in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+
+from api.ids import BadGlobalId, WrongIdType, decode
+from domain.errors import DomainError, ErrorCode, InvalidInput
+
+UserErrorCode = strawberry.enum(
+    Enum("UserErrorCode", {code.name: code.value for code in ErrorCode}),
+    name="UserErrorCode",
+    description="Why a mutation refused its input.",
+)
+
+
+@strawberry.type(description="A refusal of one mutation input, naming the field at fault.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field at fault, e.g. ["input", "email"].'
+    )
+    message: str
+    code: UserErrorCode  # type: ignore[valid-type]
+
+
+def user_errors(exc: DomainError | InvalidInput) -> list[UserError]:
+    errors = exc.errors if isinstance(exc, InvalidInput) else [exc]
+    return [
+        UserError(
+            field=list(e.field) if e.field is not None else None,
+            message=e.message,
+            code=UserErrorCode[e.code.name],
+        )
+        for e in errors
+    ]
+
+
+class PublicError(GraphQLError):
+    """An error whose message is safe to show, even in production."""
+
+    code = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class Unauthenticated(PublicError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(PublicError):
+    code = "FORBIDDEN"
+
+
+class BadUserInput(PublicError):
+    code = "BAD_USER_INPUT"
+
+
+def decode_input_id(global_id: str, expected: str, field: Sequence[str]) -> int:
+    """Decodes an ID from a mutation input, refusing it as a DomainError."""
+    try:
+        return decode(global_id, expected)
+    except WrongIdType as exc:
+        raise DomainError(ErrorCode.WRONG_TYPE, field, f"{field[-1]}: {exc}.") from None
+    except BadGlobalId:
+        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} is not a valid ID.") from None
+
+
+def decode_input_ids(global_ids: Sequence[str], expected: str, field: Sequence[str]) -> list[int]:
+    return [decode_input_id(gid, expected, (*field, str(i))) for i, gid in enumerate(global_ids)]

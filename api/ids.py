@@ -1,0 +1,41 @@
+"""Opaque global IDs: base64 of "Type:id", so clients never build or parse them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+
+class BadGlobalId(ValueError):
+    """The text is not a global ID at all."""
+
+
+class WrongIdType(ValueError):
+    """A valid global ID, but of another type than the field expects."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"expected a {expected} ID, got a {actual} ID")
+        self.expected = expected
+        self.actual = actual
+
+
+def encode(type_name: str, key: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+
+
+def decode_any(global_id: str) -> tuple[str, int]:
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, key = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        if not type_name or not key.isdigit():
+            raise BadGlobalId(global_id)
+        return type_name, int(key)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadGlobalId(global_id) from exc
+
+
+def decode(global_id: str, expected: str) -> int:
+    type_name, key = decode_any(global_id)
+    if type_name != expected:
+        raise WrongIdType(expected, type_name)
+    return key

@@ -1,0 +1,66 @@
+"""Process settings, read once from environment variables.
+
+Program settings that an admin changes at run time (earn rate, tiers...) live in the
+database; these are the ones an operator sets when starting the process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev-secret-key", "placeholder"}
+DEV_SECRET_KEY = "dev-secret-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./loyalty.db", validation_alias="DATABASE_URL"
+    )
+    loyalty_env: Literal["development", "production"] = Field(
+        default="development", validation_alias="LOYALTY_ENV"
+    )
+    secret_key: str = Field(default=DEV_SECRET_KEY, validation_alias="LOYALTY_SECRET_KEY")
+    default_timezone: str = Field(default="UTC", validation_alias="LOYALTY_TIMEZONE")
+    default_currency: str = Field(default="CNY", validation_alias="LOYALTY_CURRENCY")
+    phone_region: str | None = Field(default="CN", validation_alias="LOYALTY_PHONE_REGION")
+    max_body_bytes: int = Field(default=1_000_000, validation_alias="LOYALTY_MAX_BODY_BYTES")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"LOYALTY_TIMEZONE: unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("LOYALTY_CURRENCY must be a three-letter ISO 4217 code")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.is_production and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "LOYALTY_SECRET_KEY must be set to a real secret when LOYALTY_ENV=production"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.loyalty_env == "production"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,331 @@
+"""Customer profiles: what a valid profile is, and the actions that change one.
+
+Email is lower-cased; a phone is stored in E.164 when it can be parsed (with the
+program's default region for numbers written without a country code) and as the
+trimmed digits otherwise, so the same person is found however the number was typed.
+Erasure (PIPL/GDPR) replaces personal data but keeps the record and its ledger,
+which accounting still needs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from domain.clock import Clock
+from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.fields import optional_text, required_text
+
+MAX_EXTERNAL_ID = 128
+MAX_NAME = 200
+MAX_CITY = 100
+MAX_CHANNEL = 64
+MAX_PHONE_INPUT = 32
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_KEY = 64
+MAX_ATTRIBUTE_STRING = 500
+MAX_ATTRIBUTES_BYTES = 4096
+
+
+class Gender(StrEnum):
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+    OTHER = "OTHER"
+    UNDISCLOSED = "UNDISCLOSED"
+
+
+class _Unset:
+    """Marks a profile field the caller did not send (as opposed to sending null)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+
+AttributeValue = str | int | float | bool
+
+
+@dataclass
+class Customer:
+    id: int | None
+    external_id: str
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    birthday: date | None = None
+    gender: Gender | None = None
+    city: str | None = None
+    acquisition_channel: str | None = None
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    erased_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    """Profile fields as sent. UNSET leaves a field alone; None clears it."""
+
+    email: Any = UNSET
+    phone: Any = UNSET
+    name: Any = UNSET
+    birthday: Any = UNSET
+    gender: Any = UNSET
+    city: Any = UNSET
+    acquisition_channel: Any = UNSET
+    attributes: Any = UNSET
+
+
+@dataclass(frozen=True)
+class UpsertCustomer:
+    external_id: str
+    profile: ProfileInput
+
+
+@dataclass(frozen=True)
+class UpdateCustomer:
+    customer_id: int
+    profile: ProfileInput
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    customer: Customer
+    created: bool
+
+
+class CustomerRepository(Protocol):
+    async def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None: ...
+    async def get_by_external_id(
+        self, external_id: str, *, for_update: bool = False
+    ) -> Customer | None: ...
+    async def add(self, customer: Customer) -> Customer: ...
+    async def save(self, customer: Customer) -> None: ...
+    async def existing_ids(self, customer_ids: Sequence[int]) -> set[int]: ...
+
+
+def normalize_email(value: str, field: Sequence[str]) -> str:
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise DomainError(ErrorCode.INVALID, field, f"email is not valid: {exc}") from None
+    return result.normalized.lower()
+
+
+def normalize_phone(value: str, field: Sequence[str], *, region: str | None) -> str:
+    text = value.strip()
+    if len(text) > MAX_PHONE_INPUT:
+        raise DomainError(ErrorCode.TOO_LONG, field, f"phone is longer than {MAX_PHONE_INPUT}.")
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 5 or any(not (ch.isdigit() or ch in "+-() .") for ch in text):
+        raise DomainError(ErrorCode.INVALID, field, "phone is not a phone number.")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return "".join(ch for ch in text if ch.isdigit() or ch == "+")
+    if phonenumbers.is_possible_number(parsed):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return "".join(ch for ch in text if ch.isdigit() or ch == "+")
+
+
+def check_attributes(value: Any, field: Sequence[str]) -> dict[str, AttributeValue]:
+    if not isinstance(value, dict):
+        raise DomainError(ErrorCode.INVALID, field, "attributes must be a JSON object.")
+    if len(value) > MAX_ATTRIBUTES:
+        raise DomainError(
+            ErrorCode.TOO_MANY, field, f"attributes has more than {MAX_ATTRIBUTES} keys."
+        )
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_ATTRIBUTE_KEY:
+            raise DomainError(
+                ErrorCode.INVALID,
+                field,
+                f"attribute keys must be 1 to {MAX_ATTRIBUTE_KEY} characters.",
+            )
+        if isinstance(item, str):
+            if len(item) > MAX_ATTRIBUTE_STRING:
+                raise DomainError(
+                    ErrorCode.TOO_LONG,
+                    (*field, key),
+                    f"attribute {key!r} is longer than {MAX_ATTRIBUTE_STRING} characters.",
+                )
+        elif not isinstance(item, bool | int | float) or item != item:  # NaN is not data
+            raise DomainError(
+                ErrorCode.INVALID,
+                (*field, key),
+                f"attribute {key!r} must be a string, a number or a boolean.",
+            )
+    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_ATTRIBUTES_BYTES:
+        raise DomainError(
+            ErrorCode.TOO_LONG, field, f"attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes."
+        )
+    return dict(value)
+
+
+def apply_profile(
+    customer: Customer,
+    profile: ProfileInput,
+    *,
+    today: date,
+    phone_region: str | None,
+    path: Sequence[str] = ("input",),
+) -> Customer:
+    """Returns the customer with the sent fields applied, or raises every problem found."""
+    errors = ErrorCollector()
+    changes: dict[str, Any] = {}
+
+    def text(name: str, max_length: int) -> None:
+        value = getattr(profile, name)
+        if value is UNSET:
+            return
+        try:
+            changes[name] = optional_text(value, (*path, _camel(name)), max_length=max_length)
+        except DomainError as exc:
+            errors.capture(exc)
+
+    text("name", MAX_NAME)
+    text("city", MAX_CITY)
+    text("acquisition_channel", MAX_CHANNEL)
+
+    if profile.email is not UNSET:
+        try:
+            email = optional_text(profile.email, (*path, "email"), max_length=254)
+            changes["email"] = email and normalize_email(email, (*path, "email"))
+        except DomainError as exc:
+            errors.capture(exc)
+    if profile.phone is not UNSET:
+        try:
+            phone = optional_text(profile.phone, (*path, "phone"), max_length=MAX_PHONE_INPUT)
+            changes["phone"] = phone and normalize_phone(
+                phone, (*path, "phone"), region=phone_region
+            )
+        except DomainError as exc:
+            errors.capture(exc)
+    if profile.birthday is not UNSET:
+        if profile.birthday is not None and profile.birthday > today:
+            errors.add(ErrorCode.INVALID, (*path, "birthday"), "birthday is in the future.")
+        elif profile.birthday is not None and profile.birthday.year < 1900:
+            errors.add(ErrorCode.INVALID, (*path, "birthday"), "birthday is before 1900.")
+        else:
+            changes["birthday"] = profile.birthday
+    if profile.gender is not UNSET:
+        changes["gender"] = profile.gender
+    if profile.attributes is not UNSET:
+        try:
+            changes["attributes"] = (
+                {}
+                if profile.attributes is None
+                else check_attributes(profile.attributes, (*path, "attributes"))
+            )
+        except DomainError as exc:
+            errors.capture(exc)
+
+    errors.raise_if_any()
+    return replace(customer, **changes)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def erased_copy(customer: Customer, at: datetime) -> Customer:
+    """The record kept after erasure: no personal data, a new external id."""
+    return replace(
+        customer,
+        external_id=f"erased:{customer.id}",
+        email=None,
+        phone=None,
+        name=None,
+        birthday=None,
+        gender=None,
+        city=None,
+        attributes={},
+        erased_at=at,
+        updated_at=at,
+    )
+
+
+class CustomerUnitOfWork(Protocol):
+    customers: CustomerRepository
+
+    async def __aenter__(self) -> CustomerUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+class CustomerService:
+    def __init__(self, uow: CustomerUnitOfWork, clock: Clock, *, phone_region: str | None):
+        self.uow = uow
+        self.clock = clock
+        self.phone_region = phone_region
+
+    async def upsert(self, command: UpsertCustomer) -> UpsertResult:
+        external_id = required_text(
+            command.external_id, ("input", "externalId"), max_length=MAX_EXTERNAL_ID
+        )
+        now = self.clock.now()
+        async with self.uow as uow:
+            existing = await uow.customers.get_by_external_id(external_id, for_update=True)
+            if existing is not None:
+                updated = apply_profile(
+                    existing, command.profile, today=now.date(), phone_region=self.phone_region
+                )
+                if updated != existing:
+                    updated.updated_at = now
+                    await uow.customers.save(updated)
+                await uow.commit()
+                return UpsertResult(updated, created=False)
+            fresh = apply_profile(
+                Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
+                command.profile,
+                today=now.date(),
+                phone_region=self.phone_region,
+            )
+            created = await uow.customers.add(fresh)
+            await uow.commit()
+            return UpsertResult(created, created=True)
+
+    async def update(self, command: UpdateCustomer) -> Customer:
+        now = self.clock.now()
+        async with self.uow as uow:
+            customer = await self._live(uow, command.customer_id)
+            updated = apply_profile(
+                customer, command.profile, today=now.date(), phone_region=self.phone_region
+            )
+            if updated != customer:
+                updated.updated_at = now
+                await uow.customers.save(updated)
+            await uow.commit()
+            return updated
+
+    async def erase(self, customer_id: int) -> Customer:
+        now = self.clock.now()
+        async with self.uow as uow:
+            customer = await self._live(uow, customer_id)
+            erased = erased_copy(customer, now)
+            await uow.customers.save(erased)
+            await uow.commit()
+            return erased
+
+    @staticmethod
+    async def _live(uow: CustomerUnitOfWork, customer_id: int) -> Customer:
+        customer = await uow.customers.get(customer_id, for_update=True)
+        if customer is None:
+            raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No customer has this id.")
+        if customer.erased_at is not None:
+            raise DomainError(
+                ErrorCode.ERASED, ("input", "id"), "This customer's personal data was erased."
+            )
+        return customer

@@ -1,0 +1,60 @@
+"""Business refusals.
+
+A refusal is a `DomainError(code, field, message)`: the API turns it into a payload's
+`userErrors`, never into a top-level GraphQL error. `field` is the path of the input
+field at fault (e.g. ``("input", "email")``) so a form can show it beside the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    TOO_MANY = "TOO_MANY"
+    NOT_FOUND = "NOT_FOUND"
+    WRONG_TYPE = "WRONG_TYPE"
+    TAKEN = "TAKEN"
+    IN_USE = "IN_USE"
+    ERASED = "ERASED"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+
+
+class DomainError(Exception):
+    def __init__(self, code: ErrorCode, field: Sequence[str] | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = tuple(field) if field is not None else None
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.code}, {self.field}, {self.message!r})"
+
+
+class InvalidInput(Exception):
+    """Several refusals found while checking one input; none of it was written."""
+
+    def __init__(self, errors: Iterable[DomainError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(e.message for e in self.errors))
+
+
+class ErrorCollector:
+    """Collects every problem of an input so the caller sees all of them at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[DomainError] = []
+
+    def add(self, code: ErrorCode, field: Sequence[str], message: str) -> None:
+        self.errors.append(DomainError(code, field, message))
+
+    def capture(self, error: DomainError) -> None:
+        self.errors.append(error)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)

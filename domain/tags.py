@@ -1,0 +1,254 @@
+"""Tags: labels on customers, unique by name regardless of case.
+
+Adding tags by name creates the names nobody has made yet, so an import can tag
+customers without a separate "create tag" step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from domain.clock import Clock
+from domain.customers import UNSET, CustomerRepository
+from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.fields import bounded_list, optional_text, required_text
+
+MAX_TAG_NAME = 64
+MAX_TAG_DESCRIPTION = 500
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class TagSource(StrEnum):
+    MANUAL = "MANUAL"
+    IMPORT = "IMPORT"
+    RULE = "RULE"
+
+
+@dataclass
+class Tag:
+    id: int | None
+    name: str
+    description: str | None = None
+    color: str | None = None
+    source: TagSource = TagSource.MANUAL
+    created_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return tag_key(self.name)
+
+
+def tag_key(name: str) -> str:
+    """The uniqueness key: trimmed and case-folded, so "VIP" and "vip" are one tag."""
+    return name.strip().casefold()
+
+
+@dataclass(frozen=True)
+class CreateTag:
+    name: str
+    description: str | None = None
+    color: str | None = None
+    source: TagSource = TagSource.MANUAL
+
+
+@dataclass(frozen=True)
+class UpdateTag:
+    tag_id: int
+    name: Any = UNSET
+    description: Any = UNSET
+    color: Any = UNSET
+
+
+@dataclass(frozen=True)
+class ChangeCustomerTags:
+    customer_ids: Sequence[int]
+    tag_ids: Sequence[int] = ()
+    tag_names: Sequence[str] = ()
+    source: TagSource = TagSource.MANUAL
+
+
+@dataclass(frozen=True)
+class TagChangeResult:
+    tags: list[Tag]
+    customer_ids: list[int]
+    changed: int
+
+
+class TagRepository(Protocol):
+    async def get(self, tag_id: int) -> Tag | None: ...
+    async def by_keys(self, keys: Sequence[str]) -> list[Tag]: ...
+    async def by_ids(self, tag_ids: Sequence[int]) -> list[Tag]: ...
+    async def add(self, tag: Tag) -> Tag: ...
+    async def save(self, tag: Tag) -> None: ...
+    async def delete(self, tag_id: int) -> None: ...
+    async def attach(self, customer_ids: Sequence[int], tag_ids: Sequence[int]) -> int: ...
+    async def detach(self, customer_ids: Sequence[int], tag_ids: Sequence[int]) -> int: ...
+
+
+class TagUnitOfWork(Protocol):
+    tags: TagRepository
+    customers: CustomerRepository
+
+    async def __aenter__(self) -> TagUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+def check_color(value: str | None, field: Sequence[str]) -> str | None:
+    color = optional_text(value, field, max_length=7)
+    if color is not None and not COLOR.match(color):
+        raise DomainError(ErrorCode.INVALID, field, "color must look like #1A2B3C.")
+    return color.upper() if color else None
+
+
+class TagService:
+    def __init__(self, uow: TagUnitOfWork, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    async def create(self, command: CreateTag) -> Tag:
+        errors = ErrorCollector()
+        name = description = color = None
+        try:
+            name = required_text(command.name, ("input", "name"), max_length=MAX_TAG_NAME)
+        except DomainError as exc:
+            errors.capture(exc)
+        try:
+            description = optional_text(
+                command.description, ("input", "description"), max_length=MAX_TAG_DESCRIPTION
+            )
+        except DomainError as exc:
+            errors.capture(exc)
+        try:
+            color = check_color(command.color, ("input", "color"))
+        except DomainError as exc:
+            errors.capture(exc)
+        errors.raise_if_any()
+        async with self.uow as uow:
+            if await uow.tags.by_keys([tag_key(name)]):
+                raise DomainError(ErrorCode.TAKEN, ("input", "name"), f"A tag {name!r} exists.")
+            tag = await uow.tags.add(
+                Tag(None, name, description, color, command.source, self.clock.now())
+            )
+            await uow.commit()
+            return tag
+
+    async def update(self, command: UpdateTag) -> Tag:
+        async with self.uow as uow:
+            tag = await self._get(uow, command.tag_id)
+            errors = ErrorCollector()
+            changes: dict[str, Any] = {}
+            if command.name is not UNSET:
+                try:
+                    changes["name"] = required_text(
+                        command.name, ("input", "name"), max_length=MAX_TAG_NAME
+                    )
+                except DomainError as exc:
+                    errors.capture(exc)
+            if command.description is not UNSET:
+                try:
+                    changes["description"] = optional_text(
+                        command.description,
+                        ("input", "description"),
+                        max_length=MAX_TAG_DESCRIPTION,
+                    )
+                except DomainError as exc:
+                    errors.capture(exc)
+            if command.color is not UNSET:
+                try:
+                    changes["color"] = check_color(command.color, ("input", "color"))
+                except DomainError as exc:
+                    errors.capture(exc)
+            errors.raise_if_any()
+            updated = replace(tag, **changes)
+            if updated.key != tag.key and await uow.tags.by_keys([updated.key]):
+                raise DomainError(
+                    ErrorCode.TAKEN, ("input", "name"), f"A tag {updated.name!r} exists."
+                )
+            await uow.tags.save(updated)
+            await uow.commit()
+            return updated
+
+    async def delete(self, tag_id: int) -> Tag:
+        async with self.uow as uow:
+            tag = await self._get(uow, tag_id)
+            await uow.tags.delete(tag_id)
+            await uow.commit()
+            return tag
+
+    async def add_to_customers(self, command: ChangeCustomerTags) -> TagChangeResult:
+        return await self._change(command, attach=True)
+
+    async def remove_from_customers(self, command: ChangeCustomerTags) -> TagChangeResult:
+        return await self._change(command, attach=False)
+
+    async def _change(self, command: ChangeCustomerTags, *, attach: bool) -> TagChangeResult:
+        errors = ErrorCollector()
+        for name, items in (
+            ("customerIds", command.customer_ids),
+            ("tagIds", command.tag_ids),
+            ("tagNames", command.tag_names),
+        ):
+            try:
+                bounded_list(items, ("input", name))
+            except DomainError as exc:
+                errors.capture(exc)
+        if not command.customer_ids:
+            errors.add(ErrorCode.REQUIRED, ("input", "customerIds"), "Name at least one customer.")
+        if not command.tag_ids and not command.tag_names:
+            errors.add(ErrorCode.REQUIRED, ("input", "tagNames"), "Name at least one tag.")
+        names: dict[str, str] = {}
+        for index, raw in enumerate(command.tag_names):
+            try:
+                name = required_text(
+                    raw, ("input", "tagNames", str(index)), max_length=MAX_TAG_NAME
+                )
+            except DomainError as exc:
+                errors.capture(exc)
+                continue
+            names.setdefault(tag_key(name), name)
+        errors.raise_if_any()
+
+        customer_ids = list(dict.fromkeys(command.customer_ids))
+        async with self.uow as uow:
+            found = await uow.customers.existing_ids(customer_ids)
+            missing = [cid for cid in customer_ids if cid not in found]
+            if missing:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND,
+                    ("input", "customerIds"),
+                    f"{len(missing)} of the customers do not exist.",
+                )
+            tags = await uow.tags.by_ids(list(dict.fromkeys(command.tag_ids)))
+            if len(tags) != len(set(command.tag_ids)):
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("input", "tagIds"), "Some of the tags do not exist."
+                )
+            by_name = {tag.key: tag for tag in await uow.tags.by_keys(list(names))}
+            for key, name in names.items():
+                if key in by_name:
+                    continue
+                if attach:
+                    by_name[key] = await uow.tags.add(
+                        Tag(None, name, source=command.source, created_at=self.clock.now())
+                    )
+            all_tags = list({t.id: t for t in [*tags, *by_name.values()]}.values())
+            tag_ids = [t.id for t in all_tags]
+            if attach:
+                changed = await uow.tags.attach(customer_ids, tag_ids)
+            else:
+                changed = await uow.tags.detach(customer_ids, tag_ids)
+            await uow.commit()
+            return TagChangeResult(all_tags, customer_ids, changed)
+
+    @staticmethod
+    async def _get(uow: TagUnitOfWork, tag_id: int) -> Tag:
+        tag = await uow.tags.get(tag_id)
+        if tag is None:
+            raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No tag has this id.")
+        return tag

@@ -1,0 +1,207 @@
+"""Customer rows, the repository services use, and the list queries the API reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, Index, String, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.customers import Customer, Gender
+from persistence.base import Base
+from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.types import BigId, JsonDocument, UtcDateTime
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(100))
+    acquisition_channel: Mapped[str | None] = mapped_column(String(64))
+    attributes: Mapped[dict] = mapped_column(JsonDocument, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_customers_created_at_id", "created_at", "id"),)
+
+
+def to_domain(row: CustomerRow) -> Customer:
+    return Customer(
+        id=row.id,
+        external_id=row.external_id,
+        email=row.email,
+        phone=row.phone,
+        name=row.name,
+        birthday=row.birthday,
+        gender=Gender(row.gender) if row.gender else None,
+        city=row.city,
+        acquisition_channel=row.acquisition_channel,
+        attributes=dict(row.attributes or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        erased_at=row.erased_at,
+    )
+
+
+def _values(customer: Customer) -> dict:
+    return {
+        "external_id": customer.external_id,
+        "email": customer.email,
+        "phone": customer.phone,
+        "name": customer.name,
+        "birthday": customer.birthday,
+        "gender": customer.gender.value if customer.gender else None,
+        "city": customer.city,
+        "acquisition_channel": customer.acquisition_channel,
+        "attributes": customer.attributes,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
+        "erased_at": customer.erased_at,
+    }
+
+
+class SqlCustomerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None:
+        statement = select(CustomerRow).where(CustomerRow.id == customer_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self.session.execute(statement)).scalar_one_or_none()
+        return to_domain(row) if row else None
+
+    async def get_by_external_id(
+        self, external_id: str, *, for_update: bool = False
+    ) -> Customer | None:
+        statement = select(CustomerRow).where(CustomerRow.external_id == external_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self.session.execute(statement)).scalar_one_or_none()
+        return to_domain(row) if row else None
+
+    async def add(self, customer: Customer) -> Customer:
+        row = CustomerRow(**_values(customer))
+        self.session.add(row)
+        await self.session.flush()
+        customer.id = row.id
+        return customer
+
+    async def save(self, customer: Customer) -> None:
+        await self.session.execute(
+            update(CustomerRow).where(CustomerRow.id == customer.id).values(**_values(customer))
+        )
+
+    async def existing_ids(self, customer_ids: Sequence[int]) -> set[int]:
+        if not customer_ids:
+            return set()
+        rows = await self.session.execute(
+            select(CustomerRow.id).where(CustomerRow.id.in_(list(customer_ids)))
+        )
+        return set(rows.scalars())
+
+
+# ---- reads for the API -------------------------------------------------------------
+
+
+class CustomerSort(StrEnum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+
+
+SORT_KEYS = {
+    CustomerSort.CREATED_AT_DESC: SortKey((CustomerRow.created_at, CustomerRow.id), True),
+    CustomerSort.CREATED_AT_ASC: SortKey((CustomerRow.created_at, CustomerRow.id), False),
+}
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    search: str | None = None
+    tag: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    include_erased: bool = False
+
+
+def _filtered(statement, criteria: CustomerFilter):  # noqa: ANN001, ANN202
+    from persistence.tags import CustomerTagRow, TagRow
+
+    if not criteria.include_erased:
+        statement = statement.where(CustomerRow.erased_at.is_(None))
+    if criteria.created_after is not None:
+        statement = statement.where(CustomerRow.created_at >= criteria.created_after)
+    if criteria.created_before is not None:
+        statement = statement.where(CustomerRow.created_at < criteria.created_before)
+    if criteria.tag is not None:
+        statement = statement.where(
+            CustomerRow.id.in_(
+                select(CustomerTagRow.customer_id)
+                .join(TagRow, TagRow.id == CustomerTagRow.tag_id)
+                .where(TagRow.name_key == criteria.tag.strip().casefold())
+            )
+        )
+    if criteria.search:
+        statement = statement.where(_search_clause(criteria.search))
+    return statement
+
+
+def _search_clause(text: str):  # noqa: ANN202
+    """Exact on the identifiers people paste, substring on the name."""
+    term = text.strip()
+    lowered = term.lower()
+    escaped = lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    digits = "".join(ch for ch in term if ch.isdigit())
+    clauses = [
+        CustomerRow.external_id == term,
+        CustomerRow.email == lowered,
+        func.lower(CustomerRow.name).like(f"%{escaped}%", escape="\\"),
+    ]
+    if len(digits) >= 5:
+        clauses.append(CustomerRow.phone.like(f"%{digits}", escape="\\"))
+    return or_(*clauses)
+
+
+async def list_customers(
+    session: AsyncSession,
+    criteria: CustomerFilter,
+    sort: CustomerSort,
+    after: Sequence | None,
+    first: int,
+) -> Page[Customer]:
+    key = SORT_KEYS[sort]
+    statement = keyset(_filtered(select(CustomerRow), criteria), key, after, first)
+    rows = (await session.execute(statement)).scalars().all()
+    page = page_of(rows, first, lambda r: (r.created_at, r.id))
+    return Page([to_domain(r) for r in page.items], page.keys, page.has_next)
+
+
+async def count_customers(session: AsyncSession, criteria: CustomerFilter) -> int:
+    statement = _filtered(select(func.count()).select_from(CustomerRow), criteria)
+    return (await session.execute(statement)).scalar_one()
+
+
+async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:
+    rows = await session.execute(select(CustomerRow).where(CustomerRow.id.in_(list(ids))))
+    return {r.id: to_domain(r) for r in rows.scalars()}
+
+
+async def customers_by_external_ids(
+    session: AsyncSession, external_ids: Sequence[str]
+) -> dict[str, Customer]:
+    rows = await session.execute(
+        select(CustomerRow).where(CustomerRow.external_id.in_(list(external_ids)))
+    )
+    return {r.external_id: to_domain(r) for r in rows.scalars()}
