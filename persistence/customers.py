@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Date, Index, String, func, or_, select, update
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +34,18 @@ class CustomerRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Order statistics and points totals, kept current in the order's transaction.
+    orders_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    total_spent: Mapped[Decimal] = mapped_column(
+        Numeric(18, 2), default=Decimal(0), server_default="0"
+    )
+    first_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    points_balance: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_debt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lifetime_earned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tiers.id"))
+    tier_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_customers_created_at_id", "created_at", "id"),)
 

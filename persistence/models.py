@@ -3,8 +3,31 @@
 from persistence.api_keys import ApiKeyRow
 from persistence.base import Base
 from persistence.customers import CustomerRow
+from persistence.events import EventRow
+from persistence.idempotency import IdempotencyRow
+from persistence.orders import OrderItemRow, OrderRow, RefundRow
+from persistence.points import LedgerEntryRow, LotDrawRow, LotRow
+from persistence.program import ProgramRow
 from persistence.tags import CustomerTagRow, TagRow
+from persistence.tiers import TierChangeRow, TierRow
 
 metadata = Base.metadata
 
-__all__ = ["ApiKeyRow", "CustomerRow", "CustomerTagRow", "TagRow", "metadata"]
+__all__ = [
+    "ApiKeyRow",
+    "CustomerRow",
+    "CustomerTagRow",
+    "EventRow",
+    "IdempotencyRow",
+    "LedgerEntryRow",
+    "LotDrawRow",
+    "LotRow",
+    "OrderItemRow",
+    "OrderRow",
+    "ProgramRow",
+    "RefundRow",
+    "TagRow",
+    "TierChangeRow",
+    "TierRow",
+    "metadata",
+]
