@@ -60,7 +60,7 @@ class Context:
         self.loaders = Loaders(self.database)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database)
+        return SqlUnitOfWork(self.database, self.settings.program_defaults())
 
     async def read(self, query: Callable[..., Awaitable[R]], *args: Any) -> R:
         """Runs one read-model query in a short session of its own."""

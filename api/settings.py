@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.program import ProgramSettings
+
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev-secret-key", "placeholder"}
 DEV_SECRET_KEY = "dev-secret-key"
 
@@ -59,6 +61,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.loyalty_env == "production"
+
+    def program_defaults(self) -> ProgramSettings:
+        """Program settings before an admin has changed any."""
+        return ProgramSettings(currency=self.default_currency, timezone=self.default_timezone)
 
 
 @lru_cache(maxsize=1)

@@ -1,15 +1,24 @@
-"""The program's settings: one row, changed by admins through `programUpdate`."""
+"""The program's settings: one row, created on the first `programUpdate`.
+
+Until then the defaults apply, with the currency and time zone an operator set in
+the environment (LOYALTY_CURRENCY, LOYALTY_TIMEZONE).
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Integer, Numeric, String
+from sqlalchemy import Integer, Numeric, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.program import ProgramSettings, RfmCut, TierBasis
 from persistence.base import Base
 from persistence.types import UtcDateTime
+
+PROGRAM_ROW_ID = 1
 
 
 class ProgramRow(Base):
@@ -22,8 +31,62 @@ class ProgramRow(Base):
     point_value: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     pending_days: Mapped[int] = mapped_column(Integer)
     expiry_days: Mapped[int | None] = mapped_column(Integer)
+    expiring_soon_days: Mapped[int] = mapped_column(Integer)
     tier_basis: Mapped[str] = mapped_column(String(16))
     tier_window_days: Mapped[int] = mapped_column(Integer)
     tier_retention_days: Mapped[int] = mapped_column(Integer)
-    expiring_soon_days: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    referrer_bonus: Mapped[int] = mapped_column(Integer)
+    referee_bonus: Mapped[int] = mapped_column(Integer)
+    referral_min_order_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    referral_monthly_limit: Mapped[int] = mapped_column(Integer)
+    lifecycle_new_days: Mapped[int] = mapped_column(Integer)
+    lifecycle_loyal_days: Mapped[int] = mapped_column(Integer)
+    lifecycle_active_days: Mapped[int] = mapped_column(Integer)
+    lifecycle_silent_days: Mapped[int] = mapped_column(Integer)
+    rfm_cut: Mapped[str] = mapped_column(String(8))
+    attribution_days: Mapped[int] = mapped_column(Integer)
+    repurchase_reminder_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+SETTING_NAMES = [f.name for f in fields(ProgramSettings)]
+
+
+def to_domain(row: ProgramRow) -> ProgramSettings:
+    values = {name: getattr(row, name) for name in SETTING_NAMES}
+    values["tier_basis"] = TierBasis(row.tier_basis)
+    values["rfm_cut"] = RfmCut(row.rfm_cut)
+    values["earn_rate"] = Decimal(row.earn_rate)
+    values["point_value"] = Decimal(row.point_value)
+    values["referral_min_order_amount"] = Decimal(row.referral_min_order_amount)
+    return ProgramSettings(**values)
+
+
+async def load_program(session: AsyncSession, defaults: ProgramSettings) -> ProgramSettings:
+    row = await session.get(ProgramRow, PROGRAM_ROW_ID)
+    return to_domain(row) if row else defaults
+
+
+class SqlProgramRepository:
+    def __init__(self, session: AsyncSession, defaults: ProgramSettings) -> None:
+        self.session = session
+        self.defaults = defaults
+
+    async def get(self) -> ProgramSettings:
+        return await load_program(self.session, self.defaults)
+
+    async def save(self, settings: ProgramSettings) -> None:
+        values = {name: getattr(settings, name) for name in SETTING_NAMES}
+        values["tier_basis"] = settings.tier_basis.value
+        values["rfm_cut"] = settings.rfm_cut.value
+        existing = (
+            await self.session.execute(
+                select(ProgramRow).where(ProgramRow.id == PROGRAM_ROW_ID).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if existing is None:
+            self.session.add(ProgramRow(id=PROGRAM_ROW_ID, **values))
+        else:
+            for name, value in values.items():
+                setattr(existing, name, value)
+        await self.session.flush()

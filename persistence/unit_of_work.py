@@ -9,23 +9,27 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.program import ProgramSettings
 from persistence.api_keys import SqlApiKeyRepository
 from persistence.customers import SqlCustomerRepository
 from persistence.database import Database
+from persistence.program import SqlProgramRepository
 from persistence.tags import SqlTagRepository
 
 
 class SqlUnitOfWork:
     session: AsyncSession
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, program_defaults: ProgramSettings | None = None) -> None:
         self.database = database
+        self.program_defaults = program_defaults or ProgramSettings()
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = await self.database.write_session()
         self.customers = SqlCustomerRepository(self.session)
         self.tags = SqlTagRepository(self.session)
         self.api_keys = SqlApiKeyRepository(self.session)
+        self.program = SqlProgramRepository(self.session, self.program_defaults)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,4 +1,4 @@
-"""orders points tiers events
+"""orders points tiers events program
 
 Revision ID: 0002
 Revises: 0001
@@ -52,11 +52,22 @@ def upgrade() -> None:
     sa.Column('point_value', sa.Numeric(precision=12, scale=4), nullable=False),
     sa.Column('pending_days', sa.Integer(), nullable=False),
     sa.Column('expiry_days', sa.Integer(), nullable=True),
+    sa.Column('expiring_soon_days', sa.Integer(), nullable=False),
     sa.Column('tier_basis', sa.String(length=16), nullable=False),
     sa.Column('tier_window_days', sa.Integer(), nullable=False),
     sa.Column('tier_retention_days', sa.Integer(), nullable=False),
-    sa.Column('expiring_soon_days', sa.Integer(), nullable=False),
-    sa.Column('updated_at', persistence.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('referrer_bonus', sa.Integer(), nullable=False),
+    sa.Column('referee_bonus', sa.Integer(), nullable=False),
+    sa.Column('referral_min_order_amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('referral_monthly_limit', sa.Integer(), nullable=False),
+    sa.Column('lifecycle_new_days', sa.Integer(), nullable=False),
+    sa.Column('lifecycle_loyal_days', sa.Integer(), nullable=False),
+    sa.Column('lifecycle_active_days', sa.Integer(), nullable=False),
+    sa.Column('lifecycle_silent_days', sa.Integer(), nullable=False),
+    sa.Column('rfm_cut', sa.String(length=8), nullable=False),
+    sa.Column('attribution_days', sa.Integer(), nullable=False),
+    sa.Column('repurchase_reminder_days', sa.Integer(), nullable=False),
+    sa.Column('updated_at', persistence.base.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_program_settings'))
     )
     op.create_table('tiers',

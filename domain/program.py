@@ -1,0 +1,139 @@
+"""The program's settings: every threshold DOMAIN.md calls a default.
+
+An admin changes them with `programUpdate`; a change applies to what happens next
+(new orders, new lots, the next job run) and never rewrites the ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from domain.errors import DomainError, ErrorCode, ErrorCollector
+
+
+class TierBasis(StrEnum):
+    POINTS_EARNED = "POINTS_EARNED"
+    SPEND = "SPEND"
+
+
+class RfmCut(StrEnum):
+    MEAN = "MEAN"
+    MEDIAN = "MEDIAN"
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    currency: str = "CNY"
+    timezone: str = "UTC"
+    earn_rate: Decimal = Decimal("1")
+    point_value: Decimal = Decimal("0.01")
+    pending_days: int = 0
+    expiry_days: int | None = 365
+    expiring_soon_days: int = 30
+    tier_basis: TierBasis = TierBasis.POINTS_EARNED
+    tier_window_days: int = 365
+    tier_retention_days: int = 365
+    referrer_bonus: int = 100
+    referee_bonus: int = 100
+    referral_min_order_amount: Decimal = Decimal("0")
+    referral_monthly_limit: int = 10
+    lifecycle_new_days: int = 7
+    lifecycle_loyal_days: int = 180
+    lifecycle_active_days: int = 30
+    lifecycle_silent_days: int = 90
+    rfm_cut: RfmCut = RfmCut.MEAN
+    attribution_days: int = 7
+    repurchase_reminder_days: int = 30
+    updated_at: datetime | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+# Bounds for integer settings: (smallest, largest).
+INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "pending_days": (0, 365),
+    "expiry_days": (1, 3650),
+    "expiring_soon_days": (1, 365),
+    "tier_window_days": (1, 3650),
+    "tier_retention_days": (0, 3650),
+    "referrer_bonus": (0, 1_000_000),
+    "referee_bonus": (0, 1_000_000),
+    "referral_monthly_limit": (0, 100_000),
+    "lifecycle_new_days": (1, 3650),
+    "lifecycle_loyal_days": (1, 3650),
+    "lifecycle_active_days": (1, 3650),
+    "lifecycle_silent_days": (1, 3650),
+    "attribution_days": (1, 365),
+    "repurchase_reminder_days": (1, 3650),
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramSettings:
+    """The settings with `changes` applied, or every problem found (field names as
+    the API spells them)."""
+    errors = ErrorCollector()
+    known = {f.name for f in fields(ProgramSettings)} - {"updated_at"}
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        path = ("input", _camel(name))
+        if name not in known:
+            errors.add(ErrorCode.INVALID, path, f"{_camel(name)} is not a program setting.")
+            continue
+        if value is None and name != "expiry_days":
+            errors.add(ErrorCode.REQUIRED, path, f"{_camel(name)} cannot be null.")
+            continue
+        if name in INT_BOUNDS and value is not None:
+            low, high = INT_BOUNDS[name]
+            if not low <= value <= high:
+                errors.add(
+                    ErrorCode.INVALID, path, f"{_camel(name)} must be between {low} and {high}."
+                )
+                continue
+        if name == "currency":
+            value = str(value).strip().upper()
+            if len(value) != 3 or not value.isalpha():
+                errors.add(ErrorCode.INVALID, path, "currency must be an ISO 4217 code.")
+                continue
+        if name == "timezone":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                errors.add(ErrorCode.INVALID, path, f"{value!r} is not an IANA time zone.")
+                continue
+        if name in {"earn_rate", "point_value"} and not Decimal(0) <= value <= Decimal(1000):
+            errors.add(ErrorCode.INVALID, path, f"{_camel(name)} must be between 0 and 1000.")
+            continue
+        if name == "referral_min_order_amount" and value < 0:
+            errors.add(ErrorCode.INVALID, path, f"{_camel(name)} must not be negative.")
+            continue
+        clean[name] = value
+    errors.raise_if_any()
+    result = replace(current, **clean)
+    if not (
+        result.lifecycle_active_days < result.lifecycle_silent_days
+        and result.lifecycle_new_days <= result.lifecycle_loyal_days
+    ):
+        raise DomainError(
+            ErrorCode.INVALID,
+            ("input", "lifecycleSilentDays"),
+            "lifecycleActiveDays must be below lifecycleSilentDays, and lifecycleNewDays "
+            "at most lifecycleLoyalDays.",
+        )
+    return result
+
+
+class ProgramRepository(Protocol):
+    async def get(self) -> ProgramSettings: ...
+    async def save(self, settings: ProgramSettings) -> None: ...
