@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, Index, String, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.events import Event
 from persistence.base import Base
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
@@ -28,3 +30,28 @@ class EventRow(Base):
         Index("ix_events_customer_id_id", "customer_id", "id"),
         Index("ix_events_type_id", "type", "id"),
     )
+
+
+class SqlEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._txid: int | None = None
+
+    async def append(self, event: Event) -> None:
+        self.session.add(
+            EventRow(
+                type=event.type.value,
+                customer_id=event.customer_id,
+                payload=event.payload,
+                occurred_at=event.occurred_at,
+                txid=await self._transaction_id(),
+            )
+        )
+
+    async def _transaction_id(self) -> int | None:
+        if self.session.bind.dialect.name != "postgresql":
+            return None
+        if self._txid is None:
+            result = await self.session.execute(text("SELECT pg_current_xact_id()::text::bigint"))
+            self._txid = result.scalar_one()
+        return self._txid

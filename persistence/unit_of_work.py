@@ -13,6 +13,7 @@ from domain.program import ProgramSettings
 from persistence.api_keys import SqlApiKeyRepository
 from persistence.customers import SqlCustomerRepository
 from persistence.database import Database
+from persistence.events import SqlEventRepository
 from persistence.program import SqlProgramRepository
 from persistence.tags import SqlTagRepository
 
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
         self.tags = SqlTagRepository(self.session)
         self.api_keys = SqlApiKeyRepository(self.session)
         self.program = SqlProgramRepository(self.session, self.program_defaults)
+        self.events = SqlEventRepository(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,0 +1,49 @@
+"""Domain events: what automation hangs on.
+
+Services append events through the unit of work, in the same transaction as the
+change that causes them, so an event exists if and only if its change committed.
+Delivery happens afterwards (a later worker); readers page through them in commit
+order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class EventType(StrEnum):
+    CUSTOMER_CREATED = "customer.created"
+    ORDER_RECORDED = "order.recorded"
+    ORDER_REFUNDED = "order.refunded"
+    POINTS_EARNED = "points.earned"
+    POINTS_ADJUSTED = "points.adjusted"
+    POINTS_REDEEMED = "points.redeemed"
+    POINTS_EXPIRED = "points.expired"
+    POINTS_EXPIRING_SOON = "points.expiring_soon"
+    TIER_UPGRADED = "tier.upgraded"
+    TIER_DOWNGRADED = "tier.downgraded"
+    REWARD_REDEEMED = "reward.redeemed"
+    REDEMPTION_CANCELLED = "redemption.cancelled"
+    REFERRAL_RECORDED = "referral.recorded"
+    REFERRAL_QUALIFIED = "referral.qualified"
+    CUSTOMER_LIFECYCLE_CHANGED = "customer.lifecycle_changed"
+    CUSTOMER_BIRTHDAY = "customer.birthday"
+    CUSTOMER_REPURCHASE_DUE = "customer.repurchase_due"
+    SEGMENT_ENTERED = "segment.entered"
+    SEGMENT_EXITED = "segment.exited"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: EventType
+    customer_id: int | None
+    occurred_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+class EventRepository(Protocol):
+    async def append(self, event: Event) -> None: ...
