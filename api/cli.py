@@ -143,6 +143,75 @@ def apikey_revoke(key_id: int) -> None:
     click.echo(f"revoked key {key_id}")
 
 
+@main.group()
+def jobs() -> None:
+    """Scheduled work (the worker will run these; the CLI runs them by hand)."""
+
+
+@jobs.command("run-daily")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    default=None,
+    help="Run as of this instant (UTC unless an offset is given); default now.",
+)
+def jobs_run_daily(as_of: datetime | None) -> None:
+    """Activates due pending points, expires due points, steps tiers down.
+
+    Safe to run again for the same instant: the second run changes nothing."""
+    from domain.jobs import run_daily
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    when = as_of or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    settings = get_settings()
+
+    async def run():  # noqa: ANN202
+        database = _database()
+        try:
+            return await run_daily(
+                lambda: SqlUnitOfWork(database, settings.program_defaults()), when
+            )
+        finally:
+            await database.dispose()
+
+    report = asyncio.run(run())
+    click.echo(
+        f"as of {when.isoformat()}: {report.activated_lots} lots became available, "
+        f"{report.expired_lots} lots expired ({report.expired_points} points), "
+        f"{report.tier_changes} tier downgrades"
+    )
+
+
+@main.group()
+def ledger() -> None:
+    """Checks on the points ledger."""
+
+
+@ledger.command("audit")
+def ledger_audit() -> None:
+    """Checks every ledger invariant for every customer; exit code 1 on any violation."""
+    from domain.audit import audit
+    from persistence.points import audit_figures
+
+    async def run():  # noqa: ANN202
+        database = _database()
+        try:
+            async with database.sessions() as session:
+                return await audit_figures(session)
+        finally:
+            await database.dispose()
+
+    figures = asyncio.run(run())
+    violations = audit(figures)
+    for violation in violations:
+        click.echo(f"customer {violation.customer_id}: {violation.problem}")
+    click.echo(f"audited {len(figures)} customers: {len(violations)} violations")
+    if violations:
+        raise SystemExit(1)
+
+
 @main.command("export-schema")
 def export_schema() -> None:
     """Prints the GraphQL SDL (what schema.graphql holds)."""

@@ -16,9 +16,13 @@ from strawberry.dataloader import DataLoader
 from api.auth import Anonymous, Principal
 from api.settings import Settings
 from domain.clock import Clock
+from domain.program import ProgramSettings
 from persistence import customers as customer_reads
+from persistence import orders as order_reads
+from persistence import points as point_reads
 from persistence import tags as tag_reads
 from persistence.database import Database
+from persistence.program import load_program
 from persistence.unit_of_work import SqlUnitOfWork
 
 R = TypeVar("R")
@@ -34,6 +38,13 @@ class Loaders:
         self.tag = self._loader(tag_reads.tags_by_ids, missing=None)
         self.tags_of_customer = self._loader(tag_reads.tags_of_customers, missing=[])
         self.tag_customer_count = self._loader(tag_reads.customer_counts, missing=0)
+        self.order = self._loader(order_reads.orders_by_ids, missing=None)
+        self.order_by_external_id = self._loader(order_reads.orders_by_external_ids, missing=None)
+        self.order_items = self._loader(order_reads.items_of_orders, missing=[])
+        self.order_refunds = self._loader(order_reads.refunds_of_orders, missing=[])
+        self.ledger_entry = self._loader(point_reads.entries_by_ids, missing=None)
+        self.pending_points = self._loader(point_reads.pending_points, missing=0)
+        self.expiring_points = self._loader(point_reads.expiring_lots, missing=[])
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any
@@ -55,9 +66,16 @@ class Context:
     clock: Clock
     caller: Principal | Anonymous
     loaders: Loaders = field(init=False)
+    _program: ProgramSettings | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.database)
+
+    async def program(self) -> ProgramSettings:
+        """The program's settings, read once per request."""
+        if self._program is None:
+            self._program = await self.read(load_program, self.settings.program_defaults())
+        return self._program
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())

@@ -11,14 +11,19 @@ from strawberry.scalars import JSON
 from api import ids
 from api.auth import require
 from api.errors import BadUserInput, UserError, decode_input_id, user_errors
+from api.money import Money, money
 from api.node import Node, register
 from api.pagination import Connection, connection, decode_cursor, page_size
 from domain import customers as domain
 from domain.access import Scope
 from domain.errors import DomainError, InvalidInput
 from persistence import customers as reads
+from persistence import orders as order_reads
+from persistence import points as point_reads
 
 if TYPE_CHECKING:
+    from api.orders import OrderType
+    from api.points import CustomerPoints, LedgerEntryType
     from api.tags import TagType
 
 Gender = strawberry.enum(domain.Gender, name="Gender")
@@ -43,6 +48,7 @@ class CustomerType(Node):
         description="When personal data was erased on request; null if it never was."
     )
     db_id: strawberry.Private[int]
+    stats: strawberry.Private[domain.CustomerStats]
 
     @classmethod
     def from_domain(cls, customer: domain.Customer) -> CustomerType:
@@ -61,6 +67,75 @@ class CustomerType(Node):
             updated_at=customer.updated_at,
             erased_at=customer.erased_at,
             db_id=customer.id,
+            stats=customer.stats or domain.CustomerStats(),
+        )
+
+    @strawberry.field(description="Orders not refunded in full.")
+    def orders_count(self) -> int:
+        return self.stats.orders_count
+
+    @strawberry.field(description="Net of refunds, over counted orders.")
+    async def total_spent(self, info: strawberry.Info) -> Money:
+        return money(self.stats.total_spent, (await info.context.program()).currency)
+
+    @strawberry.field(description="totalSpent / ordersCount; null before the first order.")
+    async def average_order_value(self, info: strawberry.Info) -> Money | None:
+        value = self.stats.average_order_value
+        if value is None:
+            return None
+        return money(value, (await info.context.program()).currency)
+
+    @strawberry.field
+    def first_order_at(self) -> datetime | None:
+        return self.stats.first_order_at
+
+    @strawberry.field
+    def last_order_at(self) -> datetime | None:
+        return self.stats.last_order_at
+
+    @strawberry.field(description="Balances: available, pending, debt, lifetime, expiring.")
+    def points(self) -> Annotated[CustomerPoints, strawberry.lazy("api.points")]:
+        from api.points import CustomerPoints
+
+        return CustomerPoints(
+            available=self.stats.points_balance,
+            debt=self.stats.points_debt,
+            lifetime_earned=self.stats.lifetime_earned,
+            customer_key=self.db_id,
+        )
+
+    @strawberry.field(description="The points ledger, newest entry first.")
+    async def ledger(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[LedgerEntryType, strawberry.lazy("api.points")]]:
+        from api.points import LedgerEntryType
+
+        size = page_size(first)
+        key = decode_cursor(after, "LEDGER") if after else None
+        page = await info.context.read(point_reads.ledger_page, self.db_id, key, size)
+        return connection(
+            page,
+            "LEDGER",
+            LedgerEntryType.from_domain,
+            lambda: info.context.read(point_reads.count_entries, self.db_id),
+            after=after,
+        )
+
+    @strawberry.field(description="The customer's orders, most recently placed first.")
+    async def orders(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[OrderType, strawberry.lazy("api.orders")]]:
+        from api.orders import OrderType
+
+        size = page_size(first)
+        key = decode_cursor(after, "PLACED_AT_DESC") if after else None
+        page = await info.context.read(order_reads.orders_of_customer, self.db_id, key, size)
+        return connection(
+            page,
+            "PLACED_AT_DESC",
+            OrderType.from_domain,
+            lambda: info.context.read(order_reads.count_orders_of_customer, self.db_id),
+            after=after,
         )
 
     @strawberry.field(description="The customer's tags, by name.")

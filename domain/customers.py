@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -71,6 +72,30 @@ class Customer:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     erased_at: datetime | None = None
+    # Derived from orders and the ledger; written only by those services.
+    stats: CustomerStats | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CustomerStats:
+    """Order statistics (counted orders only) and points totals, kept current in the
+    same transaction as the order, refund or ledger entry that changes them."""
+
+    orders_count: int = 0
+    total_spent: Decimal = Decimal(0)
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
+    points_balance: int = 0
+    points_debt: int = 0
+    lifetime_earned: int = 0
+    tier_id: int | None = None
+    tier_since: datetime | None = None
+
+    @property
+    def average_order_value(self) -> Decimal | None:
+        if not self.orders_count:
+            return None
+        return (self.total_spent / self.orders_count).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ class ErrorCode(StrEnum):
     IN_USE = "IN_USE"
     ERASED = "ERASED"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER"
 
 
 class DomainError(Exception):
@@ -33,6 +36,12 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"DomainError({self.code}, {self.field}, {self.message!r})"
+
+
+class ConcurrentWrite(Exception):
+    """Another transaction wrote the same unique row first (e.g. the same order
+    externalId at the same moment). The unit of work raises it; services retry, and
+    the retry sees the other write (and replays or refuses accordingly)."""
 
 
 class InvalidInput(Exception):

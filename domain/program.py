@@ -137,3 +137,25 @@ def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramS
 class ProgramRepository(Protocol):
     async def get(self) -> ProgramSettings: ...
     async def save(self, settings: ProgramSettings) -> None: ...
+
+
+class ProgramUnitOfWork(Protocol):
+    program: ProgramRepository
+
+    async def __aenter__(self) -> ProgramUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+class ProgramService:
+    def __init__(self, uow: ProgramUnitOfWork, clock) -> None:  # noqa: ANN001
+        self.uow = uow
+        self.clock = clock
+
+    async def update(self, changes: dict[str, Any]) -> ProgramSettings:
+        async with self.uow as uow:
+            current = await uow.program.get()
+            updated = replace(apply_changes(current, changes), updated_at=self.clock.now())
+            await uow.program.save(updated)
+            await uow.commit()
+            return updated

@@ -12,7 +12,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, func, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.customers import Customer, Gender
+from domain.customers import Customer, CustomerStats, Gender
 from persistence.base import Base
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.types import BigId, JsonDocument, UtcDateTime
@@ -65,6 +65,17 @@ def to_domain(row: CustomerRow) -> Customer:
         created_at=row.created_at,
         updated_at=row.updated_at,
         erased_at=row.erased_at,
+        stats=CustomerStats(
+            orders_count=row.orders_count,
+            total_spent=Decimal(row.total_spent),
+            first_order_at=row.first_order_at,
+            last_order_at=row.last_order_at,
+            points_balance=row.points_balance,
+            points_debt=row.points_debt,
+            lifetime_earned=row.lifetime_earned,
+            tier_id=row.tier_id,
+            tier_since=row.tier_since,
+        ),
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.base import Base
@@ -24,3 +25,34 @@ class IdempotencyRow(Base):
     __table_args__ = (
         UniqueConstraint("operation", "key", name="uq_idempotency_keys_operation_key"),
     )
+
+
+class SqlIdempotencyRepository:
+    """Remembering a key inserts its row early in the transaction: a concurrent
+    request with the same key then waits on the unique index and, once the first
+    commits, fails with ConcurrentWrite; its retry finds the stored result."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, operation: str, key: str) -> tuple[str, dict] | None:
+        row = (
+            await self.session.execute(
+                select(IdempotencyRow).where(
+                    IdempotencyRow.operation == operation, IdempotencyRow.key == key
+                )
+            )
+        ).scalar_one_or_none()
+        return (row.request_hash, dict(row.result)) if row else None
+
+    async def remember(self, operation: str, key: str, request_hash: str, result: dict) -> None:
+        self.session.add(
+            IdempotencyRow(
+                operation=operation,
+                key=key,
+                request_hash=request_hash,
+                result=result,
+                created_at=datetime.now(UTC),
+            )
+        )
+        await self.session.flush()

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    and_,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.orders import Order, OrderItem, Refund
 from persistence.base import Base
+from persistence.customers import CustomerRow
+from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -59,3 +76,212 @@ class RefundRow(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
     points_reversed: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+def order_to_domain(row: OrderRow, items: list[OrderItem] | None = None) -> Order:
+    return Order(
+        id=row.id,
+        customer_id=row.customer_id,
+        external_id=row.external_id,
+        amount=Decimal(row.amount),
+        currency=row.currency,
+        placed_at=row.placed_at,
+        channel=row.channel,
+        award_points=row.award_points,
+        request_hash=row.request_hash,
+        created_at=row.created_at,
+        refunded_amount=Decimal(row.refunded_amount),
+        points_earned=row.points_earned,
+        points_reversed=row.points_reversed,
+        items=items or [],
+    )
+
+
+def refund_to_domain(row: RefundRow) -> Refund:
+    return Refund(
+        id=row.id,
+        order_id=row.order_id,
+        customer_id=row.customer_id,
+        amount=Decimal(row.amount),
+        points_reversed=row.points_reversed,
+        created_at=row.created_at,
+    )
+
+
+class SqlOrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, order_id: int) -> Order | None:
+        row = (
+            await self.session.execute(
+                select(OrderRow)
+                .where(OrderRow.id == order_id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        return order_to_domain(row) if row else None
+
+    async def get_by_external_id(self, external_id: str) -> Order | None:
+        row = (
+            await self.session.execute(
+                select(OrderRow)
+                .where(OrderRow.external_id == external_id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        return order_to_domain(row) if row else None
+
+    async def add(self, order: Order) -> Order:
+        row = OrderRow(
+            customer_id=order.customer_id,
+            external_id=order.external_id,
+            amount=order.amount,
+            refunded_amount=order.refunded_amount,
+            currency=order.currency,
+            placed_at=order.placed_at,
+            channel=order.channel,
+            award_points=order.award_points,
+            points_earned=order.points_earned,
+            points_reversed=order.points_reversed,
+            request_hash=order.request_hash,
+            created_at=order.created_at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        order.id = row.id
+        if order.items:
+            await self.session.execute(
+                insert(OrderItemRow),
+                [
+                    {
+                        "order_id": row.id,
+                        "customer_id": order.customer_id,
+                        "sku": item.sku,
+                        "name": item.name,
+                        "category": item.category,
+                        "quantity": item.quantity,
+                        "unit_price": item.unit_price,
+                    }
+                    for item in order.items
+                ],
+            )
+        return order
+
+    async def save(self, order: Order) -> None:
+        await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order.id)
+            .values(
+                refunded_amount=order.refunded_amount,
+                points_earned=order.points_earned,
+                points_reversed=order.points_reversed,
+            )
+        )
+
+    async def add_refund(self, refund: Refund) -> Refund:
+        row = RefundRow(
+            order_id=refund.order_id,
+            customer_id=refund.customer_id,
+            amount=refund.amount,
+            points_reversed=refund.points_reversed,
+            created_at=refund.created_at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        refund.id = row.id
+        return refund
+
+    async def get_refund(self, refund_id: int) -> Refund | None:
+        row = await self.session.get(RefundRow, refund_id)
+        return refund_to_domain(row) if row else None
+
+    async def refresh_customer_stats(self, customer_id: int) -> None:
+        """Recomputes the customer's order statistics from their counted orders, so
+        they can never drift from the orders themselves."""
+        counted = and_(
+            OrderRow.customer_id == customer_id, OrderRow.refunded_amount < OrderRow.amount
+        )
+        stats = (
+            await self.session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(OrderRow.amount - OrderRow.refunded_amount), 0),
+                    func.min(OrderRow.placed_at),
+                    func.max(OrderRow.placed_at),
+                ).where(counted)
+            )
+        ).one()
+        await self.session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id)
+            .values(
+                orders_count=stats[0],
+                total_spent=Decimal(stats[1]),
+                first_order_at=stats[2],
+                last_order_at=stats[3],
+            )
+        )
+
+
+# ---- reads for the API -------------------------------------------------------------
+
+ORDER_SORT = SortKey((OrderRow.placed_at, OrderRow.id), descending=True)
+
+
+async def orders_of_customer(
+    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+) -> Page[Order]:
+    statement = select(OrderRow).where(OrderRow.customer_id == customer_id)
+    rows = (await session.execute(keyset(statement, ORDER_SORT, after, first))).scalars().all()
+    page = page_of(rows, first, lambda r: (r.placed_at, r.id))
+    return Page([order_to_domain(r) for r in page.items], page.keys, page.has_next)
+
+
+async def count_orders_of_customer(session: AsyncSession, customer_id: int) -> int:
+    statement = select(func.count()).where(OrderRow.customer_id == customer_id)
+    return (await session.execute(statement)).scalar_one()
+
+
+async def orders_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Order]:
+    rows = await session.execute(select(OrderRow).where(OrderRow.id.in_(list(ids))))
+    return {r.id: order_to_domain(r) for r in rows.scalars()}
+
+
+async def orders_by_external_ids(
+    session: AsyncSession, external_ids: Sequence[str]
+) -> dict[str, Order]:
+    rows = await session.execute(
+        select(OrderRow).where(OrderRow.external_id.in_(list(external_ids)))
+    )
+    return {r.external_id: order_to_domain(r) for r in rows.scalars()}
+
+
+async def items_of_orders(
+    session: AsyncSession, order_ids: Sequence[int]
+) -> dict[int, list[OrderItem]]:
+    rows = await session.execute(
+        select(OrderItemRow)
+        .where(OrderItemRow.order_id.in_(list(order_ids)))
+        .order_by(OrderItemRow.order_id, OrderItemRow.id)
+    )
+    found: dict[int, list[OrderItem]] = {oid: [] for oid in order_ids}
+    for r in rows.scalars():
+        found[r.order_id].append(
+            OrderItem(r.sku, r.quantity, Decimal(r.unit_price), r.name, r.category)
+        )
+    return found
+
+
+async def refunds_of_orders(
+    session: AsyncSession, order_ids: Sequence[int]
+) -> dict[int, list[Refund]]:
+    rows = await session.execute(
+        select(RefundRow)
+        .where(RefundRow.order_id.in_(list(order_ids)))
+        .order_by(RefundRow.order_id, RefundRow.id)
+    )
+    found: dict[int, list[Refund]] = {oid: [] for oid in order_ids}
+    for r in rows.scalars():
+        found[r.order_id].append(refund_to_domain(r))
+    return found

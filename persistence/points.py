@@ -3,12 +3,17 @@ each debit drew from (so a cancelled redemption can put points back where they w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.points import AuditFigures, EntryKind, LedgerEntry, Lot, LotState, PointsAccount
 from persistence.base import Base
+from persistence.customers import CustomerRow
+from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.types import BigId, UtcDateTime
 
 
@@ -64,3 +69,289 @@ class LotDrawRow(Base):
     entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("ledger_entries.id"), index=True)
     lot_id: Mapped[int] = mapped_column(BigId, ForeignKey("point_lots.id"), index=True)
     points: Mapped[int] = mapped_column(Integer)
+
+
+def lot_to_domain(row: LotRow) -> Lot:
+    return Lot(
+        id=row.id,
+        customer_id=row.customer_id,
+        kind=EntryKind(row.kind),
+        points=row.points,
+        remaining=row.remaining,
+        state=LotState(row.state),
+        available_at=row.available_at,
+        expires_at=row.expires_at,
+        order_id=row.order_id,
+        created_at=row.created_at,
+    )
+
+
+def entry_to_domain(row: LedgerEntryRow) -> LedgerEntry:
+    return LedgerEntry(
+        id=row.id,
+        customer_id=row.customer_id,
+        kind=EntryKind(row.kind),
+        points=row.points,
+        balance_after=row.balance_after,
+        created_at=row.created_at,
+        reason=row.reason,
+        order_id=row.order_id,
+        lot_id=row.lot_id,
+        api_key_id=row.api_key_id,
+        idempotency_key=row.idempotency_key,
+    )
+
+
+class SqlPointsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._loaded: dict[int, tuple[int, str]] = {}
+
+    async def load_account(self, customer_id: int) -> PointsAccount:
+        totals = (
+            await self.session.execute(
+                select(
+                    CustomerRow.points_balance, CustomerRow.points_debt, CustomerRow.lifetime_earned
+                ).where(CustomerRow.id == customer_id)
+            )
+        ).one()
+        rows = await self.session.execute(
+            select(LotRow).where(
+                LotRow.customer_id == customer_id,
+                or_(
+                    LotRow.state == LotState.PENDING.value,
+                    and_(LotRow.state == LotState.AVAILABLE.value, LotRow.remaining > 0),
+                ),
+            )
+        )
+        lots = [lot_to_domain(r) for r in rows.scalars()]
+        self._loaded.update({lot.id: (lot.remaining, lot.state.value) for lot in lots})
+        return PointsAccount(
+            customer_id=customer_id,
+            balance=totals.points_balance,
+            debt=totals.points_debt,
+            lifetime_earned=totals.lifetime_earned,
+            lots=lots,
+        )
+
+    async def load_lots(self, lot_ids: Sequence[int]) -> list[Lot]:
+        """Lots by id whatever their state (expired ones included)."""
+        rows = await self.session.execute(select(LotRow).where(LotRow.id.in_(list(lot_ids))))
+        lots = [lot_to_domain(r) for r in rows.scalars()]
+        self._loaded.update({lot.id: (lot.remaining, lot.state.value) for lot in lots})
+        return lots
+
+    async def save_account(self, account: PointsAccount, entries: list[LedgerEntry]) -> None:
+        for lot in account.new_lots:
+            row = LotRow(
+                customer_id=lot.customer_id,
+                kind=lot.kind.value,
+                points=lot.points,
+                remaining=lot.remaining,
+                state=lot.state.value,
+                available_at=lot.available_at,
+                expires_at=lot.expires_at,
+                order_id=lot.order_id,
+                created_at=lot.created_at,
+            )
+            self.session.add(row)
+            await self.session.flush()
+            lot.id = row.id
+            self._loaded[lot.id] = (lot.remaining, lot.state.value)
+        account.new_lots.clear()
+        touched = {id(lot): lot for lot in account.lots}
+        for entry in entries:
+            for draw in entry.draws:
+                touched[id(draw.lot)] = draw.lot
+            if entry.lot is not None:
+                touched[id(entry.lot)] = entry.lot
+        for lot in touched.values():
+            if self._loaded.get(lot.id) != (lot.remaining, lot.state.value):
+                await self.session.execute(
+                    update(LotRow)
+                    .where(LotRow.id == lot.id)
+                    .values(remaining=lot.remaining, state=lot.state.value)
+                )
+                self._loaded[lot.id] = (lot.remaining, lot.state.value)
+        for entry in entries:
+            row = LedgerEntryRow(
+                customer_id=entry.customer_id,
+                kind=entry.kind.value,
+                points=entry.points,
+                balance_after=entry.balance_after,
+                reason=entry.reason,
+                order_id=entry.order_id,
+                lot_id=entry.lot.id if entry.lot is not None else entry.lot_id,
+                api_key_id=entry.api_key_id,
+                idempotency_key=entry.idempotency_key,
+                created_at=entry.created_at,
+            )
+            self.session.add(row)
+            await self.session.flush()
+            entry.id = row.id
+            for draw in entry.draws:
+                self.session.add(
+                    LotDrawRow(
+                        customer_id=entry.customer_id,
+                        entry_id=row.id,
+                        lot_id=draw.lot.id,
+                        points=draw.points,
+                    )
+                )
+        await self.session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == account.customer_id)
+            .values(
+                points_balance=account.balance,
+                points_debt=account.debt,
+                lifetime_earned=account.lifetime_earned,
+            )
+        )
+        await self.session.flush()
+
+    async def customers_with_due_lots(self, as_of: datetime, limit: int) -> list[int]:
+        """Customers with a pending lot due or an available lot past expiry."""
+        due = or_(
+            and_(LotRow.state == LotState.PENDING.value, LotRow.available_at <= as_of),
+            and_(LotRow.state == LotState.AVAILABLE.value, LotRow.expires_at <= as_of),
+        )
+        rows = await self.session.execute(
+            select(LotRow.customer_id)
+            .where(due)
+            .distinct()
+            .order_by(LotRow.customer_id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def lots_due(self, customer_id: int, as_of: datetime) -> list[Lot]:
+        """The customer's lots to activate or expire as of `as_of` (for the daily job)."""
+        rows = await self.session.execute(
+            select(LotRow)
+            .where(
+                LotRow.customer_id == customer_id,
+                or_(
+                    and_(LotRow.state == LotState.PENDING.value, LotRow.available_at <= as_of),
+                    and_(LotRow.state == LotState.AVAILABLE.value, LotRow.expires_at <= as_of),
+                ),
+            )
+            .order_by(LotRow.available_at, LotRow.id)
+        )
+        return [lot_to_domain(r) for r in rows.scalars()]
+
+
+# ---- reads for the API -------------------------------------------------------------
+
+LEDGER_SORT = SortKey((LedgerEntryRow.id,), descending=True)
+
+
+async def ledger_page(
+    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+) -> Page[LedgerEntry]:
+    statement = select(LedgerEntryRow).where(LedgerEntryRow.customer_id == customer_id)
+    rows = (await session.execute(keyset(statement, LEDGER_SORT, after, first))).scalars().all()
+    page = page_of(rows, first, lambda r: (r.id,))
+    return Page([entry_to_domain(r) for r in page.items], page.keys, page.has_next)
+
+
+async def count_entries(session: AsyncSession, customer_id: int) -> int:
+    statement = select(func.count()).where(LedgerEntryRow.customer_id == customer_id)
+    return (await session.execute(statement)).scalar_one()
+
+
+async def pending_points(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    rows = await session.execute(
+        select(LotRow.customer_id, func.coalesce(func.sum(LotRow.remaining), 0))
+        .where(LotRow.customer_id.in_(list(customer_ids)), LotRow.state == LotState.PENDING.value)
+        .group_by(LotRow.customer_id)
+    )
+    found = dict.fromkeys(customer_ids, 0)
+    found.update({cid: int(total) for cid, total in rows.all()})
+    return found
+
+
+async def expiring_lots(
+    session: AsyncSession, keys: Sequence[tuple[int, datetime]]
+) -> dict[tuple[int, datetime], list[tuple[datetime, int]]]:
+    """For (customer, until) keys: available points by expiry instant up to `until`."""
+    found: dict[tuple[int, datetime], list[tuple[datetime, int]]] = {k: [] for k in keys}
+    if not keys:
+        return found
+    latest = max(until for _, until in keys)
+    rows = await session.execute(
+        select(LotRow.customer_id, LotRow.expires_at, func.sum(LotRow.remaining))
+        .where(
+            LotRow.customer_id.in_([cid for cid, _ in keys]),
+            LotRow.state == LotState.AVAILABLE.value,
+            LotRow.remaining > 0,
+            LotRow.expires_at.is_not(None),
+            LotRow.expires_at <= latest,
+        )
+        .group_by(LotRow.customer_id, LotRow.expires_at)
+        .order_by(LotRow.customer_id, LotRow.expires_at)
+    )
+    for customer_id, expires_at, points in rows.all():
+        for key in keys:
+            if key[0] == customer_id and expires_at <= key[1]:
+                found[key].append((expires_at, int(points)))
+    return found
+
+
+async def audit_figures(session: AsyncSession) -> list[AuditFigures]:
+    """The invariants' inputs for every customer that has points activity,
+    each aggregate computed on its own from the raw tables."""
+    entries = (
+        select(
+            LedgerEntryRow.customer_id.label("customer_id"),
+            func.sum(LedgerEntryRow.points).label("entries_sum"),
+            func.max(LedgerEntryRow.id).label("last_id"),
+        )
+        .group_by(LedgerEntryRow.customer_id)
+        .subquery()
+    )
+    lots = (
+        select(
+            LotRow.customer_id.label("customer_id"),
+            func.sum(
+                case((LotRow.state == LotState.AVAILABLE.value, LotRow.remaining), else_=0)
+            ).label("available_remaining"),
+            func.sum(
+                case((or_(LotRow.remaining < 0, LotRow.remaining > LotRow.points), 1), else_=0)
+            ).label("out_of_range"),
+        )
+        .group_by(LotRow.customer_id)
+        .subquery()
+    )
+    last = LedgerEntryRow.__table__.alias("last_entry")
+    statement = (
+        select(
+            CustomerRow.id,
+            CustomerRow.points_balance,
+            CustomerRow.points_debt,
+            func.coalesce(entries.c.entries_sum, 0),
+            last.c.balance_after,
+            func.coalesce(lots.c.available_remaining, 0),
+            func.coalesce(lots.c.out_of_range, 0),
+        )
+        .outerjoin(entries, entries.c.customer_id == CustomerRow.id)
+        .outerjoin(last, last.c.id == entries.c.last_id)
+        .outerjoin(lots, lots.c.customer_id == CustomerRow.id)
+        .order_by(CustomerRow.id)
+    )
+    return [
+        AuditFigures(
+            customer_id=row[0],
+            balance=row[1],
+            debt=row[2],
+            entries_sum=int(row[3]),
+            last_balance_after=row[4],
+            available_remaining=int(row[5]),
+            lots_out_of_range=int(row[6]),
+        )
+        for row in (await session.execute(statement)).all()
+    ]
+
+
+async def entries_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, LedgerEntry]:
+    rows = await session.execute(select(LedgerEntryRow).where(LedgerEntryRow.id.in_(list(ids))))
+    return {r.id: entry_to_domain(r) for r in rows.scalars()}

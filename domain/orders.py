@@ -1,0 +1,528 @@
+"""Orders: what a storefront or partner records, and what follows from it.
+
+Recording an order is idempotent on its `externalId` alone: the same externalId with
+the same customer and amount replays the first result and writes nothing; with a
+different customer or amount it is refused (IDEMPOTENCY_CONFLICT). In the same
+transaction: the customer is created on first sight (when profile fields come with
+it), the customer's order statistics are brought up to date, points are earned into
+a lot, the tier is upgraded if a threshold was crossed, and the events are appended.
+
+An order's statistics count only *counted* orders: those not refunded in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from domain import tiers
+from domain.clock import Clock
+from domain.customers import (
+    MAX_EXTERNAL_ID,
+    Customer,
+    CustomerRepository,
+    ProfileInput,
+    apply_profile,
+)
+from domain.errors import ConcurrentWrite, DomainError, ErrorCode, ErrorCollector
+from domain.events import Event, EventRepository, EventType
+from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
+from domain.points import (
+    EntryKind,
+    LedgerEntry,
+    PointsRepository,
+    earned_points,
+    lot_dates,
+    reversal_points,
+)
+from domain.program import ProgramRepository, ProgramSettings
+
+# Orders may be stamped a little ahead of our clock by a storefront's clock.
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_AMOUNT = Decimal("100000000")
+RETRIES = 5
+
+
+@dataclass
+class OrderItem:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    name: str | None = None
+    category: str | None = None
+
+
+@dataclass
+class Order:
+    id: int | None
+    customer_id: int
+    external_id: str
+    amount: Decimal
+    currency: str
+    placed_at: datetime
+    channel: str | None
+    award_points: bool
+    request_hash: str
+    created_at: datetime
+    refunded_amount: Decimal = Decimal(0)
+    points_earned: int = 0
+    points_reversed: int = 0
+    items: list[OrderItem] = field(default_factory=list)
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.amount - self.refunded_amount
+
+    @property
+    def counted(self) -> bool:
+        return self.refunded_amount < self.amount
+
+
+@dataclass
+class Refund:
+    id: int | None
+    order_id: int
+    customer_id: int
+    amount: Decimal
+    points_reversed: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """Who the order is for: our id, or the storefront's externalId (with profile
+    fields to create the customer if we have never seen them)."""
+
+    id: int | None = None
+    external_id: str | None = None
+    profile: ProfileInput | None = None
+
+
+@dataclass(frozen=True)
+class RecordOrder:
+    external_id: str
+    customer: CustomerRef
+    amount: Any
+    currency: str
+    placed_at: datetime
+    channel: str | None = None
+    items: Sequence[OrderItem] = ()
+    award_points: bool = True
+    api_key_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    order: Order
+    customer: Customer
+    replayed: bool
+    entry: LedgerEntry | None = None
+
+
+@dataclass(frozen=True)
+class RefundOrder:
+    order_external_id: str
+    amount: Any
+    idempotency_key: str
+    api_key_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    order: Order
+    refund: Refund
+    replayed: bool
+
+
+class OrderRepository(Protocol):
+    async def get(self, order_id: int) -> Order | None: ...
+    async def get_by_external_id(self, external_id: str) -> Order | None: ...
+    async def add(self, order: Order) -> Order: ...
+    async def save(self, order: Order) -> None: ...
+    async def add_refund(self, refund: Refund) -> Refund: ...
+    async def get_refund(self, refund_id: int) -> Refund | None: ...
+    async def refresh_customer_stats(self, customer_id: int) -> None: ...
+
+
+class IdempotencyRepository(Protocol):
+    async def find(self, operation: str, key: str) -> tuple[str, dict] | None: ...
+    async def remember(self, operation: str, key: str, request_hash: str, result: dict) -> None: ...
+
+
+class OrderUnitOfWork(Protocol):
+    customers: CustomerRepository
+    orders: OrderRepository
+    points: PointsRepository
+    program: ProgramRepository
+    events: EventRepository
+    idempotency: IdempotencyRepository
+
+    async def __aenter__(self) -> OrderUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of a request, to tell a replay from a conflicting reuse."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def money(value: Any, path: Sequence[str], *, positive: bool = True) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is not a number.") from None
+    if not amount.is_finite():
+        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is not a number.")
+    if positive and amount <= 0:
+        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} must be greater than 0.")
+    if amount < 0:
+        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} must not be negative.")
+    if amount > MAX_AMOUNT:
+        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is larger than {MAX_AMOUNT}.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} has more than 2 decimals.")
+    return amount
+
+
+def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[OrderItem]:
+    if len(items) > MAX_LIST_ITEMS:
+        errors.add(
+            ErrorCode.TOO_MANY,
+            ("input", "items"),
+            f"items has {len(items)} entries; the limit is {MAX_LIST_ITEMS}.",
+        )
+        return []
+    clean = []
+    for index, item in enumerate(items):
+        path = ("input", "items", str(index))
+        try:
+            sku = required_text(item.sku, (*path, "sku"), max_length=128)
+            name = optional_text(item.name, (*path, "name"), max_length=200)
+            category = optional_text(item.category, (*path, "category"), max_length=100)
+            if item.quantity <= 0 or item.quantity > 1_000_000:
+                raise DomainError(
+                    ErrorCode.INVALID, (*path, "quantity"), "quantity must be 1 or more."
+                )
+            price = money(item.unit_price, (*path, "unitPrice"), positive=False)
+            clean.append(OrderItem(sku, item.quantity, price, name, category))
+        except DomainError as exc:
+            errors.capture(exc)
+    return clean
+
+
+class OrderService:
+    def __init__(
+        self,
+        uow_factory,  # noqa: ANN001 - a callable returning a fresh unit of work
+        clock: Clock,
+        *,
+        phone_region: str | None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.phone_region = phone_region
+
+    # ---- orderRecord ---------------------------------------------------------------
+
+    async def record(self, command: RecordOrder) -> RecordResult:
+        for attempt in range(RETRIES):
+            try:
+                return await self._record_once(command)
+            except ConcurrentWrite:
+                if attempt == RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _validate(self, command: RecordOrder, program: ProgramSettings, now: datetime):  # noqa: ANN202
+        errors = ErrorCollector()
+        external_id = amount = None
+        try:
+            external_id = required_text(
+                command.external_id, ("input", "externalId"), max_length=MAX_EXTERNAL_ID
+            )
+        except DomainError as exc:
+            errors.capture(exc)
+        try:
+            amount = money(command.amount, ("input", "amount"))
+        except DomainError as exc:
+            errors.capture(exc)
+        currency = (command.currency or "").strip().upper()
+        if currency != program.currency:
+            errors.add(
+                ErrorCode.CURRENCY_MISMATCH,
+                ("input", "currency"),
+                f"This program keeps accounts in {program.currency}; the order is in "
+                f"{currency or 'no currency'}. Convert it before recording.",
+            )
+        if command.placed_at.tzinfo is None:
+            errors.add(ErrorCode.INVALID, ("input", "placedAt"), "placedAt needs a UTC offset.")
+        elif command.placed_at > now + CLOCK_SKEW:
+            errors.add(ErrorCode.INVALID, ("input", "placedAt"), "placedAt is in the future.")
+        channel = None
+        try:
+            channel = optional_text(command.channel, ("input", "channel"), max_length=64)
+        except DomainError as exc:
+            errors.capture(exc)
+        ref = command.customer
+        if (ref.id is None) == (ref.external_id is None):
+            errors.add(
+                ErrorCode.REQUIRED,
+                ("input", "customer"),
+                "Name the customer by exactly one of id and externalId.",
+            )
+        items = check_items(command.items, errors)
+        errors.raise_if_any()
+        return external_id, amount, currency, channel, items
+
+    async def _record_once(self, command: RecordOrder) -> RecordResult:
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            program = await uow.program.get()
+            external_id, amount, currency, channel, items = self._validate(command, program, now)
+            customer, created = await self._customer(uow, command.customer, now)
+            existing = await uow.orders.get_by_external_id(external_id)
+            if existing is not None:
+                if created or existing.request_hash != fingerprint(customer.id, str(amount)):
+                    raise DomainError(
+                        ErrorCode.IDEMPOTENCY_CONFLICT,
+                        ("input", "externalId"),
+                        "An order with this externalId was recorded for another customer "
+                        "or amount.",
+                    )
+                return RecordResult(existing, customer, replayed=True)
+            if created:
+                customer = await uow.customers.add(customer)
+                await uow.events.append(
+                    Event(
+                        EventType.CUSTOMER_CREATED,
+                        customer.id,
+                        now,
+                        {"externalId": customer.external_id},
+                    )
+                )
+            request_hash = fingerprint(customer.id, str(amount))
+            order = await uow.orders.add(
+                Order(
+                    id=None,
+                    customer_id=customer.id,
+                    external_id=external_id,
+                    amount=amount,
+                    currency=currency,
+                    placed_at=command.placed_at,
+                    channel=channel,
+                    award_points=command.award_points,
+                    request_hash=request_hash,
+                    created_at=now,
+                    items=items,
+                )
+            )
+            await uow.orders.refresh_customer_stats(customer.id)
+            entry = None
+            if command.award_points:
+                multiplier = await tiers.earn_multiplier(uow, customer.id)
+                points = earned_points(amount, program.earn_rate, multiplier)
+                if points > 0:
+                    entry = await self._earn(uow, order, points, program, now, command.api_key_id)
+            await uow.events.append(
+                Event(
+                    EventType.ORDER_RECORDED,
+                    customer.id,
+                    now,
+                    {
+                        "orderExternalId": order.external_id,
+                        "amount": str(order.amount),
+                        "currency": order.currency,
+                        "placedAt": order.placed_at.isoformat(),
+                        "pointsEarned": order.points_earned,
+                    },
+                )
+            )
+            await tiers.upgrade_after_order(uow, customer.id, program, now)
+            await uow.commit()
+            refreshed = await self._reload(customer.id)
+            return RecordResult(order, refreshed or customer, replayed=False, entry=entry)
+
+    async def _reload(self, customer_id: int) -> Customer | None:
+        async with self.uow_factory() as uow:
+            return await uow.customers.get(customer_id)
+
+    async def _earn(
+        self,
+        uow: OrderUnitOfWork,
+        order: Order,
+        points: int,
+        program: ProgramSettings,
+        now: datetime,
+        api_key_id: int | None,
+    ) -> LedgerEntry | None:
+        account = await uow.points.load_account(order.customer_id)
+        available_at, expires_at = lot_dates(
+            order.placed_at, program.pending_days, program.expiry_days
+        )
+        entry = account.credit(
+            EntryKind.EARN,
+            points,
+            now=now,
+            available_at=available_at,
+            expires_at=expires_at,
+            reason=f"order {order.external_id}",
+            order_id=order.id,
+        )
+        entries = [entry] if entry else []
+        for e in entries:
+            e.api_key_id = api_key_id
+        await uow.points.save_account(account, entries)
+        order.points_earned = points
+        await uow.orders.save(order)
+        if entry is not None:
+            await uow.events.append(
+                Event(
+                    EventType.POINTS_EARNED,
+                    order.customer_id,
+                    now,
+                    {
+                        "points": points,
+                        "orderExternalId": order.external_id,
+                        "balance": entry.balance_after,
+                    },
+                )
+            )
+        return entry
+
+    async def _customer(
+        self, uow: OrderUnitOfWork, ref: CustomerRef, now: datetime
+    ) -> tuple[Customer, bool]:
+        """The order's customer, locked; or a new one (not yet added) and True."""
+        if ref.id is not None:
+            customer = await uow.customers.get(ref.id, for_update=True)
+            if customer is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("input", "customer", "id"), "No customer has this id."
+                )
+            return customer, False
+        external_id = required_text(
+            ref.external_id, ("input", "customer", "externalId"), max_length=MAX_EXTERNAL_ID
+        )
+        customer = await uow.customers.get_by_external_id(external_id, for_update=True)
+        if customer is not None:
+            return customer, False
+        if ref.profile is None:
+            raise DomainError(
+                ErrorCode.NOT_FOUND,
+                ("input", "customer", "externalId"),
+                "No customer has this externalId; send profile fields to create one.",
+            )
+        fresh = apply_profile(
+            Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
+            ref.profile,
+            today=now.date(),
+            phone_region=self.phone_region,
+            path=("input", "customer"),
+        )
+        return fresh, True
+
+    # ---- orderRefund ---------------------------------------------------------------
+
+    async def refund(self, command: RefundOrder) -> RefundResult:
+        for attempt in range(RETRIES):
+            try:
+                return await self._refund_once(command)
+            except ConcurrentWrite:
+                if attempt == RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _refund_once(self, command: RefundOrder) -> RefundResult:
+        errors = ErrorCollector()
+        amount = key = None
+        try:
+            amount = money(command.amount, ("input", "amount"))
+        except DomainError as exc:
+            errors.capture(exc)
+        try:
+            key = required_text(
+                command.idempotency_key, ("input", "idempotencyKey"), max_length=128
+            )
+        except DomainError as exc:
+            errors.capture(exc)
+        errors.raise_if_any()
+        request_hash = fingerprint(command.order_external_id, str(amount))
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            found = await uow.orders.get_by_external_id(command.order_external_id.strip())
+            if found is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND,
+                    ("input", "orderExternalId"),
+                    "No order has this externalId.",
+                )
+            await uow.customers.get(found.customer_id, for_update=True)
+            order = await uow.orders.get(found.id)
+            remembered = await uow.idempotency.find("orderRefund", key)
+            if remembered is not None:
+                if remembered[0] != request_hash:
+                    raise DomainError(
+                        ErrorCode.IDEMPOTENCY_CONFLICT,
+                        ("input", "idempotencyKey"),
+                        "This idempotencyKey was used for another refund.",
+                    )
+                refund = await uow.orders.get_refund(remembered[1]["refundId"])
+                return RefundResult(order, refund, replayed=True)
+            remaining = order.amount - order.refunded_amount
+            if amount > remaining:
+                raise DomainError(
+                    ErrorCode.REFUND_EXCEEDS_ORDER,
+                    ("input", "amount"),
+                    f"Only {remaining} {order.currency} of this order is left to refund.",
+                )
+            reverse = 0
+            if order.points_earned:
+                reverse = reversal_points(
+                    order.points_earned, order.amount, order.refunded_amount, amount
+                )
+            order = replace(
+                order,
+                refunded_amount=order.refunded_amount + amount,
+                points_reversed=order.points_reversed + reverse,
+            )
+            await uow.orders.save(order)
+            refund = await uow.orders.add_refund(
+                Refund(None, order.id, order.customer_id, amount, reverse, now)
+            )
+            await uow.idempotency.remember(
+                "orderRefund", key, request_hash, {"refundId": refund.id}
+            )
+            await uow.orders.refresh_customer_stats(order.customer_id)
+            if reverse:
+                account = await uow.points.load_account(order.customer_id)
+                entry = account.reverse_for_refund(
+                    reverse, order.id, now, f"refund of order {order.external_id}"
+                )
+                entries = [entry] if entry else []
+                for e in entries:
+                    e.idempotency_key = key
+                    e.api_key_id = command.api_key_id
+                await uow.points.save_account(account, entries)
+            await uow.events.append(
+                Event(
+                    EventType.ORDER_REFUNDED,
+                    order.customer_id,
+                    now,
+                    {
+                        "orderExternalId": order.external_id,
+                        "amount": str(amount),
+                        "refundedTotal": str(order.refunded_amount),
+                        "fullyRefunded": not order.counted,
+                        "pointsReversed": reverse,
+                    },
+                )
+            )
+            await uow.commit()
+            return RefundResult(order, refund, replayed=False)
