@@ -45,8 +45,7 @@ class ApiKeyType(Node):
 
 @register("ApiKey", Scope.API_KEYS_MANAGE)
 async def fetch_api_key(info: strawberry.Info, key: int) -> ApiKeyType | None:
-    keys = await info.context.read(reads.list_keys)
-    found = next((k for k in keys if k.id == key), None)
+    found = await info.context.read(reads.key_by_id, key)
     return ApiKeyType.from_domain(found) if found else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -19,34 +20,55 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from api.auth import Anonymous, Principal
+from api.auth import Anonymous, Caller, CustomerPrincipal, Principal
 from api.context import Context
 from api.schema import build_schema
 from api.settings import Settings, get_settings
-from domain.access import hash_key
+from domain import customer_tokens
+from domain.access import KEY_PREFIX, ApiKey, hash_key
 from domain.clock import Clock, SystemClock
-from persistence.api_keys import key_by_hash
+from persistence.api_keys import key_by_hash, key_by_id
 from persistence.database import Database
 
 log = logging.getLogger("loyalty")
 
 
-async def authenticate(request: Request, database: Database, clock: Clock) -> Principal | Anonymous:
+async def authenticate(
+    request: Request, database: Database, clock: Clock, secret: str
+) -> Caller | Anonymous:
     header = request.headers.get("authorization")
     if not header:
-        return Anonymous("No API key: send Authorization: Bearer <key>.")
+        return Anonymous("No credentials: send Authorization: Bearer <API key or token>.")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return Anonymous("The Authorization header must be Bearer <key>.")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return Anonymous("The Authorization header must be Bearer <API key or token>.")
+    now = clock.now()
+    if token.startswith(KEY_PREFIX):
+        async with database.sessions() as session:
+            key = await key_by_hash(session, hash_key(token))
+        problem = _unusable(key, now, "API key")
+        return Anonymous(problem) if problem else Principal(key)
+    try:
+        claims = customer_tokens.decode(token, secret, now)
+    except customer_tokens.InvalidToken as exc:
+        return Anonymous(str(exc))
     async with database.sessions() as session:
-        key = await key_by_hash(session, hash_key(token.strip()))
+        key = await key_by_id(session, claims.api_key_id)
+    problem = _unusable(key, now, "API key that issued this customer token")
+    if problem:
+        return Anonymous(problem)
+    return CustomerPrincipal(key, claims.customer_id)
+
+
+def _unusable(key: ApiKey | None, now: datetime, what: str) -> str | None:
     if key is None:
-        return Anonymous("Unknown API key.")
+        return f"Unknown {what}."
     if key.revoked_at is not None:
-        return Anonymous("This API key was revoked.")
-    if not key.is_usable(clock.now()):
-        return Anonymous("This API key has expired.")
-    return Principal(key)
+        return f"The {what} was revoked."
+    if not key.is_usable(now):
+        return f"The {what} has expired."
+    return None
 
 
 class LoyaltyGraphQL(GraphQL):
@@ -61,7 +83,7 @@ class LoyaltyGraphQL(GraphQL):
         self.clock = clock
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        caller = await authenticate(request, self.database, self.clock)
+        caller = await authenticate(request, self.database, self.clock, self.settings.secret_key)
         return Context(
             database=self.database, settings=self.settings, clock=self.clock, caller=caller
         )

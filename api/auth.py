@@ -1,7 +1,9 @@
 """Who is calling, and whether they may.
 
-`Authorization: Bearer <key>` names an API key; the key's role gives its scopes.
-Every resolver calls `require(info, scope)` before it reads or writes anything.
+`Authorization: Bearer <secret>` carries either an API key (its role gives its
+scopes) or a customer token (it acts as one customer, for a few actions only).
+Every resolver calls `require(info, scope)` before it reads or writes anything, and
+`require_customer(info, scope, customer_id)` when it touches one customer's data.
 """
 
 from __future__ import annotations
@@ -11,18 +13,36 @@ from dataclasses import dataclass
 import strawberry
 
 from api.errors import Forbidden, Unauthenticated
-from domain.access import ApiKey, Scope
+from domain.access import CUSTOMER_TOKEN_SCOPES, ApiKey, Scope
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller of one request."""
+    """A system calling with an API key."""
 
     api_key: ApiKey
 
     @property
     def scopes(self) -> frozenset[Scope]:
         return self.api_key.scopes
+
+    def may_touch(self, customer_id: int) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class CustomerPrincipal:
+    """A shopper's app calling with a customer token issued by `api_key`."""
+
+    api_key: ApiKey
+    customer_id: int
+
+    @property
+    def scopes(self) -> frozenset[Scope]:
+        return CUSTOMER_TOKEN_SCOPES
+
+    def may_touch(self, customer_id: int) -> bool:
+        return customer_id == self.customer_id
 
 
 @dataclass(frozen=True)
@@ -32,11 +52,32 @@ class Anonymous:
     reason: str
 
 
-def require(info: strawberry.Info, *scopes: Scope) -> Principal:
+Caller = Principal | CustomerPrincipal
+
+
+def require(info: strawberry.Info, *scopes: Scope) -> Caller:
     caller = info.context.caller
     if isinstance(caller, Anonymous):
         raise Unauthenticated(caller.reason)
     missing = [s.value for s in scopes if s not in caller.scopes]
     if missing:
-        raise Forbidden(f"This API key lacks the scope {', '.join(missing)}.")
+        who = "A customer token" if isinstance(caller, CustomerPrincipal) else "This API key"
+        raise Forbidden(f"{who} may not do this (needs {', '.join(missing)}).")
+    return caller
+
+
+def require_customer(info: strawberry.Info, scope: Scope, customer_id: int) -> Caller:
+    """Like `require`, and the caller may act on this customer: an API key with the
+    scope may act on any; a customer token only on its own customer."""
+    caller = require(info, scope)
+    if not caller.may_touch(customer_id):
+        raise Forbidden("A customer token may only act on its own customer.")
+    return caller
+
+
+def api_key_only(info: strawberry.Info, *scopes: Scope) -> Principal:
+    """For everything a customer token may never do, whatever the scope."""
+    caller = require(info, *scopes)
+    if isinstance(caller, CustomerPrincipal):
+        raise Forbidden("A customer token may not do this.")
     return caller

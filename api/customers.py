@@ -144,11 +144,12 @@ class CustomerType(Node):
     ) -> list[Annotated[TagType, strawberry.lazy("api.tags")]]:
         from api.tags import TagType
 
+        require(info, Scope.CUSTOMERS_READ)  # internal labels: not for customer tokens
         tags = await info.context.loaders.tags_of_customer.load(self.db_id)
         return [TagType.from_domain(tag) for tag in tags]
 
 
-@register("Customer", Scope.CUSTOMERS_READ)
+@register("Customer", Scope.CUSTOMERS_READ, owner=lambda node: node.db_id)
 async def fetch_customer(info: strawberry.Info, key: int) -> CustomerType | None:
     customer = await info.context.loaders.customer.load(key)
     return CustomerType.from_domain(customer) if customer else None

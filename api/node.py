@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 
-from api.auth import require
-from api.errors import BadUserInput
+from api.auth import CustomerPrincipal, require
+from api.errors import BadUserInput, Forbidden
 from api.ids import BadGlobalId, decode_any
 from domain.access import Scope
 
@@ -22,24 +23,32 @@ class Node:
     id: strawberry.ID
 
 
+Owner = Callable[[Any], int]
+
+
 @dataclass(frozen=True)
 class NodeFetcher:
     scope: Scope
     fetch: Callable[[strawberry.Info, int], Awaitable[Node | None]]
+    owner: Owner | None
 
 
 FETCHERS: dict[str, NodeFetcher] = {}
 
 
-def register(type_name: str, scope: Scope):  # noqa: ANN201
+def register(type_name: str, scope: Scope, *, owner: Owner | None = None):  # noqa: ANN201
+    """`owner` names the customer an object belongs to: a customer token may fetch
+    objects of its own customer, and nothing without an owner."""
+
     def decorator(fetch: Callable[[strawberry.Info, int], Awaitable[Node | None]]):  # noqa: ANN202
-        FETCHERS[type_name] = NodeFetcher(scope, fetch)
+        FETCHERS[type_name] = NodeFetcher(scope, fetch, owner)
         return fetch
 
     return decorator
 
 
 async def resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
+    caller = require(info)
     try:
         type_name, key = decode_any(global_id)
     except BadGlobalId:
@@ -47,6 +56,12 @@ async def resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
     fetcher = FETCHERS.get(type_name)
     if fetcher is None:
         return None
+    if isinstance(caller, CustomerPrincipal):
+        node = await fetcher.fetch(info, key) if fetcher.owner else None
+        # Another customer's object and a missing one look the same to a token.
+        if node is None or fetcher.owner(node) != caller.customer_id:
+            raise Forbidden("A customer token may only read its own customer's objects.")
+        return node
     require(info, fetcher.scope)
     return await fetcher.fetch(info, key)
 

@@ -107,7 +107,7 @@ class OrderType(Node):
         ]
 
 
-@register("Order", Scope.CUSTOMERS_READ)
+@register("Order", Scope.CUSTOMERS_READ, owner=lambda node: node.customer_key)
 async def fetch_order(info: strawberry.Info, key: int) -> OrderType | None:
     order = await info.context.loaders.order.load(key)
     return OrderType.from_domain(order) if order else None

@@ -65,7 +65,7 @@ class LedgerEntryType(Node):
         return CustomerType.from_domain(await info.context.loaders.customer.load(self.customer_key))
 
 
-@register("LedgerEntry", Scope.CUSTOMERS_READ)
+@register("LedgerEntry", Scope.CUSTOMERS_READ, owner=lambda node: node.customer_key)
 async def fetch_entry(info: strawberry.Info, key: int) -> LedgerEntryType | None:
     entry = await info.context.loaders.ledger_entry.load(key)
     return LedgerEntryType.from_domain(entry) if entry else None

@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from api.api_keys import ApiKeyMutation, ApiKeyQuery
+from api.customer_tokens import CustomerTokenMutation, CustomerTokenQuery
 from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
 from api.node import NodeQuery
@@ -35,12 +36,22 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
 Query = merge_types(
-    "Query", (NodeQuery, CustomerQuery, TagQuery, OrderQuery, ProgramQuery, ApiKeyQuery)
+    "Query",
+    (
+        NodeQuery,
+        CustomerQuery,
+        CustomerTokenQuery,
+        TagQuery,
+        OrderQuery,
+        ProgramQuery,
+        ApiKeyQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
     (
         CustomerMutation,
+        CustomerTokenMutation,
         TagMutation,
         OrderMutation,
         PointsMutation,

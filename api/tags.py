@@ -46,12 +46,14 @@ class TagType(Node):
 
     @strawberry.field(description="How many customers (not erased) wear this tag.")
     async def customer_count(self, info: strawberry.Info) -> int:
+        require(info, Scope.CUSTOMERS_READ)
         return await info.context.loaders.tag_customer_count.load(self.db_id)
 
     @strawberry.field(description="The customers with this tag, newest first.")
     async def customers(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[CustomerType]:
+        require(info, Scope.CUSTOMERS_READ)
         size = page_size(first)
         sort = customer_reads.CustomerSort.CREATED_AT_DESC
         key = decode_cursor(after, sort.value) if after else None

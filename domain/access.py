@@ -35,6 +35,12 @@ class Scope(StrEnum):
     PROGRAM_WRITE = "program:write"
     ORDERS_WRITE = "orders:write"
     POINTS_ADJUST = "points:adjust"
+    CUSTOMER_TOKENS_CREATE = "customer_tokens:create"
+    REWARDS_READ = "rewards:read"
+    REWARDS_WRITE = "rewards:write"
+    REWARDS_REDEEM = "rewards:redeem"
+    REDEMPTIONS_USE = "redemptions:use"
+    REFERRALS_WRITE = "referrals:write"
 
 
 class Role(StrEnum):
@@ -47,13 +53,33 @@ class Role(StrEnum):
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
     Role.STOREFRONT: frozenset(
-        {Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE, Scope.PROGRAM_READ, Scope.ORDERS_WRITE}
+        {
+            Scope.CUSTOMERS_READ,
+            Scope.CUSTOMERS_WRITE,
+            Scope.PROGRAM_READ,
+            Scope.ORDERS_WRITE,
+            Scope.CUSTOMER_TOKENS_CREATE,
+            Scope.REWARDS_READ,
+            Scope.REWARDS_REDEEM,
+            Scope.REDEMPTIONS_USE,
+            Scope.REFERRALS_WRITE,
+        }
     ),
     Role.PARTNER: frozenset(
-        {Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE, Scope.PROGRAM_READ, Scope.ORDERS_WRITE}
+        {
+            Scope.CUSTOMERS_READ,
+            Scope.CUSTOMERS_WRITE,
+            Scope.PROGRAM_READ,
+            Scope.ORDERS_WRITE,
+            Scope.REWARDS_READ,
+            Scope.REFERRALS_WRITE,
+        }
     ),
-    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ, Scope.PROGRAM_READ}),
+    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ, Scope.PROGRAM_READ, Scope.REWARDS_READ}),
 }
+
+# What a customer token may do, and only for its own customer.
+CUSTOMER_TOKEN_SCOPES: frozenset[Scope] = frozenset({Scope.REWARDS_READ, Scope.REWARDS_REDEEM})
 
 
 @dataclass

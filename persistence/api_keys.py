@@ -79,6 +79,11 @@ async def key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
     return to_domain(row) if row else None
 
 
+async def key_by_id(session: AsyncSession, key_id: int) -> ApiKey | None:
+    row = await session.get(ApiKeyRow, key_id)
+    return to_domain(row) if row else None
+
+
 async def list_keys(session: AsyncSession) -> list[ApiKey]:
     rows = await session.execute(select(ApiKeyRow).order_by(ApiKeyRow.id))
     return [to_domain(r) for r in rows.scalars()]
