@@ -129,6 +129,10 @@ class PointsRepository(Protocol):
 
     async def save_account(self, account: PointsAccount, entries: list[LedgerEntry]) -> None: ...
 
+    async def draws_of_entry(self, entry_id: int) -> list[Draw]:
+        """What a debit entry took from which lots (lots loaded, expired included)."""
+        ...
+
 
 @dataclass
 class PointsAccount:
@@ -285,6 +289,38 @@ class PointsAccount:
             first_from=own,
             order_id=order_id,
         )
+
+    def restore(self, draws: list[Draw], now: datetime, reason: str) -> list[LedgerEntry]:
+        """Gives back what a debit took (a cancelled redemption): the points return
+        to the very lots they came from, keeping those lots' expiry. Points whose lot
+        has expired since come back expired (a REDEEM_CANCEL then an EXPIRE entry);
+        a debt is paid first, as with any credit."""
+        total = sum(d.points for d in draws)
+        if total <= 0:
+            return []
+        # The same lot may already be loaded as an open lot: use that one object.
+        loaded = {lot.id: lot for lot in self.lots}
+        draws = [Draw(loaded.get(d.lot.id, d.lot), d.points) for d in draws]
+        for draw in draws:
+            if draw.lot not in self.lots:
+                self.lots.append(draw.lot)
+            draw.lot.remaining += draw.points
+            if draw.lot.state is LotState.EXPIRED:
+                draw.lot.state = LotState.AVAILABLE
+        for draw in draws:
+            paid = min(self.debt, draw.lot.remaining, draw.points)
+            self.debt -= paid
+            draw.lot.remaining -= paid
+        self.balance += total
+        entry = self._entry(EntryKind.REDEEM_CANCEL, total, now, reason)
+        entry.draws = [Draw(d.lot, -d.points) for d in draws]
+        entries = [entry]
+        for lot in {id(d.lot): d.lot for d in draws}.values():
+            if lot.expires_at is not None and lot.expires_at <= now:
+                expired = self.expire(lot, now)
+                if expired:
+                    entries.append(expired)
+        return entries
 
     def expire(self, lot: Lot, now: datetime) -> LedgerEntry | None:
         """An available lot past its expiry: what is left of it leaves the balance."""

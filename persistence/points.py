@@ -10,7 +10,15 @@ from sqlalchemy import ForeignKey, Index, Integer, String, and_, case, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.points import AuditFigures, EntryKind, LedgerEntry, Lot, LotState, PointsAccount
+from domain.points import (
+    AuditFigures,
+    Draw,
+    EntryKind,
+    LedgerEntry,
+    Lot,
+    LotState,
+    PointsAccount,
+)
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
@@ -208,6 +216,17 @@ class SqlPointsRepository:
             )
         )
         await self.session.flush()
+
+    async def draws_of_entry(self, entry_id: int) -> list[Draw]:
+        rows = (
+            await self.session.execute(
+                select(LotDrawRow.lot_id, LotDrawRow.points)
+                .where(LotDrawRow.entry_id == entry_id)
+                .order_by(LotDrawRow.id)
+            )
+        ).all()
+        lots = {lot.id: lot for lot in await self.load_lots([lot_id for lot_id, _ in rows])}
+        return [Draw(lots[lot_id], points) for lot_id, points in rows]
 
     async def customers_with_due_lots(self, as_of: datetime, limit: int) -> list[int]:
         """Customers with a pending lot due or an available lot past expiry."""
