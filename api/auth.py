@@ -81,3 +81,14 @@ def api_key_only(info: strawberry.Info, *scopes: Scope) -> Principal:
     if isinstance(caller, CustomerPrincipal):
         raise Forbidden("A customer token may not do this.")
     return caller
+
+
+def require_read_customer(info: strawberry.Info, customer_id: int) -> Caller:
+    """Reading a linked customer (a referrer, a referee…): API keys need
+    customers:read; a customer token may only see its own customer."""
+    caller = require(info)
+    if isinstance(caller, CustomerPrincipal):
+        if customer_id != caller.customer_id:
+            raise Forbidden("A customer token may only read its own customer.")
+        return caller
+    return require(info, Scope.CUSTOMERS_READ)

@@ -20,6 +20,7 @@ from domain.program import ProgramSettings
 from persistence import customers as customer_reads
 from persistence import orders as order_reads
 from persistence import points as point_reads
+from persistence import referrals as referral_reads
 from persistence import tags as tag_reads
 from persistence.database import Database
 from persistence.program import load_program
@@ -45,6 +46,8 @@ class Loaders:
         self.ledger_entry = self._loader(point_reads.entries_by_ids, missing=None)
         self.pending_points = self._loader(point_reads.pending_points, missing=0)
         self.expiring_points = self._loader(point_reads.expiring_lots, missing=[])
+        self.referral = self._loader(referral_reads.referrals_by_ids, missing=None)
+        self.referral_of_referee = self._loader(referral_reads.referrals_by_referee, missing=None)
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any
@@ -80,7 +83,7 @@ class Context:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())
 
-    async def read(self, query: Callable[..., Awaitable[R]], *args: Any) -> R:
+    async def read(self, query: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         """Runs one read-model query in a short session of its own."""
         async with self.database.sessions() as session:
-            return await query(session, *args)
+            return await query(session, *args, **kwargs)

@@ -24,6 +24,7 @@ from persistence import points as point_reads
 if TYPE_CHECKING:
     from api.orders import OrderType
     from api.points import CustomerPoints, LedgerEntryType
+    from api.referrals import ReferralType
     from api.tags import TagType
 
 Gender = strawberry.enum(domain.Gender, name="Gender")
@@ -120,6 +121,47 @@ class CustomerType(Node):
             lambda: info.context.read(point_reads.count_entries, self.db_id),
             after=after,
         )
+
+    @strawberry.field(
+        description="The customer's referral code, made on first ask and never changed."
+    )
+    async def referral_code(self, info: strawberry.Info) -> str:
+        from domain.referrals import ReferralService
+
+        context = info.context
+        service = ReferralService(
+            context.uow, context.clock, phone_region=context.settings.phone_region
+        )
+        return await service.code_of(self.db_id)
+
+    @strawberry.field(description="The friends this customer referred, newest first.")
+    async def referrals(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[ReferralType, strawberry.lazy("api.referrals")]]:
+        from api.referrals import ReferralType
+        from persistence import referrals as referral_reads
+
+        size = page_size(first)
+        key = decode_cursor(after, "REFERRALS") if after else None
+        page = await info.context.read(
+            referral_reads.list_referrals, key, size, referrer_id=self.db_id
+        )
+        return connection(
+            page,
+            "REFERRALS",
+            ReferralType.from_domain,
+            lambda: info.context.read(referral_reads.count_referrals, referrer_id=self.db_id),
+            after=after,
+        )
+
+    @strawberry.field(description="The referral that brought this customer, if any.")
+    async def referred_by(
+        self, info: strawberry.Info
+    ) -> Annotated[ReferralType, strawberry.lazy("api.referrals")] | None:
+        from api.referrals import ReferralType
+
+        referral = await info.context.loaders.referral_of_referee.load(self.db_id)
+        return ReferralType.from_domain(referral) if referral else None
 
     @strawberry.field(description="The customer's orders, most recently placed first.")
     async def orders(

@@ -41,6 +41,7 @@ class Scope(StrEnum):
     REWARDS_REDEEM = "rewards:redeem"
     REDEMPTIONS_USE = "redemptions:use"
     REFERRALS_WRITE = "referrals:write"
+    REFERRALS_READ = "referrals:read"
 
 
 class Role(StrEnum):

@@ -9,10 +9,15 @@ from typing import Protocol
 
 from domain.clock import Clock
 from domain.customers import Customer, CustomerRepository
-from domain.errors import ConcurrentWrite, DomainError, ErrorCode, ErrorCollector
+from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.events import Event, EventRepository, EventType
 from domain.fields import required_text
-from domain.orders import RETRIES, IdempotencyRepository, fingerprint
+from domain.idempotency import (
+    IdempotencyRepository,
+    fingerprint,
+    remembered_result,
+    retrying,
+)
 from domain.points import MAX_ADJUSTMENT, EntryKind, LedgerEntry, PointsRepository, lot_dates
 from domain.program import ProgramRepository
 
@@ -71,13 +76,7 @@ class AdjustmentService:
             errors.capture(exc)
         errors.raise_if_any()
         request_hash = fingerprint(command.customer_id, command.points, reason)
-        for attempt in range(RETRIES):
-            try:
-                return await self._once(command, reason, key, request_hash)
-            except ConcurrentWrite:
-                if attempt == RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return await retrying(lambda: self._once(command, reason, key, request_hash))
 
     async def _once(
         self, command: AdjustPoints, reason: str, key: str, request_hash: str
@@ -89,15 +88,9 @@ class AdjustmentService:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."
                 )
-            remembered = await uow.idempotency.find("pointsAdjust", key)
+            remembered = await remembered_result(uow.idempotency, "pointsAdjust", key, request_hash)
             if remembered is not None:
-                if remembered[0] != request_hash:
-                    raise DomainError(
-                        ErrorCode.IDEMPOTENCY_CONFLICT,
-                        ("input", "idempotencyKey"),
-                        "This idempotencyKey was used for another adjustment.",
-                    )
-                return AdjustResult(customer, remembered[1]["entryId"], replayed=True)
+                return AdjustResult(customer, remembered["entryId"], replayed=True)
             account = await uow.points.load_account(customer.id)
             if command.points > 0:
                 program = await uow.program.get()

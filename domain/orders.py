@@ -12,15 +12,13 @@ An order's statistics count only *counted* orders: those not refunded in full.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from domain import tiers
+from domain import referrals, tiers
 from domain.clock import Clock
 from domain.customers import (
     MAX_EXTERNAL_ID,
@@ -29,9 +27,15 @@ from domain.customers import (
     ProfileInput,
     apply_profile,
 )
-from domain.errors import ConcurrentWrite, DomainError, ErrorCode, ErrorCollector
+from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.events import Event, EventRepository, EventType
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
+from domain.idempotency import (
+    IdempotencyRepository,
+    fingerprint,
+    remembered_result,
+    retrying,
+)
 from domain.points import (
     EntryKind,
     LedgerEntry,
@@ -45,7 +49,6 @@ from domain.program import ProgramRepository, ProgramSettings
 # Orders may be stamped a little ahead of our clock by a storefront's clock.
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_AMOUNT = Decimal("100000000")
-RETRIES = 5
 
 
 @dataclass
@@ -149,12 +152,8 @@ class OrderRepository(Protocol):
     async def refresh_customer_stats(self, customer_id: int) -> None: ...
 
 
-class IdempotencyRepository(Protocol):
-    async def find(self, operation: str, key: str) -> tuple[str, dict] | None: ...
-    async def remember(self, operation: str, key: str, request_hash: str, result: dict) -> None: ...
-
-
 class OrderUnitOfWork(Protocol):
+    referrals: referrals.ReferralRepository
     customers: CustomerRepository
     orders: OrderRepository
     points: PointsRepository
@@ -165,12 +164,6 @@ class OrderUnitOfWork(Protocol):
     async def __aenter__(self) -> OrderUnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...
     async def commit(self) -> None: ...
-
-
-def fingerprint(*parts: Any) -> str:
-    """A stable hash of a request, to tell a replay from a conflicting reuse."""
-    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def money(value: Any, path: Sequence[str], *, positive: bool = True) -> Decimal:
@@ -232,13 +225,7 @@ class OrderService:
     # ---- orderRecord ---------------------------------------------------------------
 
     async def record(self, command: RecordOrder) -> RecordResult:
-        for attempt in range(RETRIES):
-            try:
-                return await self._record_once(command)
-            except ConcurrentWrite:
-                if attempt == RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return await retrying(lambda: self._record_once(command))
 
     def _validate(self, command: RecordOrder, program: ProgramSettings, now: datetime):  # noqa: ANN202
         errors = ErrorCollector()
@@ -344,6 +331,7 @@ class OrderService:
                     },
                 )
             )
+            await referrals.qualify_on_order(uow, order, program, now)
             await tiers.upgrade_after_order(uow, customer.id, program, now)
             await uow.commit()
             refreshed = await self._reload(customer.id)
@@ -431,13 +419,7 @@ class OrderService:
     # ---- orderRefund ---------------------------------------------------------------
 
     async def refund(self, command: RefundOrder) -> RefundResult:
-        for attempt in range(RETRIES):
-            try:
-                return await self._refund_once(command)
-            except ConcurrentWrite:
-                if attempt == RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return await retrying(lambda: self._refund_once(command))
 
     async def _refund_once(self, command: RefundOrder) -> RefundResult:
         errors = ErrorCollector()
@@ -465,15 +447,9 @@ class OrderService:
                 )
             await uow.customers.get(found.customer_id, for_update=True)
             order = await uow.orders.get(found.id)
-            remembered = await uow.idempotency.find("orderRefund", key)
+            remembered = await remembered_result(uow.idempotency, "orderRefund", key, request_hash)
             if remembered is not None:
-                if remembered[0] != request_hash:
-                    raise DomainError(
-                        ErrorCode.IDEMPOTENCY_CONFLICT,
-                        ("input", "idempotencyKey"),
-                        "This idempotencyKey was used for another refund.",
-                    )
-                refund = await uow.orders.get_refund(remembered[1]["refundId"])
+                refund = await uow.orders.get_refund(remembered["refundId"])
                 return RefundResult(order, refund, replayed=True)
             remaining = order.amount - order.refunded_amount
             if amount > remaining:
@@ -510,6 +486,8 @@ class OrderService:
                     e.idempotency_key = key
                     e.api_key_id = command.api_key_id
                 await uow.points.save_account(account, entries)
+            if not order.counted:
+                await referrals.reverse_on_full_refund(uow, order, now)
             await uow.events.append(
                 Event(
                     EventType.ORDER_REFUNDED,

@@ -61,6 +61,7 @@ class Lot:
     expires_at: datetime | None
     order_id: int | None = None
     created_at: datetime | None = None
+    referral_id: int | None = None
 
     def fifo_key(self) -> tuple:
         never = self.expires_at is None
@@ -77,6 +78,7 @@ class LedgerEntry:
     reason: str | None = None
     order_id: int | None = None
     lot_id: int | None = None
+    referral_id: int | None = None
     api_key_id: int | None = None
     idempotency_key: str | None = None
     id: int | None = None
@@ -169,6 +171,7 @@ class PointsAccount:
         expires_at: datetime | None,
         reason: str | None = None,
         order_id: int | None = None,
+        referral_id: int | None = None,
     ) -> LedgerEntry | None:
         """Adds a lot. Returns its entry if the points are available now, or None
         if the lot is pending (its entry is written when it becomes available)."""
@@ -186,6 +189,7 @@ class PointsAccount:
             expires_at=expires_at,
             order_id=order_id,
             created_at=now,
+            referral_id=referral_id,
         )
         self.lots.append(lot)
         self.new_lots.append(lot)
@@ -213,6 +217,7 @@ class PointsAccount:
         if lot.kind in (EntryKind.EARN, EntryKind.BONUS):
             self.lifetime_earned += points
         entry = self._entry(lot.kind, points, now, reason, order_id=lot.order_id)
+        entry.referral_id = lot.referral_id
         entry.lot = lot
         return entry
 

@@ -46,6 +46,7 @@ class CustomerRow(Base):
     lifetime_earned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tiers.id"))
     tier_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    referral_code: Mapped[str | None] = mapped_column(String(16), unique=True)
 
     __table_args__ = (Index("ix_customers_created_at_id", "created_at", "id"),)
 

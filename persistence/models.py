@@ -8,6 +8,7 @@ from persistence.idempotency import IdempotencyRow
 from persistence.orders import OrderItemRow, OrderRow, RefundRow
 from persistence.points import LedgerEntryRow, LotDrawRow, LotRow
 from persistence.program import ProgramRow
+from persistence.referrals import ReferralRow
 from persistence.tags import CustomerTagRow, TagRow
 from persistence.tiers import TierChangeRow, TierRow
 
@@ -25,6 +26,7 @@ __all__ = [
     "OrderItemRow",
     "OrderRow",
     "ProgramRow",
+    "ReferralRow",
     "RefundRow",
     "TagRow",
     "TierChangeRow",

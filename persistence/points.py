@@ -36,6 +36,7 @@ class LedgerEntryRow(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"))
     lot_id: Mapped[int | None] = mapped_column(BigId)
+    referral_id: Mapped[int | None] = mapped_column(BigId)
     api_key_id: Mapped[int | None] = mapped_column(BigId)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -58,6 +59,7 @@ class LotRow(Base):
     available_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"))
+    referral_id: Mapped[int | None] = mapped_column(BigId, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
@@ -91,6 +93,7 @@ def lot_to_domain(row: LotRow) -> Lot:
         expires_at=row.expires_at,
         order_id=row.order_id,
         created_at=row.created_at,
+        referral_id=row.referral_id,
     )
 
 
@@ -105,6 +108,7 @@ def entry_to_domain(row: LedgerEntryRow) -> LedgerEntry:
         reason=row.reason,
         order_id=row.order_id,
         lot_id=row.lot_id,
+        referral_id=row.referral_id,
         api_key_id=row.api_key_id,
         idempotency_key=row.idempotency_key,
     )
@@ -160,6 +164,7 @@ class SqlPointsRepository:
                 available_at=lot.available_at,
                 expires_at=lot.expires_at,
                 order_id=lot.order_id,
+                referral_id=lot.referral_id,
                 created_at=lot.created_at,
             )
             self.session.add(row)
@@ -190,6 +195,7 @@ class SqlPointsRepository:
                 reason=entry.reason,
                 order_id=entry.order_id,
                 lot_id=entry.lot.id if entry.lot is not None else entry.lot_id,
+                referral_id=entry.referral_id,
                 api_key_id=entry.api_key_id,
                 idempotency_key=entry.idempotency_key,
                 created_at=entry.created_at,

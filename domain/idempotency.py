@@ -1,0 +1,55 @@
+"""Retried writes: recognising a replay, refusing a conflicting reuse of a key, and
+retrying a transaction that lost a unique-key race."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from domain.errors import ConcurrentWrite, DomainError, ErrorCode
+
+RETRIES = 5
+T = TypeVar("T")
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of a request, to tell a replay from a conflicting reuse."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class IdempotencyRepository(Protocol):
+    async def find(self, operation: str, key: str) -> tuple[str, dict] | None: ...
+    async def remember(self, operation: str, key: str, request_hash: str, result: dict) -> None: ...
+
+
+async def remembered_result(
+    repository: IdempotencyRepository, operation: str, key: str, request_hash: str
+) -> dict | None:
+    """The stored result of an earlier call with this key, or None for a first call.
+    The same key with a different request is refused."""
+    found = await repository.find(operation, key)
+    if found is None:
+        return None
+    stored_hash, result = found
+    if stored_hash != request_hash:
+        raise DomainError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            ("input", "idempotencyKey"),
+            f"This idempotencyKey was already used for a different {operation} request.",
+        )
+    return result
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Runs a transaction again when it lost a race on a unique key; the next
+    attempt sees the winner's row and replays or refuses accordingly."""
+    for number in range(RETRIES):
+        try:
+            return await attempt()
+        except ConcurrentWrite:
+            if number == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")

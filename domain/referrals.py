@@ -1,0 +1,375 @@
+"""Referrals: a customer brings a friend with their code; both earn a bonus once
+the friend's first qualifying order comes in.
+
+Rules (DOMAIN.md, and the decisions where it is silent):
+- Every customer has a short code from an alphabet without look-alike characters
+  (no 0/O, 1/I/L), made on first ask and never changed.
+- Recording is refused for an unknown code, a self-referral, a referee who already
+  has an order or a referrer, and a referrer who already has
+  `referral_monthly_limit` *rewarded* (qualified) referrals this calendar month (in
+  the program time zone). The limit is checked when the referral is recorded.
+- A referral is PENDING until the referee's first order of at least
+  `referral_min_order_amount`; that order makes it QUALIFIED in the same
+  transaction, and both sides get their bonus as BONUS lots that follow the same
+  pending rule as that order.
+- If that order is refunded in full while the bonus lots are still pending, the
+  referral is REVERSED and the lots are emptied (they never reached the ledger).
+  Once the bonus is available a refund no longer takes it back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from domain.clock import Clock
+from domain.customers import (
+    MAX_EXTERNAL_ID,
+    Customer,
+    CustomerRepository,
+    ProfileInput,
+    apply_profile,
+)
+from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.events import Event, EventRepository, EventType
+from domain.fields import required_text
+from domain.idempotency import (
+    IdempotencyRepository,
+    fingerprint,
+    remembered_result,
+    retrying,
+)
+from domain.points import EntryKind, LedgerEntry, PointsRepository, lot_dates
+from domain.program import ProgramRepository, ProgramSettings
+
+if TYPE_CHECKING:
+    from domain.orders import Order
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+
+class ReferralStatus(StrEnum):
+    PENDING = "PENDING"
+    QUALIFIED = "QUALIFIED"
+    REVERSED = "REVERSED"
+
+
+@dataclass
+class Referral:
+    id: int | None
+    referrer_id: int
+    referee_id: int
+    code: str
+    status: ReferralStatus
+    recorded_at: datetime
+    qualified_at: datetime | None = None
+    reversed_at: datetime | None = None
+    qualifying_order_id: int | None = None
+    referrer_bonus: int = 0
+    referee_bonus: int = 0
+    idempotency_key: str | None = None
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(text: str) -> str:
+    """Codes are read aloud and typed on phones: ignore case, spaces and dashes."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class RefereeRef:
+    id: int | None = None
+    external_id: str | None = None
+    profile: ProfileInput | None = None
+
+
+@dataclass(frozen=True)
+class RecordReferral:
+    code: str
+    referee: RefereeRef
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RecordReferralResult:
+    referral: Referral
+    replayed: bool
+
+
+class ReferralRepository(Protocol):
+    async def get(self, referral_id: int) -> Referral | None: ...
+    async def by_referee(self, referee_id: int) -> Referral | None: ...
+    async def add(self, referral: Referral) -> Referral: ...
+    async def save(self, referral: Referral) -> None: ...
+    async def qualified_since(self, referrer_id: int, since: datetime) -> int: ...
+    async def customer_by_code(self, code: str) -> int | None: ...
+    async def ensure_code(self, customer_id: int) -> str: ...
+    async def has_orders(self, customer_id: int) -> bool: ...
+    async def bonus_lots(self, referral_id: int) -> list: ...
+
+
+class ReferralUnitOfWork(Protocol):
+    customers: CustomerRepository
+    referrals: ReferralRepository
+    points: PointsRepository
+    program: ProgramRepository
+    events: EventRepository
+    idempotency: IdempotencyRepository
+
+    async def __aenter__(self) -> ReferralUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+def month_start(at: datetime, program: ProgramSettings) -> datetime:
+    local = at.astimezone(program.zone)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+class ReferralService:
+    def __init__(self, uow_factory, clock: Clock, *, phone_region: str | None) -> None:  # noqa: ANN001
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.phone_region = phone_region
+
+    async def code_of(self, customer_id: int) -> str:
+        async def attempt() -> str:
+            async with self.uow_factory() as uow:
+                code = await uow.referrals.ensure_code(customer_id)
+                await uow.commit()
+                return code
+
+        return await retrying(attempt)
+
+    async def record(self, command: RecordReferral) -> RecordReferralResult:
+        errors = ErrorCollector()
+        key = None
+        code = normalize_code(command.code or "")
+        if not code:
+            errors.add(ErrorCode.REQUIRED, ("input", "code"), "code must not be empty.")
+        try:
+            key = required_text(
+                command.idempotency_key, ("input", "idempotencyKey"), max_length=128
+            )
+        except DomainError as exc:
+            errors.capture(exc)
+        ref = command.referee
+        if (ref.id is None) == (ref.external_id is None):
+            errors.add(
+                ErrorCode.REQUIRED,
+                ("input", "referee"),
+                "Name the referee by exactly one of id and externalId.",
+            )
+        errors.raise_if_any()
+        request_hash = fingerprint(code, ref.id, ref.external_id)
+        return await retrying(lambda: self._record_once(command, code, key, request_hash))
+
+    async def _record_once(
+        self, command: RecordReferral, code: str, key: str, request_hash: str
+    ) -> RecordReferralResult:
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            remembered = await remembered_result(
+                uow.idempotency, "referralRecord", key, request_hash
+            )
+            if remembered is not None:
+                referral = await uow.referrals.get(remembered["referralId"])
+                return RecordReferralResult(referral, replayed=True)
+            referrer_id = await uow.referrals.customer_by_code(code)
+            if referrer_id is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("input", "code"), "No customer has this referral code."
+                )
+            referee, created = await self._referee(uow, command.referee, now)
+            if referee.id == referrer_id:
+                raise DomainError(
+                    ErrorCode.SELF_REFERRAL,
+                    ("input", "referee"),
+                    "A customer cannot refer themselves.",
+                )
+            # Lock both customers in id order, so two referrals never deadlock.
+            for customer_id in sorted({referrer_id, referee.id} - {None}):
+                await uow.customers.get(customer_id, for_update=True)
+            if not created:
+                if await uow.referrals.by_referee(referee.id) is not None:
+                    raise DomainError(
+                        ErrorCode.ALREADY_REFERRED,
+                        ("input", "referee"),
+                        "This customer was already referred by someone.",
+                    )
+                if await uow.referrals.has_orders(referee.id):
+                    raise DomainError(
+                        ErrorCode.REFEREE_HAS_ORDERS,
+                        ("input", "referee"),
+                        "Only customers who have not ordered yet can be referred.",
+                    )
+            program = await uow.program.get()
+            rewarded = await uow.referrals.qualified_since(referrer_id, month_start(now, program))
+            if rewarded >= program.referral_monthly_limit:
+                raise DomainError(
+                    ErrorCode.REFERRAL_LIMIT_REACHED,
+                    ("input", "code"),
+                    f"This referrer already has {rewarded} rewarded referrals this month "
+                    f"(the limit is {program.referral_monthly_limit}).",
+                )
+            if created:
+                referee = await uow.customers.add(referee)
+                await uow.events.append(
+                    Event(
+                        EventType.CUSTOMER_CREATED,
+                        referee.id,
+                        now,
+                        {"externalId": referee.external_id},
+                    )
+                )
+            referral = await uow.referrals.add(
+                Referral(
+                    id=None,
+                    referrer_id=referrer_id,
+                    referee_id=referee.id,
+                    code=code,
+                    status=ReferralStatus.PENDING,
+                    recorded_at=now,
+                    idempotency_key=key,
+                )
+            )
+            await uow.idempotency.remember(
+                "referralRecord", key, request_hash, {"referralId": referral.id}
+            )
+            await uow.events.append(
+                Event(
+                    EventType.REFERRAL_RECORDED,
+                    referee.id,
+                    now,
+                    {"referrerId": referrer_id, "refereeId": referee.id, "code": code},
+                )
+            )
+            await uow.commit()
+            return RecordReferralResult(referral, replayed=False)
+
+    async def _referee(
+        self, uow: ReferralUnitOfWork, ref: RefereeRef, now: datetime
+    ) -> tuple[Customer, bool]:
+        if ref.id is not None:
+            customer = await uow.customers.get(ref.id)
+            if customer is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("input", "referee", "id"), "No customer has this id."
+                )
+            return customer, False
+        external_id = required_text(
+            ref.external_id, ("input", "referee", "externalId"), max_length=MAX_EXTERNAL_ID
+        )
+        customer = await uow.customers.get_by_external_id(external_id)
+        if customer is not None:
+            return customer, False
+        if ref.profile is None:
+            raise DomainError(
+                ErrorCode.NOT_FOUND,
+                ("input", "referee", "externalId"),
+                "No customer has this externalId; send profile fields to create one.",
+            )
+        fresh = apply_profile(
+            Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
+            ref.profile,
+            today=now.date(),
+            phone_region=self.phone_region,
+            path=("input", "referee"),
+        )
+        return fresh, True
+
+
+# ---- inside orderRecord / orderRefund ---------------------------------------------
+
+
+async def qualify_on_order(
+    uow: ReferralUnitOfWork, order: Order, program: ProgramSettings, now: datetime
+) -> Referral | None:
+    """Called in the order's transaction (the referee already locked): the first order
+    of at least the minimum amount qualifies a pending referral and pays both bonuses."""
+    referral = await uow.referrals.by_referee(order.customer_id)
+    if referral is None or referral.status is not ReferralStatus.PENDING:
+        return None
+    if order.amount < program.referral_min_order_amount:
+        return None
+    await uow.customers.get(referral.referrer_id, for_update=True)
+    available_at, expires_at = lot_dates(order.placed_at, program.pending_days, program.expiry_days)
+    referral = replace(
+        referral,
+        status=ReferralStatus.QUALIFIED,
+        qualified_at=now,
+        qualifying_order_id=order.id,
+        referrer_bonus=program.referrer_bonus,
+        referee_bonus=program.referee_bonus,
+    )
+    await uow.referrals.save(referral)
+    for customer_id, points, side in (
+        (referral.referrer_id, program.referrer_bonus, "referrer"),
+        (referral.referee_id, program.referee_bonus, "referee"),
+    ):
+        if points <= 0:
+            continue
+        account = await uow.points.load_account(customer_id)
+        entry: LedgerEntry | None = account.credit(
+            EntryKind.BONUS,
+            points,
+            now=now,
+            available_at=available_at,
+            expires_at=expires_at,
+            reason=f"referral bonus ({side})",
+            referral_id=referral.id,
+        )
+        await uow.points.save_account(account, [entry] if entry else [])
+        if entry is not None:
+            await uow.events.append(
+                Event(
+                    EventType.POINTS_EARNED,
+                    customer_id,
+                    now,
+                    {"points": points, "reason": entry.reason, "balance": entry.balance_after},
+                )
+            )
+    await uow.events.append(
+        Event(
+            EventType.REFERRAL_QUALIFIED,
+            referral.referee_id,
+            now,
+            {
+                "referrerId": referral.referrer_id,
+                "refereeId": referral.referee_id,
+                "referrerBonus": referral.referrer_bonus,
+                "refereeBonus": referral.referee_bonus,
+            },
+        )
+    )
+    return referral
+
+
+async def reverse_on_full_refund(uow: ReferralUnitOfWork, order: Order, now: datetime) -> None:
+    """The qualifying order was refunded in full: if the bonus lots are still pending,
+    empty them and mark the referral REVERSED."""
+    referral = await uow.referrals.by_referee(order.customer_id)
+    if (
+        referral is None
+        or referral.status is not ReferralStatus.QUALIFIED
+        or referral.qualifying_order_id != order.id
+    ):
+        return
+    lots = await uow.referrals.bonus_lots(referral.id)
+    if any(lot.state.value != "PENDING" for lot in lots):
+        return
+    await uow.customers.get(referral.referrer_id, for_update=True)
+    for customer_id in (referral.referrer_id, referral.referee_id):
+        account = await uow.points.load_account(customer_id)
+        for lot in account.lots:
+            if lot.id in {x.id for x in lots}:
+                account.shrink_pending(lot, lot.remaining)
+        await uow.points.save_account(account, [])
+    await uow.referrals.save(replace(referral, status=ReferralStatus.REVERSED, reversed_at=now))
