@@ -15,8 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.program import ProgramSettings
 
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev-secret-key", "placeholder"}
-DEV_SECRET_KEY = "dev-secret-key"
+DEV_SECRET_KEY = "dev-secret-key-for-local-development-only"
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "placeholder", DEV_SECRET_KEY}
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -52,9 +53,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:
-        if self.is_production and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+        secret = self.secret_key.strip()
+        if self.is_production and (
+            secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
+        ):
             raise ValueError(
-                "LOYALTY_SECRET_KEY must be set to a real secret when LOYALTY_ENV=production"
+                "LOYALTY_SECRET_KEY must be set to a real secret of at least "
+                f"{MIN_SECRET_LENGTH} characters when LOYALTY_ENV=production"
             )
         return self
 
