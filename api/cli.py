@@ -180,7 +180,7 @@ def jobs_run_daily(as_of: datetime | None) -> None:
     click.echo(
         f"as of {when.isoformat()}: {report.activated_lots} lots became available, "
         f"{report.expired_lots} lots expired ({report.expired_points} points), "
-        f"{report.tier_changes} tier downgrades"
+        f"{report.expiry_notices} expiring-soon notices, {report.tier_changes} tier downgrades"
     )
 
 

@@ -10,11 +10,12 @@ twice for the same instant changes nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain import tiers
 from domain.events import Event, EventType
 from domain.points import LotState
+from domain.program import ProgramSettings
 
 BATCH = 500
 
@@ -24,6 +25,7 @@ class DailyReport:
     activated_lots: int = 0
     expired_lots: int = 0
     expired_points: int = 0
+    expiry_notices: int = 0
     tier_changes: int = 0
 
 
@@ -38,8 +40,31 @@ async def run_daily(uow_factory, as_of: datetime) -> DailyReport:  # noqa: ANN00
             await _settle_customer(uow_factory, customer_id, as_of, report)
     async with uow_factory() as uow:
         program = await uow.program.get()
+    report.expiry_notices = await _notify_expiring(uow_factory, program, as_of)
     report.tier_changes = await tiers.run_downgrades(uow_factory, program, as_of)
     return report
+
+
+async def _notify_expiring(uow_factory, program: ProgramSettings, as_of: datetime) -> int:  # noqa: ANN001
+    """`points.expiring_soon`, once per lot, `expiring_soon_days` ahead of expiry."""
+    horizon = as_of + timedelta(days=program.expiring_soon_days)
+    sent = 0
+    while True:
+        async with uow_factory() as uow:
+            notices = await uow.points.expiry_notices_due(as_of, horizon, BATCH)
+            for customer_id, points, first_expiry in notices:
+                await uow.events.append(
+                    Event(
+                        EventType.POINTS_EXPIRING_SOON,
+                        customer_id,
+                        as_of,
+                        {"points": points, "expiresAt": first_expiry.isoformat()},
+                    )
+                )
+            await uow.commit()
+        sent += len(notices)
+        if len(notices) < BATCH:
+            return sent
 
 
 async def _settle_customer(uow_factory, customer_id: int, as_of: datetime, report) -> None:  # noqa: ANN001

@@ -131,6 +131,10 @@ class PointsRepository(Protocol):
 
     async def save_account(self, account: PointsAccount, entries: list[LedgerEntry]) -> None: ...
 
+    async def expiry_notices_due(
+        self, as_of: datetime, horizon: datetime, limit: int
+    ) -> list[tuple[int, int, datetime]]: ...
+
     async def draws_of_entry(self, entry_id: int) -> list[Draw]:
         """What a debit entry took from which lots (lots loaded, expired included)."""
         ...

@@ -61,6 +61,8 @@ class LotRow(Base):
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"))
     referral_id: Mapped[int | None] = mapped_column(BigId, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When the customer was told these points expire soon (one notice per lot).
+    expiry_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_point_lots_customer_id_state", "customer_id", "state"),
@@ -248,6 +250,45 @@ class SqlPointsRepository:
             .limit(limit)
         )
         return list(rows.scalars())
+
+    async def expiry_notices_due(
+        self, as_of: datetime, horizon: datetime, limit: int
+    ) -> list[tuple[int, int, datetime]]:
+        """(customer, points, first expiry) for customers with available points
+        expiring by `horizon` that nobody has been told about; marks those lots told."""
+        due = and_(
+            LotRow.state == LotState.AVAILABLE.value,
+            LotRow.remaining > 0,
+            LotRow.expires_at > as_of,
+            LotRow.expires_at <= horizon,
+            LotRow.expiry_notified_at.is_(None),
+        )
+        customers = (
+            (
+                await self.session.execute(
+                    select(LotRow.customer_id)
+                    .where(due)
+                    .distinct()
+                    .order_by(LotRow.customer_id)
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not customers:
+            return []
+        in_batch = and_(due, LotRow.customer_id.in_(list(customers)))
+        rows = (
+            await self.session.execute(
+                select(LotRow.customer_id, func.sum(LotRow.remaining), func.min(LotRow.expires_at))
+                .where(in_batch)
+                .group_by(LotRow.customer_id)
+                .order_by(LotRow.customer_id)
+            )
+        ).all()
+        await self.session.execute(update(LotRow).where(in_batch).values(expiry_notified_at=as_of))
+        return [(customer_id, int(points), first) for customer_id, points, first in rows]
 
     async def lots_due(self, customer_id: int, as_of: datetime) -> list[Lot]:
         """The customer's lots to activate or expire as of `as_of` (for the daily job)."""

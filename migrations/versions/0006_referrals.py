@@ -1,4 +1,4 @@
-"""referrals
+"""referrals, and expiry notices on lots
 
 Revision ID: 0006
 Revises: 0002
@@ -51,6 +51,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('point_lots', schema=None) as batch_op:
         batch_op.add_column(sa.Column('referral_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.add_column(sa.Column('expiry_notified_at', persistence.base.UtcDateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_point_lots_referral_id'), ['referral_id'], unique=False)
 
 
@@ -58,6 +59,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('point_lots', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_point_lots_referral_id'))
+        batch_op.drop_column('expiry_notified_at')
         batch_op.drop_column('referral_id')
 
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
