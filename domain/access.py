@@ -31,6 +31,8 @@ class Scope(StrEnum):
     CUSTOMERS_ERASE = "customers:erase"
     TAGS_WRITE = "tags:write"
     API_KEYS_MANAGE = "api_keys:manage"
+    PROGRAM_READ = "program:read"
+    PROGRAM_WRITE = "program:write"
 
 
 class Role(StrEnum):
@@ -42,9 +44,9 @@ class Role(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.STOREFRONT: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE}),
-    Role.PARTNER: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE}),
-    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ}),
+    Role.STOREFRONT: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE, Scope.PROGRAM_READ}),
+    Role.PARTNER: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE, Scope.PROGRAM_READ}),
+    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ, Scope.PROGRAM_READ}),
 }
 
 

@@ -16,6 +16,7 @@ from persistence.database import Database
 from persistence.events import SqlEventRepository
 from persistence.program import SqlProgramRepository
 from persistence.tags import SqlTagRepository
+from persistence.tiers import SqlTierRepository
 
 
 class SqlUnitOfWork:
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(self.session)
         self.program = SqlProgramRepository(self.session, self.program_defaults)
         self.events = SqlEventRepository(self.session)
+        self.tiers = SqlTierRepository(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
