@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +17,10 @@ from strawberry.dataloader import DataLoader
 from api.auth import Anonymous, Principal
 from api.settings import Settings
 from domain.clock import Clock
+from domain.program import ProgramSettings
 from persistence import customers as customer_reads
 from persistence import tags as tag_reads
+from persistence import tiers as tier_reads
 from persistence.database import Database
 from persistence.unit_of_work import SqlUnitOfWork
 
@@ -25,7 +28,13 @@ R = TypeVar("R")
 
 
 class Loaders:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        program_defaults: ProgramSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.database = database
         self.customer = self._loader(customer_reads.customers_by_ids, missing=None)
         self.customer_by_external_id = self._loader(
@@ -34,6 +43,17 @@ class Loaders:
         self.tag = self._loader(tag_reads.tags_by_ids, missing=None)
         self.tags_of_customer = self._loader(tag_reads.tags_of_customers, missing=[])
         self.tag_customer_count = self._loader(tag_reads.customer_counts, missing=0)
+        self.tier = self._loader(tier_reads.tiers_by_ids, missing=None)
+        self.tier_of_customer = self._loader(tier_reads.tiers_of_customers, missing=None)
+        self.tier_customer_count = self._loader(tier_reads.holder_counts, missing=0)
+        self.tier_history = self._loader(tier_reads.tier_history_of_customers, missing=[])
+        defaults = program_defaults or ProgramSettings()
+
+        async def tier_progress(session: AsyncSession, keys: Sequence[int]) -> dict:
+            now = clock.now() if clock else datetime.now(UTC)
+            return await tier_reads.tier_progress_of_customers(session, keys, defaults, now)
+
+        self.tier_progress = self._loader(tier_progress, missing=None)
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any
@@ -57,7 +77,9 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.database)
+        self.loaders = Loaders(
+            self.database, program_defaults=self.settings.program_defaults(), clock=self.clock
+        )
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())

@@ -26,13 +26,14 @@ from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
 from api.node import NodeQuery
 from api.tags import TagMutation, TagQuery
+from api.tiers import TierMutation, TierQuery
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, TagMutation, ApiKeyMutation))
+Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, TierQuery, ApiKeyQuery))
+Mutation = merge_types("Mutation", (CustomerMutation, TagMutation, TierMutation, ApiKeyMutation))
 
 
 def is_internal(error: GraphQLError) -> bool:
