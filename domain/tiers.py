@@ -247,7 +247,7 @@ class TierRepository(Protocol):
     async def qualifying_values(
         self, customer_ids: Sequence[int], basis: TierBasis, window: Window
     ) -> dict[int, Decimal]: ...
-    async def move(self, change: TierChange) -> None: ...
+    async def move(self, changes: Sequence[TierChange]) -> None: ...
 
 
 class TierUnitOfWork(Protocol):
@@ -288,7 +288,7 @@ async def upgrade_after_order(
     )
     change = decide_upgrade(tiers, standing, values.get(customer_id, Decimal(0)), now)
     if change is not None:
-        await _apply(uow, change, program)
+        await _apply(uow, [change], program)
     return change
 
 
@@ -321,41 +321,53 @@ async def run_downgrades(
             values = await uow.tiers.qualifying_values(
                 [s.customer_id for s in batch], program.tier_basis, window
             )
-            for standing in batch:
-                value = values.get(standing.customer_id, Decimal(0))
-                change = decide_downgrade(tiers, standing, value, now, program.tier_retention_days)
-                if change is not None:
-                    await _apply(uow, change, program)
-                    changed += 1
+            changes = [
+                change
+                for standing in batch
+                if (
+                    change := decide_downgrade(
+                        tiers,
+                        standing,
+                        values.get(standing.customer_id, Decimal(0)),
+                        now,
+                        program.tier_retention_days,
+                    )
+                )
+                is not None
+            ]
+            await _apply(uow, changes, program)
             await uow.commit()
+            changed += len(changes)
         # Only an empty batch ends the walk: on PostgreSQL a LIMIT … FOR UPDATE batch
         # can come back short when a row changed while it waited for its lock.
         after = batch[-1].customer_id
 
 
-async def _apply(uow: TierUnitOfWork, change: TierChange, program: ProgramSettings) -> None:
-    await uow.tiers.move(change)
-    event_type = (
-        EventType.TIER_UPGRADED
-        if change.direction is Direction.UPGRADE
-        else EventType.TIER_DOWNGRADED
-    )
-    await uow.events.append(
-        Event(
-            event_type,
-            change.customer_id,
-            change.at,
-            {
-                "fromTierId": change.from_tier.id if change.from_tier else None,
-                "fromTier": change.from_tier.name if change.from_tier else None,
-                "toTierId": change.to_tier.id if change.to_tier else None,
-                "toTier": change.to_tier.name if change.to_tier else None,
-                "reason": change.reason,
-                "basis": program.tier_basis.value,
-                "qualifyingValue": str(change.qualifying_value),
-            },
+async def _apply(
+    uow: TierUnitOfWork, changes: Sequence[TierChange], program: ProgramSettings
+) -> None:
+    """Writes the moves (customers' tiers and history) and raises one event each."""
+    if not changes:
+        return
+    await uow.tiers.move(changes)
+    for change in changes:
+        upgrade = change.direction is Direction.UPGRADE
+        await uow.events.append(
+            Event(
+                EventType.TIER_UPGRADED if upgrade else EventType.TIER_DOWNGRADED,
+                change.customer_id,
+                change.at,
+                {
+                    "fromTierId": change.from_tier.id if change.from_tier else None,
+                    "fromTier": change.from_tier.name if change.from_tier else None,
+                    "toTierId": change.to_tier.id if change.to_tier else None,
+                    "toTier": change.to_tier.name if change.to_tier else None,
+                    "reason": change.reason,
+                    "basis": program.tier_basis.value,
+                    "qualifyingValue": str(change.qualifying_value),
+                },
+            )
         )
-    )
 
 
 # ---- tier administration --------------------------------------------------------------

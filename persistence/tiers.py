@@ -12,18 +12,23 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     ForeignKey,
     Index,
     Integer,
     Numeric,
     String,
     and_,
+    any_,
+    bindparam,
     delete,
     func,
+    insert,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -133,12 +138,25 @@ async def qualifying_values(
         return {}
     rows = await session.execute(
         select(OrderRow.customer_id, func.sum(_order_value(basis)))
-        .where(OrderRow.customer_id.in_(ids), _in_window(window))
+        .where(_one_of(session, OrderRow.customer_id, ids), _in_window(window))
         .group_by(OrderRow.customer_id)
     )
     values = dict.fromkeys(ids, Decimal(0))
     values.update({cid: _as_value(raw, basis) for cid, raw in rows.all()})
     return values
+
+
+def _one_of(session: AsyncSession, column, ids: list[int]):  # noqa: ANN001, ANN202
+    """`column IN (ids)`; on PostgreSQL spelled `= ANY($1)` with one array parameter.
+
+    asyncpg prepares statements, and after five runs PostgreSQL may switch to a generic
+    plan; for an IN list of hundreds of parameters that plan scanned the whole orders
+    table (the daily job's batches took 0.4 s each instead of 5 ms). The generic plan
+    of `= ANY(array)` keeps using the (customer_id, placed_at) index.
+    """
+    if session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
+    return column.in_(ids)
 
 
 def _value_of_customer(basis: TierBasis, window: Window):  # noqa: ANN202
@@ -272,23 +290,39 @@ class SqlTierRepository:
         await self.session.flush()
         return await qualifying_values(self.session, customer_ids, basis, window)
 
-    async def move(self, change: TierChange) -> None:
-        to_id = change.to_tier.id if change.to_tier else None
+    async def move(self, changes: Sequence[TierChange]) -> None:
+        """Moves many customers at once: one executemany UPDATE and one multi-row
+        INSERT into the history, as Core statements (the daily job writes hundreds
+        per batch, and ORM bookkeeping per row would grow with the batch)."""
+        if not changes:
+            return
+        customers = CustomerRow.__table__
         await self.session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.id == change.customer_id)
-            .values(tier_id=to_id, tier_since=change.at if to_id is not None else None)
+            customers.update()
+            .where(customers.c.id == bindparam("customer"))
+            .values(tier_id=bindparam("tier"), tier_since=bindparam("since")),
+            [
+                {
+                    "customer": c.customer_id,
+                    "tier": c.to_tier.id if c.to_tier else None,
+                    "since": c.at if c.to_tier else None,
+                }
+                for c in changes
+            ],
         )
-        self.session.add(
-            TierChangeRow(
-                customer_id=change.customer_id,
-                from_tier_id=change.from_tier.id if change.from_tier else None,
-                to_tier_id=to_id,
-                reason=change.reason,
-                created_at=change.at,
-            )
+        await self.session.execute(
+            insert(TierChangeRow.__table__),
+            [
+                {
+                    "customer_id": c.customer_id,
+                    "from_tier_id": c.from_tier.id if c.from_tier else None,
+                    "to_tier_id": c.to_tier.id if c.to_tier else None,
+                    "reason": c.reason,
+                    "created_at": c.at,
+                }
+                for c in changes
+            ],
         )
-        await self.session.flush()
 
 
 # ---- reads for the API -------------------------------------------------------------------
