@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from persistence import orders as order_reads
 from persistence import points as point_reads
 from persistence import referrals as referral_reads
 from persistence import tags as tag_reads
+from persistence import tiers as tier_reads
 from persistence.database import Database
 from persistence.program import load_program
 from persistence.unit_of_work import SqlUnitOfWork
@@ -30,7 +32,13 @@ R = TypeVar("R")
 
 
 class Loaders:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        program_defaults: ProgramSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.database = database
         self.customer = self._loader(customer_reads.customers_by_ids, missing=None)
         self.customer_by_external_id = self._loader(
@@ -48,6 +56,17 @@ class Loaders:
         self.expiring_points = self._loader(point_reads.expiring_lots, missing=[])
         self.referral = self._loader(referral_reads.referrals_by_ids, missing=None)
         self.referral_of_referee = self._loader(referral_reads.referrals_by_referee, missing=None)
+        self.tier = self._loader(tier_reads.tiers_by_ids, missing=None)
+        self.tier_of_customer = self._loader(tier_reads.tiers_of_customers, missing=None)
+        self.tier_customer_count = self._loader(tier_reads.holder_counts, missing=0)
+        self.tier_history = self._loader(tier_reads.tier_history_of_customers, missing=[])
+        defaults = program_defaults or ProgramSettings()
+
+        async def tier_progress(session: AsyncSession, keys: Sequence[int]) -> dict:
+            now = clock.now() if clock else datetime.now(UTC)
+            return await tier_reads.tier_progress_of_customers(session, keys, defaults, now)
+
+        self.tier_progress = self._loader(tier_progress, missing=None)
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any
@@ -72,7 +91,9 @@ class Context:
     _program: ProgramSettings | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.database)
+        self.loaders = Loaders(
+            self.database, program_defaults=self.settings.program_defaults(), clock=self.clock
+        )
 
     async def program(self) -> ProgramSettings:
         """The program's settings, read once per request."""

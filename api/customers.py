@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from api.points import CustomerPoints, LedgerEntryType
     from api.referrals import ReferralType
     from api.tags import TagType
+    from api.tiers import TierChangeType, TierProgressType, TierType
 
 Gender = strawberry.enum(domain.Gender, name="Gender")
 CustomerSort = strawberry.enum(reads.CustomerSort, name="CustomerSort")
@@ -189,6 +190,30 @@ class CustomerType(Node):
         require(info, Scope.CUSTOMERS_READ)  # internal labels: not for customer tokens
         tags = await info.context.loaders.tags_of_customer.load(self.db_id)
         return [TagType.from_domain(tag) for tag in tags]
+
+    @strawberry.field(description="The tier the customer holds; null when none.")
+    async def tier(
+        self, info: strawberry.Info
+    ) -> Annotated[TierType, strawberry.lazy("api.tiers")] | None:
+        from api.tiers import customer_tier
+
+        return await customer_tier(info, self.db_id)
+
+    @strawberry.field(description="Tier held, the next one, and the qualifying value as of now.")
+    async def tier_progress(
+        self, info: strawberry.Info
+    ) -> Annotated[TierProgressType, strawberry.lazy("api.tiers")]:
+        from api.tiers import customer_tier_progress
+
+        return await customer_tier_progress(info, self.db_id)
+
+    @strawberry.field(description="The customer's tier moves, newest first (first ≤ 100).")
+    async def tier_history(
+        self, info: strawberry.Info, first: int = 20
+    ) -> list[Annotated[TierChangeType, strawberry.lazy("api.tiers")]]:
+        from api.tiers import customer_tier_history
+
+        return await customer_tier_history(info, self.db_id, first)
 
 
 @register("Customer", Scope.CUSTOMERS_READ, owner=lambda node: node.db_id)

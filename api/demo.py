@@ -1,4 +1,5 @@
-"""The demo program `make run` starts with: a few customers and tags, and a key.
+"""The demo program `make run` starts with: the default tiers, a few customers and
+tags, and a key.
 
 Seeding happens only on an empty database. The demo admin key is new on every run
 (keys are stored hashed, so an old one cannot be shown again); the previous demo
@@ -15,6 +16,7 @@ from domain.access import ApiKeyService, CreateApiKey, Role
 from domain.clock import SystemClock
 from domain.customers import CustomerService, ProfileInput, UpsertCustomer
 from domain.tags import ChangeCustomerTags, CreateTag, TagService
+from domain.tiers import TierService
 from persistence.api_keys import ApiKeyRow, list_keys
 from persistence.customers import CustomerRow
 from persistence.database import Database
@@ -35,6 +37,7 @@ async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool
         if (await session.execute(select(func.count()).select_from(CustomerRow))).scalar_one():
             return False
     clock = SystemClock()
+    await TierService(SqlUnitOfWork(database), clock).ensure_defaults()
     customers = CustomerService(SqlUnitOfWork(database), clock, phone_region=phone_region)
     ids = []
     for external_id, email, phone, name, birthday, city in DEMO_CUSTOMERS:

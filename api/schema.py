@@ -31,6 +31,7 @@ from api.points import PointsMutation
 from api.program import ProgramMutation, ProgramQuery
 from api.referrals import ReferralMutation, ReferralQuery
 from api.tags import TagMutation, TagQuery
+from api.tiers import TierMutation, TierQuery
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -43,6 +44,7 @@ Query = merge_types(
         CustomerQuery,
         CustomerTokenQuery,
         TagQuery,
+        TierQuery,
         OrderQuery,
         ProgramQuery,
         ReferralQuery,
@@ -55,6 +57,7 @@ Mutation = merge_types(
         CustomerMutation,
         CustomerTokenMutation,
         TagMutation,
+        TierMutation,
         OrderMutation,
         PointsMutation,
         ProgramMutation,

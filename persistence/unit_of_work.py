@@ -23,6 +23,7 @@ from persistence.points import SqlPointsRepository
 from persistence.program import SqlProgramRepository
 from persistence.referrals import SqlReferralRepository
 from persistence.tags import SqlTagRepository
+from persistence.tiers import SqlTierRepository
 
 
 class SqlUnitOfWork:
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.points = SqlPointsRepository(self.session)
         self.idempotency = SqlIdempotencyRepository(self.session)
         self.referrals = SqlReferralRepository(self.session)
+        self.tiers = SqlTierRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

@@ -58,3 +58,28 @@ async def test_order_earns_points_and_refund_reverses_them(gql):
         },
     )
     assert [e["code"] for e in too_much["pointsAdjust"]["userErrors"]] == ["INSUFFICIENT_POINTS"]
+
+
+TIERS = """mutation { a: tierCreate(input: {name: "Bronze", rank: 1, threshold: "0", earnMultiplier: "1.0"}) { userErrors { code } }
+                     b: tierCreate(input: {name: "Silver", rank: 2, threshold: "1000", earnMultiplier: "1.2"}) { userErrors { code } } }"""
+
+TIER_OF = """query($id: ID!) { node(id: $id) { ... on Customer { tier { name } points { available } tierHistory { to { name } reason } } } }"""
+
+
+async def test_the_order_that_crosses_a_threshold_upgrades_and_the_next_earns_more(gql):
+    await gql(TIERS)
+    first = await gql(
+        RECORD, {"input": order_input("o-1", "600.00", placed_at="2026-11-01T10:00:00Z")}
+    )
+    customer_id = first["orderRecord"]["customer"]["id"]
+    assert (await gql(TIER_OF, {"id": customer_id}))["node"]["tier"]["name"] == "Bronze"
+
+    await gql(RECORD, {"input": order_input("o-2", "500.00", placed_at="2026-11-02T10:00:00Z")})
+    after = (await gql(TIER_OF, {"id": customer_id}))["node"]
+    assert after["tier"]["name"] == "Silver"  # 600 + 500 points ≥ 1000, in the same transaction
+    assert [h["to"]["name"] for h in after["tierHistory"]] == ["Silver", "Bronze"]
+
+    third = await gql(
+        RECORD, {"input": order_input("o-3", "100.00", placed_at="2026-11-03T10:00:00Z")}
+    )
+    assert third["orderRecord"]["order"]["pointsEarned"] == 120  # floor(100 × 1 × 1.2)

@@ -18,8 +18,13 @@ async def test_one_notice_per_lot_thirty_days_ahead(database):
     placed = utc(2026, 1, 10, 12)
     service = OrderService(lambda: SqlUnitOfWork(database), FixedClock(placed), phone_region=None)
     await service.record(
-        RecordOrder("o-1", CustomerRef(external_id="c-1", profile=ProfileInput(name="A")),
-                    Decimal("120.00"), "CNY", placed)
+        RecordOrder(
+            "o-1",
+            CustomerRef(external_id="c-1", profile=ProfileInput(name="A")),
+            Decimal("120.00"),
+            "CNY",
+            placed,
+        )
     )
     expires = placed + timedelta(days=365)
 
@@ -29,9 +34,11 @@ async def test_one_notice_per_lot_thirty_days_ahead(database):
 
     assert (early.expiry_notices, first.expiry_notices, again.expiry_notices) == (0, 1, 0)
     async with database.sessions() as session:
-        rows = (await session.execute(
-            select(EventRow).where(EventRow.type == "points.expiring_soon")
-        )).scalars().all()
+        rows = (
+            (await session.execute(select(EventRow).where(EventRow.type == "points.expiring_soon")))
+            .scalars()
+            .all()
+        )
     assert [(r.payload["points"], r.payload["expiresAt"]) for r in rows] == [
         (120, expires.isoformat())
     ]
