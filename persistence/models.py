@@ -8,6 +8,7 @@ from persistence.idempotency import IdempotencyRow
 from persistence.orders import OrderItemRow, OrderRow, RefundRow
 from persistence.points import LedgerEntryRow, LotDrawRow, LotRow
 from persistence.program import ProgramRow
+from persistence.rewards import RedemptionRow, RewardRow
 from persistence.tags import CustomerTagRow, TagRow
 from persistence.tiers import TierChangeRow, TierRow
 
@@ -25,7 +26,9 @@ __all__ = [
     "OrderItemRow",
     "OrderRow",
     "ProgramRow",
+    "RedemptionRow",
     "RefundRow",
+    "RewardRow",
     "TagRow",
     "TierChangeRow",
     "TierRow",

@@ -21,6 +21,7 @@ from persistence.idempotency import SqlIdempotencyRepository
 from persistence.orders import SqlOrderRepository
 from persistence.points import SqlPointsRepository
 from persistence.program import SqlProgramRepository
+from persistence.rewards import SqlRedemptionRepository, SqlRewardRepository
 from persistence.tags import SqlTagRepository
 
 
@@ -45,6 +46,8 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(self.session)
         self.points = SqlPointsRepository(self.session)
         self.idempotency = SqlIdempotencyRepository(self.session)
+        self.rewards = SqlRewardRepository(self.session)
+        self.redemptions = SqlRedemptionRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
