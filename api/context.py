@@ -20,6 +20,7 @@ from domain.program import ProgramSettings
 from persistence import customers as customer_reads
 from persistence import orders as order_reads
 from persistence import points as point_reads
+from persistence import rewards as reward_reads
 from persistence import tags as tag_reads
 from persistence.database import Database
 from persistence.program import load_program
@@ -45,6 +46,9 @@ class Loaders:
         self.ledger_entry = self._loader(point_reads.entries_by_ids, missing=None)
         self.pending_points = self._loader(point_reads.pending_points, missing=0)
         self.expiring_points = self._loader(point_reads.expiring_lots, missing=[])
+        self.reward = self._loader(reward_reads.rewards_by_ids, missing=None)
+        self.redemption = self._loader(reward_reads.redemptions_by_ids, missing=None)
+        self.redemption_by_code = self._loader(reward_reads.redemptions_by_codes, missing=None)
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any

@@ -29,6 +29,7 @@ from api.node import NodeQuery
 from api.orders import OrderMutation, OrderQuery
 from api.points import PointsMutation
 from api.program import ProgramMutation, ProgramQuery
+from api.rewards import RewardMutation, RewardQuery
 from api.tags import TagMutation, TagQuery
 
 MAX_DEPTH = 10
@@ -44,6 +45,7 @@ Query = merge_types(
         TagQuery,
         OrderQuery,
         ProgramQuery,
+        RewardQuery,
         ApiKeyQuery,
     ),
 )
@@ -56,6 +58,7 @@ Mutation = merge_types(
         OrderMutation,
         PointsMutation,
         ProgramMutation,
+        RewardMutation,
         ApiKeyMutation,
     ),
 )
