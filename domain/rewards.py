@@ -119,7 +119,7 @@ def _decimal(value: Any, field: tuple[str, ...]) -> Decimal:
         raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} is not a usable number.")
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} has more than 2 decimals.")
-    return amount
+    return amount.quantize(Decimal("0.01"))  # as stored, so every read shows the same
 
 
 def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -> Reward:
