@@ -22,6 +22,7 @@ from persistence import customers as customer_reads
 from persistence import orders as order_reads
 from persistence import points as point_reads
 from persistence import referrals as referral_reads
+from persistence import rewards as reward_reads
 from persistence import tags as tag_reads
 from persistence import tiers as tier_reads
 from persistence.database import Database
@@ -67,6 +68,9 @@ class Loaders:
             return await tier_reads.tier_progress_of_customers(session, keys, defaults, now)
 
         self.tier_progress = self._loader(tier_progress, missing=None)
+        self.reward = self._loader(reward_reads.rewards_by_ids, missing=None)
+        self.redemption = self._loader(reward_reads.redemptions_by_ids, missing=None)
+        self.redemption_by_code = self._loader(reward_reads.redemptions_by_codes, missing=None)
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any

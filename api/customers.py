@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from api.orders import OrderType
     from api.points import CustomerPoints, LedgerEntryType
     from api.referrals import ReferralType
+    from api.rewards import RedemptionType
     from api.tags import TagType
     from api.tiers import TierChangeType, TierProgressType, TierType
 
@@ -180,6 +181,14 @@ class CustomerType(Node):
             lambda: info.context.read(order_reads.count_orders_of_customer, self.db_id),
             after=after,
         )
+
+    @strawberry.field(description="Rewards the customer redeemed, newest first.")
+    async def redemptions(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[RedemptionType, strawberry.lazy("api.rewards")]]:
+        from api.rewards import redemptions_of
+
+        return await redemptions_of(info, self.db_id, first, after)
 
     @strawberry.field(description="The customer's tags, by name.")
     async def tags(

@@ -19,6 +19,7 @@ from domain.points import EntryKind, LedgerEntry
 
 if TYPE_CHECKING:
     from api.orders import OrderType
+    from api.rewards import RedemptionType
 
 LedgerEntryKind = strawberry.enum(EntryKind, name="LedgerEntryKind")
 
@@ -33,6 +34,7 @@ class LedgerEntryType(Node):
     idempotency_key: str | None
     created_at: datetime
     order_key: strawberry.Private[int | None]
+    redemption_key: strawberry.Private[int | None]
     customer_key: strawberry.Private[int]
 
     @classmethod
@@ -46,6 +48,7 @@ class LedgerEntryType(Node):
             idempotency_key=entry.idempotency_key,
             created_at=entry.created_at,
             order_key=entry.order_id,
+            redemption_key=entry.redemption_id,
             customer_key=entry.customer_id,
         )
 
@@ -59,6 +62,17 @@ class LedgerEntryType(Node):
             return None
         order = await info.context.loaders.order.load(self.order_key)
         return OrderType.from_domain(order) if order else None
+
+    @strawberry.field(description="The redemption this entry belongs to, if any.")
+    async def redemption(
+        self, info: strawberry.Info
+    ) -> Annotated[RedemptionType, strawberry.lazy("api.rewards")] | None:
+        from api.rewards import RedemptionType
+
+        if self.redemption_key is None:
+            return None
+        redemption = await info.context.loaders.redemption.load(self.redemption_key)
+        return RedemptionType.from_domain(redemption) if redemption else None
 
     @strawberry.field
     async def customer(self, info: strawberry.Info) -> CustomerType:

@@ -30,6 +30,7 @@ from api.orders import OrderMutation, OrderQuery
 from api.points import PointsMutation
 from api.program import ProgramMutation, ProgramQuery
 from api.referrals import ReferralMutation, ReferralQuery
+from api.rewards import RewardMutation, RewardQuery
 from api.tags import TagMutation, TagQuery
 from api.tiers import TierMutation, TierQuery
 
@@ -48,6 +49,7 @@ Query = merge_types(
         OrderQuery,
         ProgramQuery,
         ReferralQuery,
+        RewardQuery,
         ApiKeyQuery,
     ),
 )
@@ -62,6 +64,7 @@ Mutation = merge_types(
         PointsMutation,
         ProgramMutation,
         ReferralMutation,
+        RewardMutation,
         ApiKeyMutation,
     ),
 )

@@ -26,6 +26,7 @@ class EventType(StrEnum):
     TIER_UPGRADED = "tier.upgraded"
     TIER_DOWNGRADED = "tier.downgraded"
     REWARD_REDEEMED = "reward.redeemed"
+    REDEMPTION_USED = "redemption.used"
     REDEMPTION_CANCELLED = "redemption.cancelled"
     REFERRAL_RECORDED = "referral.recorded"
     REFERRAL_QUALIFIED = "referral.qualified"

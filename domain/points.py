@@ -77,6 +77,7 @@ class LedgerEntry:
     created_at: datetime
     reason: str | None = None
     order_id: int | None = None
+    redemption_id: int | None = None
     lot_id: int | None = None
     referral_id: int | None = None
     api_key_id: int | None = None

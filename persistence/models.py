@@ -9,6 +9,7 @@ from persistence.orders import OrderItemRow, OrderRow, RefundRow
 from persistence.points import LedgerEntryRow, LotDrawRow, LotRow
 from persistence.program import ProgramRow
 from persistence.referrals import ReferralRow
+from persistence.rewards import RedemptionRow, RewardRow
 from persistence.tags import CustomerTagRow, TagRow
 from persistence.tiers import TierChangeRow, TierRow
 
@@ -27,7 +28,9 @@ __all__ = [
     "OrderRow",
     "ProgramRow",
     "ReferralRow",
+    "RedemptionRow",
     "RefundRow",
+    "RewardRow",
     "TagRow",
     "TierChangeRow",
     "TierRow",

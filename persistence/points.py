@@ -35,6 +35,10 @@ class LedgerEntryRow(Base):
     balance_after: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(500))
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"))
+    # The redemption a REDEEM (and its REDEEM_CANCEL / EXPIRE) entry belongs to.
+    redemption_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("redemptions.id"), index=True
+    )
     lot_id: Mapped[int | None] = mapped_column(BigId)
     referral_id: Mapped[int | None] = mapped_column(BigId)
     api_key_id: Mapped[int | None] = mapped_column(BigId)
@@ -109,6 +113,7 @@ def entry_to_domain(row: LedgerEntryRow) -> LedgerEntry:
         created_at=row.created_at,
         reason=row.reason,
         order_id=row.order_id,
+        redemption_id=row.redemption_id,
         lot_id=row.lot_id,
         referral_id=row.referral_id,
         api_key_id=row.api_key_id,
@@ -196,6 +201,7 @@ class SqlPointsRepository:
                 balance_after=entry.balance_after,
                 reason=entry.reason,
                 order_id=entry.order_id,
+                redemption_id=entry.redemption_id,
                 lot_id=entry.lot.id if entry.lot is not None else entry.lot_id,
                 referral_id=entry.referral_id,
                 api_key_id=entry.api_key_id,

@@ -22,6 +22,7 @@ from persistence.orders import SqlOrderRepository
 from persistence.points import SqlPointsRepository
 from persistence.program import SqlProgramRepository
 from persistence.referrals import SqlReferralRepository
+from persistence.rewards import SqlRedemptionRepository, SqlRewardRepository
 from persistence.tags import SqlTagRepository
 from persistence.tiers import SqlTierRepository
 
@@ -49,6 +50,8 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(self.session)
         self.referrals = SqlReferralRepository(self.session)
         self.tiers = SqlTierRepository(self.session)
+        self.rewards = SqlRewardRepository(self.session)
+        self.redemptions = SqlRedemptionRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

@@ -1,0 +1,357 @@
+"""Redeeming rewards for points, and the life of a redemption code.
+
+`redeem` does everything in one transaction under the customer's row lock: checks
+the reward (window, tier, per-customer limit, stock), debits the points FIFO, takes
+one from stock with an atomic conditional UPDATE (so concurrent customers never
+oversell), issues the code, and records the ledger entry and events. A refusal
+leaves the block without commit, so nothing of it is written and the stock taken
+comes back with the rollback.
+
+A redemption is ISSUED, then either USED (once, at checkout) or CANCELLED (points
+back into the very lots they came from, with their original expiry). Both moves are
+conditional UPDATEs on `status = 'ISSUED'`, so a use and a cancel racing each other
+cannot both win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from domain.clock import Clock
+from domain.customers import Customer, CustomerRepository
+from domain.errors import DomainError, ErrorCode
+from domain.events import Event, EventRepository, EventType
+from domain.fields import required_text
+from domain.idempotency import (
+    IdempotencyRepository,
+    fingerprint,
+    remembered_result,
+    retrying,
+)
+from domain.points import EntryKind, PointsRepository
+from domain.rewards import Reward, RewardRepository
+
+# 31 symbols: digits and capitals without 0/O, 1/I/L. 13 of them carry
+# 13 × log2(31) ≈ 64.4 bits, drawn from `secrets`, so codes cannot be guessed.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 13
+MAX_KEY = 100  # scoped by customer into the 128-character idempotency column
+
+
+class RedemptionStatus(StrEnum):
+    ISSUED = "ISSUED"
+    USED = "USED"
+    CANCELLED = "CANCELLED"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(text: str) -> str | None:
+    """What a person typed or scanned, as stored: upper-case, without the dashes and
+    spaces of the grouped form. None when it cannot be a code at all."""
+    code = "".join(ch for ch in text.upper() if ch not in "- \t")
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return None
+    return code
+
+
+def display_code(code: str) -> str:
+    """Grouped for reading aloud and typing: `K7QX-M3RT-ABCDE`."""
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+@dataclass
+class Redemption:
+    id: int | None
+    customer_id: int
+    reward_id: int
+    code: str
+    status: RedemptionStatus
+    points_spent: int
+    issued_at: datetime
+    used_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    api_key_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RedeemReward:
+    customer_id: int
+    reward_id: int
+    idempotency_key: str
+    api_key_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CancelRedemption:
+    redemption_id: int
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RedemptionResult:
+    redemption: Redemption
+    replayed: bool
+
+
+class RedemptionRepository(Protocol):
+    async def get(self, redemption_id: int) -> Redemption | None: ...
+    async def by_code(self, code: str) -> Redemption | None: ...
+    async def add(self, redemption: Redemption) -> Redemption: ...
+    async def count_held(self, customer_id: int, reward_id: int) -> int:
+        """The customer's ISSUED and USED redemptions of the reward (cancelled ones
+        give the right back)."""
+        ...
+
+    async def change_status(self, redemption_id: int, to: RedemptionStatus, at: datetime) -> bool:
+        """ISSUED → `to`, only if still ISSUED; False when it no longer was."""
+        ...
+
+    async def redeem_entry_id(self, redemption_id: int) -> int | None:
+        """The REDEEM ledger entry of the redemption."""
+        ...
+
+
+class RedemptionUnitOfWork(Protocol):
+    customers: CustomerRepository
+    points: PointsRepository
+    rewards: RewardRepository
+    redemptions: RedemptionRepository
+    events: EventRepository
+    idempotency: IdempotencyRepository
+
+    async def __aenter__(self) -> RedemptionUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+def check_redeemable(
+    reward: Reward, now: datetime, customer_rank: int | None, lowest_rank: int | None, held: int
+) -> None:
+    """The reward's own refusals, in the order a shopper should hear them."""
+    field = ("input", "rewardId")
+    if not reward.is_active(now):
+        raise DomainError(ErrorCode.REWARD_INACTIVE, field, "This reward cannot be redeemed now.")
+    if lowest_rank is not None and (customer_rank is None or customer_rank < lowest_rank):
+        raise DomainError(
+            ErrorCode.TIER_TOO_LOW, field, "This reward needs a higher tier than the customer's."
+        )
+    if reward.limit_per_customer is not None and held >= reward.limit_per_customer:
+        raise DomainError(
+            ErrorCode.LIMIT_REACHED,
+            field,
+            f"The customer already has {held} of this reward (limit {reward.limit_per_customer}).",
+        )
+    if reward.stock is not None and reward.stock <= 0:
+        raise DomainError(ErrorCode.OUT_OF_STOCK, field, "This reward is out of stock.")
+
+
+def _idempotency_key(customer_id: int, key: str) -> str:
+    """Keys are chosen by each shopper's app: scoped per customer, one app's
+    "redeem-1" never meets another's."""
+    return f"{customer_id}:{key}"
+
+
+class RedemptionService:
+    def __init__(self, uow_factory, clock: Clock) -> None:  # noqa: ANN001
+        self.uow_factory = uow_factory
+        self.clock = clock
+
+    # ---- redeem --------------------------------------------------------------------
+
+    async def redeem(self, command: RedeemReward) -> RedemptionResult:
+        key = required_text(
+            command.idempotency_key, ("input", "idempotencyKey"), max_length=MAX_KEY
+        )
+        request_hash = fingerprint(command.customer_id, command.reward_id)
+        return await retrying(lambda: self._redeem_once(command, key, request_hash))
+
+    async def _redeem_once(
+        self, command: RedeemReward, key: str, request_hash: str
+    ) -> RedemptionResult:
+        now = self.clock.now()
+        scoped = _idempotency_key(command.customer_id, key)
+        async with self.uow_factory() as uow:
+            customer = await uow.customers.get(command.customer_id, for_update=True)
+            if customer is None or customer.erased_at is not None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."
+                )
+            remembered = await remembered_result(
+                uow.idempotency, "rewardRedeem", scoped, request_hash
+            )
+            if remembered is not None:
+                redemption = await uow.redemptions.get(remembered["redemptionId"])
+                return RedemptionResult(redemption, replayed=True)
+            reward = await uow.rewards.get(command.reward_id)
+            if reward is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("input", "rewardId"), "No reward has this id."
+                )
+            check_redeemable(
+                reward,
+                now,
+                await self._customer_rank(uow, customer),
+                await uow.rewards.tier_rank(reward.lowest_tier_id)
+                if reward.lowest_tier_id is not None
+                else None,
+                await uow.redemptions.count_held(customer.id, reward.id)
+                if reward.limit_per_customer is not None
+                else 0,
+            )
+            account = await uow.points.load_account(customer.id)
+            entry = account.debit(
+                EntryKind.REDEEM,
+                reward.points_cost,
+                now=now,
+                reason=f"redeemed {reward.name}"[:500],
+                field_path=("input", "customerId"),
+            )
+            # Last before writing: the reward row stays locked only for the writes.
+            if not await uow.rewards.take_one(reward.id):
+                raise DomainError(
+                    ErrorCode.OUT_OF_STOCK, ("input", "rewardId"), "This reward is out of stock."
+                )
+            redemption = await uow.redemptions.add(
+                Redemption(
+                    id=None,
+                    customer_id=customer.id,
+                    reward_id=reward.id,
+                    code=new_code(),
+                    status=RedemptionStatus.ISSUED,
+                    points_spent=reward.points_cost,
+                    issued_at=now,
+                    api_key_id=command.api_key_id,
+                )
+            )
+            entry.redemption_id = redemption.id
+            entry.api_key_id = command.api_key_id
+            entry.idempotency_key = key
+            await uow.points.save_account(account, [entry])
+            await uow.idempotency.remember(
+                "rewardRedeem", scoped, request_hash, {"redemptionId": redemption.id}
+            )
+            await uow.events.append(
+                Event(
+                    EventType.POINTS_REDEEMED,
+                    customer.id,
+                    now,
+                    {
+                        "points": reward.points_cost,
+                        "balance": entry.balance_after,
+                        "redemptionId": redemption.id,
+                    },
+                )
+            )
+            await uow.events.append(
+                Event(
+                    EventType.REWARD_REDEEMED,
+                    customer.id,
+                    now,
+                    {
+                        "rewardId": reward.id,
+                        "redemptionId": redemption.id,
+                        "pointsSpent": reward.points_cost,
+                    },
+                )
+            )
+            await uow.commit()
+        return RedemptionResult(redemption, replayed=False)
+
+    async def _customer_rank(self, uow: RedemptionUnitOfWork, customer: Customer) -> int | None:
+        tier_id = customer.stats.tier_id if customer.stats else None
+        return await uow.rewards.tier_rank(tier_id) if tier_id is not None else None
+
+    # ---- use -----------------------------------------------------------------------
+
+    async def use(self, code_text: str) -> Redemption:
+        """The storefront marks a code at checkout; a code is used at most once."""
+        now = self.clock.now()
+        field = ("input", "code")
+        code = normalize_code(code_text or "")
+        async with self.uow_factory() as uow:
+            found = await uow.redemptions.by_code(code) if code else None
+            if found is None:
+                raise DomainError(ErrorCode.NOT_FOUND, field, "No redemption has this code.")
+            if not await uow.redemptions.change_status(found.id, RedemptionStatus.USED, now):
+                current = await uow.redemptions.get(found.id)
+                _refuse_settled(current, field)
+            used = await uow.redemptions.get(found.id)
+            await uow.events.append(
+                Event(
+                    EventType.REDEMPTION_USED,
+                    used.customer_id,
+                    now,
+                    {"redemptionId": used.id, "rewardId": used.reward_id},
+                )
+            )
+            await uow.commit()
+        return used
+
+    # ---- cancel --------------------------------------------------------------------
+
+    async def cancel(self, command: CancelRedemption) -> RedemptionResult:
+        key = required_text(
+            command.idempotency_key, ("input", "idempotencyKey"), max_length=MAX_KEY
+        )
+        return await retrying(lambda: self._cancel_once(command, key))
+
+    async def _cancel_once(self, command: CancelRedemption, key: str) -> RedemptionResult:
+        now = self.clock.now()
+        request_hash = fingerprint(command.redemption_id)
+        async with self.uow_factory() as uow:
+            found = await uow.redemptions.get(command.redemption_id)
+            if found is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("input", "id"), "No redemption has this id."
+                )
+            customer_id = found.customer_id
+            await uow.customers.get(customer_id, for_update=True)
+            scoped = _idempotency_key(customer_id, key)
+            remembered = await remembered_result(
+                uow.idempotency, "redemptionCancel", scoped, request_hash
+            )
+            if remembered is not None:
+                return RedemptionResult(await uow.redemptions.get(found.id), replayed=True)
+            if not await uow.redemptions.change_status(found.id, RedemptionStatus.CANCELLED, now):
+                _refuse_settled(await uow.redemptions.get(found.id), ("input", "id"))
+            entry_id = await uow.redemptions.redeem_entry_id(found.id)
+            account = await uow.points.load_account(customer_id)
+            draws = await uow.points.draws_of_entry(entry_id)
+            entries = account.restore(draws, now, "redemption cancelled")
+            for entry in entries:
+                entry.redemption_id = found.id
+                entry.idempotency_key = key
+            await uow.points.save_account(account, entries)
+            await uow.rewards.give_back_one(found.reward_id)
+            await uow.idempotency.remember(
+                "redemptionCancel", scoped, request_hash, {"redemptionId": found.id}
+            )
+            await uow.events.append(
+                Event(
+                    EventType.REDEMPTION_CANCELLED,
+                    customer_id,
+                    now,
+                    {
+                        "redemptionId": found.id,
+                        "rewardId": found.reward_id,
+                        "points": found.points_spent,
+                        "balance": account.balance,
+                    },
+                )
+            )
+            cancelled = await uow.redemptions.get(found.id)
+            await uow.commit()
+        return RedemptionResult(cancelled, replayed=False)
+
+
+def _refuse_settled(redemption: Redemption, field: tuple[str, ...]) -> None:
+    if redemption.status is RedemptionStatus.USED:
+        raise DomainError(ErrorCode.ALREADY_USED, field, "This redemption was already used.")
+    raise DomainError(ErrorCode.ALREADY_CANCELLED, field, "This redemption was cancelled.")

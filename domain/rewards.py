@@ -1,0 +1,246 @@
+"""The reward catalog: what points can buy, for whom, while it lasts.
+
+A reward is redeemable when it is not archived and `now` is inside its active window
+(`active_from` inclusive, `active_until` exclusive; either end may be open). Stock
+null means unlimited. The lowest tier allowed compares tier *ranks*: a higher rank is
+a higher tier, so a customer may redeem when their tier's rank is at least the
+reward's tier's rank (a customer without a tier may redeem only rewards open to all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, Protocol
+
+from domain.clock import Clock
+from domain.customers import UNSET
+from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.fields import optional_text, required_text
+from domain.points import MAX_ADJUSTMENT
+
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+MAX_COST = MAX_ADJUSTMENT
+MAX_STOCK = 100_000_000
+MAX_VALUE = Decimal("9999999999999999.99")
+
+
+class RewardKind(StrEnum):
+    DISCOUNT_PERCENT = "DISCOUNT_PERCENT"
+    DISCOUNT_AMOUNT = "DISCOUNT_AMOUNT"
+    FREE_PRODUCT = "FREE_PRODUCT"
+    CUSTOM = "CUSTOM"
+
+
+@dataclass
+class Reward:
+    id: int | None
+    name: str
+    points_cost: int
+    kind: RewardKind
+    value: Decimal | None = None
+    description: str | None = None
+    stock: int | None = None
+    limit_per_customer: int | None = None
+    lowest_tier_id: int | None = None
+    active_from: datetime | None = None
+    active_until: datetime | None = None
+    archived_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def is_active(self, now: datetime) -> bool:
+        if self.archived_at is not None:
+            return False
+        if self.active_from is not None and now < self.active_from:
+            return False
+        return self.active_until is None or now < self.active_until
+
+
+@dataclass(frozen=True)
+class RewardFields:
+    """Reward fields as sent. UNSET leaves a field alone (updates); None clears it."""
+
+    name: Any = UNSET
+    description: Any = UNSET
+    points_cost: Any = UNSET
+    kind: Any = UNSET
+    value: Any = UNSET
+    stock: Any = UNSET
+    limit_per_customer: Any = UNSET
+    lowest_tier_id: Any = UNSET
+    active_from: Any = UNSET
+    active_until: Any = UNSET
+
+
+class RewardRepository(Protocol):
+    async def get(self, reward_id: int, *, for_update: bool = False) -> Reward | None: ...
+    async def add(self, reward: Reward) -> Reward: ...
+    async def save(self, reward: Reward) -> None: ...
+    async def tier_rank(self, tier_id: int) -> int | None:
+        """The rank of a tier, or None when there is no such tier."""
+        ...
+
+    async def take_one(self, reward_id: int) -> bool:
+        """Takes one from stock atomically (`stock = stock - 1 WHERE stock > 0`, or
+        nothing when unlimited); False when none was left."""
+        ...
+
+    async def give_back_one(self, reward_id: int) -> None:
+        """Puts one back into stock, if the reward counts stock."""
+        ...
+
+
+class RewardUnitOfWork(Protocol):
+    rewards: RewardRepository
+
+    async def __aenter__(self) -> RewardUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+def _whole(value: Any, field: tuple[str, ...], low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise DomainError(
+            ErrorCode.INVALID, field, f"{field[-1]} must be a whole number from {low} to {high}."
+        )
+    return value
+
+
+def _decimal(value: Any, field: tuple[str, ...]) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} is not a number.") from None
+    if not amount.is_finite() or abs(amount) > MAX_VALUE:
+        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} is not a usable number.")
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} has more than 2 decimals.")
+    return amount.quantize(Decimal("0.01"))  # as stored, so every read shows the same
+
+
+def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -> Reward:
+    """The reward with `fields` applied and checked; problems go to `errors`."""
+    changes: dict[str, Any] = {}
+
+    def check(name: str, fn) -> None:  # noqa: ANN001
+        value = getattr(fields, name)
+        if value is UNSET:
+            return
+        try:
+            changes[name] = fn(value)
+        except DomainError as exc:
+            errors.capture(exc)
+
+    path = ("input",)
+    check("name", lambda v: required_text(v, (*path, "name"), max_length=MAX_NAME))
+    check(
+        "description",
+        lambda v: optional_text(v, (*path, "description"), max_length=MAX_DESCRIPTION),
+    )
+    check("points_cost", lambda v: _whole(v, (*path, "pointsCost"), 1, MAX_COST))
+    check("kind", lambda v: RewardKind(v))
+    check("value", lambda v: None if v is None else _decimal(v, (*path, "value")))
+    check("stock", lambda v: None if v is None else _whole(v, (*path, "stock"), 0, MAX_STOCK))
+    check(
+        "limit_per_customer",
+        lambda v: None if v is None else _whole(v, (*path, "limitPerCustomer"), 1, MAX_STOCK),
+    )
+    check("lowest_tier_id", lambda v: v)
+    check("active_from", lambda v: v)
+    check("active_until", lambda v: v)
+    result = replace(reward, **changes)
+    _check_value(result, errors)
+    if (
+        result.active_from is not None
+        and result.active_until is not None
+        and result.active_until <= result.active_from
+    ):
+        errors.add(
+            ErrorCode.INVALID, ("input", "activeUntil"), "activeUntil is not after activeFrom."
+        )
+    return result
+
+
+def _check_value(reward: Reward, errors: ErrorCollector) -> None:
+    """The value means a percentage or an amount off for discounts; for a free product
+    or a custom reward it is optional (e.g. the product's list price)."""
+    field = ("input", "value")
+    value = reward.value
+    if reward.kind is RewardKind.DISCOUNT_PERCENT:
+        if value is None or not Decimal(0) < value <= Decimal(100):
+            errors.add(ErrorCode.INVALID, field, "A percent discount needs 0 < value ≤ 100.")
+    elif reward.kind is RewardKind.DISCOUNT_AMOUNT:
+        if value is None or value <= 0:
+            errors.add(ErrorCode.INVALID, field, "An amount discount needs a value above 0.")
+    elif value is not None and value < 0:
+        errors.add(ErrorCode.INVALID, field, "value must not be negative.")
+
+
+class RewardService:
+    """Catalog upkeep by an admin. Archiving keeps the row: issued codes stay usable
+    and the history keeps its names."""
+
+    def __init__(self, uow: RewardUnitOfWork, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    async def create(self, fields: RewardFields) -> Reward:
+        now = self.clock.now()
+        errors = ErrorCollector()
+        for name, path in (("name", "name"), ("points_cost", "pointsCost"), ("kind", "kind")):
+            if getattr(fields, name) in (UNSET, None):
+                errors.add(ErrorCode.REQUIRED, ("input", path), f"{path} is required.")
+        errors.raise_if_any()
+        draft = Reward(id=None, name="", points_cost=1, kind=RewardKind.CUSTOM)
+        reward = apply_fields(draft, fields, errors)
+        errors.raise_if_any()
+        async with self.uow as uow:
+            await self._check_tier(uow, reward)
+            reward.created_at = reward.updated_at = now
+            reward = await uow.rewards.add(reward)
+            await uow.commit()
+        return reward
+
+    async def update(self, reward_id: int, fields: RewardFields) -> Reward:
+        now = self.clock.now()
+        async with self.uow as uow:
+            current = await uow.rewards.get(reward_id, for_update=True)
+            if current is None:
+                raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No reward has this id.")
+            errors = ErrorCollector()
+            if fields.name is None or fields.points_cost is None or fields.kind is None:
+                errors.add(
+                    ErrorCode.REQUIRED, ("input",), "name, pointsCost and kind cannot be null."
+                )
+                errors.raise_if_any()
+            reward = apply_fields(current, fields, errors)
+            errors.raise_if_any()
+            await self._check_tier(uow, reward)
+            reward.updated_at = now
+            await uow.rewards.save(reward)
+            await uow.commit()
+        return reward
+
+    async def archive(self, reward_id: int) -> Reward:
+        async with self.uow as uow:
+            reward = await uow.rewards.get(reward_id, for_update=True)
+            if reward is None:
+                raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No reward has this id.")
+            if reward.archived_at is None:
+                reward.archived_at = reward.updated_at = self.clock.now()
+                await uow.rewards.save(reward)
+            await uow.commit()
+        return reward
+
+    async def _check_tier(self, uow: RewardUnitOfWork, reward: Reward) -> None:
+        if (
+            reward.lowest_tier_id is not None
+            and await uow.rewards.tier_rank(reward.lowest_tier_id) is None
+        ):
+            raise DomainError(
+                ErrorCode.NOT_FOUND, ("input", "lowestTierId"), "No tier has this id."
+            )
