@@ -17,6 +17,7 @@ from api.auth import Anonymous, Principal
 from api.settings import Settings
 from domain.clock import Clock
 from persistence import customers as customer_reads
+from persistence import events as event_reads
 from persistence import tags as tag_reads
 from persistence.database import Database
 from persistence.unit_of_work import SqlUnitOfWork
@@ -34,6 +35,7 @@ class Loaders:
         self.tag = self._loader(tag_reads.tags_by_ids, missing=None)
         self.tags_of_customer = self._loader(tag_reads.tags_of_customers, missing=[])
         self.tag_customer_count = self._loader(tag_reads.customer_counts, missing=0)
+        self.event = self._loader(event_reads.events_by_ids, missing=None)
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any

@@ -24,6 +24,7 @@ from strawberry.tools import merge_types
 from api.api_keys import ApiKeyMutation, ApiKeyQuery
 from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
+from api.events import EventQuery
 from api.node import NodeQuery
 from api.tags import TagMutation, TagQuery
 
@@ -31,7 +32,7 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery))
+Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery, EventQuery))
 Mutation = merge_types("Mutation", (CustomerMutation, TagMutation, ApiKeyMutation))
 
 

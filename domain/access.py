@@ -31,6 +31,7 @@ class Scope(StrEnum):
     CUSTOMERS_ERASE = "customers:erase"
     TAGS_WRITE = "tags:write"
     API_KEYS_MANAGE = "api_keys:manage"
+    EVENTS_READ = "events:read"
 
 
 class Role(StrEnum):

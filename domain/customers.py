@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.events import Event, EventRepository, EventType
 from domain.fields import optional_text, required_text
 
 MAX_EXTERNAL_ID = 128
@@ -259,6 +260,7 @@ def erased_copy(customer: Customer, at: datetime) -> Customer:
 
 class CustomerUnitOfWork(Protocol):
     customers: CustomerRepository
+    events: EventRepository
 
     async def __aenter__(self) -> CustomerUnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...
@@ -294,6 +296,14 @@ class CustomerService:
                 phone_region=self.phone_region,
             )
             created = await uow.customers.add(fresh)
+            await uow.events.append(
+                Event(
+                    EventType.CUSTOMER_CREATED,
+                    customer_id=created.id,
+                    occurred_at=now,
+                    payload={"externalId": created.external_id},
+                )
+            )
             await uow.commit()
             return UpsertResult(created, created=True)
 
