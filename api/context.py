@@ -19,6 +19,7 @@ from api.settings import Settings
 from domain.clock import Clock
 from domain.program import ProgramSettings
 from persistence import customers as customer_reads
+from persistence import events as event_reads
 from persistence import orders as order_reads
 from persistence import points as point_reads
 from persistence import referrals as referral_reads
@@ -71,6 +72,7 @@ class Loaders:
         self.reward = self._loader(reward_reads.rewards_by_ids, missing=None)
         self.redemption = self._loader(reward_reads.redemptions_by_ids, missing=None)
         self.redemption_by_code = self._loader(reward_reads.redemptions_by_codes, missing=None)
+        self.event = self._loader(event_reads.events_by_ids, missing=None)
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any

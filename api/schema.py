@@ -25,6 +25,7 @@ from api.api_keys import ApiKeyMutation, ApiKeyQuery
 from api.customer_tokens import CustomerTokenMutation, CustomerTokenQuery
 from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
+from api.events import EventQuery
 from api.node import NodeQuery
 from api.orders import OrderMutation, OrderQuery
 from api.points import PointsMutation
@@ -50,6 +51,7 @@ Query = merge_types(
         ProgramQuery,
         ReferralQuery,
         RewardQuery,
+        EventQuery,
         ApiKeyQuery,
     ),
 )

@@ -42,6 +42,7 @@ class Scope(StrEnum):
     REDEMPTIONS_USE = "redemptions:use"
     REFERRALS_WRITE = "referrals:write"
     REFERRALS_READ = "referrals:read"
+    EVENTS_READ = "events:read"
 
 
 class Role(StrEnum):

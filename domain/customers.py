@@ -22,7 +22,9 @@ from email_validator import EmailNotValidError, validate_email
 
 from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.events import Event, EventRepository, EventType
 from domain.fields import optional_text, required_text
+from domain.idempotency import retrying
 
 MAX_EXTERNAL_ID = 128
 MAX_NAME = 200
@@ -284,6 +286,7 @@ def erased_copy(customer: Customer, at: datetime) -> Customer:
 
 class CustomerUnitOfWork(Protocol):
     customers: CustomerRepository
+    events: EventRepository
 
     async def __aenter__(self) -> CustomerUnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...
@@ -300,12 +303,17 @@ class CustomerService:
         external_id = required_text(
             command.external_id, ("input", "externalId"), max_length=MAX_EXTERNAL_ID
         )
+        return await retrying(lambda: self._upsert_once(external_id, command.profile))
+
+    async def _upsert_once(self, external_id: str, profile: ProfileInput) -> UpsertResult:
+        """One attempt; two first upserts of one externalId race on its unique key and
+        the loser's retry finds the winner's row and updates it."""
         now = self.clock.now()
         async with self.uow as uow:
             existing = await uow.customers.get_by_external_id(external_id, for_update=True)
             if existing is not None:
                 updated = apply_profile(
-                    existing, command.profile, today=now.date(), phone_region=self.phone_region
+                    existing, profile, today=now.date(), phone_region=self.phone_region
                 )
                 if updated != existing:
                     updated.updated_at = now
@@ -314,11 +322,19 @@ class CustomerService:
                 return UpsertResult(updated, created=False)
             fresh = apply_profile(
                 Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
-                command.profile,
+                profile,
                 today=now.date(),
                 phone_region=self.phone_region,
             )
             created = await uow.customers.add(fresh)
+            await uow.events.append(
+                Event(
+                    EventType.CUSTOMER_CREATED,
+                    customer_id=created.id,
+                    occurred_at=now,
+                    payload={"externalId": created.external_id},
+                )
+            )
             await uow.commit()
             return UpsertResult(created, created=True)
 

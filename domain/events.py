@@ -2,8 +2,9 @@
 
 Services append events through the unit of work, in the same transaction as the
 change that causes them, so an event exists if and only if its change committed.
-Delivery happens afterwards (a later worker); readers page through them in commit
-order.
+Delivery happens afterwards (a later worker); readers page through them with a
+cursor that never skips an event whose transaction committed late
+(persistence/events.py says how).
 """
 
 from __future__ import annotations
