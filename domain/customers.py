@@ -32,6 +32,9 @@ MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_STRING = 500
 MAX_ATTRIBUTES_BYTES = 4096
+# Erasure gives a customer the external id "erased:<id>"; storefronts may not use the
+# prefix, or an upsert could revive an erased record or collide with a later erasure.
+ERASED_PREFIX = "erased:"
 
 
 class Gender(StrEnum):
@@ -244,7 +247,7 @@ def erased_copy(customer: Customer, at: datetime) -> Customer:
     """The record kept after erasure: no personal data, a new external id."""
     return replace(
         customer,
-        external_id=f"erased:{customer.id}",
+        external_id=f"{ERASED_PREFIX}{customer.id}",
         email=None,
         phone=None,
         name=None,
@@ -275,6 +278,12 @@ class CustomerService:
         external_id = required_text(
             command.external_id, ("input", "externalId"), max_length=MAX_EXTERNAL_ID
         )
+        if external_id.startswith(ERASED_PREFIX):
+            raise DomainError(
+                ErrorCode.INVALID,
+                ("input", "externalId"),
+                f"externalId may not start with {ERASED_PREFIX!r}: erased customers use it.",
+            )
         now = self.clock.now()
         async with self.uow as uow:
             existing = await uow.customers.get_by_external_id(external_id, for_update=True)
