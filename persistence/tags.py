@@ -132,7 +132,9 @@ async def list_tags(
 ) -> Page[Tag]:
     statement = select(TagRow)
     if search:
-        statement = statement.where(TagRow.name_key.contains(search.strip().casefold()))
+        statement = statement.where(
+            TagRow.name_key.contains(search.strip().casefold(), autoescape=True)
+        )
     rows = (await session.execute(keyset(statement, TAG_SORT, after, first))).scalars().all()
     page = page_of(rows, first, lambda r: (r.name_key, r.id))
     return Page([to_domain(r) for r in page.items], page.keys, page.has_next)
@@ -141,7 +143,9 @@ async def list_tags(
 async def count_tags(session: AsyncSession, search: str | None = None) -> int:
     statement = select(func.count()).select_from(TagRow)
     if search:
-        statement = statement.where(TagRow.name_key.contains(search.strip().casefold()))
+        statement = statement.where(
+            TagRow.name_key.contains(search.strip().casefold(), autoescape=True)
+        )
     return (await session.execute(statement)).scalar_one()
 
 
