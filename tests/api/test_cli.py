@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,3 +86,20 @@ def test_unknown_role_is_refused():
     result = CliRunner().invoke(main, ["apikey", "create", "--role", "root", "--name", "x"])
     assert result.exit_code == 2
     assert "root" in result.output
+
+
+def test_demo_in_a_fresh_process(tmp_path: Path):
+    """What `make run` does, each step a new interpreter: nothing may rely on a
+    module that an earlier step (or another test) happened to import."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"}
+    for step in ("migrate", "demo"):
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", step],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    assert "Admin key: lg_" in done.stdout
