@@ -114,6 +114,11 @@ class CustomerRepository(Protocol):
         self, external_id: str, *, for_update: bool = False
     ) -> Customer | None: ...
     async def add(self, customer: Customer) -> Customer: ...
+    async def add_unless_exists(self, customer: Customer) -> Customer | None:
+        """Adds the customer, or returns None when its externalId is already taken
+        (a concurrent upsert got there first) without failing the transaction."""
+        ...
+
     async def save(self, customer: Customer) -> None: ...
     async def existing_ids(self, customer_ids: Sequence[int]) -> set[int]: ...
 
@@ -287,24 +292,27 @@ class CustomerService:
         now = self.clock.now()
         async with self.uow as uow:
             existing = await uow.customers.get_by_external_id(external_id, for_update=True)
-            if existing is not None:
-                updated = apply_profile(
-                    existing, command.profile, today=now.date(), phone_region=self.phone_region
+            if existing is None:
+                fresh = apply_profile(
+                    Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
+                    command.profile,
+                    today=now.date(),
+                    phone_region=self.phone_region,
                 )
-                if updated != existing:
-                    updated.updated_at = now
-                    await uow.customers.save(updated)
-                await uow.commit()
-                return UpsertResult(updated, created=False)
-            fresh = apply_profile(
-                Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
-                command.profile,
-                today=now.date(),
-                phone_region=self.phone_region,
+                created = await uow.customers.add_unless_exists(fresh)
+                if created is not None:
+                    await uow.commit()
+                    return UpsertResult(created, created=True)
+                # Another upsert of the same externalId committed in between: update it.
+                existing = await uow.customers.get_by_external_id(external_id, for_update=True)
+            updated = apply_profile(
+                existing, command.profile, today=now.date(), phone_region=self.phone_region
             )
-            created = await uow.customers.add(fresh)
+            if updated != existing:
+                updated.updated_at = now
+                await uow.customers.save(updated)
             await uow.commit()
-            return UpsertResult(created, created=True)
+            return UpsertResult(updated, created=False)
 
     async def update(self, command: UpdateCustomer) -> Customer:
         now = self.clock.now()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from api.ids import encode
 
 FIELDS = """id externalId email phone name birthday gender city acquisitionChannel
@@ -171,3 +173,18 @@ async def test_node_resolves_a_customer(gql):
         "query($id: ID!) { node(id: $id) { id ... on Customer { name } } }", {"id": created["id"]}
     )
     assert data["node"] == {"id": created["id"], "name": "Node"}
+
+
+async def test_concurrent_upserts_of_one_external_id_make_one_customer(gql):
+    """A storefront retrying in parallel: one creates, the others update, none fails."""
+    results = await asyncio.gather(
+        *(
+            gql(UPSERT, {"input": {"externalId": "same", "attributes": {"try": i}}})
+            for i in range(8)
+        )
+    )
+    payloads = [r["customerUpsert"] for r in results]
+    assert all(p["userErrors"] == [] for p in payloads)
+    assert sum(p["created"] for p in payloads) == 1
+    assert len({p["customer"]["id"] for p in payloads}) == 1
+    assert await found(gql) == ["same"]
