@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 TAG = "id name description color source customerCount"
 CREATE = f"""mutation($input: TagCreateInput!) {{
   tagCreate(input: $input) {{ tag {{ {TAG} }} userErrors {{ field code message }} }} }}"""
@@ -222,3 +224,17 @@ async def test_node_resolves_customer_tag_and_api_key(gql, database):
     assert (await analyst(query, {"id": tag["id"]}))["node"]["name"] == "VIP"
     body = await analyst.raw(query, {"id": key["id"]})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_concurrent_imports_creating_the_same_tag_name(gql):
+    """Parallel imports that both create "Newsletter" share one tag; none fails."""
+    ids = await customers(gql, "a", "b", "c", "d")
+    results = await asyncio.gather(
+        *(gql(ADD, {"input": {"customerIds": [cid], "tagNames": ["Newsletter"]}}) for cid in ids),
+        gql(CREATE, {"input": {"name": "newsletter"}}),
+    )
+    adds = [r["customerTagsAdd"] for r in results[:-1]]
+    assert all(a["userErrors"] == [] and a["changedCount"] == 1 for a in adds)
+    created = results[-1]["tagCreate"]
+    assert created["tag"] is not None or created["userErrors"][0]["code"] == "TAKEN"
+    assert list((await tag_counts(gql)).values()) == [4]
