@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.asgi import HTTPException as GraphQLHTTPException
 
 from api.auth import Anonymous, Caller, CustomerPrincipal, Principal
 from api.context import Context
@@ -82,11 +83,43 @@ class LoyaltyGraphQL(GraphQL):
         self.settings = settings
         self.clock = clock
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As strawberry's, but a malformed request gets a JSON error, not plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except GraphQLHTTPException as exc:
+            response = graphql_error_response(exc.reason, exc.status_code)
+        await response(scope, receive, send)
+
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         caller = await authenticate(request, self.database, self.clock, self.settings.secret_key)
         return Context(
             database=self.database, settings=self.settings, clock=self.clock, caller=caller
         )
+
+
+HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
+
+
+def graphql_error_response(message: str, status: int) -> JSONResponse:
+    """A transport-level refusal in the GraphQL error shape clients already parse."""
+    code = HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
+class BodyTooLarge(Exception):
+    """Raised from `receive` mid-stream; not an HTTPException, so that Starlette's
+    handlers let it through to BodyLimit, which answers in the one 413 shape."""
 
 
 class BodyLimit:
@@ -111,28 +144,16 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise HTTPException(413, "Request body too large.")
+                raise BodyTooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
-        except HTTPException as exc:
-            if exc.status_code != 413:
-                raise
+        except BodyTooLarge:
             await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {
-                "errors": [
-                    {
-                        "message": f"Request body over {self.limit} bytes.",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                    }
-                ]
-            },
-            status_code=413,
-        )
+        response = graphql_error_response(f"Request body over {self.limit} bytes.", 413)
         await response(scope, receive, send)
 
 

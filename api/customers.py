@@ -350,7 +350,7 @@ class CustomerQuery:
     ) -> Connection[CustomerType]:
         require(info, Scope.CUSTOMERS_READ)
         size = page_size(first)
-        key = decode_cursor(after, sort.value) if after else None
+        key = decode_cursor(after, sort.value, (datetime, int)) if after else None
         given = filter or CustomerFilter()
         criteria = reads.CustomerFilter(
             search=given.search,

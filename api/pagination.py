@@ -38,15 +38,35 @@ def encode_cursor(sort: str, key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
+def decode_cursor(cursor: str, sort: str, types: Sequence[type] | None = None) -> tuple[Any, ...]:
+    """The sort key a cursor holds, refused unless it fits this list.
+
+    `types` are the sort key's Python types (e.g. ``(datetime, int)``): a cursor is
+    client input, and a forged one with the wrong shape must be a BAD_USER_INPUT, not
+    a database error. Instants must carry their offset either way.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         name, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if name != sort or not isinstance(key, list):
             raise ValueError(cursor)
-        return tuple(_typed(v) for v in key)
+        values = tuple(_typed(v) for v in key)
+        if any(isinstance(v, datetime) and v.utcoffset() is None for v in values):
+            raise ValueError(cursor)
+        if types is not None and (
+            len(values) != len(types)
+            or any(_wrong_type(v, t) for v, t in zip(values, types, strict=True))
+        ):
+            raise ValueError(cursor)
+        return values
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
         raise BadUserInput("after is not a cursor of this list and ordering.") from exc
+
+
+def _wrong_type(value: Any, expected: type) -> bool:
+    if isinstance(value, bool) or not isinstance(value, expected):
+        return True
+    return isinstance(value, int) and not -(2**63) <= value < 2**63  # a BIGINT column
 
 
 def page_size(first: int | None) -> int:

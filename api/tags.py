@@ -56,7 +56,7 @@ class TagType(Node):
         require(info, Scope.CUSTOMERS_READ)
         size = page_size(first)
         sort = customer_reads.CustomerSort.CREATED_AT_DESC
-        key = decode_cursor(after, sort.value) if after else None
+        key = decode_cursor(after, sort.value, (datetime, int)) if after else None
         criteria = customer_reads.CustomerFilter(tag=self.name)
         page = await info.context.read(customer_reads.list_customers, criteria, sort, key, size)
         return connection(
@@ -168,7 +168,7 @@ class TagQuery:
     ) -> Connection[TagType]:
         require(info, Scope.CUSTOMERS_READ)
         size = page_size(first)
-        key = decode_cursor(after, "NAME") if after else None
+        key = decode_cursor(after, "NAME", (str, int)) if after else None
         page = await info.context.read(reads.list_tags, key, size, search)
         return connection(
             page,

@@ -24,7 +24,6 @@ from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.events import Event, EventRepository, EventType
 from domain.fields import optional_text, required_text
-from domain.idempotency import retrying
 
 MAX_EXTERNAL_ID = 128
 MAX_NAME = 200
@@ -35,6 +34,9 @@ MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_STRING = 500
 MAX_ATTRIBUTES_BYTES = 4096
+# Erasure gives a customer the external id "erased:<id>"; storefronts may not use the
+# prefix, or an upsert could revive an erased record or collide with a later erasure.
+ERASED_PREFIX = "erased:"
 
 
 class Gender(StrEnum):
@@ -138,6 +140,11 @@ class CustomerRepository(Protocol):
         self, external_id: str, *, for_update: bool = False
     ) -> Customer | None: ...
     async def add(self, customer: Customer) -> Customer: ...
+    async def add_unless_exists(self, customer: Customer) -> Customer | None:
+        """Adds the customer, or returns None when its externalId is already taken
+        (a concurrent upsert got there first) without failing the transaction."""
+        ...
+
     async def save(self, customer: Customer) -> None: ...
     async def existing_ids(self, customer_ids: Sequence[int]) -> set[int]: ...
 
@@ -271,7 +278,7 @@ def erased_copy(customer: Customer, at: datetime) -> Customer:
     """The record kept after erasure: no personal data, a new external id."""
     return replace(
         customer,
-        external_id=f"erased:{customer.id}",
+        external_id=f"{ERASED_PREFIX}{customer.id}",
         email=None,
         phone=None,
         name=None,
@@ -303,40 +310,44 @@ class CustomerService:
         external_id = required_text(
             command.external_id, ("input", "externalId"), max_length=MAX_EXTERNAL_ID
         )
-        return await retrying(lambda: self._upsert_once(external_id, command.profile))
-
-    async def _upsert_once(self, external_id: str, profile: ProfileInput) -> UpsertResult:
-        """One attempt; two first upserts of one externalId race on its unique key and
-        the loser's retry finds the winner's row and updates it."""
+        if external_id.startswith(ERASED_PREFIX):
+            raise DomainError(
+                ErrorCode.INVALID,
+                ("input", "externalId"),
+                f"externalId may not start with {ERASED_PREFIX!r}: erased customers use it.",
+            )
         now = self.clock.now()
         async with self.uow as uow:
             existing = await uow.customers.get_by_external_id(external_id, for_update=True)
-            if existing is not None:
-                updated = apply_profile(
-                    existing, profile, today=now.date(), phone_region=self.phone_region
+            if existing is None:
+                fresh = apply_profile(
+                    Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
+                    command.profile,
+                    today=now.date(),
+                    phone_region=self.phone_region,
                 )
-                if updated != existing:
-                    updated.updated_at = now
-                    await uow.customers.save(updated)
-                await uow.commit()
-                return UpsertResult(updated, created=False)
-            fresh = apply_profile(
-                Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
-                profile,
-                today=now.date(),
-                phone_region=self.phone_region,
+                created = await uow.customers.add_unless_exists(fresh)
+                if created is not None:
+                    await uow.events.append(
+                        Event(
+                            EventType.CUSTOMER_CREATED,
+                            customer_id=created.id,
+                            occurred_at=now,
+                            payload={"externalId": created.external_id},
+                        )
+                    )
+                    await uow.commit()
+                    return UpsertResult(created, created=True)
+                # Another upsert of the same externalId committed in between: update it.
+                existing = await uow.customers.get_by_external_id(external_id, for_update=True)
+            updated = apply_profile(
+                existing, command.profile, today=now.date(), phone_region=self.phone_region
             )
-            created = await uow.customers.add(fresh)
-            await uow.events.append(
-                Event(
-                    EventType.CUSTOMER_CREATED,
-                    customer_id=created.id,
-                    occurred_at=now,
-                    payload={"externalId": created.external_id},
-                )
-            )
+            if updated != existing:
+                updated.updated_at = now
+                await uow.customers.save(updated)
             await uow.commit()
-            return UpsertResult(created, created=True)
+            return UpsertResult(updated, created=False)
 
     async def update(self, command: UpdateCustomer) -> Customer:
         now = self.clock.now()

@@ -84,6 +84,11 @@ class TagRepository(Protocol):
     async def by_keys(self, keys: Sequence[str]) -> list[Tag]: ...
     async def by_ids(self, tag_ids: Sequence[int]) -> list[Tag]: ...
     async def add(self, tag: Tag) -> Tag: ...
+    async def add_unless_exists(self, tag: Tag) -> Tag | None:
+        """Adds the tag, or returns None when its name is already taken (a concurrent
+        transaction got there first) without failing the transaction."""
+        ...
+
     async def save(self, tag: Tag) -> None: ...
     async def delete(self, tag_id: int) -> None: ...
     async def attach(self, customer_ids: Sequence[int], tag_ids: Sequence[int]) -> int: ...
@@ -130,11 +135,11 @@ class TagService:
             errors.capture(exc)
         errors.raise_if_any()
         async with self.uow as uow:
-            if await uow.tags.by_keys([tag_key(name)]):
-                raise DomainError(ErrorCode.TAKEN, ("input", "name"), f"A tag {name!r} exists.")
-            tag = await uow.tags.add(
+            tag = await uow.tags.add_unless_exists(
                 Tag(None, name, description, color, command.source, self.clock.now())
             )
+            if tag is None:
+                raise DomainError(ErrorCode.TAKEN, ("input", "name"), f"A tag {name!r} exists.")
             await uow.commit()
             return tag
 
@@ -234,8 +239,10 @@ class TagService:
                 if key in by_name:
                     continue
                 if attach:
-                    by_name[key] = await uow.tags.add(
-                        Tag(None, name, source=command.source, created_at=self.clock.now())
+                    tag = Tag(None, name, source=command.source, created_at=self.clock.now())
+                    # None: a concurrent call just created it; use that one.
+                    by_name[key] = (
+                        await uow.tags.add_unless_exists(tag) or (await uow.tags.by_keys([key]))[0]
                     )
             all_tags = list({t.id: t for t in [*tags, *by_name.values()]}.values())
             tag_ids = [t.id for t in all_tags]

@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Every table must be registered before the first flush, or a foreign key to a model
+# nobody imported yet (customers.tier_id → tiers) cannot be resolved.
+import persistence.models  # noqa: F401
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "loyalty_write"
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,6 +91,29 @@ class SqlTagRepository:
         tag.id = row.id
         return tag
 
+    async def add_unless_exists(self, tag: Tag) -> Tag | None:
+        """INSERT … ON CONFLICT (name_key) DO NOTHING, so two imports creating the
+        same new name share one tag instead of one failing with a unique violation."""
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(TagRow)
+            .values(
+                name=tag.name,
+                name_key=tag.key,
+                description=tag.description,
+                color=tag.color,
+                source=tag.source.value,
+                created_at=tag.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=[TagRow.name_key])
+            .returning(TagRow.id)
+        )
+        new_id = (await self.session.execute(statement)).scalar_one_or_none()
+        if new_id is None:
+            return None
+        tag.id = new_id
+        return tag
+
     async def save(self, tag: Tag) -> None:
         await self.session.execute(
             update(TagRow)
@@ -132,7 +156,9 @@ async def list_tags(
 ) -> Page[Tag]:
     statement = select(TagRow)
     if search:
-        statement = statement.where(TagRow.name_key.contains(search.strip().casefold()))
+        statement = statement.where(
+            TagRow.name_key.contains(search.strip().casefold(), autoescape=True)
+        )
     rows = (await session.execute(keyset(statement, TAG_SORT, after, first))).scalars().all()
     page = page_of(rows, first, lambda r: (r.name_key, r.id))
     return Page([to_domain(r) for r in page.items], page.keys, page.has_next)
@@ -141,7 +167,9 @@ async def list_tags(
 async def count_tags(session: AsyncSession, search: str | None = None) -> int:
     statement = select(func.count()).select_from(TagRow)
     if search:
-        statement = statement.where(TagRow.name_key.contains(search.strip().casefold()))
+        statement = statement.where(
+            TagRow.name_key.contains(search.strip().casefold(), autoescape=True)
+        )
     return (await session.execute(statement)).scalar_one()
 
 

@@ -1,0 +1,18 @@
+"""API keys: expiry, and roles as named sets of scopes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain.access import ApiKey, Role, Scope, hash_key, new_key_text
+
+
+def test_api_keys_expire_and_roles_bundle_scopes():
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    secret = new_key_text()
+    key = ApiKey(1, "k", Role.ANALYST, secret[:9], hash_key(secret), now, now + timedelta(hours=1))
+    assert key.is_usable(now)
+    assert not key.is_usable(now + timedelta(hours=1))
+    assert key.scopes == {Scope.CUSTOMERS_READ, Scope.PROGRAM_READ, Scope.REWARDS_READ}
+    assert ApiKey(2, "a", Role.ADMIN, "", "", now).scopes == set(Scope)
+    assert hash_key(secret) != secret and len(hash_key(secret)) == 64
