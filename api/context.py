@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +18,8 @@ from strawberry.dataloader import DataLoader
 from api.auth import Anonymous, Principal
 from api.settings import Settings
 from domain.clock import Clock
+from domain.program import ProgramSettings
+from persistence import classification as classification_reads
 from persistence import customers as customer_reads
 from persistence import tags as tag_reads
 from persistence.database import Database
@@ -25,7 +29,7 @@ R = TypeVar("R")
 
 
 class Loaders:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, program_defaults: ProgramSettings) -> None:
         self.database = database
         self.customer = self._loader(customer_reads.customers_by_ids, missing=None)
         self.customer_by_external_id = self._loader(
@@ -34,6 +38,14 @@ class Loaders:
         self.tag = self._loader(tag_reads.tags_by_ids, missing=None)
         self.tags_of_customer = self._loader(tag_reads.tags_of_customers, missing=[])
         self.tag_customer_count = self._loader(tag_reads.customer_counts, missing=0)
+        # Keyed by (customer id, as of[, look-back days]).
+        self.lifecycle_stage = self._loader(
+            partial(classification_reads.lifecycle_stages, defaults=program_defaults),
+            missing=None,
+        )
+        self.customer_rfm = self._loader(
+            partial(classification_reads.customer_rfms, defaults=program_defaults), missing=None
+        )
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any
@@ -55,9 +67,17 @@ class Context:
     clock: Clock
     caller: Principal | Anonymous
     loaders: Loaders = field(init=False)
+    _now: datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.database)
+        self.loaders = Loaders(self.database, self.settings.program_defaults())
+
+    def now(self) -> datetime:
+        """The clock read once per request, so every field defaulting to "now" agrees
+        (and a DataLoader batch keyed by it stays one batch)."""
+        if self._now is None:
+            self._now = self.clock.now()
+        return self._now
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())

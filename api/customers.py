@@ -19,9 +19,12 @@ from domain.errors import DomainError, InvalidInput
 from persistence import customers as reads
 
 if TYPE_CHECKING:
+    from api.classification import CustomerRfmType, LifecycleStage
     from api.tags import TagType
 
 Gender = strawberry.enum(domain.Gender, name="Gender")
+AS_OF = "Default now; only orders placed at or before this instant count."
+LOOKBACK = "Only orders placed at most this many days before asOf count."
 CustomerSort = strawberry.enum(reads.CustomerSort, name="CustomerSort")
 
 
@@ -71,6 +74,38 @@ class CustomerType(Node):
 
         tags = await info.context.loaders.tags_of_customer.load(self.db_id)
         return [TagType.from_domain(tag) for tag in tags]
+
+    @strawberry.field(description="The lifecycle stage from counted orders up to asOf.")
+    async def lifecycle_stage(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(description=AS_OF),
+        ] = None,
+    ) -> Annotated[LifecycleStage, strawberry.lazy("api.classification")]:  # type: ignore[valid-type]
+        from api.classification import customer_lifecycle_stage
+
+        return await customer_lifecycle_stage(info, self.db_id, as_of)
+
+    @strawberry.field(description="RFM as of asOf; null when no counted order is in the window.")
+    async def rfm(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(description=AS_OF),
+        ] = None,
+        lookback_days: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Only orders at most this many days before asOf count."
+            ),
+        ] = None,
+    ) -> Annotated[CustomerRfmType, strawberry.lazy("api.classification")] | None:
+        from api.classification import customer_rfm
+
+        return await customer_rfm(info, self.db_id, as_of, lookback_days)
 
 
 @register("Customer", Scope.CUSTOMERS_READ)

@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from api.api_keys import ApiKeyMutation, ApiKeyQuery
+from api.classification import ClassificationQuery
 from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
 from api.node import NodeQuery
@@ -31,7 +32,7 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery))
+Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery, ClassificationQuery))
 Mutation = merge_types("Mutation", (CustomerMutation, TagMutation, ApiKeyMutation))
 
 

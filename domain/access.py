@@ -31,6 +31,7 @@ class Scope(StrEnum):
     CUSTOMERS_ERASE = "customers:erase"
     TAGS_WRITE = "tags:write"
     API_KEYS_MANAGE = "api_keys:manage"
+    METRICS_READ = "metrics:read"
 
 
 class Role(StrEnum):
@@ -44,7 +45,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
     Role.STOREFRONT: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE}),
     Role.PARTNER: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE}),
-    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ}),
+    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ, Scope.METRICS_READ}),
 }
 
 
