@@ -116,20 +116,40 @@ def _days_since(instant, as_of: datetime):  # noqa: ANN001, ANN202
     return cast(elapsed, Float) / float(MS_PER_DAY)
 
 
-def _median_fraction(population: CTE, column: str) -> tuple:
-    """Sum of the two middle values (the middle one twice when N is odd), over 2."""
-    ordered = (
-        select(
-            population.c[column].label("x"),
-            func.row_number().over(order_by=population.c[column]).label("rn"),
-            func.count().over().label("n"),
+def _cuts(population: CTE, method: RfmCut) -> CTE:
+    """One row: N, and each cut as numerator / den. A mean is Σx / N; a median is the
+    sum of the two middle values (the middle one twice when N is odd) over 2, found
+    with ROW_NUMBER since SQLite has no percentile_cont. One pass over the population,
+    so the planner has nothing to repeat per reference."""
+    columns = ("r_ms", "f", "m")
+    if method is RfmCut.MEAN:
+        return (
+            select(
+                func.count().label("n"),
+                func.count().label("den"),
+                *(func.sum(population.c[c]).label(f"{c}_num") for c in columns),
+            )
+            .select_from(population)
+            .cte("rfm_cuts")
         )
-        .select_from(population)
-        .subquery()
-    )
-    low = func.sum(case((ordered.c.rn == (ordered.c.n + 1) // 2, ordered.c.x), else_=0))
-    high = func.sum(case((ordered.c.rn == ordered.c.n // 2 + 1, ordered.c.x), else_=0))
-    return select((low + high).label(f"{column}_num")).scalar_subquery()
+    ordered = select(
+        *(population.c[c] for c in columns),
+        *(func.row_number().over(order_by=population.c[c]).label(f"{c}_rn") for c in columns),
+        func.count().over().label("n"),
+    ).subquery("rfm_ordered")
+    n = ordered.c.n
+
+    def middle_sum(c: str):  # noqa: ANN202
+        rn, x = ordered.c[f"{c}_rn"], ordered.c[c]
+        low = func.sum(case((rn == (n + 1) // 2, x), else_=0))
+        high = func.sum(case((rn == n // 2 + 1, x), else_=0))
+        return (low + high).label(f"{c}_num")
+
+    return select(
+        func.max(n).label("n"),
+        literal(2, BigInteger).label("den"),
+        *(middle_sum(c) for c in columns),
+    ).cte("rfm_cuts")
 
 
 def _rfm_ctes(
@@ -149,24 +169,9 @@ def _rfm_ctes(
         facts.c.net_cents.label("m"),
     ).cte("rfm_population")
 
-    count = select(func.count()).select_from(population).scalar_subquery()
-    if program.rfm_cut is RfmCut.MEDIAN:
-        fractions = [_median_fraction(population, c) for c in ("r_ms", "f", "m")]
-        denominator = literal(2)
-    else:
-        fractions = [
-            select(func.sum(population.c[c])).scalar_subquery() for c in ("r_ms", "f", "m")
-        ]
-        denominator = count
-    cuts = select(
-        count.label("n"),
-        denominator.label("den"),
-        fractions[0].label("r_num"),
-        fractions[1].label("f_num"),
-        fractions[2].label("m_num"),
-    ).cte("rfm_cuts")
+    cuts = _cuts(population, program.rfm_cut)
 
-    recent = population.c.r_ms * cuts.c.den < cuts.c.r_num
+    recent = population.c.r_ms * cuts.c.den < cuts.c.r_ms_num
     frequent = population.c.f * cuts.c.den > cuts.c.f_num
     high_value = population.c.m * cuts.c.den > cuts.c.m_num
     classes = case(
@@ -199,7 +204,7 @@ def _rfm_ctes(
             cast(classes, String).label("rfm_class"),
             cuts.c.n,
             cuts.c.den,
-            cuts.c.r_num,
+            cuts.c.r_ms_num,
             cuts.c.f_num,
             cuts.c.m_num,
         )
@@ -379,7 +384,7 @@ async def rfm_summary(
                 func.sum(scored.c.m).label("m"),
                 func.max(scored.c.n).label("n"),
                 func.max(scored.c.den).label("den"),
-                func.max(scored.c.r_num).label("r_num"),
+                func.max(scored.c.r_ms_num).label("r_num"),
                 func.max(scored.c.f_num).label("f_num"),
                 func.max(scored.c.m_num).label("m_num"),
             ).group_by(scored.c.rfm_class)
