@@ -18,6 +18,7 @@ from api.errors import BadUserInput
 from api.money import MoneyType
 from domain import classification as domain
 from domain.access import Scope
+from domain.program import RfmCut
 from persistence import classification as reads
 
 MAX_LOOKBACK_DAYS = 3650
@@ -180,7 +181,7 @@ class ClassificationQuery:
             lookback_days=lookback,
             population_size=summary.population,
             cuts=RfmCutsType(
-                median=summary.cut.value == "MEDIAN",
+                median=summary.cut is RfmCut.MEDIAN,
                 recency=summary.recency_cut_days,
                 frequency=summary.frequency_cut,
                 monetary=_money(summary.monetary_cut, currency),
