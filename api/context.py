@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from api.auth import Anonymous, Principal
 from api.settings import Settings
 from domain.clock import Clock
 from domain.program import ProgramSettings
+from persistence import classification as classification_reads
 from persistence import customers as customer_reads
 from persistence import events as event_reads
 from persistence import orders as order_reads
@@ -73,6 +75,14 @@ class Loaders:
         self.redemption = self._loader(reward_reads.redemptions_by_ids, missing=None)
         self.redemption_by_code = self._loader(reward_reads.redemptions_by_codes, missing=None)
         self.event = self._loader(event_reads.events_by_ids, missing=None)
+        # Keyed by (customer id, as of[, look-back days]).
+        self.lifecycle_stage = self._loader(
+            partial(classification_reads.lifecycle_stages, defaults=defaults),
+            missing=None,
+        )
+        self.customer_rfm = self._loader(
+            partial(classification_reads.customer_rfms, defaults=defaults), missing=None
+        )
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any
@@ -95,6 +105,7 @@ class Context:
     caller: Principal | Anonymous
     loaders: Loaders = field(init=False)
     _program: ProgramSettings | None = field(init=False, default=None)
+    _now: datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(
@@ -106,6 +117,13 @@ class Context:
         if self._program is None:
             self._program = await self.read(load_program, self.settings.program_defaults())
         return self._program
+
+    def now(self) -> datetime:
+        """The clock read once per request, so every field defaulting to "now" agrees
+        (and a DataLoader batch keyed by it stays one batch)."""
+        if self._now is None:
+            self._now = self.clock.now()
+        return self._now
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())

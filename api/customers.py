@@ -22,6 +22,7 @@ from persistence import orders as order_reads
 from persistence import points as point_reads
 
 if TYPE_CHECKING:
+    from api.classification import CustomerRfmType, LifecycleStage
     from api.orders import OrderType
     from api.points import CustomerPoints, LedgerEntryType
     from api.referrals import ReferralType
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from api.tiers import TierChangeType, TierProgressType, TierType
 
 Gender = strawberry.enum(domain.Gender, name="Gender")
+AS_OF = "Default now; only orders placed at or before this instant count."
+LOOKBACK = "Only orders placed at most this many days before asOf count."
 CustomerSort = strawberry.enum(reads.CustomerSort, name="CustomerSort")
 
 
@@ -199,6 +202,38 @@ class CustomerType(Node):
         require(info, Scope.CUSTOMERS_READ)  # internal labels: not for customer tokens
         tags = await info.context.loaders.tags_of_customer.load(self.db_id)
         return [TagType.from_domain(tag) for tag in tags]
+
+    @strawberry.field(description="The lifecycle stage from counted orders up to asOf.")
+    async def lifecycle_stage(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(description=AS_OF),
+        ] = None,
+    ) -> Annotated[LifecycleStage, strawberry.lazy("api.classification")]:  # type: ignore[valid-type]
+        from api.classification import customer_lifecycle_stage
+
+        return await customer_lifecycle_stage(info, self.db_id, as_of)
+
+    @strawberry.field(description="RFM as of asOf; null when no counted order is in the window.")
+    async def rfm(
+        self,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(description=AS_OF),
+        ] = None,
+        lookback_days: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Only orders at most this many days before asOf count."
+            ),
+        ] = None,
+    ) -> Annotated[CustomerRfmType, strawberry.lazy("api.classification")] | None:
+        from api.classification import customer_rfm
+
+        return await customer_rfm(info, self.db_id, as_of, lookback_days)
 
     @strawberry.field(description="The tier the customer holds; null when none.")
     async def tier(

@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from api.api_keys import ApiKeyMutation, ApiKeyQuery
+from api.classification import ClassificationQuery
 from api.customer_tokens import CustomerTokenMutation, CustomerTokenQuery
 from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
@@ -52,6 +53,7 @@ Query = merge_types(
         ReferralQuery,
         RewardQuery,
         EventQuery,
+        ClassificationQuery,
         ApiKeyQuery,
     ),
 )

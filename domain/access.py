@@ -43,6 +43,7 @@ class Scope(StrEnum):
     REFERRALS_WRITE = "referrals:write"
     REFERRALS_READ = "referrals:read"
     EVENTS_READ = "events:read"
+    METRICS_READ = "metrics:read"
 
 
 class Role(StrEnum):
@@ -77,7 +78,9 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REFERRALS_WRITE,
         }
     ),
-    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ, Scope.PROGRAM_READ, Scope.REWARDS_READ}),
+    Role.ANALYST: frozenset(
+        {Scope.CUSTOMERS_READ, Scope.PROGRAM_READ, Scope.REWARDS_READ, Scope.METRICS_READ}
+    ),
 }
 
 # What a customer token may do, and only for its own customer.

@@ -49,7 +49,15 @@ class OrderRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
-        Index("ix_orders_customer_id_placed_at", "customer_id", "placed_at"),
+        # Covers the per-customer aggregates of the read models (lifecycle, RFM): an
+        # index-only scan in customer order, never a table lookup per order.
+        Index(
+            "ix_orders_customer_id_placed_at_amounts",
+            "customer_id",
+            "placed_at",
+            "amount",
+            "refunded_amount",
+        ),
         Index("ix_orders_placed_at", "placed_at"),
     )
 

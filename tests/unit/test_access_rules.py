@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.access import ApiKey, Role, Scope, hash_key, new_key_text
+from domain.access import ROLE_SCOPES, ApiKey, Role, Scope, hash_key, new_key_text
 
 
 def test_api_keys_expire_and_roles_bundle_scopes():
@@ -13,6 +13,7 @@ def test_api_keys_expire_and_roles_bundle_scopes():
     key = ApiKey(1, "k", Role.ANALYST, secret[:9], hash_key(secret), now, now + timedelta(hours=1))
     assert key.is_usable(now)
     assert not key.is_usable(now + timedelta(hours=1))
-    assert key.scopes == {Scope.CUSTOMERS_READ, Scope.PROGRAM_READ, Scope.REWARDS_READ}
+    assert key.scopes == ROLE_SCOPES[Role.ANALYST]
+    assert Scope.METRICS_READ in key.scopes and Scope.CUSTOMERS_WRITE not in key.scopes
     assert ApiKey(2, "a", Role.ADMIN, "", "", now).scopes == set(Scope)
     assert hash_key(secret) != secret and len(hash_key(secret)) == 64

@@ -1,0 +1,425 @@
+"""Lifecycle stages and RFM classes as read models: one SQL statement each.
+
+`classification_query(t, program)` gives one row per customer (erased customers
+included; callers filter) with their order statistics as of t, their lifecycle stage
+and, for the RFM population, their scores and class. The rules are DOMAIN.md's, with
+the decisions written down in domain/classification.py; the same rules in plain
+Python live there too.
+
+How the statement is built, and why:
+
+- ``order_stats``: counted orders (not refunded in full) placed at or before t,
+  aggregated per customer. Money is summed in cents (persistence/sql_arithmetic.py).
+- The lifecycle stage compares the first and last order instants with instants
+  computed in Python (t − 7 days, …): a comparison of two stored instants is exact on
+  both databases, where date arithmetic in SQL is not spelled the same.
+- ``rfm_facts`` is ``order_stats`` again, or the same aggregate over the look-back
+  window; its rows are the RFM population, with R in milliseconds.
+- ``rfm_cuts`` is one row: each cut as an exact fraction (Σx over N for the mean;
+  the two middle values over 2 for the median, found with ROW_NUMBER since SQLite
+  has no percentile_cont). ``x < mean`` is then the integer test ``x × N < Σx``.
+- ``rfm_scored`` ranks the population: RANK() − 1 over the order that puts worse
+  customers first is the number of customers strictly worse, so ties share a rank
+  and a score, whatever order the rows come in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    Float,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.classification import (
+    SCORE_LEVELS,
+    CustomerRfm,
+    LifecycleBounds,
+    LifecycleStage,
+    RfmClass,
+    RfmClassTotals,
+    RfmSummary,
+    rfm_class,
+)
+from domain.program import ProgramSettings, RfmCut
+from persistence.customers import CustomerRow
+from persistence.orders import OrderRow
+from persistence.program import load_program
+from persistence.sql_arithmetic import MS_PER_DAY, cents, epoch_ms, instant_ms, money_of_cents
+
+CENT = Decimal("0.01")
+
+
+def _order_stats(
+    as_of: datetime,
+    *,
+    since: datetime | None = None,
+    customer_ids: Sequence[int] | None = None,
+    name: str,
+) -> CTE:
+    """Counted orders at or before as_of (and at or after since), per customer."""
+    conditions = [OrderRow.refunded_amount < OrderRow.amount, OrderRow.placed_at <= as_of]
+    if since is not None:
+        conditions.append(OrderRow.placed_at >= since)
+    if customer_ids is not None:
+        conditions.append(OrderRow.customer_id.in_(list(customer_ids)))
+    return (
+        select(
+            OrderRow.customer_id.label("customer_id"),
+            func.count().label("orders_count"),
+            func.sum(cents(OrderRow.amount) - cents(OrderRow.refunded_amount)).label("net_cents"),
+            func.min(OrderRow.placed_at).label("first_order_at"),
+            func.max(OrderRow.placed_at).label("last_order_at"),
+        )
+        .where(*conditions)
+        .group_by(OrderRow.customer_id)
+        .cte(name)
+    )
+
+
+def _lifecycle(stats: CTE, as_of: datetime, program: ProgramSettings):  # noqa: ANN202
+    bounds = LifecycleBounds.of(as_of, program)
+    first, last = stats.c.first_order_at, stats.c.last_order_at
+    return case(
+        (stats.c.customer_id.is_(None), LifecycleStage.PROSPECT.value),
+        (first > bounds.new_after, LifecycleStage.NEW.value),
+        (
+            and_(first <= bounds.loyal_from, last >= bounds.active_from),
+            LifecycleStage.LOYAL.value,
+        ),
+        (last >= bounds.active_from, LifecycleStage.ACTIVE.value),
+        (last >= bounds.silent_from, LifecycleStage.SILENT.value),
+        else_=LifecycleStage.CHURNED.value,
+    )
+
+
+def _days_since(instant, as_of: datetime):  # noqa: ANN001, ANN202
+    """as_of − instant in days, a float, from the millisecond integers."""
+    elapsed = literal(instant_ms(as_of), BigInteger) - epoch_ms(instant)
+    return cast(elapsed, Float) / float(MS_PER_DAY)
+
+
+def _cuts(population: CTE, method: RfmCut) -> CTE:
+    """One row: N, and each cut as numerator / den. A mean is Σx / N; a median is the
+    sum of the two middle values (the middle one twice when N is odd) over 2, found
+    with ROW_NUMBER since SQLite has no percentile_cont. One pass over the population,
+    so the planner has nothing to repeat per reference."""
+    columns = ("r_ms", "f", "m")
+    if method is RfmCut.MEAN:
+        return (
+            select(
+                func.count().label("n"),
+                func.count().label("den"),
+                *(func.sum(population.c[c]).label(f"{c}_num") for c in columns),
+            )
+            .select_from(population)
+            .cte("rfm_cuts")
+        )
+    ordered = select(
+        *(population.c[c] for c in columns),
+        *(func.row_number().over(order_by=population.c[c]).label(f"{c}_rn") for c in columns),
+        func.count().over().label("n"),
+    ).subquery("rfm_ordered")
+    n = ordered.c.n
+
+    def middle_sum(c: str):  # noqa: ANN202
+        rn, x = ordered.c[f"{c}_rn"], ordered.c[c]
+        low = func.sum(case((rn == (n + 1) // 2, x), else_=0))
+        high = func.sum(case((rn == n // 2 + 1, x), else_=0))
+        return (low + high).label(f"{c}_num")
+
+    return select(
+        func.max(n).label("n"),
+        literal(2, BigInteger).label("den"),
+        *(middle_sum(c) for c in columns),
+    ).cte("rfm_cuts")
+
+
+def _rfm_ctes(
+    as_of: datetime, program: ProgramSettings, lookback_days: int | None, stats: CTE
+) -> tuple[CTE, CTE]:
+    """(rfm_cuts, rfm_scored): the one-row cuts and the scored population."""
+    if lookback_days is None:
+        facts = stats
+    else:
+        facts = _order_stats(
+            as_of, since=as_of - timedelta(days=lookback_days), name="rfm_window_stats"
+        )
+    population = select(
+        facts.c.customer_id,
+        (literal(instant_ms(as_of), BigInteger) - epoch_ms(facts.c.last_order_at)).label("r_ms"),
+        facts.c.orders_count.label("f"),
+        facts.c.net_cents.label("m"),
+    ).cte("rfm_population")
+
+    cuts = _cuts(population, program.rfm_cut)
+
+    recent = population.c.r_ms * cuts.c.den < cuts.c.r_ms_num
+    frequent = population.c.f * cuts.c.den > cuts.c.f_num
+    high_value = population.c.m * cuts.c.den > cuts.c.m_num
+    classes = case(
+        *(
+            (
+                and_(
+                    high_value if key[0] else ~high_value,
+                    recent if key[1] else ~recent,
+                    frequent if key[2] else ~frequent,
+                ),
+                rfm_class(high_value=key[0], recent=key[1], frequent=key[2]).value,
+            )
+            for key in _CLASS_KEYS
+        )
+    )
+
+    def score(order_by):  # noqa: ANN001, ANN202
+        worse = func.rank().over(order_by=order_by) - 1
+        return cast(1 + (SCORE_LEVELS * worse) // cuts.c.n, Integer)
+
+    scored = (
+        select(
+            population.c.customer_id,
+            population.c.r_ms,
+            population.c.f,
+            population.c.m,
+            score(population.c.r_ms.desc()).label("r_score"),
+            score(population.c.f.asc()).label("f_score"),
+            score(population.c.m.asc()).label("m_score"),
+            cast(classes, String).label("rfm_class"),
+            cuts.c.n,
+            cuts.c.den,
+            cuts.c.r_ms_num,
+            cuts.c.f_num,
+            cuts.c.m_num,
+        )
+        .select_from(population)
+        .join(cuts, true())
+        .cte("rfm_scored")
+    )
+    return cuts, scored
+
+
+_CLASS_KEYS = [(h, r, f) for h in (True, False) for r in (True, False) for f in (True, False)]
+
+
+def lifecycle_query(
+    as_of: datetime, program: ProgramSettings, *, customer_ids: Sequence[int] | None = None
+) -> Select:
+    """classification_query without RFM: the columns up to `lifecycle`, cheaper since no
+    population-wide ranking is needed (and restricted to customer_ids when given)."""
+    stats = _order_stats(as_of, customer_ids=customer_ids, name="order_stats")
+    statement = select(*_profile_columns(stats, as_of, program)).select_from(
+        CustomerRow.__table__.outerjoin(stats, stats.c.customer_id == CustomerRow.id)
+    )
+    if customer_ids is not None:
+        statement = statement.where(CustomerRow.id.in_(list(customer_ids)))
+    return statement
+
+
+def _profile_columns(stats: CTE, as_of: datetime, program: ProgramSettings) -> list:
+    return [
+        CustomerRow.id.label("customer_id"),
+        func.coalesce(stats.c.orders_count, 0).label("orders_count"),
+        money_of_cents(func.coalesce(stats.c.net_cents, 0)).label("net_spent"),
+        stats.c.first_order_at,
+        stats.c.last_order_at,
+        _days_since(stats.c.last_order_at, as_of).label("recency_days"),
+        cast(_lifecycle(stats, as_of, program), String).label("lifecycle"),
+    ]
+
+
+def classification_query(
+    as_of: datetime,
+    program: ProgramSettings,
+    *,
+    lookback_days: int | None = None,
+    customer_ids: Sequence[int] | None = None,
+) -> Select:
+    """One row per customer: statistics as of `as_of`, lifecycle stage, RFM.
+
+    Columns: customer_id, orders_count, net_spent, first_order_at, last_order_at,
+    recency_days, lifecycle (all over every counted order ≤ as_of); r_score, f_score,
+    m_score, rfm_class, rfm_frequency, rfm_monetary (null outside the RFM population;
+    F and M over the look-back window when one is given). `customer_ids` keeps only
+    those rows; the RFM population is still everyone.
+    """
+    stats = _order_stats(as_of, name="order_stats")
+    _, scored = _rfm_ctes(as_of, program, lookback_days, stats)
+    statement = select(
+        *_profile_columns(stats, as_of, program),
+        scored.c.r_score,
+        scored.c.f_score,
+        scored.c.m_score,
+        scored.c.rfm_class,
+        scored.c.f.label("rfm_frequency"),
+        money_of_cents(scored.c.m).label("rfm_monetary"),
+    ).select_from(
+        CustomerRow.__table__.outerjoin(stats, stats.c.customer_id == CustomerRow.id).outerjoin(
+            scored, scored.c.customer_id == CustomerRow.id
+        )
+    )
+    if customer_ids is not None:
+        statement = statement.where(CustomerRow.id.in_(list(customer_ids)))
+    return statement
+
+
+# ---- reads for the API -------------------------------------------------------------
+
+LifecycleKey = tuple[int, datetime]
+RfmKey = tuple[int, datetime, int | None]
+
+
+async def lifecycle_stages(
+    session: AsyncSession, keys: Sequence[LifecycleKey], defaults: ProgramSettings
+) -> dict[LifecycleKey, LifecycleStage]:
+    """DataLoader fetch: (customer id, as of) -> stage; one statement per as-of."""
+    program = await load_program(session, defaults)
+    by_as_of: dict[datetime, list[int]] = defaultdict(list)
+    for customer_id, as_of in keys:
+        by_as_of[as_of].append(customer_id)
+    found = {}
+    for as_of, ids in by_as_of.items():
+        query = lifecycle_query(as_of, program, customer_ids=ids).subquery()
+        rows = await session.execute(select(query.c.customer_id, query.c.lifecycle))
+        for customer_id, stage in rows:
+            found[(customer_id, as_of)] = LifecycleStage(stage)
+    return found
+
+
+async def customer_rfms(
+    session: AsyncSession, keys: Sequence[RfmKey], defaults: ProgramSettings
+) -> dict[RfmKey, CustomerRfm]:
+    """DataLoader fetch: (customer id, as of, look-back) -> RFM, absent outside the
+    population; one statement per distinct (as of, look-back)."""
+    program = await load_program(session, defaults)
+    groups: dict[tuple[datetime, int | None], list[int]] = defaultdict(list)
+    for customer_id, as_of, lookback in keys:
+        groups[(as_of, lookback)].append(customer_id)
+    found = {}
+    for (as_of, lookback), ids in groups.items():
+        query = classification_query(
+            as_of, program, lookback_days=lookback, customer_ids=ids
+        ).subquery()
+        rows = await session.execute(
+            select(
+                query.c.customer_id,
+                query.c.recency_days,
+                query.c.rfm_frequency,
+                query.c.rfm_monetary,
+                query.c.r_score,
+                query.c.f_score,
+                query.c.m_score,
+                query.c.rfm_class,
+            ).where(query.c.rfm_class.is_not(None))
+        )
+        for row in rows:
+            found[(row.customer_id, as_of, lookback)] = CustomerRfm(
+                recency_days=row.recency_days,
+                frequency=row.rfm_frequency,
+                monetary=row.rfm_monetary,
+                currency=program.currency,
+                r_score=row.r_score,
+                f_score=row.f_score,
+                m_score=row.m_score,
+                rfm_class=RfmClass(row.rfm_class),
+            )
+    return found
+
+
+async def lifecycle_summary(
+    session: AsyncSession, as_of: datetime, defaults: ProgramSettings
+) -> dict[LifecycleStage, int]:
+    """Customers per stage, every stage present (zero when empty)."""
+    program = await load_program(session, defaults)
+    query = lifecycle_query(as_of, program).subquery()
+    rows = await session.execute(
+        select(query.c.lifecycle, func.count()).group_by(query.c.lifecycle)
+    )
+    counts = dict.fromkeys(LifecycleStage, 0)
+    for stage, count in rows:
+        counts[LifecycleStage(stage)] = count
+    return counts
+
+
+@dataclass(frozen=True)
+class _ClassSums:
+    count: int
+    r_ms: int
+    f: int
+    m_cents: int
+
+
+async def rfm_summary(
+    session: AsyncSession, as_of: datetime, lookback_days: int | None, defaults: ProgramSettings
+) -> RfmSummary:
+    """Per class: customers, revenue (Σ M), mean R/F/M; plus the cuts and N.
+
+    Sums come from the database as exact integers; the divisions happen here."""
+    program = await load_program(session, defaults)
+    stats = _order_stats(as_of, name="order_stats")
+    _, scored = _rfm_ctes(as_of, program, lookback_days, stats)
+    rows = (
+        await session.execute(
+            select(
+                scored.c.rfm_class,
+                func.count().label("count"),
+                func.sum(scored.c.r_ms).label("r_ms"),
+                func.sum(scored.c.f).label("f"),
+                func.sum(scored.c.m).label("m"),
+                func.max(scored.c.n).label("n"),
+                func.max(scored.c.den).label("den"),
+                func.max(scored.c.r_ms_num).label("r_num"),
+                func.max(scored.c.f_num).label("f_num"),
+                func.max(scored.c.m_num).label("m_num"),
+            ).group_by(scored.c.rfm_class)
+        )
+    ).all()
+    sums = {
+        RfmClass(r.rfm_class): _ClassSums(r.count, int(r.r_ms), int(r.f), int(r.m)) for r in rows
+    }
+    classes = {}
+    for cls in RfmClass:
+        s = sums.get(cls)
+        if s is None:
+            classes[cls] = RfmClassTotals(0, Decimal("0.00"), None, None, None)
+            continue
+        classes[cls] = RfmClassTotals(
+            count=s.count,
+            revenue=_money(Decimal(s.m_cents)),
+            mean_recency_days=s.r_ms / (s.count * MS_PER_DAY),
+            mean_frequency=s.f / s.count,
+            mean_monetary=_money(Decimal(s.m_cents) / s.count),
+        )
+    if not rows:
+        return RfmSummary(program.rfm_cut, program.currency, 0, None, None, None, classes)
+    first = rows[0]
+    den = int(first.den)
+    return RfmSummary(
+        cut=program.rfm_cut,
+        currency=program.currency,
+        population=int(first.n),
+        recency_cut_days=int(first.r_num) / (den * MS_PER_DAY),
+        frequency_cut=int(first.f_num) / den,
+        monetary_cut=_money(Decimal(int(first.m_num)) / den),
+        classes=classes,
+    )
+
+
+def _money(value_in_cents: Decimal) -> Decimal:
+    return (value_in_cents / 100).quantize(CENT, rounding=ROUND_HALF_EVEN)
