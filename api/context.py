@@ -6,6 +6,7 @@ in its own short read session: one AsyncSession is never shared by concurrent ta
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ class Loaders:
         self.tag_customer_count = self._loader(tag_reads.customer_counts, missing=0)
         self.order = self._loader(order_reads.orders_by_ids, missing=None)
         self.order_by_external_id = self._loader(order_reads.orders_by_external_ids, missing=None)
+        self.first_orders = self._loader(order_reads.first_orders_of_customers, missing=None)
         self.order_items = self._loader(order_reads.items_of_orders, missing=[])
         self.order_refunds = self._loader(order_reads.refunds_of_orders, missing=[])
         self.ledger_entry = self._loader(point_reads.entries_by_ids, missing=None)
@@ -104,7 +106,7 @@ class Context:
     clock: Clock
     caller: Principal | Anonymous
     loaders: Loaders = field(init=False)
-    _program: ProgramSettings | None = field(init=False, default=None)
+    _program: asyncio.Future[ProgramSettings] | None = field(init=False, default=None)
     _now: datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -113,10 +115,14 @@ class Context:
         )
 
     async def program(self) -> ProgramSettings:
-        """The program's settings, read once per request."""
+        """The program's settings, read once per request. The read is shared as a task:
+        the resolvers of a page's rows ask at the same moment, and each checking for a
+        finished result would start a read of its own (one query per row)."""
         if self._program is None:
-            self._program = await self.read(load_program, self.settings.program_defaults())
-        return self._program
+            self._program = asyncio.ensure_future(
+                self.read(load_program, self.settings.program_defaults())
+            )
+        return await self._program
 
     def now(self) -> datetime:
         """The clock read once per request, so every field defaulting to "now" agrees

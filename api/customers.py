@@ -175,8 +175,11 @@ class CustomerType(Node):
         from api.orders import OrderType
 
         size = page_size(first)
-        key = decode_cursor(after, "PLACED_AT_DESC") if after else None
-        page = await info.context.read(order_reads.orders_of_customer, self.db_id, key, size)
+        if after is None:  # the first page: batched across the customers of a list
+            page = await info.context.loaders.first_orders.load((self.db_id, size))
+        else:
+            key = decode_cursor(after, "PLACED_AT_DESC")
+            page = await info.context.read(order_reads.orders_of_customer, self.db_id, key, size)
         return connection(
             page,
             "PLACED_AT_DESC",

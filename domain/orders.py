@@ -179,9 +179,12 @@ def money(value: Any, path: Sequence[str], *, positive: bool = True) -> Decimal:
         raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} must not be negative.")
     if amount > MAX_AMOUNT:
         raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is larger than {MAX_AMOUNT}.")
-    if amount != amount.quantize(Decimal("0.01")):
+    cents = amount.quantize(Decimal("0.01"))
+    if amount != cents:
         raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} has more than 2 decimals.")
-    return amount
+    # One spelling per amount ("100" and "100.00" alike), so a retry that formats the
+    # amount differently still fingerprints as the same request.
+    return cents
 
 
 def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[OrderItem]:
@@ -351,8 +354,10 @@ class OrderService:
         api_key_id: int | None,
     ) -> LedgerEntry | None:
         account = await uow.points.load_account(order.customer_id)
+        # An order stamped a little ahead of our clock (CLOCK_SKEW) starts its lot now:
+        # otherwise pending_days=0 would leave its points pending until the next job.
         available_at, expires_at = lot_dates(
-            order.placed_at, program.pending_days, program.expiry_days
+            min(order.placed_at, now), program.pending_days, program.expiry_days
         )
         entry = account.credit(
             EntryKind.EARN,
@@ -435,10 +440,11 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
-        request_hash = fingerprint(command.order_external_id, str(amount))
+        order_external_id = (command.order_external_id or "").strip()
+        request_hash = fingerprint(order_external_id, str(amount))
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            found = await uow.orders.get_by_external_id(command.order_external_id.strip())
+            found = await uow.orders.get_by_external_id(order_external_id)
             if found is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND,

@@ -18,7 +18,7 @@ import pytest
 from api.app import create_app
 from api.settings import Settings
 from domain.access import ApiKeyService, CreateApiKey, Role
-from domain.clock import SystemClock
+from domain.clock import FixedClock, SystemClock
 from persistence.database import Database
 from persistence.unit_of_work import SqlUnitOfWork
 from tests.databases import TEST_DATABASE_URL, PostgresTemplate, SqliteTemplate
@@ -83,8 +83,17 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def client(database: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, database=database)
+def clock() -> FixedClock:
+    """The API's clock: the real now when the test starts, moved by tests that need
+    time to pass (`clock.at += timedelta(days=14)`)."""
+    return FixedClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def client(
+    database: Database, settings: Settings, clock: FixedClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, database=database, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

@@ -58,3 +58,34 @@ def order_input(
         "awardPoints": award_points,
         **extra,
     }
+
+
+LEDGER = """
+query($id: ID!) {
+  node(id: $id) { ... on Customer {
+    points { available debt }
+    ledger(first: 100) { edges { node { kind points balanceAfter } } }
+  } }
+}"""
+
+
+def by_id(customer_id: str, external_id: str, amount: str, placed_at: str, **extra) -> dict:  # noqa: ANN003
+    """An orderRecord input for a customer we already know by global ID."""
+    return {
+        "externalId": external_id,
+        "customer": {"id": customer_id},
+        "amount": amount,
+        "currency": "CNY",
+        "placedAt": placed_at,
+        **extra,
+    }
+
+
+def adjust_input(customer_id: str, points: int, key: str, reason: str = "goodwill") -> dict:
+    return {"customerId": customer_id, "points": points, "reason": reason, "idempotencyKey": key}
+
+
+async def ledger_of(gql, customer_id: str) -> tuple[dict, list[dict]]:  # noqa: ANN001
+    """The customer's balances and ledger entries (newest first)."""
+    node = (await gql(LEDGER, {"id": customer_id}))["node"]
+    return node["points"], [edge["node"] for edge in node["ledger"]["edges"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from api.ids import encode
 
@@ -114,9 +115,10 @@ async def test_search_by_name_part_email_phone_and_external_id(gql):
     assert await found(gql, search="100%") == []  # LIKE wildcards are literal
 
 
-async def test_filter_by_tag_and_creation_time(gql):
+async def test_filter_by_tag_and_creation_time(gql, clock):
     ids = {}
     for ext in ("T-1", "T-2", "T-3"):
+        clock.at += timedelta(seconds=1)
         ids[ext] = (await upsert(gql, externalId=ext))["customer"]
     await gql(
         """mutation($ids: [ID!]!) { customerTagsAdd(input: {customerIds: $ids, tagNames: ["VIP"]})
