@@ -19,6 +19,7 @@ from domain.errors import DomainError, InvalidInput
 from persistence import customers as reads
 
 if TYPE_CHECKING:
+    from api.feedback import FeedbackType
     from api.tags import TagType
 
 Gender = strawberry.enum(domain.Gender, name="Gender")
@@ -71,6 +72,14 @@ class CustomerType(Node):
 
         tags = await info.context.loaders.tags_of_customer.load(self.db_id)
         return [TagType.from_domain(tag) for tag in tags]
+
+    @strawberry.field(description="The customer's NPS and CSAT answers, newest first.")
+    async def feedback(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[FeedbackType, strawberry.lazy("api.feedback")]]:
+        from api.feedback import feedback_connection
+
+        return await feedback_connection(info, self.db_id, first, after)
 
 
 @register("Customer", Scope.CUSTOMERS_READ)

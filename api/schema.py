@@ -24,6 +24,8 @@ from strawberry.tools import merge_types
 from api.api_keys import ApiKeyMutation, ApiKeyQuery
 from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
+from api.feedback import FeedbackMutation
+from api.metrics import MetricsQuery
 from api.node import NodeQuery
 from api.tags import TagMutation, TagQuery
 
@@ -31,8 +33,10 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, TagMutation, ApiKeyMutation))
+Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery, MetricsQuery))
+Mutation = merge_types(
+    "Mutation", (CustomerMutation, TagMutation, ApiKeyMutation, FeedbackMutation)
+)
 
 
 def is_internal(error: GraphQLError) -> bool:

@@ -31,6 +31,8 @@ class Scope(StrEnum):
     CUSTOMERS_ERASE = "customers:erase"
     TAGS_WRITE = "tags:write"
     API_KEYS_MANAGE = "api_keys:manage"
+    METRICS_READ = "metrics:read"
+    FEEDBACK_WRITE = "feedback:write"
 
 
 class Role(StrEnum):
@@ -42,9 +44,9 @@ class Role(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.STOREFRONT: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE}),
-    Role.PARTNER: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE}),
-    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ}),
+    Role.STOREFRONT: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE, Scope.FEEDBACK_WRITE}),
+    Role.PARTNER: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE, Scope.FEEDBACK_WRITE}),
+    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ, Scope.METRICS_READ}),
 }
 
 

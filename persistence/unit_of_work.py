@@ -14,6 +14,7 @@ from persistence.api_keys import SqlApiKeyRepository
 from persistence.customers import SqlCustomerRepository
 from persistence.database import Database
 from persistence.events import SqlEventRepository
+from persistence.feedback import SqlFeedbackRepository
 from persistence.program import SqlProgramRepository
 from persistence.tags import SqlTagRepository
 
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(self.session)
         self.program = SqlProgramRepository(self.session, self.program_defaults)
         self.events = SqlEventRepository(self.session)
+        self.feedback = SqlFeedbackRepository(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
