@@ -74,12 +74,11 @@ Index(
     orders.c.amount,
     orders.c.refunded_amount,
 )
-# "The customer's previous counted order" is one backward step in this index.
+# "The customer's last counted order before t" is one backward step in this index.
 Index(
     "ix_orders_customer_id_placed_at_metrics",
     orders.c.customer_id,
     orders.c.placed_at,
-    orders.c.id,
     orders.c.amount,
     orders.c.refunded_amount,
 )
@@ -142,31 +141,36 @@ def _pairs_cte(pairs: Sequence[tuple[int, int]]):  # noqa: ANN202
     )
 
 
-def _previous_order_at(o):  # noqa: ANN001, ANN202
-    """When the customer placed the counted order before `o` (ties broken by id)."""
+def _last_order_before(customer_id, instant):  # noqa: ANN001, ANN202
+    """When the customer placed their last counted order before `instant`: one
+    backward step in ix_orders_customer_id_placed_at_metrics."""
     p = orders.alias("p")
     return (
         select(func.max(p.c.placed_at))
-        .where(
-            p.c.customer_id == o.c.customer_id,
-            p.c.placed_at <= o.c.placed_at,
-            or_(p.c.placed_at < o.c.placed_at, p.c.id < o.c.id),
-            counted(p),
-        )
+        .where(p.c.customer_id == customer_id, p.c.placed_at < instant, counted(p))
         .scalar_subquery()
     )
 
 
-async def _order_figures(session: AsyncSession, windows, pairs) -> dict[int, dict]:  # noqa: ANN001
+def _order_statement(windows, pairs, reported: Sequence[int]):  # noqa: ANN001, ANN202
+    """Per period and customer: orders, cents, first and last order in the period,
+    and the last counted order before it (only for reported periods; a period used
+    only as some period's "previous" needs just its buyers).
+
+    Consecutive gaps telescope: a customer's gaps whose later order is in the period
+    sum to last − first, plus first − before when there was an order before. So
+    one probe per buyer replaces one per order, and no window function is needed.
+    """
     o = orders.alias("o")
-    in_window = (
+    per_customer = (
         select(
             windows.c.wid,
             windows.c.start_at,
             o.c.customer_id,
-            o.c.placed_at,
-            net_cents(o).label("cents"),
-            _previous_order_at(o).label("prev_at"),
+            func.count().label("n"),
+            func.sum(net_cents(o)).label("cents"),
+            func.min(o.c.placed_at).label("first_at"),
+            func.max(o.c.placed_at).label("last_at"),
         )
         .select_from(
             windows.join(
@@ -174,48 +178,44 @@ async def _order_figures(session: AsyncSession, windows, pairs) -> dict[int, dic
             )
         )
         .where(counted(o))
-        .cte("in_window")
-    )
-    gap = case(
-        (
-            in_window.c.prev_at.is_not(None),
-            epoch_seconds(in_window.c.placed_at) - epoch_seconds(in_window.c.prev_at),
-        ),
-        else_=0,
-    )
-    per_customer = (
-        select(
-            in_window.c.wid,
-            in_window.c.customer_id,
-            func.count().label("n"),
-            func.sum(in_window.c.cents).label("cents"),
-            func.max(case((in_window.c.prev_at < in_window.c.start_at, 1), else_=0)).label(
-                "came_back"
-            ),
-            func.count(in_window.c.prev_at).label("pairs"),
-            func.sum(gap).label("seconds"),
-        )
-        .group_by(in_window.c.wid, in_window.c.customer_id)
-        .cte("per_customer")
+        .group_by(windows.c.wid, windows.c.start_at, o.c.customer_id)
+        .subquery("per_customer")
     )
     pc = per_customer
-    per_window = (
+    buyers = (
         select(
             pc.c.wid,
-            func.count().label("buyers"),
-            func.sum(pc.c.n).label("orders"),
-            func.sum(pc.c.cents).label("cents"),
-            func.sum(case((pc.c.n >= 2, 1), else_=0)).label("repeat_customers"),
-            func.sum(case((pc.c.n >= 2, pc.c.n - 1), else_=0)).label("repeat_orders"),
-            func.sum(pc.c.came_back).label("came_back"),
-            func.sum(pc.c.pairs).label("pairs"),
-            func.sum(pc.c.seconds).label("seconds"),
+            pc.c.customer_id,
+            pc.c.n,
+            pc.c.cents,
+            pc.c.first_at,
+            pc.c.last_at,
+            case(
+                (pc.c.wid.in_(list(reported)), _last_order_before(pc.c.customer_id, pc.c.start_at))
+            ).label("before_at"),
         )
-        .group_by(pc.c.wid)
+        .cte("buyers")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    b = buyers
+    since = func.coalesce(b.c.before_at, b.c.first_at)
+    per_window = (
+        select(
+            b.c.wid,
+            func.count().label("buyers"),
+            func.sum(b.c.n).label("orders"),
+            func.sum(b.c.cents).label("cents"),
+            func.sum(case((b.c.n >= 2, 1), else_=0)).label("repeat_customers"),
+            func.sum(case((b.c.n >= 2, b.c.n - 1), else_=0)).label("repeat_orders"),
+            func.count(b.c.before_at).label("came_back"),
+            (func.sum(b.c.n - 1) + func.count(b.c.before_at)).label("pairs"),
+            func.sum(epoch_seconds(b.c.last_at) - epoch_seconds(since)).label("seconds"),
+        )
+        .group_by(b.c.wid)
         .subquery("per_window")
     )
-    earlier = per_customer.alias("earlier")
-    later = per_customer.alias("later")
+    earlier = buyers.alias("earlier")
+    later = buyers.alias("later")
     retention = (
         select(
             pairs.c.wid,
@@ -231,7 +231,7 @@ async def _order_figures(session: AsyncSession, windows, pairs) -> dict[int, dic
         .group_by(pairs.c.wid)
         .subquery("retention")
     )
-    statement = select(
+    return select(
         windows.c.wid,
         per_window.c.buyers,
         per_window.c.orders,
@@ -248,7 +248,15 @@ async def _order_figures(session: AsyncSession, windows, pairs) -> dict[int, dic
             retention, retention.c.wid == windows.c.wid
         )
     )
-    result = await session.execute(statement)
+
+
+async def _order_figures(
+    session: AsyncSession,
+    windows,
+    pairs,
+    reported: Sequence[int],  # noqa: ANN001
+) -> dict[int, dict]:
+    result = await session.execute(_order_statement(windows, pairs, reported))
     return {
         row.wid: {
             "buyers": int(row.buyers or 0),
@@ -367,7 +375,7 @@ async def period_totals(
         distinct.setdefault(p, len(distinct))
     windows = windows_cte(list(distinct))
     pairs = _pairs_cte([(distinct[p], distinct[q]) for p, q in zip(periods, previous, strict=True)])
-    by_order = await _order_figures(session, windows, pairs)
+    by_order = await _order_figures(session, windows, pairs, [distinct[p] for p in periods])
     by_ledger = await _ledger_figures(session, windows)
     by_feedback = await _feedback_figures(session, windows)
     liability = await points_liability_at(session, [p.end for p in periods])

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 import persistence.base
 
 revision: str = '0003'
@@ -40,7 +39,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_ledger_entries_created_at_kind_points', ['created_at', 'kind', 'points'], unique=False)
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.create_index('ix_orders_customer_id_placed_at_metrics', ['customer_id', 'placed_at', 'id', 'amount', 'refunded_amount'], unique=False)
+        batch_op.create_index('ix_orders_customer_id_placed_at_metrics', ['customer_id', 'placed_at', 'amount', 'refunded_amount'], unique=False)
         batch_op.create_index('ix_orders_placed_at_metrics', ['placed_at', 'customer_id', 'amount', 'refunded_amount'], unique=False)
 
 
