@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.metrics import CohortRow, Period, cohort_months
 from domain.program import ProgramSettings
-from persistence.metrics import counted, orders, windows_cte
+from persistence.metrics import analytical_read, counted, orders, windows_cte
 
 
 async def cohort_table(
     session: AsyncSession, program: ProgramSettings, period: Period
 ) -> list[CohortRow]:
+    await analytical_read(session)
     months = cohort_months(period, program.zone)
     first_start, last_end = months[0][1].start, months[-1][1].end
     m = windows_cte([p for _, p in months], name="months")

@@ -36,6 +36,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,6 +92,16 @@ ISSUED_KINDS = ("EARN", "BONUS")
 REDEEM_KINDS = ("REDEEM", "REDEEM_CANCEL")
 DEDUCTED_KINDS = ("REVERSE",)
 BEGINNING = datetime(1, 1, 2, tzinfo=UTC)
+# PostgreSQL's default work_mem (4 MB) makes the per-customer aggregate of a year
+# spill to disk; bench/metrics.py measured the one-year figure halve with 64 MB.
+# SET LOCAL: only for the read's own transaction.
+ANALYTICS_WORK_MEM = "64MB"
+
+
+async def analytical_read(session: AsyncSession) -> None:
+    """Gives this read transaction the memory a large aggregate needs (PostgreSQL)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
 
 
 class epoch_seconds(FunctionElement):  # noqa: N801 - a SQL function, named like one
@@ -370,6 +381,7 @@ async def period_totals(
 ) -> list[PeriodTotals]:
     """The exact figures of each period; `previous[i]` is the period whose buyers
     period i's retention is measured against."""
+    await analytical_read(session)
     distinct: dict[Period, int] = {}
     for p in [*periods, *previous]:
         distinct.setdefault(p, len(distinct))
