@@ -23,6 +23,7 @@ from persistence import points as point_reads
 
 if TYPE_CHECKING:
     from api.classification import CustomerRfmType, LifecycleStage
+    from api.feedback import FeedbackType
     from api.orders import OrderType
     from api.points import CustomerPoints, LedgerEntryType
     from api.referrals import ReferralType
@@ -205,6 +206,14 @@ class CustomerType(Node):
         require(info, Scope.CUSTOMERS_READ)  # internal labels: not for customer tokens
         tags = await info.context.loaders.tags_of_customer.load(self.db_id)
         return [TagType.from_domain(tag) for tag in tags]
+
+    @strawberry.field(description="The customer's NPS and CSAT answers, newest first.")
+    async def feedback(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[FeedbackType, strawberry.lazy("api.feedback")]]:
+        from api.feedback import feedback_connection
+
+        return await feedback_connection(info, self.db_id, first, after)
 
     @strawberry.field(description="The lifecycle stage from counted orders up to asOf.")
     async def lifecycle_stage(

@@ -27,6 +27,8 @@ from api.customer_tokens import CustomerTokenMutation, CustomerTokenQuery
 from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
 from api.events import EventQuery
+from api.feedback import FeedbackMutation
+from api.metrics import MetricsQuery
 from api.node import NodeQuery
 from api.orders import OrderMutation, OrderQuery
 from api.points import PointsMutation
@@ -54,6 +56,7 @@ Query = merge_types(
         RewardQuery,
         EventQuery,
         ClassificationQuery,
+        MetricsQuery,
         ApiKeyQuery,
     ),
 )
@@ -69,6 +72,7 @@ Mutation = merge_types(
         ProgramMutation,
         ReferralMutation,
         RewardMutation,
+        FeedbackMutation,
         ApiKeyMutation,
     ),
 )

@@ -44,6 +44,7 @@ class Scope(StrEnum):
     REFERRALS_READ = "referrals:read"
     EVENTS_READ = "events:read"
     METRICS_READ = "metrics:read"
+    FEEDBACK_WRITE = "feedback:write"
 
 
 class Role(StrEnum):
@@ -66,6 +67,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REWARDS_REDEEM,
             Scope.REDEMPTIONS_USE,
             Scope.REFERRALS_WRITE,
+            Scope.FEEDBACK_WRITE,
         }
     ),
     Role.PARTNER: frozenset(
@@ -76,6 +78,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.ORDERS_WRITE,
             Scope.REWARDS_READ,
             Scope.REFERRALS_WRITE,
+            Scope.FEEDBACK_WRITE,
         }
     ),
     Role.ANALYST: frozenset(

@@ -1,9 +1,11 @@
 """Every table, imported in one place so Alembic sees the whole metadata."""
 
+import persistence.metrics  # noqa: F401  (declares the metrics indexes on orders and ledger)
 from persistence.api_keys import ApiKeyRow
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.events import EventRow
+from persistence.feedback import FeedbackRow
 from persistence.idempotency import IdempotencyRow
 from persistence.orders import OrderItemRow, OrderRow, RefundRow
 from persistence.points import LedgerEntryRow, LotDrawRow, LotRow
@@ -20,6 +22,7 @@ __all__ = [
     "CustomerRow",
     "CustomerTagRow",
     "EventRow",
+    "FeedbackRow",
     "IdempotencyRow",
     "LedgerEntryRow",
     "LotDrawRow",

@@ -17,6 +17,7 @@ from persistence.api_keys import SqlApiKeyRepository
 from persistence.customers import SqlCustomerRepository
 from persistence.database import Database
 from persistence.events import SqlEventRepository
+from persistence.feedback import SqlFeedbackRepository
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.orders import SqlOrderRepository
 from persistence.points import SqlPointsRepository
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
         self.tiers = SqlTierRepository(self.session)
         self.rewards = SqlRewardRepository(self.session)
         self.redemptions = SqlRedemptionRepository(self.session)
+        self.feedback = SqlFeedbackRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001

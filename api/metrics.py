@@ -1,0 +1,275 @@
+"""Retention metrics over GraphQL: `metrics`, `metricsSeries` and `cohorts`.
+
+Every figure is defined in domain/metrics.py (and DOMAIN.md); this module only
+shapes them. Referral conversion is not here yet: referrals do not exist in this
+tree, and a field that always answered null would be a lie.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+
+from api.auth import require
+from api.errors import BadUserInput
+from api.money import Money
+from domain import metrics as domain
+from domain.access import Scope
+from domain.errors import DomainError
+from domain.program import ProgramSettings
+from persistence import cohorts as cohort_reads
+from persistence import metrics as reads
+from persistence.program import load_program
+
+Granularity = strawberry.enum(domain.Granularity, name="Granularity")
+MetricsComparison = strawberry.enum(
+    domain.Comparison,
+    name="MetricsComparison",
+    description="PREVIOUS_PERIOD: the period of equal length right before (环比). "
+    "YEAR_AGO: the same local calendar span one year earlier (同比).",
+)
+
+# (field, kind, description): the one list both `Metrics` and `MetricsChange` follow.
+FIGURES: list[tuple[str, str, str]] = [
+    ("buyers", "int", "Distinct customers with a counted order in the period."),
+    ("orders", "int", "Counted orders (not refunded in full) placed in the period."),
+    ("revenue", "money", "Net amount (amount − refunded) of the period's counted orders."),
+    ("average_order_value", "money", "revenue / orders, half up to cents; null without orders."),
+    ("new_customers", "int", "Buyers whose first counted order ever is in the period."),
+    ("returning_customers", "int", "Buyers with a counted order before the period."),
+    ("repeat_customers", "int", "Buyers with two or more counted orders in the period."),
+    ("repeat_purchase_rate", "rate", "复购率: repeatCustomers / buyers."),
+    ("returning_customer_rate", "rate", "returningCustomers / buyers."),
+    (
+        "repeat_purchase_frequency",
+        "rate",
+        "单客平均复购频次: Σ (orders − 1) over repeat customers / repeatCustomers.",
+    ),
+    (
+        "repurchase_interval_days",
+        "rate",
+        "复购周期: mean days between consecutive counted orders of a customer, over pairs "
+        "whose later order is in the period (the earlier one may be before it).",
+    ),
+    ("previous_period_buyers", "int", "Buyers of the previous period of equal length."),
+    ("retained_customers", "int", "Previous-period buyers who are buyers in this period too."),
+    ("retention_rate", "rate", "留存率: retainedCustomers / previousPeriodBuyers."),
+    ("churn_rate", "rate", "流失率: 1 − retentionRate."),
+    (
+        "customer_lifetime_value",
+        "money",
+        "客户终身价值: AOV × orders/buyers × 1/churnRate; null when churn is 0 or undefined.",
+    ),
+    ("nps_responses", "int", "NPS answers recorded in the period."),
+    ("nps", "rate", "% of NPS answers scoring 9–10 minus % scoring 0–6."),
+    ("csat_responses", "int", "CSAT answers recorded in the period."),
+    ("csat", "rate", "% of CSAT answers scoring 4–5."),
+    ("points_issued", "int", "EARN + BONUS + positive ADJUST ledger entries."),
+    ("points_redeemed", "int", "REDEEM entries net of REDEEM_CANCEL entries of the period."),
+    ("points_expired", "int", "EXPIRE entries."),
+    (
+        "points_deducted",
+        "int",
+        "REVERSE (refund) + negative ADJUST entries; liability(to) = liability(from) + "
+        "issued − redeemed − expired − deducted.",
+    ),
+    ("redemption_rate", "rate", "pointsRedeemed / pointsIssued."),
+    ("points_liability", "int", "Σ of every ledger entry created before `to`."),
+    ("points_liability_value", "money", "pointsLiability × the program's point value."),
+]
+
+
+def _figure(metrics: domain.PeriodMetrics, name: str) -> Any:
+    return getattr(metrics, name)
+
+
+@strawberry.type(description="current − other, and that change relative to |other|.")
+class IntChange:
+    absolute: int | None
+    relative: float | None
+
+
+@strawberry.type(description="current − other, and that change relative to |other|.")
+class RateChange:
+    absolute: float | None
+    relative: float | None
+
+
+@strawberry.type(description="current − other, and that change relative to |other|.")
+class MoneyChange:
+    absolute: Decimal | None
+    relative: float | None
+
+
+VALUE_TYPES = {"int": int, "rate": float | None, "money": Money}
+OPTIONAL_MONEY = {"average_order_value", "customer_lifetime_value"}
+CHANGE_TYPES = {"int": IntChange, "rate": RateChange, "money": MoneyChange}
+
+
+def _generated_type(name: str, description: str, fields: dict[str, tuple[Any, str | None]]):  # noqa: ANN202
+    namespace: dict[str, Any] = {"__annotations__": {}}
+    for attr, (annotation, text) in fields.items():
+        namespace["__annotations__"][attr] = annotation
+        graphql_name = "from" if attr == "from_" else None
+        namespace[attr] = strawberry.field(name=graphql_name, description=text)
+    return strawberry.type(type(name, (), namespace), name=name, description=description)
+
+
+MetricsType = _generated_type(
+    "Metrics",
+    "Every retention metric of one period [from, to); rates are null without a denominator.",
+    {
+        "from_": (datetime, "Start of the period (included)."),
+        "to": (datetime, "End of the period (excluded)."),
+        **{
+            name: (Money | None if name in OPTIONAL_MONEY else VALUE_TYPES[kind], text)
+            for name, kind, text in FIGURES
+        },
+    },
+)
+MetricsChange = _generated_type(
+    "MetricsChange",
+    "Each metric's change from the compared period to this one; null when undefined.",
+    {name: (CHANGE_TYPES[kind], None) for name, kind, _ in FIGURES},
+)
+
+
+def _money(amount: Decimal | None, currency: str) -> Money | None:
+    return None if amount is None else Money(amount=amount, currency=currency)
+
+
+def to_graphql(metrics: domain.PeriodMetrics, currency: str):  # noqa: ANN201
+    values: dict[str, Any] = {"from_": metrics.period.start, "to": metrics.period.end}
+    for name, kind, _ in FIGURES:
+        value = _figure(metrics, name)
+        values[name] = _money(value, currency) if kind == "money" else value
+    return MetricsType(**values)
+
+
+def changes(current: domain.PeriodMetrics, other: domain.PeriodMetrics):  # noqa: ANN201
+    values = {}
+    for name, kind, _ in FIGURES:
+        found = domain.change(_figure(current, name), _figure(other, name))
+        values[name] = CHANGE_TYPES[kind](absolute=found.absolute, relative=found.relative)
+    return MetricsChange(**values)
+
+
+@strawberry.input(description="A period [from, to): from included, to excluded.")
+class PeriodInput:
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+
+
+@strawberry.type(description="A period's metrics and, when asked, the compared period's.")
+class MetricsReport:
+    current: MetricsType  # type: ignore[valid-type]
+    compare: MetricsComparison | None  # type: ignore[valid-type]
+    compared: MetricsType | None = strawberry.field(  # type: ignore[valid-type]
+        description="The compared period's metrics; null without `compare`."
+    )
+    change: MetricsChange | None = strawberry.field(  # type: ignore[valid-type]
+        description="current − compared, per metric; null without `compare`."
+    )
+
+
+@strawberry.type(description="One calendar bucket of a series, cut in the program time zone.")
+class MetricsBucket:
+    start_date: date = strawberry.field(
+        description="The bucket's first local day (a Monday for weeks, the 1st for months)."
+    )
+    metrics: MetricsType = strawberry.field(  # type: ignore[valid-type]
+        description="The bucket's metrics; the first and last buckets are trimmed to the "
+        "series' [from, to), and a bucket's previous period is the calendar bucket before it."
+    )
+
+
+@strawberry.type(description="Customers whose first counted order ever is in `month`.")
+class Cohort:
+    month: date = strawberry.field(description="First local day of the cohort's month.")
+    size: int
+    customers: list[int] = strawberry.field(
+        description="customers[k]: cohort members with a counted order in month + k."
+    )
+    retention: list[float | None] = strawberry.field(
+        description="retention[k] = customers[k] / size (offset 0 is 1.0); null when size is 0."
+    )
+
+
+def _period(start: datetime, end: datetime, field: str) -> domain.Period:
+    try:
+        return domain.Period.of(start, end, (field,))
+    except DomainError as exc:
+        raise BadUserInput(exc.message) from None
+
+
+async def _program(info: strawberry.Info) -> ProgramSettings:
+    return await info.context.read(load_program, info.context.settings.program_defaults())
+
+
+From = Annotated[datetime, strawberry.argument(name="from", description="Included.")]
+To = Annotated[datetime, strawberry.argument(description="Excluded.")]
+
+
+@strawberry.type
+class MetricsQuery:
+    @strawberry.field(description="Every retention metric of a period, optionally compared.")
+    async def metrics(
+        self,
+        info: strawberry.Info,
+        period: PeriodInput,
+        compare: MetricsComparison | None = None,  # type: ignore[valid-type]
+    ) -> MetricsReport:
+        require(info, Scope.METRICS_READ)
+        measured = _period(period.from_, period.to, "period")
+        program = await _program(info)
+        report = await info.context.read(reads.metrics_report, program, measured, compare)
+        other = report.other
+        return MetricsReport(
+            current=to_graphql(report.current, program.currency),
+            compare=compare,
+            compared=to_graphql(other, program.currency) if other else None,
+            change=changes(report.current, other) if other else None,
+        )
+
+    @strawberry.field(
+        description="The same metrics per calendar bucket (program time zone, weeks from "
+        "Monday), at most 1000 buckets."
+    )
+    async def metrics_series(
+        self,
+        info: strawberry.Info,
+        from_: From,
+        to: To,
+        granularity: Granularity,  # type: ignore[valid-type]
+    ) -> list[MetricsBucket]:
+        require(info, Scope.METRICS_READ)
+        measured = _period(from_, to, "from")
+        program = await _program(info)
+        try:
+            buckets = domain.calendar_buckets(measured, granularity, program.zone)
+        except DomainError as exc:
+            raise BadUserInput(exc.message) from None
+        points = await info.context.read(reads.metrics_series, program, buckets)
+        return [
+            MetricsBucket(start_date=p.label, metrics=to_graphql(p.metrics, program.currency))
+            for p in points
+        ]
+
+    @strawberry.field(
+        description="Monthly cohort retention: one row per local month from the month of "
+        "`from` to the month of `to` (at most 120); only orders placed before `to` count."
+    )
+    async def cohorts(self, info: strawberry.Info, from_: From, to: To) -> list[Cohort]:
+        require(info, Scope.METRICS_READ)
+        measured = _period(from_, to, "from")
+        program = await _program(info)
+        try:
+            rows = await info.context.read(cohort_reads.cohort_table, program, measured)
+        except DomainError as exc:
+            raise BadUserInput(exc.message) from None
+        return [
+            Cohort(month=r.month, size=r.size, customers=r.active, retention=r.shares) for r in rows
+        ]

@@ -1,0 +1,130 @@
+"""Customer feedback: NPS (0–10, "how likely are you to recommend us") and CSAT
+(1–5, "how satisfied were you") answers, optionally about one order.
+
+An answer is kept as given and never edited; the scores feed NPS and CSAT in the
+retention metrics of the period the answer was recorded in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from domain.clock import Clock
+from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.fields import optional_text
+
+MAX_COMMENT = 2000
+
+
+class FeedbackKind(StrEnum):
+    NPS = "NPS"
+    CSAT = "CSAT"
+
+
+SCORE_RANGE: dict[FeedbackKind, tuple[int, int]] = {
+    FeedbackKind.NPS: (0, 10),
+    FeedbackKind.CSAT: (1, 5),
+}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: int | None
+    customer_id: int
+    kind: FeedbackKind
+    score: int
+    comment: str | None
+    order_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordFeedback:
+    customer_id: int
+    kind: FeedbackKind
+    score: int
+    comment: str | None = None
+    order_id: int | None = None
+
+
+class FeedbackRepository(Protocol):
+    async def add(self, feedback: Feedback) -> Feedback: ...
+
+    async def customer_state(self, customer_id: int) -> str | None:
+        """ "live", "erased", or None when there is no such customer."""
+        ...
+
+    async def order_owner(self, order_id: int) -> int | None:
+        """The customer id of the order, or None when there is no such order."""
+        ...
+
+
+class FeedbackUnitOfWork(Protocol):
+    feedback: FeedbackRepository
+
+    async def __aenter__(self) -> FeedbackUnitOfWork: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+def check_answer(command: RecordFeedback, errors: ErrorCollector) -> str | None:
+    """The trimmed comment; every problem of the answer itself goes to `errors`."""
+    low, high = SCORE_RANGE[command.kind]
+    if not low <= command.score <= high:
+        errors.add(
+            ErrorCode.INVALID,
+            ("input", "score"),
+            f"A {command.kind.value} score is a whole number from {low} to {high}.",
+        )
+    try:
+        return optional_text(command.comment, ("input", "comment"), max_length=MAX_COMMENT)
+    except DomainError as exc:
+        errors.capture(exc)
+        return None
+
+
+class FeedbackService:
+    def __init__(self, uow: FeedbackUnitOfWork, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    async def record(self, command: RecordFeedback) -> Feedback:
+        errors = ErrorCollector()
+        comment = check_answer(command, errors)
+        async with self.uow as uow:
+            state = await uow.feedback.customer_state(command.customer_id)
+            if state is None:
+                errors.add(ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id.")
+            elif state == "erased":
+                errors.add(
+                    ErrorCode.ERASED,
+                    ("input", "customerId"),
+                    "This customer's personal data was erased; their feedback is not kept.",
+                )
+            if command.order_id is not None:
+                owner = await uow.feedback.order_owner(command.order_id)
+                if owner is None:
+                    errors.add(ErrorCode.NOT_FOUND, ("input", "orderId"), "No order has this id.")
+                elif owner != command.customer_id:
+                    errors.add(
+                        ErrorCode.INVALID,
+                        ("input", "orderId"),
+                        "This order belongs to another customer.",
+                    )
+            errors.raise_if_any()
+            feedback = await uow.feedback.add(
+                Feedback(
+                    id=None,
+                    customer_id=command.customer_id,
+                    kind=command.kind,
+                    score=command.score,
+                    comment=comment,
+                    order_id=command.order_id,
+                    created_at=self.clock.now(),
+                )
+            )
+            await uow.commit()
+            return feedback

@@ -1,0 +1,434 @@
+"""Retention metrics, aggregated in the database.
+
+One code path for SQLite and PostgreSQL: the periods to measure (a period, the one
+it is compared with, their previous periods, or every bucket of a series) are
+computed in Python as UTC instants (domain/metrics.py cuts local calendar buckets,
+correct across DST) and sent as a `VALUES` list; orders, ledger entries and
+feedback are joined to it by range. So the number of statements does not grow with
+the number of buckets, and no row is ever loaded into Python — only one row of
+figures per period.
+
+Statements per call: orders (buyers, orders, revenue, repeat, returning, intervals,
+retention), ledger (points per kind), liability (points before each period end),
+feedback (NPS, CSAT).
+
+Exactness: money is summed as integer cents (SQLite stores NUMERIC as a float, so
+each amount is rounded to its cent before summing; on PostgreSQL it is exact
+anyway); counts are integers; only the repurchase interval is a float sum of
+seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Index,
+    Integer,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    values,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from domain.metrics import (
+    Bucket,
+    Comparison,
+    MetricsReport,
+    Period,
+    PeriodMetrics,
+    PeriodTotals,
+    SeriesPoint,
+    compared_period,
+    previous_period,
+)
+from domain.program import ProgramSettings
+from persistence.feedback import FeedbackRow
+from persistence.orders import OrderRow
+from persistence.points import LedgerEntryRow
+from persistence.types import UtcDateTime
+
+orders = OrderRow.__table__
+ledger = LedgerEntryRow.__table__
+feedback = FeedbackRow.__table__
+
+# Indexes the figures in bench/metrics.py call for (created in migration 0006).
+# Period scans read every counted order of the period: with these columns in the
+# index neither database visits the table.
+Index(
+    "ix_orders_placed_at_metrics",
+    orders.c.placed_at,
+    orders.c.customer_id,
+    orders.c.amount,
+    orders.c.refunded_amount,
+)
+# "The customer's last counted order before t" is one backward step in
+# ix_orders_customer_id_placed_at_amounts (persistence/orders.py).
+# Points per kind in a period, and the liability (Σ points before an instant).
+Index(
+    "ix_ledger_entries_created_at_kind_points", ledger.c.created_at, ledger.c.kind, ledger.c.points
+)
+
+ISSUED_KINDS = ("EARN", "BONUS")
+REDEEM_KINDS = ("REDEEM", "REDEEM_CANCEL")
+DEDUCTED_KINDS = ("REVERSE",)
+BEGINNING = datetime(1, 1, 2, tzinfo=UTC)
+# PostgreSQL's default work_mem (4 MB) makes the per-customer aggregate of a year
+# spill to disk; bench/metrics.py measured the one-year figure halve with 64 MB.
+# SET LOCAL: only for the read's own transaction.
+ANALYTICS_WORK_MEM = "64MB"
+
+
+async def analytical_read(session: AsyncSession) -> None:
+    """Gives this read transaction the memory a large aggregate needs (PostgreSQL)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
+
+
+class epoch_seconds(FunctionElement):  # noqa: N801 - a SQL function, named like one
+    """Seconds since 1970 of a stored instant, as a number, on either database."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_pg(element, compiler, **kw) -> str:  # noqa: ANN001
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+def counted(table) -> ColumnElement[bool]:  # noqa: ANN001
+    """Not refunded in full."""
+    return table.c.refunded_amount < table.c.amount
+
+
+def net_cents(table) -> ColumnElement[int]:  # noqa: ANN001
+    return cast(func.round((table.c.amount - table.c.refunded_amount) * 100), BigInteger)
+
+
+def windows_cte(periods: Sequence[Period], name: str = "w"):  # noqa: ANN201
+    rows = [(i, p.start, p.end) for i, p in enumerate(periods)]
+    return (
+        values(
+            column("wid", Integer),
+            column("start_at", UtcDateTime),
+            column("end_at", UtcDateTime),
+            name=name,
+        )
+        .data(rows)
+        .cte(name)
+    )
+
+
+def _pairs_cte(pairs: Sequence[tuple[int, int]]):  # noqa: ANN202
+    return (
+        values(column("wid", Integer), column("prev_wid", Integer), name="pairs")
+        .data(list(pairs))
+        .cte("pairs")
+    )
+
+
+def _last_order_before(customer_id, instant):  # noqa: ANN001, ANN202
+    """When the customer placed their last counted order before `instant`: one
+    backward step in ix_orders_customer_id_placed_at_amounts."""
+    p = orders.alias("p")
+    return (
+        select(func.max(p.c.placed_at))
+        .where(p.c.customer_id == customer_id, p.c.placed_at < instant, counted(p))
+        .scalar_subquery()
+    )
+
+
+def _order_statement(windows, pairs, reported: Sequence[int]):  # noqa: ANN001, ANN202
+    """Per period and customer: orders, cents, first and last order in the period,
+    and the last counted order before it (only for reported periods; a period used
+    only as some period's "previous" needs just its buyers).
+
+    Consecutive gaps telescope: a customer's gaps whose later order is in the period
+    sum to last − first, plus first − before when there was an order before. So
+    one probe per buyer replaces one per order, and no window function is needed.
+    """
+    o = orders.alias("o")
+    per_customer = (
+        select(
+            windows.c.wid,
+            windows.c.start_at,
+            o.c.customer_id,
+            func.count().label("n"),
+            func.sum(net_cents(o)).label("cents"),
+            func.min(o.c.placed_at).label("first_at"),
+            func.max(o.c.placed_at).label("last_at"),
+        )
+        .select_from(
+            windows.join(
+                o, and_(o.c.placed_at >= windows.c.start_at, o.c.placed_at < windows.c.end_at)
+            )
+        )
+        .where(counted(o))
+        .group_by(windows.c.wid, windows.c.start_at, o.c.customer_id)
+        .subquery("per_customer")
+    )
+    pc = per_customer
+    buyers = (
+        select(
+            pc.c.wid,
+            pc.c.customer_id,
+            pc.c.n,
+            pc.c.cents,
+            pc.c.first_at,
+            pc.c.last_at,
+            case(
+                (pc.c.wid.in_(list(reported)), _last_order_before(pc.c.customer_id, pc.c.start_at))
+            ).label("before_at"),
+        )
+        .cte("buyers")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    b = buyers
+    since = func.coalesce(b.c.before_at, b.c.first_at)
+    per_window = (
+        select(
+            b.c.wid,
+            func.count().label("buyers"),
+            func.sum(b.c.n).label("orders"),
+            func.sum(b.c.cents).label("cents"),
+            func.sum(case((b.c.n >= 2, 1), else_=0)).label("repeat_customers"),
+            func.sum(case((b.c.n >= 2, b.c.n - 1), else_=0)).label("repeat_orders"),
+            func.count(b.c.before_at).label("came_back"),
+            (func.sum(b.c.n - 1) + func.count(b.c.before_at)).label("pairs"),
+            func.sum(epoch_seconds(b.c.last_at) - epoch_seconds(since)).label("seconds"),
+        )
+        .group_by(b.c.wid)
+        .subquery("per_window")
+    )
+    earlier = buyers.alias("earlier")
+    later = buyers.alias("later")
+    retention = (
+        select(
+            pairs.c.wid,
+            func.count(earlier.c.customer_id).label("previous_buyers"),
+            func.count(later.c.customer_id).label("retained"),
+        )
+        .select_from(
+            pairs.join(earlier, earlier.c.wid == pairs.c.prev_wid).outerjoin(
+                later,
+                and_(later.c.wid == pairs.c.wid, later.c.customer_id == earlier.c.customer_id),
+            )
+        )
+        .group_by(pairs.c.wid)
+        .subquery("retention")
+    )
+    return select(
+        windows.c.wid,
+        per_window.c.buyers,
+        per_window.c.orders,
+        per_window.c.cents,
+        per_window.c.repeat_customers,
+        per_window.c.repeat_orders,
+        per_window.c.came_back,
+        per_window.c.pairs,
+        per_window.c.seconds,
+        retention.c.previous_buyers,
+        retention.c.retained,
+    ).select_from(
+        windows.outerjoin(per_window, per_window.c.wid == windows.c.wid).outerjoin(
+            retention, retention.c.wid == windows.c.wid
+        )
+    )
+
+
+async def _order_figures(
+    session: AsyncSession,
+    windows,
+    pairs,
+    reported: Sequence[int],  # noqa: ANN001
+) -> dict[int, dict]:
+    result = await session.execute(_order_statement(windows, pairs, reported))
+    return {
+        row.wid: {
+            "buyers": int(row.buyers or 0),
+            "orders": int(row.orders or 0),
+            "revenue_cents": int(row.cents or 0),
+            "repeat_customers": int(row.repeat_customers or 0),
+            "repeat_orders": int(row.repeat_orders or 0),
+            "returning_customers": int(row.came_back or 0),
+            "repurchase_pairs": int(row.pairs or 0),
+            "repurchase_seconds": float(row.seconds or 0),
+            "previous_buyers": int(row.previous_buyers or 0),
+            "retained_customers": int(row.retained or 0),
+        }
+        for row in result
+    }
+
+
+def _sum_where(condition: ColumnElement[bool], value: ColumnElement) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+async def _ledger_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+    e = ledger.alias("e")
+    issued = or_(e.c.kind.in_(ISSUED_KINDS), and_(e.c.kind == "ADJUST", e.c.points > 0))
+    deducted = or_(e.c.kind.in_(DEDUCTED_KINDS), and_(e.c.kind == "ADJUST", e.c.points < 0))
+    statement = (
+        select(
+            windows.c.wid,
+            _sum_where(issued, e.c.points).label("issued"),
+            _sum_where(e.c.kind.in_(REDEEM_KINDS), -e.c.points).label("redeemed"),
+            _sum_where(e.c.kind == "EXPIRE", -e.c.points).label("expired"),
+            _sum_where(deducted, -e.c.points).label("deducted"),
+        )
+        .select_from(
+            windows.join(
+                e, and_(e.c.created_at >= windows.c.start_at, e.c.created_at < windows.c.end_at)
+            )
+        )
+        .group_by(windows.c.wid)
+    )
+    return {
+        row.wid: {
+            "points_issued": int(row.issued),
+            "points_redeemed": int(row.redeemed),
+            "points_expired": int(row.expired),
+            "points_deducted": int(row.deducted),
+        }
+        for row in await session.execute(statement)
+    }
+
+
+async def points_liability_at(
+    session: AsyncSession, instants: Sequence[datetime]
+) -> dict[datetime, int]:
+    """Σ of every ledger entry created before each instant, in one scan: the entries
+    are cut into the segments between consecutive instants and summed cumulatively."""
+    cuts = sorted(set(instants))
+    segments = windows_cte(
+        [Period(start, end) for start, end in zip([BEGINNING, *cuts], cuts, strict=False)],
+        name="segments",
+    )
+    statement = (
+        select(segments.c.wid, func.coalesce(func.sum(ledger.c.points), 0).label("points"))
+        .select_from(
+            segments.join(
+                ledger,
+                and_(
+                    ledger.c.created_at >= segments.c.start_at,
+                    ledger.c.created_at < segments.c.end_at,
+                ),
+            )
+        )
+        .group_by(segments.c.wid)
+    )
+    per_segment = {row.wid: int(row.points) for row in await session.execute(statement)}
+    running, result = 0, {}
+    for i, cut in enumerate(cuts):
+        running += per_segment.get(i, 0)
+        result[cut] = running
+    return result
+
+
+async def _feedback_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+    f = feedback.alias("f")
+    nps = f.c.kind == "NPS"
+    csat = f.c.kind == "CSAT"
+    statement = (
+        select(
+            windows.c.wid,
+            _sum_where(nps, literal(1)).label("nps_responses"),
+            _sum_where(and_(nps, f.c.score >= 9), literal(1)).label("nps_promoters"),
+            _sum_where(and_(nps, f.c.score <= 6), literal(1)).label("nps_detractors"),
+            _sum_where(csat, literal(1)).label("csat_responses"),
+            _sum_where(and_(csat, f.c.score >= 4), literal(1)).label("csat_satisfied"),
+        )
+        .select_from(
+            windows.join(
+                f, and_(f.c.created_at >= windows.c.start_at, f.c.created_at < windows.c.end_at)
+            )
+        )
+        .group_by(windows.c.wid)
+    )
+    return {
+        row.wid: {key: int(value) for key, value in row._mapping.items() if key != "wid"}
+        for row in await session.execute(statement)
+    }
+
+
+async def period_totals(
+    session: AsyncSession, periods: Sequence[Period], previous: Sequence[Period]
+) -> list[PeriodTotals]:
+    """The exact figures of each period; `previous[i]` is the period whose buyers
+    period i's retention is measured against."""
+    await analytical_read(session)
+    distinct: dict[Period, int] = {}
+    for p in [*periods, *previous]:
+        distinct.setdefault(p, len(distinct))
+    windows = windows_cte(list(distinct))
+    pairs = _pairs_cte([(distinct[p], distinct[q]) for p, q in zip(periods, previous, strict=True)])
+    by_order = await _order_figures(session, windows, pairs, [distinct[p] for p in periods])
+    by_ledger = await _ledger_figures(session, windows)
+    by_feedback = await _feedback_figures(session, windows)
+    liability = await points_liability_at(session, [p.end for p in periods])
+    result = []
+    for p in periods:
+        wid = distinct[p]
+        result.append(
+            PeriodTotals(
+                **by_order.get(wid, {}),
+                **by_ledger.get(wid, {}),
+                **by_feedback.get(wid, {}),
+                points_liability=liability[p.end],
+            )
+        )
+    return result
+
+
+# ---- the read models the API calls --------------------------------------------------
+
+
+async def metrics_report(
+    session: AsyncSession,
+    program: ProgramSettings,
+    period: Period,
+    comparison: Comparison | None,
+) -> MetricsReport:
+    periods = [period]
+    if comparison is not None:
+        periods.append(compared_period(period, comparison, program.zone))
+    totals = await period_totals(session, periods, [previous_period(p) for p in periods])
+    measured = [
+        PeriodMetrics(p, t, program.point_value) for p, t in zip(periods, totals, strict=True)
+    ]
+    return MetricsReport(
+        current=measured[0],
+        comparison=comparison,
+        other=measured[1] if comparison is not None else None,
+    )
+
+
+async def metrics_series(
+    session: AsyncSession, program: ProgramSettings, buckets: Sequence[Bucket]
+) -> list[SeriesPoint]:
+    totals = await period_totals(
+        session, [b.period for b in buckets], [b.previous for b in buckets]
+    )
+    return [
+        SeriesPoint(b.label, PeriodMetrics(b.period, t, program.point_value))
+        for b, t in zip(buckets, totals, strict=True)
+    ]
