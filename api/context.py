@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,9 @@ from strawberry.dataloader import DataLoader
 from api.auth import Anonymous, Principal
 from api.settings import Settings
 from domain.clock import Clock
+from domain.program import ProgramSettings
 from persistence import customers as customer_reads
+from persistence import segments as segment_reads
 from persistence import tags as tag_reads
 from persistence.database import Database
 from persistence.unit_of_work import SqlUnitOfWork
@@ -25,8 +28,9 @@ R = TypeVar("R")
 
 
 class Loaders:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, program_defaults: ProgramSettings | None = None) -> None:
         self.database = database
+        defaults = program_defaults or ProgramSettings()
         self.customer = self._loader(customer_reads.customers_by_ids, missing=None)
         self.customer_by_external_id = self._loader(
             customer_reads.customers_by_external_ids, missing=None
@@ -34,6 +38,10 @@ class Loaders:
         self.tag = self._loader(tag_reads.tags_by_ids, missing=None)
         self.tags_of_customer = self._loader(tag_reads.tags_of_customers, missing=[])
         self.tag_customer_count = self._loader(tag_reads.customer_counts, missing=0)
+        # Keys are (customer id, as-of instant): one query per distinct instant.
+        self.segments_of_customer = self._loader(
+            partial(segment_reads.segments_of_customers, defaults=defaults), missing=[]
+        )
 
     def _loader(
         self, fetch: Callable[[AsyncSession, Sequence], Awaitable[dict]], *, missing: Any
@@ -57,7 +65,7 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.database)
+        self.loaders = Loaders(self.database, self.settings.program_defaults())
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())

@@ -19,6 +19,7 @@ from domain.errors import DomainError, InvalidInput
 from persistence import customers as reads
 
 if TYPE_CHECKING:
+    from api.segments import SegmentType
     from api.tags import TagType
 
 Gender = strawberry.enum(domain.Gender, name="Gender")
@@ -71,6 +72,20 @@ class CustomerType(Node):
 
         tags = await info.context.loaders.tags_of_customer.load(self.db_id)
         return [TagType.from_domain(tag) for tag in tags]
+
+    @strawberry.field(
+        description="The saved and built-in segments this customer is in as of asOf (default now)."
+    )
+    async def segments(
+        self, info: strawberry.Info, as_of: datetime | None = None
+    ) -> list[Annotated[SegmentType, strawberry.lazy("api.segments")]]:
+        from api.segments import SegmentType, _as_of
+
+        require(info, Scope.SEGMENTS_READ)
+        found = await info.context.loaders.segments_of_customer.load(
+            (self.db_id, _as_of(info, as_of))
+        )
+        return [SegmentType.from_domain(segment) for segment in found]
 
 
 @register("Customer", Scope.CUSTOMERS_READ)

@@ -25,14 +25,15 @@ from api.api_keys import ApiKeyMutation, ApiKeyQuery
 from api.customers import CustomerMutation, CustomerQuery
 from api.errors import PublicError
 from api.node import NodeQuery
+from api.segments import SegmentMutation, SegmentQuery
 from api.tags import TagMutation, TagQuery
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, TagMutation, ApiKeyMutation))
+Query = merge_types("Query", (NodeQuery, CustomerQuery, TagQuery, ApiKeyQuery, SegmentQuery))
+Mutation = merge_types("Mutation", (CustomerMutation, TagMutation, ApiKeyMutation, SegmentMutation))
 
 
 def is_internal(error: GraphQLError) -> bool:

@@ -31,6 +31,8 @@ class Scope(StrEnum):
     CUSTOMERS_ERASE = "customers:erase"
     TAGS_WRITE = "tags:write"
     API_KEYS_MANAGE = "api_keys:manage"
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"
 
 
 class Role(StrEnum):
@@ -44,7 +46,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
     Role.STOREFRONT: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE}),
     Role.PARTNER: frozenset({Scope.CUSTOMERS_READ, Scope.CUSTOMERS_WRITE}),
-    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ}),
+    Role.ANALYST: frozenset({Scope.CUSTOMERS_READ, Scope.SEGMENTS_READ}),
 }
 
 

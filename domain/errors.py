@@ -22,6 +22,8 @@ class ErrorCode(StrEnum):
     IN_USE = "IN_USE"
     ERASED = "ERASED"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    INVALID_RULE = "INVALID_RULE"
+    READ_ONLY = "READ_ONLY"
 
 
 class DomainError(Exception):

@@ -8,6 +8,7 @@ from persistence.idempotency import IdempotencyRow
 from persistence.orders import OrderItemRow, OrderRow, RefundRow
 from persistence.points import LedgerEntryRow, LotDrawRow, LotRow
 from persistence.program import ProgramRow
+from persistence.segments import SegmentRow
 from persistence.tags import CustomerTagRow, TagRow
 from persistence.tiers import TierChangeRow, TierRow
 
@@ -26,6 +27,7 @@ __all__ = [
     "OrderRow",
     "ProgramRow",
     "RefundRow",
+    "SegmentRow",
     "TagRow",
     "TierChangeRow",
     "TierRow",

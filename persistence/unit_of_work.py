@@ -15,6 +15,7 @@ from persistence.customers import SqlCustomerRepository
 from persistence.database import Database
 from persistence.events import SqlEventRepository
 from persistence.program import SqlProgramRepository
+from persistence.segments import SqlSegmentRepository
 from persistence.tags import SqlTagRepository
 
 
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(self.session)
         self.program = SqlProgramRepository(self.session, self.program_defaults)
         self.events = SqlEventRepository(self.session)
+        self.segments = SqlSegmentRepository(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
