@@ -27,6 +27,7 @@ from persistence import orders as order_reads
 from persistence import points as point_reads
 from persistence import referrals as referral_reads
 from persistence import rewards as reward_reads
+from persistence import segments as segment_reads
 from persistence import tags as tag_reads
 from persistence import tiers as tier_reads
 from persistence.database import Database
@@ -45,6 +46,7 @@ class Loaders:
         clock: Clock | None = None,
     ) -> None:
         self.database = database
+        defaults = program_defaults or ProgramSettings()
         self.customer = self._loader(customer_reads.customers_by_ids, missing=None)
         self.customer_by_external_id = self._loader(
             customer_reads.customers_by_external_ids, missing=None
@@ -84,6 +86,10 @@ class Loaders:
         )
         self.customer_rfm = self._loader(
             partial(classification_reads.customer_rfms, defaults=defaults), missing=None
+        )
+        # Keys are (customer id, as-of instant): one query per distinct instant.
+        self.segments_of_customer = self._loader(
+            partial(segment_reads.segments_of_customers, defaults=defaults), missing=[]
         )
 
     def _loader(

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from api.points import CustomerPoints, LedgerEntryType
     from api.referrals import ReferralType
     from api.rewards import RedemptionType
+    from api.segments import SegmentType
     from api.tags import TagType
     from api.tiers import TierChangeType, TierProgressType, TierType
 
@@ -206,6 +207,20 @@ class CustomerType(Node):
         require(info, Scope.CUSTOMERS_READ)  # internal labels: not for customer tokens
         tags = await info.context.loaders.tags_of_customer.load(self.db_id)
         return [TagType.from_domain(tag) for tag in tags]
+
+    @strawberry.field(
+        description="The saved and built-in segments this customer is in as of asOf (default now)."
+    )
+    async def segments(
+        self, info: strawberry.Info, as_of: datetime | None = None
+    ) -> list[Annotated[SegmentType, strawberry.lazy("api.segments")]]:
+        from api.segments import SegmentType, _as_of
+
+        require(info, Scope.SEGMENTS_READ)
+        found = await info.context.loaders.segments_of_customer.load(
+            (self.db_id, _as_of(info, as_of))
+        )
+        return [SegmentType.from_domain(segment) for segment in found]
 
     @strawberry.field(description="The customer's NPS and CSAT answers, newest first.")
     async def feedback(

@@ -35,6 +35,7 @@ from api.points import PointsMutation
 from api.program import ProgramMutation, ProgramQuery
 from api.referrals import ReferralMutation, ReferralQuery
 from api.rewards import RewardMutation, RewardQuery
+from api.segments import SegmentMutation, SegmentQuery
 from api.tags import TagMutation, TagQuery
 from api.tiers import TierMutation, TierQuery
 
@@ -57,6 +58,7 @@ Query = merge_types(
         EventQuery,
         ClassificationQuery,
         MetricsQuery,
+        SegmentQuery,
         ApiKeyQuery,
     ),
 )
@@ -73,6 +75,7 @@ Mutation = merge_types(
         ReferralMutation,
         RewardMutation,
         FeedbackMutation,
+        SegmentMutation,
         ApiKeyMutation,
     ),
 )

@@ -45,6 +45,8 @@ class Scope(StrEnum):
     EVENTS_READ = "events:read"
     METRICS_READ = "metrics:read"
     FEEDBACK_WRITE = "feedback:write"
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"
 
 
 class Role(StrEnum):
@@ -82,7 +84,13 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         }
     ),
     Role.ANALYST: frozenset(
-        {Scope.CUSTOMERS_READ, Scope.PROGRAM_READ, Scope.REWARDS_READ, Scope.METRICS_READ}
+        {
+            Scope.CUSTOMERS_READ,
+            Scope.PROGRAM_READ,
+            Scope.REWARDS_READ,
+            Scope.METRICS_READ,
+            Scope.SEGMENTS_READ,
+        }
     ),
 }
 

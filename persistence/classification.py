@@ -67,6 +67,15 @@ from persistence.sql_arithmetic import MS_PER_DAY, cents, epoch_ms, instant_ms, 
 CENT = Decimal("0.01")
 
 
+def counted_orders(as_of: datetime, *, lookback_days: int | None = None):  # noqa: ANN201
+    """The WHERE clause of a counted order as of `as_of` (the segment compiler uses it
+    for order-item fields such as category_spent)."""
+    clause = and_(OrderRow.refunded_amount < OrderRow.amount, OrderRow.placed_at <= as_of)
+    if lookback_days is not None:
+        clause = and_(clause, OrderRow.placed_at >= as_of - timedelta(days=lookback_days))
+    return clause
+
+
 def _order_stats(
     as_of: datetime,
     *,

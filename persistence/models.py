@@ -12,6 +12,7 @@ from persistence.points import LedgerEntryRow, LotDrawRow, LotRow
 from persistence.program import ProgramRow
 from persistence.referrals import ReferralRow
 from persistence.rewards import RedemptionRow, RewardRow
+from persistence.segments import SegmentRow
 from persistence.tags import CustomerTagRow, TagRow
 from persistence.tiers import TierChangeRow, TierRow
 
@@ -34,6 +35,7 @@ __all__ = [
     "RedemptionRow",
     "RefundRow",
     "RewardRow",
+    "SegmentRow",
     "TagRow",
     "TierChangeRow",
     "TierRow",

@@ -24,6 +24,7 @@ from persistence.points import SqlPointsRepository
 from persistence.program import SqlProgramRepository
 from persistence.referrals import SqlReferralRepository
 from persistence.rewards import SqlRedemptionRepository, SqlRewardRepository
+from persistence.segments import SqlSegmentRepository
 from persistence.tags import SqlTagRepository
 from persistence.tiers import SqlTierRepository
 
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self.rewards = SqlRewardRepository(self.session)
         self.redemptions = SqlRedemptionRepository(self.session)
         self.feedback = SqlFeedbackRepository(self.session)
+        self.segments = SqlSegmentRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
