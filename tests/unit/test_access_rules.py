@@ -17,3 +17,20 @@ def test_api_keys_expire_and_roles_bundle_scopes():
     assert Scope.METRICS_READ in key.scopes and Scope.CUSTOMERS_WRITE not in key.scopes
     assert ApiKey(2, "a", Role.ADMIN, "", "", now).scopes == set(Scope)
     assert hash_key(secret) != secret and len(hash_key(secret)) == 64
+
+
+def test_the_readme_role_table_matches_the_code():
+    """The README's role table is what admins read before handing out keys."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Authentication and roles", 1)[1].split("\n## ", 1)[0]
+    table = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            scope = cells[0].strip("`")
+            table[scope] = {role for role, cell in zip(Role, cells[1:], strict=True) if cell}
+    assert table == {
+        scope.value: {role for role in Role if scope in ROLE_SCOPES[role]} for scope in Scope
+    }
