@@ -331,6 +331,49 @@ class CustomerUpdateInput:
     attributes: JSON | None = strawberry.UNSET
 
 
+@strawberry.input(
+    name="CustomerRefInput",
+    description="A customer named by another mutation: exactly one of id and externalId. "
+    "With externalId, profile fields create the customer on first sight (and are ignored "
+    "once it exists).",
+)
+class CustomerRefInput:
+    id: strawberry.ID | None = None
+    external_id: str | None = None
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    birthday: date | None = strawberry.UNSET
+    gender: Gender | None = strawberry.UNSET  # type: ignore[valid-type]
+    city: str | None = strawberry.UNSET
+    acquisition_channel: str | None = strawberry.UNSET
+    attributes: JSON | None = strawberry.UNSET
+
+
+PROFILE_FIELDS = (
+    "email",
+    "phone",
+    "name",
+    "birthday",
+    "gender",
+    "city",
+    "acquisition_channel",
+    "attributes",
+)
+
+
+def customer_ref_of(data: CustomerRefInput, path: tuple[str, ...]) -> domain.CustomerRef:
+    """The domain reference; profile fields count as given only when any was sent."""
+    key = decode_input_id(data.id, "Customer", (*path, "id")) if data.id else None
+    given = any(getattr(data, f) is not strawberry.UNSET for f in PROFILE_FIELDS)
+    profile = (
+        domain.ProfileInput(**{f: unset_to_domain(getattr(data, f)) for f in PROFILE_FIELDS})
+        if given
+        else None
+    )
+    return domain.CustomerRef(key, data.external_id, profile)
+
+
 @strawberry.input
 class CustomerEraseInput:
     id: strawberry.ID

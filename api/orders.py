@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
-from strawberry.scalars import JSON
 
 from api import ids
 from api.auth import require
-from api.customers import CustomerType, Gender, unset_to_domain
-from api.errors import BadUserInput, UserError, decode_input_id, user_errors
+from api.customers import CustomerRefInput, CustomerType, customer_ref_of
+from api.errors import BadUserInput, UserError, user_errors
 from api.money import Money, money
 from api.node import Node, register
 from domain import orders as domain
 from domain.access import Scope
-from domain.customers import ProfileInput
 from domain.errors import DomainError, ErrorCode, InvalidInput
 from domain.fields import MAX_LIST_ITEMS
 
@@ -113,23 +111,6 @@ async def fetch_order(info: strawberry.Info, key: int) -> OrderType | None:
     return OrderType.from_domain(order) if order else None
 
 
-@strawberry.input(
-    description="Who ordered: exactly one of id and externalId. With externalId, profile "
-    "fields create the customer on first sight (and are ignored afterwards)."
-)
-class OrderCustomerInput:
-    id: strawberry.ID | None = None
-    external_id: str | None = None
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    name: str | None = strawberry.UNSET
-    birthday: date | None = strawberry.UNSET
-    gender: Gender | None = strawberry.UNSET  # type: ignore[valid-type]
-    city: str | None = strawberry.UNSET
-    acquisition_channel: str | None = strawberry.UNSET
-    attributes: JSON | None = strawberry.UNSET
-
-
 @strawberry.input
 class OrderItemInput:
     sku: str
@@ -144,7 +125,7 @@ class OrderRecordInput:
     external_id: str = strawberry.field(
         description="The order's id in your system; the idempotency key of this mutation."
     )
-    customer: OrderCustomerInput
+    customer: CustomerRefInput
     amount: Decimal
     currency: str
     placed_at: datetime = strawberry.field(description="May be in the past (history import).")
@@ -189,32 +170,10 @@ class OrdersRecordBulkPayload:
     user_errors: list[UserError]
 
 
-PROFILE_FIELDS = (
-    "email",
-    "phone",
-    "name",
-    "birthday",
-    "gender",
-    "city",
-    "acquisition_channel",
-    "attributes",
-)
-
-
 def record_command(data: OrderRecordInput, api_key_id: int | None) -> domain.RecordOrder:
-    ref = data.customer
-    customer_id = (
-        decode_input_id(ref.id, "Customer", ("input", "customer", "id")) if ref.id else None
-    )
-    given = {f: unset_to_domain(getattr(ref, f)) for f in PROFILE_FIELDS}
-    has_profile = any(getattr(ref, f) is not strawberry.UNSET for f in PROFILE_FIELDS)
     return domain.RecordOrder(
         external_id=data.external_id,
-        customer=domain.CustomerRef(
-            id=customer_id,
-            external_id=ref.external_id,
-            profile=ProfileInput(**given) if has_profile else None,
-        ),
+        customer=customer_ref_of(data.customer, ("input", "customer")),
         amount=data.amount,
         currency=data.currency,
         placed_at=data.placed_at,

@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import strawberry
-from strawberry.scalars import JSON
 
 from api import ids
 from api.auth import api_key_only, require_read_customer
-from api.customers import CustomerType, Gender, unset_to_domain
-from api.errors import UserError, decode_input_id, user_errors
+from api.customers import CustomerRefInput, CustomerType, customer_ref_of
+from api.errors import UserError, user_errors
 from api.node import Node, register
 from api.pagination import Connection, connection, decode_cursor, page_size
 from domain import referrals as domain
 from domain.access import Scope
-from domain.customers import ProfileInput
 from domain.errors import DomainError, InvalidInput
 from persistence import referrals as reads
 
@@ -76,27 +74,10 @@ async def fetch_referral(info: strawberry.Info, key: int) -> ReferralType | None
     return ReferralType.from_domain(referral) if referral else None
 
 
-@strawberry.input(
-    description="The friend: exactly one of id and externalId; with externalId, profile "
-    "fields create them on first sight."
-)
-class RefereeInput:
-    id: strawberry.ID | None = None
-    external_id: str | None = None
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    name: str | None = strawberry.UNSET
-    birthday: date | None = strawberry.UNSET
-    gender: Gender | None = strawberry.UNSET  # type: ignore[valid-type]
-    city: str | None = strawberry.UNSET
-    acquisition_channel: str | None = strawberry.UNSET
-    attributes: JSON | None = strawberry.UNSET
-
-
 @strawberry.input
 class ReferralRecordInput:
     code: str = strawberry.field(description="The referrer's code; case, spaces, dashes ignored.")
-    referee: RefereeInput
+    referee: CustomerRefInput
     idempotency_key: str
 
 
@@ -110,18 +91,6 @@ class ReferralRecordPayload:
     referral: ReferralType | None
     replayed: bool
     user_errors: list[UserError]
-
-
-PROFILE_FIELDS = (
-    "email",
-    "phone",
-    "name",
-    "birthday",
-    "gender",
-    "city",
-    "acquisition_channel",
-    "attributes",
-)
 
 
 def referral_service(info: strawberry.Info) -> domain.ReferralService:
@@ -165,21 +134,11 @@ class ReferralMutation:
         self, info: strawberry.Info, input: ReferralRecordInput
     ) -> ReferralRecordPayload:
         api_key_only(info, Scope.REFERRALS_WRITE)
-        ref = input.referee
         try:
-            referee_id = (
-                decode_input_id(ref.id, "Customer", ("input", "referee", "id")) if ref.id else None
-            )
-            has_profile = any(getattr(ref, f) is not strawberry.UNSET for f in PROFILE_FIELDS)
-            profile = (
-                ProfileInput(**{f: unset_to_domain(getattr(ref, f)) for f in PROFILE_FIELDS})
-                if has_profile
-                else None
-            )
             result = await referral_service(info).record(
                 domain.RecordReferral(
                     code=input.code,
-                    referee=domain.RefereeRef(referee_id, ref.external_id, profile),
+                    referee=customer_ref_of(input.referee, ("input", "referee")),
                     idempotency_key=input.idempotency_key,
                 )
             )

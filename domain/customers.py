@@ -117,6 +117,16 @@ class ProfileInput:
 
 
 @dataclass(frozen=True)
+class CustomerRef:
+    """A customer named by another command (an order, a referral): our id, or the
+    storefront's externalId with profile fields to create them on first sight."""
+
+    id: int | None = None
+    external_id: str | None = None
+    profile: ProfileInput | None = None
+
+
+@dataclass(frozen=True)
 class UpsertCustomer:
     external_id: str
     profile: ProfileInput
@@ -298,6 +308,43 @@ class CustomerUnitOfWork(Protocol):
     async def __aenter__(self) -> CustomerUnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...
     async def commit(self) -> None: ...
+
+
+async def find_or_prepare(
+    customers: CustomerRepository,
+    ref: CustomerRef,
+    now: datetime,
+    *,
+    phone_region: str | None,
+    path: tuple[str, ...],
+    lock: bool,
+) -> tuple[Customer, bool]:
+    """The customer `ref` names (locked when `lock`), or a new one built from its
+    profile fields — not yet added — and True. Unknown without profile fields is
+    NOT_FOUND, so a typo in an externalId never creates a stray customer."""
+    if ref.id is not None:
+        customer = await customers.get(ref.id, for_update=lock)
+        if customer is None:
+            raise DomainError(ErrorCode.NOT_FOUND, (*path, "id"), "No customer has this id.")
+        return customer, False
+    external_id = required_text(ref.external_id, (*path, "externalId"), max_length=MAX_EXTERNAL_ID)
+    customer = await customers.get_by_external_id(external_id, for_update=lock)
+    if customer is not None:
+        return customer, False
+    if ref.profile is None:
+        raise DomainError(
+            ErrorCode.NOT_FOUND,
+            (*path, "externalId"),
+            "No customer has this externalId; send profile fields to create one.",
+        )
+    fresh = apply_profile(
+        Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
+        ref.profile,
+        today=now.date(),
+        phone_region=phone_region,
+        path=path,
+    )
+    return fresh, True
 
 
 class CustomerService:

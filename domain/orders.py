@@ -23,9 +23,9 @@ from domain.clock import Clock
 from domain.customers import (
     MAX_EXTERNAL_ID,
     Customer,
+    CustomerRef,
     CustomerRepository,
-    ProfileInput,
-    apply_profile,
+    find_or_prepare,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.events import Event, EventRepository, EventType
@@ -94,16 +94,6 @@ class Refund:
     amount: Decimal
     points_reversed: int
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class CustomerRef:
-    """Who the order is for: our id, or the storefront's externalId (with profile
-    fields to create the customer if we have never seen them)."""
-
-    id: int | None = None
-    external_id: str | None = None
-    profile: ProfileInput | None = None
 
 
 @dataclass(frozen=True)
@@ -393,33 +383,14 @@ class OrderService:
         self, uow: OrderUnitOfWork, ref: CustomerRef, now: datetime
     ) -> tuple[Customer, bool]:
         """The order's customer, locked; or a new one (not yet added) and True."""
-        if ref.id is not None:
-            customer = await uow.customers.get(ref.id, for_update=True)
-            if customer is None:
-                raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "customer", "id"), "No customer has this id."
-                )
-            return customer, False
-        external_id = required_text(
-            ref.external_id, ("input", "customer", "externalId"), max_length=MAX_EXTERNAL_ID
-        )
-        customer = await uow.customers.get_by_external_id(external_id, for_update=True)
-        if customer is not None:
-            return customer, False
-        if ref.profile is None:
-            raise DomainError(
-                ErrorCode.NOT_FOUND,
-                ("input", "customer", "externalId"),
-                "No customer has this externalId; send profile fields to create one.",
-            )
-        fresh = apply_profile(
-            Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
-            ref.profile,
-            today=now.date(),
+        return await find_or_prepare(
+            uow.customers,
+            ref,
+            now,
             phone_region=self.phone_region,
             path=("input", "customer"),
+            lock=True,
         )
-        return fresh, True
 
     # ---- orderRefund ---------------------------------------------------------------
 

@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from domain.clock import Clock
 from domain.customers import (
-    MAX_EXTERNAL_ID,
     Customer,
+    CustomerRef,
     CustomerRepository,
-    ProfileInput,
-    apply_profile,
+    find_or_prepare,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.events import Event, EventRepository, EventType
@@ -84,16 +83,9 @@ def normalize_code(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class RefereeRef:
-    id: int | None = None
-    external_id: str | None = None
-    profile: ProfileInput | None = None
-
-
-@dataclass(frozen=True)
 class RecordReferral:
     code: str
-    referee: RefereeRef
+    referee: CustomerRef
     idempotency_key: str
 
 
@@ -255,35 +247,16 @@ class ReferralService:
             return RecordReferralResult(referral, replayed=False)
 
     async def _referee(
-        self, uow: ReferralUnitOfWork, ref: RefereeRef, now: datetime
+        self, uow: ReferralUnitOfWork, ref: CustomerRef, now: datetime
     ) -> tuple[Customer, bool]:
-        if ref.id is not None:
-            customer = await uow.customers.get(ref.id)
-            if customer is None:
-                raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "referee", "id"), "No customer has this id."
-                )
-            return customer, False
-        external_id = required_text(
-            ref.external_id, ("input", "referee", "externalId"), max_length=MAX_EXTERNAL_ID
-        )
-        customer = await uow.customers.get_by_external_id(external_id)
-        if customer is not None:
-            return customer, False
-        if ref.profile is None:
-            raise DomainError(
-                ErrorCode.NOT_FOUND,
-                ("input", "referee", "externalId"),
-                "No customer has this externalId; send profile fields to create one.",
-            )
-        fresh = apply_profile(
-            Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
-            ref.profile,
-            today=now.date(),
+        return await find_or_prepare(
+            uow.customers,
+            ref,
+            now,
             phone_region=self.phone_region,
             path=("input", "referee"),
+            lock=False,
         )
-        return fresh, True
 
 
 # ---- inside orderRecord / orderRefund ---------------------------------------------

@@ -6,9 +6,9 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from domain.clock import FixedClock
-from domain.customers import ProfileInput
+from domain.customers import CustomerRef, ProfileInput
 from domain.jobs import run_daily
-from domain.orders import CustomerRef, OrderService, RecordOrder
+from domain.orders import OrderService, RecordOrder
 from persistence.events import EventRow
 from persistence.unit_of_work import SqlUnitOfWork
 from tests.conftest import utc

@@ -32,10 +32,10 @@ from sqlalchemy import select
 
 from domain.adjustments import AdjustmentService, AdjustPoints
 from domain.clock import FixedClock
-from domain.customers import ProfileInput
+from domain.customers import CustomerRef, ProfileInput
 from domain.errors import DomainError, ErrorCode
 from domain.jobs import DailyReport, run_daily
-from domain.orders import CustomerRef, OrderService, RecordOrder, RefundOrder
+from domain.orders import OrderService, RecordOrder, RefundOrder
 from domain.program import ProgramService
 from persistence.customers import CustomerRow
 from persistence.database import Database
