@@ -59,7 +59,7 @@ def demo(host: str, port: int) -> None:
 
     seeded, secret = asyncio.run(run())
     if seeded:
-        click.echo("seeded a demo program (customers and tags)")
+        click.echo("seeded a demo program: tiers, customers, tags, orders and rewards")
     click.echo(f"\n  GraphiQL:  http://{host}:{port}/graphql")
     click.echo(f"  Admin key: {secret}")
     click.echo('  In GraphiQL, add the header {"Authorization": "Bearer <key>"}\n')

@@ -1,5 +1,6 @@
-"""The demo program `make run` starts with: the default tiers, a few customers and
-tags, and a key.
+"""The demo program `make run` starts with: the default tiers, a few customers with
+tags and a short order history (so points, tiers and metrics show something), two
+rewards, and a key.
 
 Seeding happens only on an empty database. The demo admin key is new on every run
 (keys are stored hashed, so an old one cannot be shown again); the previous demo
@@ -8,13 +9,17 @@ key is revoked so they do not pile up.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from domain.access import ApiKeyService, CreateApiKey, Role
 from domain.clock import SystemClock
-from domain.customers import CustomerService, ProfileInput, UpsertCustomer
+from domain.customers import CustomerRef, CustomerService, ProfileInput, UpsertCustomer
+from domain.orders import OrderService, RecordOrder
+from domain.program import ProgramSettings
+from domain.rewards import RewardFields, RewardKind, RewardService
 from domain.tags import ChangeCustomerTags, CreateTag, TagService
 from domain.tiers import TierService
 from persistence.api_keys import ApiKeyRow, list_keys
@@ -23,6 +28,16 @@ from persistence.database import Database
 from persistence.unit_of_work import SqlUnitOfWork
 
 DEMO_KEY_NAME = "demo admin (make run)"
+
+# (customer index, days ago, amount): a loyal buyer, a lapsing one, a new one.
+DEMO_ORDERS = [
+    (0, 200, "680.00"),
+    (0, 95, "420.50"),
+    (0, 12, "1299.00"),
+    (1, 75, "88.00"),
+    (1, 45, "156.00"),
+    (2, 3, "59.90"),
+]
 
 DEMO_CUSTOMERS = [
     ("demo-0001", "li.na@example.com", "+86 138 0013 8000", "李娜", date(1990, 5, 12), "Shanghai"),
@@ -59,7 +74,36 @@ async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool
     await tags.create(CreateTag("VIP", "Top spenders", "#C9A227"))
     await tags.add_to_customers(ChangeCustomerTags(ids[:2], tag_names=["VIP"]))
     await tags.add_to_customers(ChangeCustomerTags(ids[1:], tag_names=["newsletter"]))
+    orders = OrderService(lambda: SqlUnitOfWork(database), clock, phone_region=phone_region)
+    now = clock.now()
+    for number, (customer_id, days_ago, amount) in enumerate(DEMO_ORDERS, start=1):
+        await orders.record(
+            RecordOrder(
+                external_id=f"demo-order-{number:03d}",
+                customer=CustomerRef(id=ids[customer_id]),
+                amount=Decimal(amount),
+                currency=(await _program(database)).currency,
+                placed_at=now - timedelta(days=days_ago),
+                channel="demo",
+            )
+        )
+    rewards = RewardService(SqlUnitOfWork(database), clock)
+    await rewards.create(
+        RewardFields(
+            name="10% off", points_cost=500, kind=RewardKind.DISCOUNT_PERCENT, value=Decimal(10)
+        )
+    )
+    await rewards.create(
+        RewardFields(
+            name="Free tea sample", points_cost=200, kind=RewardKind.FREE_PRODUCT, stock=50
+        )
+    )
     return True
+
+
+async def _program(database: Database) -> ProgramSettings:
+    async with SqlUnitOfWork(database) as uow:
+        return await uow.program.get()
 
 
 async def issue_demo_key(database: Database) -> str:
