@@ -11,6 +11,7 @@ from api.auth import require
 from api.customers import CustomerType
 from api.errors import UserError, decode_input_id, user_errors
 from api.node import Node, register
+from api.orders import OrderType
 from api.pagination import Connection, connection, decode_cursor, page_size
 from domain import feedback as domain
 from domain.access import Scope
@@ -31,26 +32,30 @@ class FeedbackType(Node):
     kind: FeedbackKind  # type: ignore[valid-type]
     score: int
     comment: str | None
-    order_id: strawberry.ID | None = strawberry.field(
-        description="Global ID of the order the answer is about, if any."
-    )
     created_at: datetime
     db_id: strawberry.Private[int]
     customer_key: strawberry.Private[int]
+    order_key: strawberry.Private[int | None]
 
     @classmethod
     def from_domain(cls, feedback: domain.Feedback) -> FeedbackType:
-        order = feedback.order_id
         return cls(
             id=strawberry.ID(ids.encode("Feedback", feedback.id)),
             kind=feedback.kind,
             score=feedback.score,
             comment=feedback.comment,
-            order_id=strawberry.ID(ids.encode("Order", order)) if order is not None else None,
             created_at=feedback.created_at,
             db_id=feedback.id,
             customer_key=feedback.customer_id,
+            order_key=feedback.order_id,
         )
+
+    @strawberry.field(description="The order the answer is about, if any.")
+    async def order(self, info: strawberry.Info) -> OrderType | None:
+        if self.order_key is None:
+            return None
+        order = await info.context.loaders.order.load(self.order_key)
+        return OrderType.from_domain(order) if order else None
 
     @strawberry.field(description="Who answered.")
     async def customer(self, info: strawberry.Info) -> CustomerType | None:

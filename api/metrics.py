@@ -1,8 +1,7 @@
 """Retention metrics over GraphQL: `metrics`, `metricsSeries` and `cohorts`.
 
 Every figure is defined in domain/metrics.py (and DOMAIN.md); this module only
-shapes them. Referral conversion is not here yet: referrals do not exist in this
-tree, and a field that always answered null would be a lie.
+shapes them.
 """
 
 from __future__ import annotations
@@ -79,6 +78,19 @@ FIGURES: list[tuple[str, str, str]] = [
     ("redemption_rate", "rate", "pointsRedeemed / pointsIssued."),
     ("points_liability", "int", "Σ of every ledger entry created before `to`."),
     ("points_liability_value", "money", "pointsLiability × the program's point value."),
+    ("referrals_recorded", "int", "Referrals recorded in the period."),
+    (
+        "referrals_qualified",
+        "int",
+        "Of the referrals recorded in the period, those QUALIFIED now (whenever they "
+        "qualified; REVERSED ones do not count).",
+    ),
+    (
+        "referral_conversion",
+        "rate",
+        "referralsQualified / referralsRecorded: the share of the period's referrals "
+        "whose referee went on to a qualifying order; it still rises while they mature.",
+    ),
 ]
 
 

@@ -34,6 +34,15 @@ Definitions (DOMAIN.md, "Retention metrics", with the choices it leaves open):
   (pending points are not in the ledger until they become available; a customer's
   points debt nets against the others' balances). Its money value is
   `liability × point_value`, rounded half up to cents.
+- *Referral conversion* = of the referrals recorded in the period, the share that
+  are QUALIFIED now. A referral counts in the period it was recorded in, whenever it
+  qualified (before or after the period's end): the operator's question is "of the
+  friends referred in March, how many went on to buy?", so a period's conversion
+  still rises while its referrals mature, as its revenue still falls when refunds
+  arrive (state as known now, like refunds above). A REVERSED referral (its
+  qualifying order refunded in full while the bonus was pending) is not qualified;
+  a QUALIFIED one stays qualified even if that order is refunded later, because
+  its bonus stood. Null when no referral was recorded in the period.
 - Money derived by division (AOV, CLV) is rounded half up to cents.
 """
 
@@ -229,6 +238,8 @@ class PeriodTotals:
     points_expired: int = 0
     points_deducted: int = 0
     points_liability: int = 0
+    referrals_recorded: int = 0
+    referrals_qualified: int = 0  # of those recorded in the period, QUALIFIED now
 
 
 def _ratio(numerator: int | Fraction, denominator: int | Fraction) -> float | None:
@@ -369,6 +380,18 @@ class PeriodMetrics:
     @property
     def redemption_rate(self) -> float | None:
         return _ratio(self.totals.points_redeemed, self.totals.points_issued)
+
+    @property
+    def referrals_recorded(self) -> int:
+        return self.totals.referrals_recorded
+
+    @property
+    def referrals_qualified(self) -> int:
+        return self.totals.referrals_qualified
+
+    @property
+    def referral_conversion(self) -> float | None:
+        return _ratio(self.totals.referrals_qualified, self.totals.referrals_recorded)
 
     @property
     def points_liability_value(self) -> Decimal:

@@ -10,7 +10,8 @@ figures per period.
 
 Statements per call: orders (buyers, orders, revenue, repeat, returning, intervals,
 retention), ledger (points per kind), liability (points before each period end),
-feedback (NPS, CSAT).
+feedback (NPS, CSAT), referrals (recorded in the period, and of those the ones
+QUALIFIED now).
 
 Exactness: money is summed as integer cents (SQLite stores NUMERIC as a float, so
 each amount is rounded to its cent before summing; on PostgreSQL it is exact
@@ -56,14 +57,17 @@ from domain.metrics import (
     previous_period,
 )
 from domain.program import ProgramSettings
+from domain.referrals import ReferralStatus
 from persistence.feedback import FeedbackRow
 from persistence.orders import OrderRow
 from persistence.points import LedgerEntryRow
+from persistence.referrals import ReferralRow
 from persistence.types import UtcDateTime
 
 orders = OrderRow.__table__
 ledger = LedgerEntryRow.__table__
 feedback = FeedbackRow.__table__
+referrals = ReferralRow.__table__
 
 # Indexes the figures in bench/metrics.py call for (created in migration 0006).
 # Period scans read every counted order of the period: with these columns in the
@@ -370,6 +374,30 @@ async def _feedback_figures(session: AsyncSession, windows) -> dict[int, dict]: 
     }
 
 
+async def _referral_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+    """Referrals by the period they were recorded in; `qualified` is their status now,
+    whenever they qualified (domain/metrics.py says why)."""
+    r = referrals.alias("r")
+    qualified = r.c.status == ReferralStatus.QUALIFIED.value
+    statement = (
+        select(
+            windows.c.wid,
+            func.count().label("referrals_recorded"),
+            _sum_where(qualified, literal(1)).label("referrals_qualified"),
+        )
+        .select_from(
+            windows.join(
+                r, and_(r.c.recorded_at >= windows.c.start_at, r.c.recorded_at < windows.c.end_at)
+            )
+        )
+        .group_by(windows.c.wid)
+    )
+    return {
+        row.wid: {key: int(value) for key, value in row._mapping.items() if key != "wid"}
+        for row in await session.execute(statement)
+    }
+
+
 async def period_totals(
     session: AsyncSession, periods: Sequence[Period], previous: Sequence[Period]
 ) -> list[PeriodTotals]:
@@ -384,6 +412,7 @@ async def period_totals(
     by_order = await _order_figures(session, windows, pairs, [distinct[p] for p in periods])
     by_ledger = await _ledger_figures(session, windows)
     by_feedback = await _feedback_figures(session, windows)
+    by_referrals = await _referral_figures(session, windows)
     liability = await points_liability_at(session, [p.end for p in periods])
     result = []
     for p in periods:
@@ -393,6 +422,7 @@ async def period_totals(
                 **by_order.get(wid, {}),
                 **by_ledger.get(wid, {}),
                 **by_feedback.get(wid, {}),
+                **by_referrals.get(wid, {}),
                 points_liability=liability[p.end],
             )
         )

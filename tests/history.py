@@ -18,6 +18,7 @@ from persistence.database import Database
 from persistence.feedback import FeedbackRow
 from persistence.orders import OrderRow
 from persistence.points import LedgerEntryRow
+from persistence.referrals import ReferralRow
 from persistence.unit_of_work import SqlUnitOfWork
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -32,6 +33,8 @@ class History:
     entries: list[tuple[str, str, int, datetime]] = field(default_factory=list)
     # (customer, kind, score, created_at)
     answers: list[tuple[str, str, int, datetime]] = field(default_factory=list)
+    # (referee, referrer, recorded_at, status, qualified_at)
+    referrals: list[tuple[str, str, datetime, str, datetime | None]] = field(default_factory=list)
 
     def order(self, who: str, at: datetime, amount: str, refunded: str = "0") -> None:
         self._known(who)
@@ -44,6 +47,20 @@ class History:
     def answer(self, who: str, kind: str, score: int, at: datetime) -> None:
         self._known(who)
         self.answers.append((who, kind, score, at))
+
+    def referral(
+        self,
+        referee: str,
+        referrer: str,
+        at: datetime,
+        status: str = "PENDING",
+        qualified_at: datetime | None = None,
+    ) -> None:
+        """A referral as its row stands now: PENDING, QUALIFIED (at `qualified_at`) or
+        REVERSED (it had qualified at `qualified_at`)."""
+        self._known(referee)
+        self._known(referrer)
+        self.referrals.append((referee, referrer, at, status, qualified_at))
 
     def _known(self, who: str) -> None:
         if who not in self.customers:
@@ -98,6 +115,24 @@ class History:
                         for who, kind, score, at in self.answers
                     ],
                 )
+            if self.referrals:
+                await session.execute(
+                    insert(ReferralRow),
+                    [
+                        {
+                            "customer_id": ids[referee],
+                            "referrer_id": ids[referrer],
+                            "code": f"CODE{i}",
+                            "status": status,
+                            "recorded_at": at,
+                            "qualified_at": qualified_at,
+                            "reversed_at": qualified_at if status == "REVERSED" else None,
+                        }
+                        for i, (referee, referrer, at, status, qualified_at) in enumerate(
+                            self.referrals
+                        )
+                    ],
+                )
         return ids
 
 
@@ -113,5 +148,6 @@ METRICS_FIELDS = """
   repeatPurchaseFrequency repurchaseIntervalDays previousPeriodBuyers retainedCustomers
   retentionRate churnRate customerLifetimeValue { amount } npsResponses nps csatResponses csat
   pointsIssued pointsRedeemed pointsExpired pointsDeducted redemptionRate pointsLiability
-  pointsLiabilityValue { amount currency }
+  pointsLiabilityValue { amount currency } referralsRecorded referralsQualified
+  referralConversion
 """

@@ -10,7 +10,7 @@ from persistence.orders import OrderRow
 from tests.conftest import make_key, utc
 
 RECORD = """mutation($input: FeedbackRecordInput!) { feedbackRecord(input: $input) {
-  feedback { id kind score comment orderId customer { externalId } }
+  feedback { id kind score comment order { id externalId } customer { externalId } }
   userErrors { field code message } } }"""
 
 UPSERT = (
@@ -62,10 +62,11 @@ async def test_a_storefront_records_answers_that_the_customer_lists(gql, databas
         "kind": "NPS",
         "score": 9,
         "comment": "Great",
-        "orderId": order,
+        "order": {"id": order, "externalId": "o-1"},
         "customer": {"externalId": "li"},
     }
-    await storefront(RECORD, {"input": {"customerId": li, "kind": "CSAT", "score": 1}})
+    unrelated = await storefront(RECORD, {"input": {"customerId": li, "kind": "CSAT", "score": 1}})
+    assert unrelated["feedbackRecord"]["feedback"]["order"] is None
     data = await gql(
         """query($id: ID!) { customer(id: $id) { feedback(first: 1) {
              totalCount nodes { kind score } pageInfo { hasNextPage endCursor } } } }""",
@@ -77,10 +78,12 @@ async def test_a_storefront_records_answers_that_the_customer_lists(gql, databas
     assert page["pageInfo"]["hasNextPage"] is True
     rest = await gql(
         """query($id: ID!, $after: String) { customer(id: $id) { feedback(after: $after) {
-             nodes { kind score } } } }""",
+             nodes { kind score order { externalId } } } } }""",
         {"id": li, "after": page["pageInfo"]["endCursor"]},
     )
-    assert rest["customer"]["feedback"]["nodes"] == [{"kind": "NPS", "score": 9}]
+    assert rest["customer"]["feedback"]["nodes"] == [
+        {"kind": "NPS", "score": 9, "order": {"externalId": "o-1"}}
+    ]
 
 
 async def test_refusals_name_the_field_at_fault(gql, database):

@@ -23,6 +23,17 @@ length (30 days) is [2026-03-01T16:00Z, 2026-03-31T16:00Z).
 | F   | 2026-03-31 15:59       | 5      |          | previous (31 Mar)    |
 | G   | 2025-03-31 16:00       | 20     |          | April 2025           |
 | G   | 2025-04-15 02:00       | 300    |          | April 2025           |
+
+Referrals (each referee is a customer without orders; status as it stands now):
+
+| referee | recorded (UTC)   | status now | qualified (UTC) | recorded in        |
+| ------- | ---------------- | ---------- | --------------- | ------------------ |
+| R1      | 2026-03-31 16:00 | QUALIFIED  | 2026-04-10      | April (1 Apr 00:00)|
+| R2      | 2026-04-15 02:00 | QUALIFIED  | 2026-05-20      | April (counts: qualified later) |
+| R3      | 2026-04-20 02:00 | PENDING    |                 | April              |
+| R4      | 2026-04-30 15:59 | REVERSED   | 2026-05-01      | April (not qualified now) |
+| R5      | 2026-03-31 15:59 | QUALIFIED  | 2026-04-02      | previous (31 Mar)  |
+| R6      | 2026-04-30 16:00 | QUALIFIED  | 2026-05-02      | May                |
 """
 
 from __future__ import annotations
@@ -49,6 +60,8 @@ query($period: PeriodInput!, $compare: MetricsComparison) {{
       averageOrderValue {{ absolute relative }}
       retentionRate {{ absolute relative }}
       nps {{ absolute relative }}
+      referralsRecorded {{ absolute relative }}
+      referralConversion {{ absolute relative }}
     }}
   }}
 }}
@@ -96,6 +109,12 @@ def history() -> History:
     h.answer("B", "NPS", 0, utc(2026, 3, 31, 15, 59))  # 31 March local
     for score in (5, 4, 2):
         h.answer("D", "CSAT", score, utc(2026, 4, 16))
+    h.referral("R1", "A", utc(2026, 3, 31, 16), "QUALIFIED", utc(2026, 4, 10))
+    h.referral("R2", "A", utc(2026, 4, 15, 2), "QUALIFIED", utc(2026, 5, 20))
+    h.referral("R3", "B", utc(2026, 4, 20, 2))
+    h.referral("R4", "B", utc(2026, 4, 30, 15, 59), "REVERSED", utc(2026, 5, 1))
+    h.referral("R5", "A", utc(2026, 3, 31, 15, 59), "QUALIFIED", utc(2026, 4, 2))
+    h.referral("R6", "B", utc(2026, 4, 30, 16), "QUALIFIED", utc(2026, 5, 2))
     return h
 
 
@@ -138,6 +157,9 @@ async def test_april_in_shanghai(gql, shanghai):
     assert m["redemptionRate"] == pytest.approx(10 / 150)
     assert m["pointsLiability"] == 236  # 120 + 150 - 10 - 12 - 12
     assert m["pointsLiabilityValue"] == {"amount": "2.95", "currency": "CNY"}  # 236 × 0.0125
+    # R1..R4 recorded in April; R1 and R2 qualified (R2 in May), R3 pending, R4 reversed.
+    assert (m["referralsRecorded"], m["referralsQualified"]) == (4, 2)
+    assert m["referralConversion"] == 0.5
     assert data["metrics"]["compared"] is None and data["metrics"]["change"] is None
 
 
@@ -158,6 +180,12 @@ async def test_compared_with_the_previous_period(gql, shanghai):
     assert change["retentionRate"] == {"absolute": None, "relative": None}
     assert before["nps"] == -100.0  # one answer, a 0, at 23:59 on 31 March local
     assert change["nps"] == {"absolute": 140.0, "relative": 1.4}
+    # R5, recorded at 23:59 on 31 March local, belongs to March although it qualified
+    # in April.
+    assert (before["referralsRecorded"], before["referralsQualified"]) == (1, 1)
+    assert before["referralConversion"] == 1.0
+    assert change["referralsRecorded"] == {"absolute": 3, "relative": 3.0}
+    assert change["referralConversion"] == {"absolute": -0.5, "relative": -0.5}
 
 
 APRIL_START = "2026-03-31T16:00:00+00:00"
@@ -174,6 +202,9 @@ async def test_compared_with_a_year_ago(gql, shanghai):
         "relative": pytest.approx(105.5 / 320),
     }
     assert data["change"]["averageOrderValue"]["absolute"] == "-99.21"  # 60.79 - 160.00
+    assert (ago["referralsRecorded"], ago["referralConversion"]) == (0, None)
+    assert data["change"]["referralConversion"] == {"absolute": None, "relative": None}
+    assert data["change"]["referralsRecorded"] == {"absolute": 4, "relative": None}
 
 
 async def test_a_period_without_buyers_has_null_rates(gql, shanghai):
@@ -193,8 +224,10 @@ async def test_a_period_without_buyers_has_null_rates(gql, shanghai):
         "nps",
         "csat",
         "redemptionRate",
+        "referralConversion",
     ):
         assert current[rate] is None, rate
+    assert current["referralsRecorded"] == 0
     assert current["pointsLiability"] == 1236  # every entry, the May one included
     assert m["change"]["buyers"] == {"absolute": 0, "relative": None}
 
@@ -216,6 +249,11 @@ async def test_monthly_series_cut_in_shanghai(gql, shanghai):
     assert (a["previousPeriodBuyers"], a["retainedCustomers"]) == (3, 1)
     assert a["customerLifetimeValue"] == {"amount": "159.56"}
     assert a["pointsLiability"] == 236 and march["metrics"]["pointsLiability"] == 120
+    assert (a["referralsRecorded"], a["referralsQualified"]) == (4, 2)
+    assert (march["metrics"]["referralsRecorded"], march["metrics"]["referralConversion"]) == (
+        1,
+        1.0,
+    )
 
 
 async def test_weekly_series_starts_on_monday(gql, shanghai):

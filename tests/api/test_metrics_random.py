@@ -53,6 +53,15 @@ def random_history(rng: random.Random) -> History:
         kind = rng.choice(["NPS", "CSAT"])
         score = rng.randint(0, 10) if kind == "NPS" else rng.randint(1, 5)
         h.answer(rng.choice(customers), kind, score, start + timedelta(seconds=rng.randrange(span)))
+    # One referral per referee: some referees are buyers, most are new customers.
+    referees = rng.sample(customers, 15) + [f"r{i}" for i in range(60)]
+    for referee in referees:
+        referrer = rng.choice([c for c in customers if c != referee])
+        at = start + timedelta(seconds=rng.randrange(span))
+        status = rng.choices(["PENDING", "QUALIFIED", "REVERSED"], [3, 5, 2])[0]
+        # Qualification may come after the end of the period the referral is in.
+        qualified_at = None if status == "PENDING" else at + timedelta(days=rng.randrange(90))
+        h.referral(referee, referrer, at, status, qualified_at)
     return h
 
 
@@ -111,6 +120,8 @@ class Oracle:
         issued = sum(p for k, p in entries if k in ("EARN", "BONUS") or (k == "ADJUST" and p > 0))
         redeemed = -sum(p for k, p in entries if k in ("REDEEM", "REDEEM_CANCEL"))
         liability = sum(p for _, _, p, at in self.h.entries if at < end)
+        referred = [status for _, _, at, status, _ in self.h.referrals if inside(at)]
+        converted = sum(status == "QUALIFIED" for status in referred)
         return {
             "buyers": len(buyers),
             "orders": len(orders),
@@ -140,6 +151,9 @@ class Oracle:
             ),
             "redemptionRate": rate(redeemed, issued),
             "pointsLiability": liability,
+            "referralsRecorded": len(referred),
+            "referralsQualified": converted,
+            "referralConversion": rate(converted, len(referred)),
         }
 
     def period(self, start: datetime, end: datetime) -> dict:
@@ -209,6 +223,7 @@ async def test_period_and_comparisons_match_the_oracle(gql, oracle):
         )
         report = data["metrics"]
         assert report["current"]["buyers"] > 5  # the sample is not trivially empty
+        assert report["current"]["referralsQualified"] > 0
         assert_same(report["current"], oracle.period(start, end), "current")
         assert datetime.fromisoformat(report["compared"]["from"]) == other[0]
         assert_same(report["compared"], oracle.period(*other), compare)
