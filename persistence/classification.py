@@ -64,6 +64,7 @@ from domain.classification import (
 )
 from domain.program import ProgramSettings, RfmCut
 from persistence.customers import CustomerRow
+from persistence.metrics import analytical_read
 from persistence.orders import OrderRow
 from persistence.program import load_program
 from persistence.sql_arithmetic import MS_PER_DAY, cents, epoch_ms, instant_ms, money_of_cents
@@ -370,7 +371,10 @@ async def customer_rfms(
     stored_stats: bool = True,
 ) -> dict[RfmKey, CustomerRfm]:
     """DataLoader fetch: (customer id, as of, look-back) -> RFM, absent outside the
-    population; one statement per distinct (as of, look-back)."""
+    population; one statement per distinct (as of, look-back). Even for one customer
+    the whole population is ranked (a score counts the customers strictly worse), in
+    sorts that spill to disk with PostgreSQL's default work_mem, hence analytical_read."""
+    await analytical_read(session)
     program = await load_program(session, defaults)
     groups: dict[tuple[datetime, int | None], list[int]] = defaultdict(list)
     for customer_id, as_of, lookback in keys:
@@ -410,6 +414,7 @@ async def lifecycle_summary(
     session: AsyncSession, as_of: datetime, defaults: ProgramSettings, *, stored_stats: bool = True
 ) -> dict[LifecycleStage, int]:
     """Customers per stage, every stage present (zero when empty)."""
+    await analytical_read(session)
     program = await load_program(session, defaults)
     query = lifecycle_query(as_of, program, stored_stats=stored_stats).subquery()
     rows = await session.execute(
@@ -440,6 +445,7 @@ async def rfm_summary(
     """Per class: customers, revenue (Σ M), mean R/F/M; plus the cuts and N.
 
     Sums come from the database as exact integers; the divisions happen here."""
+    await analytical_read(session)
     program = await load_program(session, defaults)
     stats = _stats(as_of, stored=stored_stats)
     _, scored = _rfm_ctes(as_of, program, lookback_days, stats)
