@@ -4,8 +4,13 @@
         [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/loyalty_bench]
 
 Builds a fresh SQLite file (and a fresh PostgreSQL database when --postgres is given)
-with `alembic upgrade head`, inserts the history, runs ANALYZE, then prints the time
-of each read. Prints figures only; it never passes or fails.
+with `alembic upgrade head`, inserts the history, refreshes every customer's stored
+order statistics as `orderRecord` would, runs ANALYZE, then prints the time of each
+read. Orders are placed up to 30 days after AS_OF, so reads as of AS_OF must aggregate
+the orders of the customers who bought since; reads as of NOW (after the newest order)
+take the stored statistics. With --reuse-postgres the PostgreSQL database is timed as
+it is (filled by an earlier run), to compare two versions of the code on one history.
+Prints figures only; it never passes or fails.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from domain.program import ProgramSettings, RfmCut
@@ -31,6 +36,7 @@ from persistence.migrations import upgrade
 from persistence.orders import OrderRow
 
 AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
+NOW = AS_OF + timedelta(days=31)
 BATCH = 20_000
 
 
@@ -75,8 +81,36 @@ async def fill(database: Database, customers: int, orders: int) -> None:
                 )
             await session.execute(insert(OrderRow), rows)
         await session.commit()
+        await session.execute(_refresh_all_customer_stats())
+        await session.commit()
         await session.execute(text("ANALYZE"))
         await session.commit()
+
+
+def _refresh_all_customer_stats():  # noqa: ANN202
+    """SqlOrderRepository.refresh_customer_stats for every customer, as one UPDATE."""
+    stats = (
+        select(
+            OrderRow.customer_id,
+            func.count().label("n"),
+            func.sum(OrderRow.amount - OrderRow.refunded_amount).label("net"),
+            func.min(OrderRow.placed_at).label("first"),
+            func.max(OrderRow.placed_at).label("last"),
+        )
+        .where(OrderRow.refunded_amount < OrderRow.amount)
+        .group_by(OrderRow.customer_id)
+        .subquery()
+    )
+    return (
+        update(CustomerRow)
+        .where(CustomerRow.id == stats.c.customer_id)
+        .values(
+            orders_count=stats.c.n,
+            total_spent=stats.c.net,
+            first_order_at=stats.c.first,
+            last_order_at=stats.c.last,
+        )
+    )
 
 
 async def timed(label: str, database: Database, read, *args) -> None:  # noqa: ANN001
@@ -89,16 +123,37 @@ async def timed(label: str, database: Database, read, *args) -> None:  # noqa: A
     print(f"  {label:<44} {best * 1000:9.0f} ms (best of 3)")
 
 
-async def run(url: str, customers: int, orders: int) -> None:
-    await asyncio.to_thread(upgrade, url)
+async def run(url: str, customers: int, orders: int, *, reuse: bool = False) -> None:
+    if not reuse:
+        await asyncio.to_thread(upgrade, url)
     database = Database.connect(url)
     try:
         began = time.perf_counter()
-        await fill(database, customers, orders)
+        if not reuse:
+            await fill(database, customers, orders)
         print(f"{make_url(url).get_backend_name()}: {customers} customers, {orders} orders")
         print(f"  {'(generate and insert)':<44} {time.perf_counter() - began:9.1f} s")
         mean, median = ProgramSettings(), ProgramSettings(rfm_cut=RfmCut.MEDIAN)
         page = list(range(1, 51))
+        print(f"  as of {NOW.date()} (after the newest order):")
+        await timed("lifecycleSummary", database, reads.lifecycle_summary, NOW, mean)
+        await timed("rfmSummary (mean)", database, reads.rfm_summary, NOW, None, mean)
+        await timed("rfmSummary (median)", database, reads.rfm_summary, NOW, None, median)
+        await timed(
+            "50 customers' lifecycleStage (one batch)",
+            database,
+            reads.lifecycle_stages,
+            [(i, NOW) for i in page],
+            mean,
+        )
+        await timed(
+            "50 customers' rfm (one batch)",
+            database,
+            reads.customer_rfms,
+            [(i, NOW, None) for i in page],
+            mean,
+        )
+        print(f"  as of {AS_OF.date()} (some customers bought after it):")
         await timed("lifecycleSummary", database, reads.lifecycle_summary, AS_OF, mean)
         await timed("rfmSummary (mean)", database, reads.rfm_summary, AS_OF, None, mean)
         await timed("rfmSummary (median)", database, reads.rfm_summary, AS_OF, None, median)
@@ -145,14 +200,16 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--postgres", help="a PostgreSQL URL; its database is recreated")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--reuse-postgres", action="store_true", help="time it as it is")
     args = parser.parse_args()
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as directory:
             url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
             asyncio.run(run(url, args.customers, args.orders))
     if args.postgres:
-        asyncio.run(fresh_postgres(args.postgres))
-        asyncio.run(run(args.postgres, args.customers, args.orders))
+        if not args.reuse_postgres:
+            asyncio.run(fresh_postgres(args.postgres))
+        asyncio.run(run(args.postgres, args.customers, args.orders, reuse=args.reuse_postgres))
 
 
 if __name__ == "__main__":

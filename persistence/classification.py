@@ -9,7 +9,11 @@ Python live there too.
 How the statement is built, and why:
 
 - ``order_stats``: counted orders (not refunded in full) placed at or before t,
-  aggregated per customer. Money is summed in cents (persistence/sql_arithmetic.py).
+  per customer. Money is summed in cents (persistence/sql_arithmetic.py). The
+  statistics each customer row keeps current in every order's transaction are this
+  aggregate as of now, so they are read instead of the orders for every customer who
+  has not bought since t (see `_stats`); this source is the only thing the fast path
+  changes, every stage, score and class below is computed from it the same way.
 - The lifecycle stage compares the first and last order instants with instants
   computed in Python (t − 7 days, …): a comparison of two stored instants is exact on
   both databases, where date arithmetic in SQL is not spelled the same.
@@ -60,6 +64,7 @@ from domain.classification import (
 )
 from domain.program import ProgramSettings, RfmCut
 from persistence.customers import CustomerRow
+from persistence.metrics import analytical_read
 from persistence.orders import OrderRow
 from persistence.program import load_program
 from persistence.sql_arithmetic import MS_PER_DAY, cents, epoch_ms, instant_ms, money_of_cents
@@ -81,14 +86,16 @@ def _order_stats(
     *,
     since: datetime | None = None,
     customer_ids: Sequence[int] | None = None,
-    name: str,
-) -> CTE:
+    only=None,  # noqa: ANN001 (an extra WHERE clause on orders)
+) -> Select:
     """Counted orders at or before as_of (and at or after since), per customer."""
     conditions = [OrderRow.refunded_amount < OrderRow.amount, OrderRow.placed_at <= as_of]
     if since is not None:
         conditions.append(OrderRow.placed_at >= since)
     if customer_ids is not None:
         conditions.append(OrderRow.customer_id.in_(list(customer_ids)))
+    if only is not None:
+        conditions.append(only)
     return (
         select(
             OrderRow.customer_id.label("customer_id"),
@@ -99,8 +106,42 @@ def _order_stats(
         )
         .where(*conditions)
         .group_by(OrderRow.customer_id)
-        .cte(name)
     )
+
+
+def _stats(
+    as_of: datetime,
+    *,
+    customer_ids: Sequence[int] | None = None,
+    stored: bool = True,
+    name: str = "order_stats",
+) -> CTE:
+    """Every counted order at or before as_of, per customer (no look-back): the
+    source every stage, score and class is computed from.
+
+    With ``stored`` (the fast path), a customer whose stored ``last_order_at`` is at
+    or before as_of has every counted order at or before as_of, so the statistics
+    kept on the customer row in each order's transaction are exactly the aggregate;
+    only the customers who bought after as_of have their orders aggregated. As of
+    now that second part is empty (found with ix_customers_last_order_at) and no
+    order is read. Both parts are one statement, so they see one snapshot.
+    ``stored=False`` aggregates every order (the definition, kept for the tests)."""
+    if not stored:
+        return _order_stats(as_of, customer_ids=customer_ids).cte(name)
+    up_to_date = select(
+        CustomerRow.id.label("customer_id"),
+        CustomerRow.orders_count.label("orders_count"),
+        cents(CustomerRow.total_spent).label("net_cents"),
+        CustomerRow.first_order_at.label("first_order_at"),
+        CustomerRow.last_order_at.label("last_order_at"),
+    ).where(CustomerRow.last_order_at <= as_of)
+    if customer_ids is not None:
+        up_to_date = up_to_date.where(CustomerRow.id.in_(list(customer_ids)))
+    bought_since = select(CustomerRow.id).where(CustomerRow.last_order_at > as_of)
+    recounted = _order_stats(
+        as_of, customer_ids=customer_ids, only=OrderRow.customer_id.in_(bought_since)
+    )
+    return up_to_date.union_all(recounted).cte(name)
 
 
 def _lifecycle(stats: CTE, as_of: datetime, program: ProgramSettings):  # noqa: ANN202
@@ -168,9 +209,8 @@ def _rfm_ctes(
     if lookback_days is None:
         facts = stats
     else:
-        facts = _order_stats(
-            as_of, since=as_of - timedelta(days=lookback_days), name="rfm_window_stats"
-        )
+        since = as_of - timedelta(days=lookback_days)
+        facts = _order_stats(as_of, since=since).cte("rfm_window_stats")
     population = select(
         facts.c.customer_id,
         (literal(instant_ms(as_of), BigInteger) - epoch_ms(facts.c.last_order_at)).label("r_ms"),
@@ -228,11 +268,15 @@ _CLASS_KEYS = [(h, r, f) for h in (True, False) for r in (True, False) for f in 
 
 
 def lifecycle_query(
-    as_of: datetime, program: ProgramSettings, *, customer_ids: Sequence[int] | None = None
+    as_of: datetime,
+    program: ProgramSettings,
+    *,
+    customer_ids: Sequence[int] | None = None,
+    stored_stats: bool = True,
 ) -> Select:
     """classification_query without RFM: the columns up to `lifecycle`, cheaper since no
     population-wide ranking is needed (and restricted to customer_ids when given)."""
-    stats = _order_stats(as_of, customer_ids=customer_ids, name="order_stats")
+    stats = _stats(as_of, customer_ids=customer_ids, stored=stored_stats)
     statement = select(*_profile_columns(stats, as_of, program)).select_from(
         CustomerRow.__table__.outerjoin(stats, stats.c.customer_id == CustomerRow.id)
     )
@@ -259,6 +303,7 @@ def classification_query(
     *,
     lookback_days: int | None = None,
     customer_ids: Sequence[int] | None = None,
+    stored_stats: bool = True,
 ) -> Select:
     """One row per customer: statistics as of `as_of`, lifecycle stage, RFM.
 
@@ -266,9 +311,10 @@ def classification_query(
     recency_days, lifecycle (all over every counted order ≤ as_of); r_score, f_score,
     m_score, rfm_class, rfm_frequency, rfm_monetary (null outside the RFM population;
     F and M over the look-back window when one is given). `customer_ids` keeps only
-    those rows; the RFM population is still everyone.
+    those rows; the RFM population is still everyone. `stored_stats=False` aggregates
+    every order instead of reading the customers' stored statistics (see `_stats`).
     """
-    stats = _order_stats(as_of, name="order_stats")
+    stats = _stats(as_of, stored=stored_stats)
     _, scored = _rfm_ctes(as_of, program, lookback_days, stats)
     statement = select(
         *_profile_columns(stats, as_of, program),
@@ -295,7 +341,11 @@ RfmKey = tuple[int, datetime, int | None]
 
 
 async def lifecycle_stages(
-    session: AsyncSession, keys: Sequence[LifecycleKey], defaults: ProgramSettings
+    session: AsyncSession,
+    keys: Sequence[LifecycleKey],
+    defaults: ProgramSettings,
+    *,
+    stored_stats: bool = True,
 ) -> dict[LifecycleKey, LifecycleStage]:
     """DataLoader fetch: (customer id, as of) -> stage; one statement per as-of."""
     program = await load_program(session, defaults)
@@ -304,7 +354,9 @@ async def lifecycle_stages(
         by_as_of[as_of].append(customer_id)
     found = {}
     for as_of, ids in by_as_of.items():
-        query = lifecycle_query(as_of, program, customer_ids=ids).subquery()
+        query = lifecycle_query(
+            as_of, program, customer_ids=ids, stored_stats=stored_stats
+        ).subquery()
         rows = await session.execute(select(query.c.customer_id, query.c.lifecycle))
         for customer_id, stage in rows:
             found[(customer_id, as_of)] = LifecycleStage(stage)
@@ -312,10 +364,17 @@ async def lifecycle_stages(
 
 
 async def customer_rfms(
-    session: AsyncSession, keys: Sequence[RfmKey], defaults: ProgramSettings
+    session: AsyncSession,
+    keys: Sequence[RfmKey],
+    defaults: ProgramSettings,
+    *,
+    stored_stats: bool = True,
 ) -> dict[RfmKey, CustomerRfm]:
     """DataLoader fetch: (customer id, as of, look-back) -> RFM, absent outside the
-    population; one statement per distinct (as of, look-back)."""
+    population; one statement per distinct (as of, look-back). Even for one customer
+    the whole population is ranked (a score counts the customers strictly worse), in
+    sorts that spill to disk with PostgreSQL's default work_mem, hence analytical_read."""
+    await analytical_read(session)
     program = await load_program(session, defaults)
     groups: dict[tuple[datetime, int | None], list[int]] = defaultdict(list)
     for customer_id, as_of, lookback in keys:
@@ -323,7 +382,7 @@ async def customer_rfms(
     found = {}
     for (as_of, lookback), ids in groups.items():
         query = classification_query(
-            as_of, program, lookback_days=lookback, customer_ids=ids
+            as_of, program, lookback_days=lookback, customer_ids=ids, stored_stats=stored_stats
         ).subquery()
         rows = await session.execute(
             select(
@@ -352,11 +411,12 @@ async def customer_rfms(
 
 
 async def lifecycle_summary(
-    session: AsyncSession, as_of: datetime, defaults: ProgramSettings
+    session: AsyncSession, as_of: datetime, defaults: ProgramSettings, *, stored_stats: bool = True
 ) -> dict[LifecycleStage, int]:
     """Customers per stage, every stage present (zero when empty)."""
+    await analytical_read(session)
     program = await load_program(session, defaults)
-    query = lifecycle_query(as_of, program).subquery()
+    query = lifecycle_query(as_of, program, stored_stats=stored_stats).subquery()
     rows = await session.execute(
         select(query.c.lifecycle, func.count()).group_by(query.c.lifecycle)
     )
@@ -375,13 +435,19 @@ class _ClassSums:
 
 
 async def rfm_summary(
-    session: AsyncSession, as_of: datetime, lookback_days: int | None, defaults: ProgramSettings
+    session: AsyncSession,
+    as_of: datetime,
+    lookback_days: int | None,
+    defaults: ProgramSettings,
+    *,
+    stored_stats: bool = True,
 ) -> RfmSummary:
     """Per class: customers, revenue (Σ M), mean R/F/M; plus the cuts and N.
 
     Sums come from the database as exact integers; the divisions happen here."""
+    await analytical_read(session)
     program = await load_program(session, defaults)
-    stats = _order_stats(as_of, name="order_stats")
+    stats = _stats(as_of, stored=stored_stats)
     _, scored = _rfm_ctes(as_of, program, lookback_days, stats)
     rows = (
         await session.execute(

@@ -49,7 +49,12 @@ class CustomerRow(Base):
     tier_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     referral_code: Mapped[str | None] = mapped_column(String(16), unique=True)
 
-    __table_args__ = (Index("ix_customers_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_customers_created_at_id", "created_at", "id"),
+        # The classification read models find the customers who bought after their
+        # as-of instant with it (none, as of now): only those have orders aggregated.
+        Index("ix_customers_last_order_at", "last_order_at"),
+    )
 
 
 def to_domain(row: CustomerRow) -> Customer:

@@ -1,7 +1,8 @@
 """A customer history written straight into the tables, for the metrics tests.
 
 Orders are recorded by another area's service; the metrics only read the rows, so
-the tests write exactly the rows they reason about (refund state included).
+the tests write exactly the rows they reason about (refund state included), then
+refresh each customer's stored order statistics as that service does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from domain.program import ProgramSettings
 from persistence.customers import CustomerRow
 from persistence.database import Database
 from persistence.feedback import FeedbackRow
-from persistence.orders import OrderRow
+from persistence.orders import OrderRow, SqlOrderRepository
 from persistence.points import LedgerEntryRow
 from persistence.referrals import ReferralRow
 from persistence.unit_of_work import SqlUnitOfWork
@@ -93,6 +94,8 @@ class History:
                         for i, (who, at, amount, refunded) in enumerate(self.orders)
                     ],
                 )
+                for who in {who for who, *_ in self.orders}:
+                    await SqlOrderRepository(session).refresh_customer_stats(ids[who])
             if self.entries:
                 await session.execute(
                     insert(LedgerEntryRow),

@@ -2,7 +2,8 @@
 
 Analytics tests need histories that no API call could produce quickly (orders placed
 months before "now", refunds of any size); the rows are what `orderRecord` and
-`orderRefund` leave behind.
+`orderRefund` leave behind, the customers' stored order statistics included (the
+read models take them instead of the orders, as of now).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 
 from persistence.customers import CustomerRow
 from persistence.database import Database
-from persistence.orders import OrderRow
+from persistence.orders import OrderRow, SqlOrderRepository
 
 CREATED = datetime(2020, 1, 1, tzinfo=UTC)
 _numbers = itertools.count(1)
@@ -63,5 +64,8 @@ async def build_history(
             )
             for o in orders
         )
+        await session.flush()
+        for customer_id in ids.values():
+            await SqlOrderRepository(session).refresh_customer_stats(customer_id)
         await session.commit()
     return ids

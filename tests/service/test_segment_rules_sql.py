@@ -29,7 +29,7 @@ from domain.segment_rules import parse_rule
 from domain.segments import BUILT_IN_SEGMENTS
 from persistence.customers import CustomerRow
 from persistence.database import Database
-from persistence.orders import OrderItemRow, OrderRow
+from persistence.orders import OrderItemRow, OrderRow, SqlOrderRepository
 from persistence.segments import segment_count, segment_members, segments_of_customers
 from persistence.tags import CustomerTagRow, TagRow
 from persistence.tiers import TierRow
@@ -125,6 +125,8 @@ async def build(database: Database) -> dict[str, int]:
         c2 = order("carol", 100, "50", refunded="50")
         order("eve", 3, "100", refunded="40")
         await session.flush()
+        for who in ("alice", "bob", "carol", "eve"):  # as orderRecord does
+            await SqlOrderRepository(session).refresh_customer_stats(ids[who])
 
         def item(o: OrderRow, category: str, quantity: int, price: str) -> None:
             session.add(
