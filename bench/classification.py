@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
 from domain.program import ProgramSettings, RfmCut
@@ -33,7 +33,7 @@ from persistence import classification as reads
 from persistence.customers import CustomerRow
 from persistence.database import Database
 from persistence.migrations import upgrade
-from persistence.orders import OrderRow
+from persistence.orders import OrderRow, refresh_every_customer_stats
 
 AS_OF = datetime(2025, 1, 1, tzinfo=UTC)
 NOW = AS_OF + timedelta(days=31)
@@ -81,36 +81,10 @@ async def fill(database: Database, customers: int, orders: int) -> None:
                 )
             await session.execute(insert(OrderRow), rows)
         await session.commit()
-        await session.execute(_refresh_all_customer_stats())
+        await session.execute(refresh_every_customer_stats())
         await session.commit()
         await session.execute(text("ANALYZE"))
         await session.commit()
-
-
-def _refresh_all_customer_stats():  # noqa: ANN202
-    """SqlOrderRepository.refresh_customer_stats for every customer, as one UPDATE."""
-    stats = (
-        select(
-            OrderRow.customer_id,
-            func.count().label("n"),
-            func.sum(OrderRow.amount - OrderRow.refunded_amount).label("net"),
-            func.min(OrderRow.placed_at).label("first"),
-            func.max(OrderRow.placed_at).label("last"),
-        )
-        .where(OrderRow.refunded_amount < OrderRow.amount)
-        .group_by(OrderRow.customer_id)
-        .subquery()
-    )
-    return (
-        update(CustomerRow)
-        .where(CustomerRow.id == stats.c.customer_id)
-        .values(
-            orders_count=stats.c.n,
-            total_spent=stats.c.net,
-            first_order_at=stats.c.first,
-            last_order_at=stats.c.last,
-        )
-    )
 
 
 async def timed(label: str, database: Database, read, *args) -> None:  # noqa: ANN001

@@ -4,7 +4,7 @@ The lifecycle and RFM read models take each customer's stored order statistics
 unless the customer bought after the as-of instant; this index finds those few (as
 of now, none) without reading every customer.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-23 10:32:49.459298
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
+revision: str = '0008'
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
