@@ -19,6 +19,7 @@ from domain.points import EntryKind, LedgerEntry
 
 if TYPE_CHECKING:
     from api.orders import OrderType
+    from api.referrals import ReferralType
     from api.rewards import RedemptionType
 
 LedgerEntryKind = strawberry.enum(EntryKind, name="LedgerEntryKind")
@@ -35,6 +36,7 @@ class LedgerEntryType(Node):
     created_at: datetime
     order_key: strawberry.Private[int | None]
     redemption_key: strawberry.Private[int | None]
+    referral_key: strawberry.Private[int | None]
     customer_key: strawberry.Private[int]
 
     @classmethod
@@ -49,6 +51,7 @@ class LedgerEntryType(Node):
             created_at=entry.created_at,
             order_key=entry.order_id,
             redemption_key=entry.redemption_id,
+            referral_key=entry.referral_id,
             customer_key=entry.customer_id,
         )
 
@@ -73,6 +76,17 @@ class LedgerEntryType(Node):
             return None
         redemption = await info.context.loaders.redemption.load(self.redemption_key)
         return RedemptionType.from_domain(redemption) if redemption else None
+
+    @strawberry.field(description="The referral whose bonus this entry is, if any.")
+    async def referral(
+        self, info: strawberry.Info
+    ) -> Annotated[ReferralType, strawberry.lazy("api.referrals")] | None:
+        from api.referrals import ReferralType
+
+        if self.referral_key is None:
+            return None
+        referral = await info.context.loaders.referral.load(self.referral_key)
+        return ReferralType.from_domain(referral) if referral else None
 
     @strawberry.field
     async def customer(self, info: strawberry.Info) -> CustomerType:

@@ -22,7 +22,7 @@ query($externalId: String!) {
     points { available pending }
     referrals(first: 10) { totalCount edges { node { status referee { externalId } } } }
     referredBy { status code }
-    ledger(first: 10) { edges { node { kind points reason } } }
+    ledger(first: 10) { edges { node { kind points reason referral { status } } } }
   }
 }"""
 
@@ -76,6 +76,7 @@ async def test_first_qualifying_order_pays_both_bonuses(gql):
     assert bob["points"]["available"] == 20 + 80 + 100
     assert alice["referrals"]["edges"][0]["node"]["status"] == "QUALIFIED"
     assert [e["node"]["kind"] for e in alice["ledger"]["edges"]] == ["BONUS"]
+    assert alice["ledger"]["edges"][0]["node"]["referral"] == {"status": "QUALIFIED"}
 
 
 async def test_full_refund_while_bonus_pending_reverses_the_referral(gql):
