@@ -10,6 +10,7 @@ nothing of the other customer.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from graphql import (
@@ -148,7 +149,7 @@ async def shoppers(gql, database):
         ids[external_id] = data["customerUpsert"]["customer"]["id"]
         secrets[external_id] = data["customerUpsert"]["customer"]["referralCode"]
         await gql(ADJUST, {"id": ids[external_id], "key": f"seed-{external_id}"})
-    storefront = gql.as_key(await make_key(database, Role.STOREFRONT))
+    storefront = gql.as_key(await make_key(database, Role.STOREFRONT, name="till"))
     token = (await storefront(TOKEN, {"id": ids["me-1"]}))["customerTokenCreate"]["token"]
     return ids, secrets, gql.as_key(token)
 
@@ -185,10 +186,33 @@ async def test_a_customer_token_serves_its_own_customer(gql, shoppers):
     assert own["node"]["id"] == ids["me-1"]
 
 
-async def test_tampered_and_expired_tokens_are_unauthenticated(gql, shoppers):
+async def test_a_tampered_token_is_unauthenticated(shoppers):
     _, _, as_shopper = shoppers
     tampered = as_shopper.as_key(
         as_shopper.key[:-2] + ("A" if as_shopper.key[-2] != "A" else "B") + as_shopper.key[-1]
     )
     body = await tampered.raw("{ me { id } }")
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_token_past_its_ttl_is_unauthenticated(shoppers, clock):
+    _, _, as_shopper = shoppers
+    clock.at += timedelta(seconds=599)
+    assert (await as_shopper("{ me { externalId } }"))["me"]["externalId"] == "me-1"
+    clock.at += timedelta(seconds=1)  # issued with ttlSeconds: 600
+    body = await as_shopper.raw("{ me { id } }")
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "expired" in body["errors"][0]["message"]
+
+
+async def test_revoking_the_issuing_key_ends_its_tokens(gql, shoppers):
+    _, _, as_shopper = shoppers
+    keys = (await gql("{ apiKeys { id name } }"))["apiKeys"]
+    till = next(k["id"] for k in keys if k["name"] == "till")
+    await gql(
+        "mutation($id: ID!) { apiKeyRevoke(input: {id: $id}) { userErrors { code } } }",
+        {"id": till},
+    )
+    body = await as_shopper.raw("{ me { id } }")
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "revoked" in body["errors"][0]["message"]
