@@ -117,7 +117,6 @@ class AdjustmentService:
                     {"points": command.points, "reason": reason, "balance": entry.balance_after},
                 )
             )
-            await uow.commit()
-        async with self.uow_factory() as uow:
             fresh = await uow.customers.get(customer.id)
+            await uow.commit()
         return AdjustResult(fresh, entry.id, replayed=False)

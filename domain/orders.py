@@ -326,13 +326,10 @@ class OrderService:
             )
             await referrals.qualify_on_order(uow, order, program, now)
             await tiers.upgrade_after_order(uow, customer.id, program, now)
+            # Statistics, balance and tier as this transaction left them.
+            refreshed = await uow.customers.get(customer.id)
             await uow.commit()
-            refreshed = await self._reload(customer.id)
             return RecordResult(order, refreshed or customer, replayed=False, entry=entry)
-
-    async def _reload(self, customer_id: int) -> Customer | None:
-        async with self.uow_factory() as uow:
-            return await uow.customers.get(customer_id)
 
     async def _earn(
         self,

@@ -108,7 +108,13 @@ class SqlCustomerRepository:
         self.session = session
 
     async def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None:
-        statement = select(CustomerRow).where(CustomerRow.id == customer_id)
+        # populate_existing: statistics and balances change by UPDATE statements in the
+        # same transaction, so a second read must not return the identity map's copy.
+        statement = (
+            select(CustomerRow)
+            .where(CustomerRow.id == customer_id)
+            .execution_options(populate_existing=True)
+        )
         if for_update:
             statement = statement.with_for_update()
         row = (await self.session.execute(statement)).scalar_one_or_none()
