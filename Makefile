@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install run test lint schema bench clean
+.PHONY: install run test lint typecheck schema bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) lint typecheck
 	@$(BIN)/loyalty export-schema | diff -u schema.graphql - \
 		|| (echo "schema.graphql is out of date: run 'make schema'"; exit 1)
 	$(BIN)/pytest
@@ -40,4 +43,4 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.metrics
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis loyalty.db loyalty.db-*
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis loyalty.db loyalty.db-*
