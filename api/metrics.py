@@ -1,6 +1,6 @@
 """Retention metrics over GraphQL: `metrics`, `metricsSeries` and `cohorts`.
 
-Every figure is defined in domain/metrics.py (and DOMAIN.md); this module only
+Every figure is defined in domain/metrics.py (and docs/metrics.md); this module only
 shapes them.
 """
 

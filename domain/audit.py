@@ -1,4 +1,4 @@
-"""`loyalty ledger audit`: every ledger invariant of DOMAIN.md, for every customer."""
+"""`loyalty ledger audit`: every ledger invariant of docs/ledger.md, for every customer."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The database computes both for whole populations (persistence/classification.py)
 the functions here state the same rules in plain Python, one customer or one small
 population at a time, so the rules can be read and unit-tested without a database.
 
-Decisions that DOMAIN.md leaves open, written down here and in the README:
+Decisions the bare rules leave open, written down here and in docs/lifecycle-and-rfm.md:
 
 - An order *counts* when it is not refunded in full (``refunded_amount < amount``);
   its net amount is ``amount - refunded_amount``. The refund state is the one known
@@ -116,7 +116,7 @@ def lifecycle_stage(
     last_order_at: datetime | None,
     program: ProgramSettings,
 ) -> LifecycleStage:
-    """DOMAIN.md's table, first match wins; first/last are counted orders ≤ as_of."""
+    """docs/lifecycle-and-rfm.md#lifecycle-stage, first match wins (counted orders ≤ as_of)."""
     if first_order_at is None or last_order_at is None:
         return LifecycleStage.PROSPECT
     bounds = LifecycleBounds.of(as_of, program)

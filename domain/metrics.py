@@ -4,7 +4,7 @@ The database returns exact raw figures for a period (counts, sums in cents, poin
 sums); every rate and ratio is derived here from those counts, so a rate is never
 an average of averages and "no denominator" is always `None`, never 0.
 
-Definitions (DOMAIN.md, "Retention metrics", with the choices it leaves open):
+Definitions (docs/metrics.md, with the choices a bare definition leaves open):
 
 - A *counted* order is one not refunded in full (`refunded_amount < amount`); its
   net amount is `amount - refunded_amount`. Refund state is the one known now: a

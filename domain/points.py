@@ -378,7 +378,7 @@ class AuditFigures:
 
 
 def audit_violations(figures: AuditFigures) -> list[str]:
-    """Every broken invariant of DOMAIN.md for one customer, in words."""
+    """Every broken invariant of docs/ledger.md#invariants for one customer, in words."""
     problems = []
     if figures.balance != figures.entries_sum:
         problems.append(f"balance {figures.balance} ≠ Σ entries {figures.entries_sum}")

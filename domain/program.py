@@ -1,4 +1,4 @@
-"""The program's settings: every threshold DOMAIN.md calls a default.
+"""The program's settings: every default of docs/time-and-money.md#program-settings.
 
 An admin changes them with `programUpdate`; a change applies to what happens next
 (new orders, new lots, the next job run) and never rewrites the ledger.

@@ -1,7 +1,7 @@
 """Referrals: a customer brings a friend with their code; both earn a bonus once
 the friend's first qualifying order comes in.
 
-Rules (DOMAIN.md, and the decisions where it is silent):
+Rules (docs/referrals.md, with the decisions where a bare rule is silent):
 - Every customer has a short code from an alphabet without look-alike characters
   (no 0/O, 1/I/L), made on first ask and never changed.
 - Recording is refused for an unknown code, a self-referral, a referee who already

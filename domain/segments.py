@@ -6,7 +6,7 @@ it is saved, so a saved rule always parses. Membership is never stored: it is
 computed from the data as of the instant asked, like every classification.
 
 The six lifecycle stages and the eight RFM classes are built-in, read-only segments
-with the seed names of DOMAIN.md; they have ids of their own (keys 1–14 of the
+with the seed names of docs/segments.md; they have ids of their own (keys 1–14 of the
 `BuiltInSegment` kind) and cannot be changed or deleted. A saved segment may not take
 a built-in's name, so a name always means one segment.
 """

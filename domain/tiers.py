@@ -1,6 +1,6 @@
 """Tiers: which tier a customer qualifies for, when they move, and tier admin.
 
-The rules (DOMAIN.md, "Tiers"):
+The rules (docs/tiers.md):
 
 - The *qualifying value* is taken over the rolling window (now − tier_window_days, now]:
   with basis POINTS_EARNED it is Σ(points earned − points reversed) of the customer's

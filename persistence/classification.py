@@ -2,7 +2,7 @@
 
 `classification_query(t, program)` gives one row per customer (erased customers
 included; callers filter) with their order statistics as of t, their lifecycle stage
-and, for the RFM population, their scores and class. The rules are DOMAIN.md's, with
+and, for the RFM population, their scores and class. The rules: docs/lifecycle-and-rfm.md, with
 the decisions written down in domain/classification.py; the same rules in plain
 Python live there too.
 

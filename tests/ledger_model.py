@@ -1,4 +1,4 @@
-"""DOMAIN.md's points ledger restated as plainly as possible, for the property tests
+"""The points ledger of docs/ledger.md restated as plainly as possible, for the property tests
 to compare the real code against. It shares nothing with domain/points.py: lots are
 dicts, FIFO is a sort, debt is a number.
 

@@ -1,4 +1,4 @@
-"""The ledger rules of DOMAIN.md, one example each, as a storefront sees them.
+"""The ledger rules of docs/ledger.md, one example each, as a storefront sees them.
 
 Time is the API's clock (the `clock` fixture, moved by hand) and the daily job is run
 as of chosen instants, exactly as `loyalty jobs run-daily --as-of …` runs it.
@@ -61,7 +61,7 @@ async def points_of(gql, customer_id: str) -> dict:  # noqa: ANN001
 
 
 async def test_spending_takes_the_lot_that_expires_first(gql, database, clock):
-    """DOMAIN.md: lots of 100 (January) and 150 (March); 120 spent in April leaves 0 and 130."""
+    """docs/ledger.md#spending-fifo-by-expiry: lots of 100 (January) and 150 (March); 120 spent in April → 0 and 130."""
     clock.at = utc(2026, 4, 15)
     january = await record(gql, "o-jan", "100.00", utc(2026, 1, 10))
     await record(gql, "o-mar", "150.00", utc(2026, 3, 10))

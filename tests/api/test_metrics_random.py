@@ -1,6 +1,6 @@
 """A seeded random history checked against a straightforward Python implementation.
 
-The oracle below is written from DOMAIN.md alone, one customer and one order at a
+The oracle below is written from docs/metrics.md alone, one customer and one order at a
 time, with no code shared with the SQL path: if both agree on every metric of a
 period, its comparisons, three series and the cohort table (in a time zone with
 DST changes, with ties, full and partial refunds), the SQL is right.

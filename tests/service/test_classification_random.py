@@ -1,7 +1,7 @@
 """classification_query against a straightforward Python reference on a seeded
 random history (~300 customers, ~2000 orders), on both databases.
 
-The reference below is written from DOMAIN.md alone: it loops over orders, keeps
+The reference below is written from docs/lifecycle-and-rfm.md alone: it loops over orders, keeps
 exact fractions for means and medians, and counts "strictly worse" customers one by
 one. It shares no code with the SQL (nor with domain/classification.py).
 Order instants fall on whole hours and amounts on a few values, so ties are common.

@@ -4,7 +4,7 @@ Rules: earn (an order, possibly back-dated), refund (part or all of an earlier o
 adjust (credit or debit), and time passing (the clock moves, the daily job runs, twice).
 They drive the real services (OrderService, AdjustmentService, run_daily) with a
 FixedClock; after every step the database must agree with `LedgerModel` (a plain
-restatement of DOMAIN.md) and every ledger invariant must hold.
+restatement of docs/ledger.md) and every ledger invariant must hold.
 
 Hypothesis's state machines are synchronous, so each test run owns one event loop
 (`asyncio.Runner`) and every example gets a fresh database copied from the migrated

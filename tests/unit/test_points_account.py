@@ -1,5 +1,5 @@
 """PointsAccount alone, no database: many random histories, each checked against
-`LedgerModel` (DOMAIN.md restated) and against the ledger invariants after every step.
+`LedgerModel` (docs/ledger.md restated) and against the ledger invariants after every step.
 
 The account is driven the way the services drive it (credit with lot dates, debit,
 reverse_for_refund, activate and expire as the daily job does), lots get ids the way
