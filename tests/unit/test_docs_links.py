@@ -32,9 +32,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 def project_files(root: Path) -> Iterator[Path]:
     """The *.py and *.md files of the project (hidden directories and caches skipped)."""
     for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(
-            d for d in subdirs if not d.startswith(".") and d not in SKIPPED_DIRS
-        )
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d not in SKIPPED_DIRS)
         for name in sorted(files):
             if name.endswith((".py", ".md")):
                 yield Path(directory) / name
