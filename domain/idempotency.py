@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from domain.errors import ConcurrentWrite, DomainError, ErrorCode
+from domain.unit_of_work import Port
 
 RETRIES = 5
 T = TypeVar("T")
@@ -23,6 +24,9 @@ def fingerprint(*parts: Any) -> str:
 class IdempotencyRepository(Protocol):
     async def find(self, operation: str, key: str) -> tuple[str, dict] | None: ...
     async def remember(self, operation: str, key: str, request_hash: str, result: dict) -> None: ...
+
+
+IDEMPOTENCY: Port[IdempotencyRepository] = Port("idempotency")
 
 
 async def remembered_result(

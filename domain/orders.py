@@ -12,7 +12,7 @@ An order's statistics count only *counted* orders: those not refunded in full.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -21,30 +21,32 @@ from typing import Any, Protocol
 from domain import referrals, tiers
 from domain.clock import Clock
 from domain.customers import (
+    CUSTOMERS,
     MAX_EXTERNAL_ID,
     Customer,
     CustomerRef,
-    CustomerRepository,
     find_or_prepare,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector
-from domain.events import Event, EventRepository, EventType
+from domain.events import EVENTS, Event, EventRepository, EventType
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
 from domain.idempotency import (
-    IdempotencyRepository,
+    IDEMPOTENCY,
     fingerprint,
     remembered_result,
     retrying,
 )
 from domain.points import (
+    POINTS,
     EntryKind,
     LedgerEntry,
-    PointsRepository,
     earned_points,
     lot_dates,
     reversal_points,
 )
-from domain.program import ProgramRepository, ProgramSettings
+from domain.program import PROGRAM, ProgramSettings
+from domain.tiers import TierRepository
+from domain.unit_of_work import Port, UnitOfWork
 
 # Orders may be stamped a little ahead of our clock by a storefront's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -142,18 +144,17 @@ class OrderRepository(Protocol):
     async def refresh_customer_stats(self, customer_id: int) -> None: ...
 
 
-class OrderUnitOfWork(Protocol):
-    referrals: referrals.ReferralRepository
-    customers: CustomerRepository
-    orders: OrderRepository
-    points: PointsRepository
-    program: ProgramRepository
+ORDERS: Port[OrderRepository] = Port("orders")
+
+
+class OrderUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also offers the two attributes domain/tiers.py still reads
+    (its `TierUnitOfWork`), until that module asks for its repositories by port."""
+
+    tiers: TierRepository
     events: EventRepository
-    idempotency: IdempotencyRepository
 
     async def __aenter__(self) -> OrderUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
 
 
 def money(value: Any, path: Sequence[str], *, positive: bool = True) -> Decimal:
@@ -206,7 +207,7 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
 class OrderService:
     def __init__(
         self,
-        uow_factory,  # noqa: ANN001 - a callable returning a fresh unit of work
+        uow_factory: Callable[[], OrderUnitOfWork],
         clock: Clock,
         *,
         phone_region: str | None,
@@ -264,10 +265,10 @@ class OrderService:
     async def _record_once(self, command: RecordOrder) -> RecordResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            program = await uow.program.get()
+            program = await uow.repo(PROGRAM).get()
             external_id, amount, currency, channel, items = self._validate(command, program, now)
             customer, created = await self._customer(uow, command.customer, now)
-            existing = await uow.orders.get_by_external_id(external_id)
+            existing = await uow.repo(ORDERS).get_by_external_id(external_id)
             if existing is not None:
                 if created or existing.request_hash != fingerprint(customer.id, str(amount)):
                     raise DomainError(
@@ -278,8 +279,8 @@ class OrderService:
                     )
                 return RecordResult(existing, customer, replayed=True)
             if created:
-                customer = await uow.customers.add(customer)
-                await uow.events.append(
+                customer = await uow.repo(CUSTOMERS).add(customer)
+                await uow.repo(EVENTS).append(
                     Event(
                         EventType.CUSTOMER_CREATED,
                         customer.id,
@@ -288,7 +289,7 @@ class OrderService:
                     )
                 )
             request_hash = fingerprint(customer.id, str(amount))
-            order = await uow.orders.add(
+            order = await uow.repo(ORDERS).add(
                 Order(
                     id=None,
                     customer_id=customer.id,
@@ -303,14 +304,14 @@ class OrderService:
                     items=items,
                 )
             )
-            await uow.orders.refresh_customer_stats(customer.id)
+            await uow.repo(ORDERS).refresh_customer_stats(customer.id)
             entry = None
             if command.award_points:
                 multiplier = await tiers.earn_multiplier(uow, customer.id)
                 points = earned_points(amount, program.earn_rate, multiplier)
                 if points > 0:
                     entry = await self._earn(uow, order, points, program, now, command.api_key_id)
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.ORDER_RECORDED,
                     customer.id,
@@ -327,7 +328,7 @@ class OrderService:
             await referrals.qualify_on_order(uow, order, program, now)
             await tiers.upgrade_after_order(uow, customer.id, program, now)
             # Statistics, balance and tier as this transaction left them.
-            refreshed = await uow.customers.get(customer.id)
+            refreshed = await uow.repo(CUSTOMERS).get(customer.id)
             await uow.commit()
             return RecordResult(order, refreshed or customer, replayed=False, entry=entry)
 
@@ -340,7 +341,7 @@ class OrderService:
         now: datetime,
         api_key_id: int | None,
     ) -> LedgerEntry | None:
-        account = await uow.points.load_account(order.customer_id)
+        account = await uow.repo(POINTS).load_account(order.customer_id)
         # An order stamped a little ahead of our clock (CLOCK_SKEW) starts its lot now:
         # otherwise pending_days=0 would leave its points pending until the next job.
         available_at, expires_at = lot_dates(
@@ -358,11 +359,11 @@ class OrderService:
         entries = [entry] if entry else []
         for e in entries:
             e.api_key_id = api_key_id
-        await uow.points.save_account(account, entries)
+        await uow.repo(POINTS).save_account(account, entries)
         order.points_earned = points
-        await uow.orders.save(order)
+        await uow.repo(ORDERS).save(order)
         if entry is not None:
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.POINTS_EARNED,
                     order.customer_id,
@@ -381,7 +382,7 @@ class OrderService:
     ) -> tuple[Customer, bool]:
         """The order's customer, locked; or a new one (not yet added) and True."""
         return await find_or_prepare(
-            uow.customers,
+            uow.repo(CUSTOMERS),
             ref,
             now,
             phone_region=self.phone_region,
@@ -412,18 +413,20 @@ class OrderService:
         request_hash = fingerprint(order_external_id, str(amount))
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            found = await uow.orders.get_by_external_id(order_external_id)
+            found = await uow.repo(ORDERS).get_by_external_id(order_external_id)
             if found is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND,
                     ("input", "orderExternalId"),
                     "No order has this externalId.",
                 )
-            await uow.customers.get(found.customer_id, for_update=True)
-            order = await uow.orders.get(found.id)
-            remembered = await remembered_result(uow.idempotency, "orderRefund", key, request_hash)
+            await uow.repo(CUSTOMERS).get(found.customer_id, for_update=True)
+            order = await uow.repo(ORDERS).get(found.id)
+            remembered = await remembered_result(
+                uow.repo(IDEMPOTENCY), "orderRefund", key, request_hash
+            )
             if remembered is not None:
-                refund = await uow.orders.get_refund(remembered["refundId"])
+                refund = await uow.repo(ORDERS).get_refund(remembered["refundId"])
                 return RefundResult(order, refund, replayed=True)
             remaining = order.amount - order.refunded_amount
             if amount > remaining:
@@ -442,16 +445,16 @@ class OrderService:
                 refunded_amount=order.refunded_amount + amount,
                 points_reversed=order.points_reversed + reverse,
             )
-            await uow.orders.save(order)
-            refund = await uow.orders.add_refund(
+            await uow.repo(ORDERS).save(order)
+            refund = await uow.repo(ORDERS).add_refund(
                 Refund(None, order.id, order.customer_id, amount, reverse, now)
             )
-            await uow.idempotency.remember(
+            await uow.repo(IDEMPOTENCY).remember(
                 "orderRefund", key, request_hash, {"refundId": refund.id}
             )
-            await uow.orders.refresh_customer_stats(order.customer_id)
+            await uow.repo(ORDERS).refresh_customer_stats(order.customer_id)
             if reverse:
-                account = await uow.points.load_account(order.customer_id)
+                account = await uow.repo(POINTS).load_account(order.customer_id)
                 entry = account.reverse_for_refund(
                     reverse, order.id, now, f"refund of order {order.external_id}"
                 )
@@ -459,10 +462,10 @@ class OrderService:
                 for e in entries:
                     e.idempotency_key = key
                     e.api_key_id = command.api_key_id
-                await uow.points.save_account(account, entries)
+                await uow.repo(POINTS).save_account(account, entries)
             if not order.counted:
                 await referrals.reverse_on_full_refund(uow, order, now)
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.ORDER_REFUNDED,
                     order.customer_id,

@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.errors import DomainError, ErrorCode
+from domain.unit_of_work import Port
 
 MAX_ADJUSTMENT = 10_000_000
 
@@ -139,6 +140,9 @@ class PointsRepository(Protocol):
     async def draws_of_entry(self, entry_id: int) -> list[Draw]:
         """What a debit entry took from which lots (lots loaded, expired included)."""
         ...
+
+
+POINTS: Port[PointsRepository] = Port("points")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.unit_of_work import Port, UnitOfWorkFactory
 
 
 class TierBasis(StrEnum):
@@ -139,23 +140,18 @@ class ProgramRepository(Protocol):
     async def save(self, settings: ProgramSettings) -> None: ...
 
 
-class ProgramUnitOfWork(Protocol):
-    program: ProgramRepository
-
-    async def __aenter__(self) -> ProgramUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+PROGRAM: Port[ProgramRepository] = Port("program")
 
 
 class ProgramService:
-    def __init__(self, uow: ProgramUnitOfWork, clock) -> None:  # noqa: ANN001
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+        self.uow_factory = uow_factory
         self.clock = clock
 
     async def update(self, changes: dict[str, Any]) -> ProgramSettings:
-        async with self.uow as uow:
-            current = await uow.program.get()
+        async with self.uow_factory() as uow:
+            current = await uow.repo(PROGRAM).get()
             updated = replace(apply_changes(current, changes), updated_at=self.clock.now())
-            await uow.program.save(updated)
+            await uow.repo(PROGRAM).save(updated)
             await uow.commit()
             return updated

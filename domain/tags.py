@@ -14,9 +14,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from domain.clock import Clock
-from domain.customers import UNSET, CustomerRepository
+from domain.customers import CUSTOMERS, UNSET
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.fields import bounded_list, optional_text, required_text
+from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_TAG_NAME = 64
 MAX_TAG_DESCRIPTION = 500
@@ -95,13 +96,7 @@ class TagRepository(Protocol):
     async def detach(self, customer_ids: Sequence[int], tag_ids: Sequence[int]) -> int: ...
 
 
-class TagUnitOfWork(Protocol):
-    tags: TagRepository
-    customers: CustomerRepository
-
-    async def __aenter__(self) -> TagUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+TAGS: Port[TagRepository] = Port("tags")
 
 
 def check_color(value: str | None, field: Sequence[str]) -> str | None:
@@ -112,8 +107,8 @@ def check_color(value: str | None, field: Sequence[str]) -> str | None:
 
 
 class TagService:
-    def __init__(self, uow: TagUnitOfWork, clock: Clock) -> None:
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow_factory = uow_factory
         self.clock = clock
 
     async def create(self, command: CreateTag) -> Tag:
@@ -134,8 +129,8 @@ class TagService:
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
-        async with self.uow as uow:
-            tag = await uow.tags.add_unless_exists(
+        async with self.uow_factory() as uow:
+            tag = await uow.repo(TAGS).add_unless_exists(
                 Tag(None, name, description, color, command.source, self.clock.now())
             )
             if tag is None:
@@ -144,7 +139,7 @@ class TagService:
             return tag
 
     async def update(self, command: UpdateTag) -> Tag:
-        async with self.uow as uow:
+        async with self.uow_factory() as uow:
             tag = await self._get(uow, command.tag_id)
             errors = ErrorCollector()
             changes: dict[str, Any] = {}
@@ -171,18 +166,18 @@ class TagService:
                     errors.capture(exc)
             errors.raise_if_any()
             updated = replace(tag, **changes)
-            if updated.key != tag.key and await uow.tags.by_keys([updated.key]):
+            if updated.key != tag.key and await uow.repo(TAGS).by_keys([updated.key]):
                 raise DomainError(
                     ErrorCode.TAKEN, ("input", "name"), f"A tag {updated.name!r} exists."
                 )
-            await uow.tags.save(updated)
+            await uow.repo(TAGS).save(updated)
             await uow.commit()
             return updated
 
     async def delete(self, tag_id: int) -> Tag:
-        async with self.uow as uow:
+        async with self.uow_factory() as uow:
             tag = await self._get(uow, tag_id)
-            await uow.tags.delete(tag_id)
+            await uow.repo(TAGS).delete(tag_id)
             await uow.commit()
             return tag
 
@@ -220,8 +215,8 @@ class TagService:
         errors.raise_if_any()
 
         customer_ids = list(dict.fromkeys(command.customer_ids))
-        async with self.uow as uow:
-            found = await uow.customers.existing_ids(customer_ids)
+        async with self.uow_factory() as uow:
+            found = await uow.repo(CUSTOMERS).existing_ids(customer_ids)
             missing = [cid for cid in customer_ids if cid not in found]
             if missing:
                 raise DomainError(
@@ -229,12 +224,12 @@ class TagService:
                     ("input", "customerIds"),
                     f"{len(missing)} of the customers do not exist.",
                 )
-            tags = await uow.tags.by_ids(list(dict.fromkeys(command.tag_ids)))
+            tags = await uow.repo(TAGS).by_ids(list(dict.fromkeys(command.tag_ids)))
             if len(tags) != len(set(command.tag_ids)):
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "tagIds"), "Some of the tags do not exist."
                 )
-            by_name = {tag.key: tag for tag in await uow.tags.by_keys(list(names))}
+            by_name = {tag.key: tag for tag in await uow.repo(TAGS).by_keys(list(names))}
             for key, name in names.items():
                 if key in by_name:
                     continue
@@ -242,20 +237,21 @@ class TagService:
                     tag = Tag(None, name, source=command.source, created_at=self.clock.now())
                     # None: a concurrent call just created it; use that one.
                     by_name[key] = (
-                        await uow.tags.add_unless_exists(tag) or (await uow.tags.by_keys([key]))[0]
+                        await uow.repo(TAGS).add_unless_exists(tag)
+                        or (await uow.repo(TAGS).by_keys([key]))[0]
                     )
             all_tags = list({t.id: t for t in [*tags, *by_name.values()]}.values())
             tag_ids = [t.id for t in all_tags]
             if attach:
-                changed = await uow.tags.attach(customer_ids, tag_ids)
+                changed = await uow.repo(TAGS).attach(customer_ids, tag_ids)
             else:
-                changed = await uow.tags.detach(customer_ids, tag_ids)
+                changed = await uow.repo(TAGS).detach(customer_ids, tag_ids)
             await uow.commit()
             return TagChangeResult(all_tags, customer_ids, changed)
 
     @staticmethod
-    async def _get(uow: TagUnitOfWork, tag_id: int) -> Tag:
-        tag = await uow.tags.get(tag_id)
+    async def _get(uow: UnitOfWork, tag_id: int) -> Tag:
+        tag = await uow.repo(TAGS).get(tag_id)
         if tag is None:
             raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No tag has this id.")
         return tag

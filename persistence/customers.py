@@ -13,9 +13,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.customers import Customer, CustomerStats, Gender
+from domain.customers import CUSTOMERS, Customer, CustomerStats, Gender
 from persistence.base import Base
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -259,3 +260,6 @@ async def customers_by_external_ids(
         select(CustomerRow).where(CustomerRow.external_id.in_(list(external_ids)))
     )
     return {r.external_id: to_domain(r) for r in rows.scalars()}
+
+
+register(CUSTOMERS, lambda tx: SqlCustomerRepository(tx.session))

@@ -55,9 +55,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.events import Event, EventType
+from domain.events import EVENTS, Event, EventType
 from persistence.base import Base
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -198,3 +199,6 @@ async def count_events(
 async def events_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Event]:
     rows = await session.execute(select(EventRow).where(EventRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}
+
+
+register(EVENTS, lambda tx: SqlEventRepository(tx.session))

@@ -8,7 +8,9 @@ from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.idempotency import IDEMPOTENCY
 from persistence.base import Base
+from persistence.repositories import register
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -56,3 +58,6 @@ class SqlIdempotencyRepository:
             )
         )
         await self.session.flush()
+
+
+register(IDEMPOTENCY, lambda tx: SqlIdempotencyRepository(tx.session))

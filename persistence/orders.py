@@ -22,10 +22,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
-from domain.orders import Order, OrderItem, Refund
+from domain.orders import ORDERS, Order, OrderItem, Refund
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -357,3 +358,6 @@ async def refunds_of_orders(
     for r in rows.scalars():
         found[r.order_id].append(refund_to_domain(r))
     return found
+
+
+register(ORDERS, lambda tx: SqlOrderRepository(tx.session))

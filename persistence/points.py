@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.points import (
+    POINTS,
     AuditFigures,
     Draw,
     EntryKind,
@@ -22,6 +23,7 @@ from domain.points import (
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 
@@ -427,3 +429,6 @@ async def audit_figures(session: AsyncSession) -> list[AuditFigures]:
 async def entries_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, LedgerEntry]:
     rows = await session.execute(select(LedgerEntryRow).where(LedgerEntryRow.id.in_(list(ids))))
     return {r.id: entry_to_domain(r) for r in rows.scalars()}
+
+
+register(POINTS, lambda tx: SqlPointsRepository(tx.session))

@@ -14,8 +14,9 @@ from sqlalchemy import Integer, Numeric, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.program import ProgramSettings, RfmCut, TierBasis
+from domain.program import PROGRAM, ProgramSettings, RfmCut, TierBasis
 from persistence.base import Base
+from persistence.repositories import register
 from persistence.types import UtcDateTime
 
 PROGRAM_ROW_ID = 1
@@ -90,3 +91,6 @@ class SqlProgramRepository:
             for name, value in values.items():
                 setattr(existing, name, value)
         await self.session.flush()
+
+
+register(PROGRAM, lambda tx: SqlProgramRepository(tx.session, tx.program_defaults))

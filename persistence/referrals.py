@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.points import Lot
-from domain.referrals import Referral, ReferralStatus, new_code
+from domain.referrals import REFERRALS, Referral, ReferralStatus, new_code
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.points import LotRow, lot_to_domain
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 
@@ -188,3 +189,6 @@ async def referrals_by_referee(
 async def referrals_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Referral]:
     rows = await session.execute(select(ReferralRow).where(ReferralRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}
+
+
+register(REFERRALS, lambda tx: SqlReferralRepository(tx.session))

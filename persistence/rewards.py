@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.points import EntryKind
-from domain.redemptions import Redemption, RedemptionStatus
-from domain.rewards import Reward, RewardKind
+from domain.redemptions import REDEMPTIONS, Redemption, RedemptionStatus
+from domain.rewards import REWARDS, Reward, RewardKind
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.tiers import TierRow
 from persistence.types import BigId, UtcDateTime
 
@@ -322,3 +323,7 @@ async def redemptions_of_customer(
 async def count_redemptions_of_customer(session: AsyncSession, customer_id: int) -> int:
     statement = select(func.count()).where(RedemptionRow.customer_id == customer_id)
     return (await session.execute(statement)).scalar_one()
+
+
+register(REWARDS, lambda tx: SqlRewardRepository(tx.session))
+register(REDEMPTIONS, lambda tx: SqlRedemptionRepository(tx.session))

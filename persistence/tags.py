@@ -10,10 +10,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.tags import Tag, TagSource
+from domain.tags import TAGS, Tag, TagSource
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.statements import insert_ignoring_duplicates
 from persistence.types import BigId, UtcDateTime
 
@@ -212,3 +213,6 @@ async def customer_counts(session: AsyncSession, tag_ids: Sequence[int]) -> dict
     counts = dict.fromkeys(tag_ids, 0)
     counts.update({tag_id: n for tag_id, n in rows.all()})
     return counts
+
+
+register(TAGS, lambda tx: SqlTagRepository(tx.session))

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.errors import DomainError, ErrorCode
 from domain.program import ProgramSettings, TierBasis
+from domain.tier_port import TIERS
 from domain.tiers import (
     Standing,
     Tier,
@@ -50,6 +51,7 @@ from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.program import load_program
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 CENT = Decimal("0.01")
@@ -428,3 +430,6 @@ async def tier_history_of_customers(
             )
         )
     return {(cid, limit): by_customer[cid][:limit] for cid, limit in keys}
+
+
+register(TIERS, lambda tx: SqlTierRepository(tx.session))

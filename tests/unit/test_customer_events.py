@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from domain.clock import FixedClock
-from domain.customers import Customer, CustomerService, ProfileInput, UpsertCustomer
-from domain.events import Event, EventType
+from domain.customers import CUSTOMERS, Customer, CustomerService, ProfileInput, UpsertCustomer
+from domain.events import EVENTS, Event, EventType
+from domain.unit_of_work import Port
 
+R = TypeVar("R")
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -57,10 +60,14 @@ class FakeUnitOfWork:
         self.committed += self.events.pending
         self.events.pending = []
 
+    def repo(self, port: Port[R]) -> R:
+        by_port: dict[Port[Any], Any] = {CUSTOMERS: self.customers, EVENTS: self.events}
+        return by_port[port]  # type: ignore[no-any-return]
+
 
 async def test_creating_raises_customer_created_and_updating_raises_nothing():
     uow = FakeUnitOfWork()
-    service = CustomerService(uow, FixedClock(NOW), phone_region="CN")
+    service = CustomerService(lambda: uow, FixedClock(NOW), phone_region="CN")
 
     created = await service.upsert(UpsertCustomer("shop-7", ProfileInput(name="Li")))
     await service.upsert(UpsertCustomer("shop-7", ProfileInput(name="Li Na")))
