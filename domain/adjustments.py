@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from domain.clock import Clock
 from domain.customers import CUSTOMERS, Customer
-from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.events import EVENTS, Event, EventType
 from domain.fields import required_text
 from domain.idempotency import (
@@ -21,7 +21,6 @@ from domain.points import (
     MAX_ADJUSTMENT,
     POINTS,
     EntryKind,
-    LedgerEntry,
     lot_dates,
 )
 from domain.program import PROGRAM
@@ -70,6 +69,7 @@ class AdjustmentService:
             errors.capture(exc)
         errors.raise_if_any()
         request_hash = fingerprint(command.customer_id, command.points, reason)
+        reason, key = present(reason, "reason"), present(key, "idempotencyKey")
         return await retrying(lambda: self._once(command, reason, key, request_hash))
 
     async def _once(
@@ -87,11 +87,11 @@ class AdjustmentService:
             )
             if remembered is not None:
                 return AdjustResult(customer, remembered["entryId"], replayed=True)
-            account = await uow.repo(POINTS).load_account(customer.id)
+            account = await uow.repo(POINTS).load_account(command.customer_id)
             if command.points > 0:
                 program = await uow.repo(PROGRAM).get()
                 available_at, expires_at = lot_dates(now, 0, program.expiry_days)
-                entry: LedgerEntry = account.credit(
+                credited = account.credit(
                     EntryKind.ADJUST,
                     command.points,
                     now=now,
@@ -99,6 +99,8 @@ class AdjustmentService:
                     expires_at=expires_at,
                     reason=reason,
                 )
+                # An adjustment is available at once (no pending days), so it has an entry.
+                entry = present(credited, "adjustment entry")
             else:
                 entry = account.debit(EntryKind.ADJUST, -command.points, now=now, reason=reason)
             entry.api_key_id = command.api_key_id
@@ -110,11 +112,11 @@ class AdjustmentService:
             await uow.repo(EVENTS).append(
                 Event(
                     EventType.POINTS_ADJUSTED,
-                    customer.id,
+                    command.customer_id,
                     now,
                     {"points": command.points, "reason": reason, "balance": entry.balance_after},
                 )
             )
-            fresh = await uow.repo(CUSTOMERS).get(customer.id)
+            fresh = present(await uow.repo(CUSTOMERS).get(command.customer_id), "customer")
             await uow.commit()
-        return AdjustResult(fresh, entry.id, replayed=False)
+        return AdjustResult(fresh, present(entry.id, "entry id"), replayed=False)

@@ -21,9 +21,10 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from domain.clock import Clock
-from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.events import EVENTS, Event, EventType
 from domain.fields import optional_text, required_text
+from domain.idempotency import retrying
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_EXTERNAL_ID = 128
@@ -150,10 +151,9 @@ class CustomerRepository(Protocol):
     async def get_by_external_id(
         self, external_id: str, *, for_update: bool = False
     ) -> Customer | None: ...
-    async def add(self, customer: Customer) -> Customer: ...
-    async def add_unless_exists(self, customer: Customer) -> Customer | None:
-        """Adds the customer, or returns None when its externalId is already taken
-        (a concurrent upsert got there first) without failing the transaction."""
+    async def add(self, customer: Customer) -> Customer:
+        """Adds the customer; a taken externalId fails the transaction as a unique
+        violation (`ConcurrentWrite`), which the service retries."""
         ...
 
     async def save(self, customer: Customer) -> None: ...
@@ -358,34 +358,35 @@ class CustomerService:
                 ("input", "externalId"),
                 f"externalId may not start with {ERASED_PREFIX!r}: erased customers use it.",
             )
+        # A concurrent upsert of the same externalId can win the insert: this
+        # transaction then fails with ConcurrentWrite and runs again, finding that
+        # customer and updating it (the one way a lost unique race is retried).
+        return await retrying(lambda: self._upsert_once(external_id, command.profile))
+
+    async def _upsert_once(self, external_id: str, profile: ProfileInput) -> UpsertResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             existing = await uow.repo(CUSTOMERS).get_by_external_id(external_id, for_update=True)
             if existing is None:
                 fresh = apply_profile(
                     Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
-                    command.profile,
+                    profile,
                     today=now.date(),
                     phone_region=self.phone_region,
                 )
-                created = await uow.repo(CUSTOMERS).add_unless_exists(fresh)
-                if created is not None:
-                    await uow.repo(EVENTS).append(
-                        Event(
-                            EventType.CUSTOMER_CREATED,
-                            customer_id=created.id,
-                            occurred_at=now,
-                            payload={"externalId": created.external_id},
-                        )
+                created = await uow.repo(CUSTOMERS).add(fresh)
+                await uow.repo(EVENTS).append(
+                    Event(
+                        EventType.CUSTOMER_CREATED,
+                        customer_id=present(created.id, "customer id"),
+                        occurred_at=now,
+                        payload={"externalId": created.external_id},
                     )
-                    await uow.commit()
-                    return UpsertResult(created, created=True)
-                # Another upsert of the same externalId committed in between: update it.
-                existing = await uow.repo(CUSTOMERS).get_by_external_id(
-                    external_id, for_update=True
                 )
+                await uow.commit()
+                return UpsertResult(created, created=True)
             updated = apply_profile(
-                existing, command.profile, today=now.date(), phone_region=self.phone_region
+                existing, profile, today=now.date(), phone_region=self.phone_region
             )
             if updated != existing:
                 updated.updated_at = now

@@ -49,7 +49,12 @@ async def remembered_result(
 
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
     """Runs a transaction again when it lost a race on a unique key; the next
-    attempt sees the winner's row and replays or refuses accordingly."""
+    attempt sees the winner's row and replays or refuses accordingly.
+
+    The one way a lost unique race is handled, in every area: write plainly (no
+    ``ON CONFLICT DO NOTHING`` special cases), let the unit of work turn the unique
+    violation into `ConcurrentWrite`, and retry the whole transaction here. The
+    attempt must open a fresh unit of work (hence services take a factory)."""
     for number in range(RETRIES):
         try:
             return await attempt()

@@ -27,7 +27,7 @@ from domain.customers import (
     CustomerRef,
     find_or_prepare,
 )
-from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.events import EVENTS, Event, EventRepository, EventType
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
 from domain.idempotency import (
@@ -221,7 +221,9 @@ class OrderService:
     async def record(self, command: RecordOrder) -> RecordResult:
         return await retrying(lambda: self._record_once(command))
 
-    def _validate(self, command: RecordOrder, program: ProgramSettings, now: datetime):  # noqa: ANN202
+    def _validate(
+        self, command: RecordOrder, program: ProgramSettings, now: datetime
+    ) -> tuple[str, Decimal, str, str | None, list[OrderItem]]:
         errors = ErrorCollector()
         external_id = amount = None
         try:
@@ -260,7 +262,13 @@ class OrderService:
             )
         items = check_items(command.items, errors)
         errors.raise_if_any()
-        return external_id, amount, currency, channel, items
+        return (
+            present(external_id, "externalId"),
+            present(amount, "amount"),
+            currency,
+            channel,
+            items,
+        )
 
     async def _record_once(self, command: RecordOrder) -> RecordResult:
         now = self.clock.now()
@@ -288,11 +296,12 @@ class OrderService:
                         {"externalId": customer.external_id},
                     )
                 )
-            request_hash = fingerprint(customer.id, str(amount))
+            customer_id = present(customer.id, "customer id")
+            request_hash = fingerprint(customer_id, str(amount))
             order = await uow.repo(ORDERS).add(
                 Order(
                     id=None,
-                    customer_id=customer.id,
+                    customer_id=customer_id,
                     external_id=external_id,
                     amount=amount,
                     currency=currency,
@@ -304,17 +313,17 @@ class OrderService:
                     items=items,
                 )
             )
-            await uow.repo(ORDERS).refresh_customer_stats(customer.id)
+            await uow.repo(ORDERS).refresh_customer_stats(customer_id)
             entry = None
             if command.award_points:
-                multiplier = await tiers.earn_multiplier(uow, customer.id)
+                multiplier = await tiers.earn_multiplier(uow, customer_id)
                 points = earned_points(amount, program.earn_rate, multiplier)
                 if points > 0:
                     entry = await self._earn(uow, order, points, program, now, command.api_key_id)
             await uow.repo(EVENTS).append(
                 Event(
                     EventType.ORDER_RECORDED,
-                    customer.id,
+                    customer_id,
                     now,
                     {
                         "orderExternalId": order.external_id,
@@ -326,9 +335,9 @@ class OrderService:
                 )
             )
             await referrals.qualify_on_order(uow, order, program, now)
-            await tiers.upgrade_after_order(uow, customer.id, program, now)
+            await tiers.upgrade_after_order(uow, customer_id, program, now)
             # Statistics, balance and tier as this transaction left them.
-            refreshed = await uow.repo(CUSTOMERS).get(customer.id)
+            refreshed = await uow.repo(CUSTOMERS).get(customer_id)
             await uow.commit()
             return RecordResult(order, refreshed or customer, replayed=False, entry=entry)
 
@@ -409,6 +418,7 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
+        amount, key = present(amount, "amount"), present(key, "idempotencyKey")
         order_external_id = (command.order_external_id or "").strip()
         request_hash = fingerprint(order_external_id, str(amount))
         now = self.clock.now()
@@ -421,13 +431,14 @@ class OrderService:
                     "No order has this externalId.",
                 )
             await uow.repo(CUSTOMERS).get(found.customer_id, for_update=True)
-            order = await uow.repo(ORDERS).get(found.id)
+            order_id = present(found.id, "order id")
+            order = present(await uow.repo(ORDERS).get(order_id), "order")
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "orderRefund", key, request_hash
             )
             if remembered is not None:
                 refund = await uow.repo(ORDERS).get_refund(remembered["refundId"])
-                return RefundResult(order, refund, replayed=True)
+                return RefundResult(order, present(refund, "refund"), replayed=True)
             remaining = order.amount - order.refunded_amount
             if amount > remaining:
                 raise DomainError(
@@ -447,7 +458,7 @@ class OrderService:
             )
             await uow.repo(ORDERS).save(order)
             refund = await uow.repo(ORDERS).add_refund(
-                Refund(None, order.id, order.customer_id, amount, reverse, now)
+                Refund(None, order_id, order.customer_id, amount, reverse, now)
             )
             await uow.repo(IDEMPOTENCY).remember(
                 "orderRefund", key, request_hash, {"refundId": refund.id}
@@ -456,7 +467,7 @@ class OrderService:
             if reverse:
                 account = await uow.repo(POINTS).load_account(order.customer_id)
                 entry = account.reverse_for_refund(
-                    reverse, order.id, now, f"refund of order {order.external_id}"
+                    reverse, order_id, now, f"refund of order {order.external_id}"
                 )
                 entries = [entry] if entry else []
                 for e in entries:

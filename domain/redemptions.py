@@ -23,7 +23,7 @@ from typing import Protocol
 
 from domain.clock import Clock
 from domain.customers import CUSTOMERS, Customer
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, present
 from domain.events import EVENTS, Event, EventType
 from domain.fields import required_text
 from domain.idempotency import (
@@ -179,12 +179,14 @@ class RedemptionService:
             )
             if remembered is not None:
                 redemption = await uow.repo(REDEMPTIONS).get(remembered["redemptionId"])
-                return RedemptionResult(redemption, replayed=True)
+                return RedemptionResult(present(redemption, "redemption"), replayed=True)
             reward = await uow.repo(REWARDS).get(command.reward_id)
             if reward is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "rewardId"), "No reward has this id."
                 )
+            customer_id = present(customer.id, "customer id")
+            reward_id = present(reward.id, "reward id")
             check_redeemable(
                 reward,
                 now,
@@ -192,11 +194,11 @@ class RedemptionService:
                 await uow.repo(REWARDS).tier_rank(reward.lowest_tier_id)
                 if reward.lowest_tier_id is not None
                 else None,
-                await uow.repo(REDEMPTIONS).count_held(customer.id, reward.id)
+                await uow.repo(REDEMPTIONS).count_held(customer_id, reward_id)
                 if reward.limit_per_customer is not None
                 else 0,
             )
-            account = await uow.repo(POINTS).load_account(customer.id)
+            account = await uow.repo(POINTS).load_account(customer_id)
             entry = account.debit(
                 EntryKind.REDEEM,
                 reward.points_cost,
@@ -205,15 +207,15 @@ class RedemptionService:
                 field_path=("input", "customerId"),
             )
             # Last before writing: the reward row stays locked only for the writes.
-            if not await uow.repo(REWARDS).take_one(reward.id):
+            if not await uow.repo(REWARDS).take_one(reward_id):
                 raise DomainError(
                     ErrorCode.OUT_OF_STOCK, ("input", "rewardId"), "This reward is out of stock."
                 )
             redemption = await uow.repo(REDEMPTIONS).add(
                 Redemption(
                     id=None,
-                    customer_id=customer.id,
-                    reward_id=reward.id,
+                    customer_id=customer_id,
+                    reward_id=reward_id,
                     code=new_code(),
                     status=RedemptionStatus.ISSUED,
                     points_spent=reward.points_cost,
@@ -270,10 +272,11 @@ class RedemptionService:
             found = await uow.repo(REDEMPTIONS).by_code(code) if code else None
             if found is None:
                 raise DomainError(ErrorCode.NOT_FOUND, field, "No redemption has this code.")
-            if not await uow.repo(REDEMPTIONS).change_status(found.id, RedemptionStatus.USED, now):
-                current = await uow.repo(REDEMPTIONS).get(found.id)
+            found_id = present(found.id, "redemption id")
+            if not await uow.repo(REDEMPTIONS).change_status(found_id, RedemptionStatus.USED, now):
+                current = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
                 _refuse_settled(current, field)
-            used = await uow.repo(REDEMPTIONS).get(found.id)
+            used = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
             await uow.repo(EVENTS).append(
                 Event(
                     EventType.REDEMPTION_USED,
@@ -303,18 +306,23 @@ class RedemptionService:
                     ErrorCode.NOT_FOUND, ("input", "id"), "No redemption has this id."
                 )
             customer_id = found.customer_id
+            found_id = present(found.id, "redemption id")
             await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
             scoped = _idempotency_key(customer_id, key)
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "redemptionCancel", scoped, request_hash
             )
             if remembered is not None:
-                return RedemptionResult(await uow.repo(REDEMPTIONS).get(found.id), replayed=True)
+                again = await uow.repo(REDEMPTIONS).get(found_id)
+                return RedemptionResult(present(again, "redemption"), replayed=True)
             if not await uow.repo(REDEMPTIONS).change_status(
-                found.id, RedemptionStatus.CANCELLED, now
+                found_id, RedemptionStatus.CANCELLED, now
             ):
-                _refuse_settled(await uow.repo(REDEMPTIONS).get(found.id), ("input", "id"))
-            entry_id = await uow.repo(REDEMPTIONS).redeem_entry_id(found.id)
+                current = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
+                _refuse_settled(current, ("input", "id"))
+            entry_id = present(
+                await uow.repo(REDEMPTIONS).redeem_entry_id(found_id), "redeem entry id"
+            )
             account = await uow.repo(POINTS).load_account(customer_id)
             draws = await uow.repo(POINTS).draws_of_entry(entry_id)
             entries = account.restore(draws, now, "redemption cancelled")
@@ -339,7 +347,7 @@ class RedemptionService:
                     },
                 )
             )
-            cancelled = await uow.repo(REDEMPTIONS).get(found.id)
+            cancelled = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
             await uow.commit()
         return RedemptionResult(cancelled, replayed=False)
 

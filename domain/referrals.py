@@ -32,7 +32,7 @@ from domain.customers import (
     CustomerRef,
     find_or_prepare,
 )
-from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.events import EVENTS, Event, EventType
 from domain.fields import required_text
 from domain.idempotency import (
@@ -41,7 +41,7 @@ from domain.idempotency import (
     remembered_result,
     retrying,
 )
-from domain.points import POINTS, EntryKind, LedgerEntry, lot_dates
+from domain.points import POINTS, EntryKind, LedgerEntry, Lot, lot_dates
 from domain.program import PROGRAM, ProgramSettings
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
@@ -105,7 +105,7 @@ class ReferralRepository(Protocol):
     async def customer_by_code(self, code: str) -> int | None: ...
     async def ensure_code(self, customer_id: int) -> str: ...
     async def has_orders(self, customer_id: int) -> bool: ...
-    async def bonus_lots(self, referral_id: int) -> list: ...
+    async def bonus_lots(self, referral_id: int) -> list[Lot]: ...
 
 
 REFERRALS: Port[ReferralRepository] = Port("referrals")
@@ -154,7 +154,10 @@ class ReferralService:
             )
         errors.raise_if_any()
         request_hash = fingerprint(code, ref.id, ref.external_id)
-        return await retrying(lambda: self._record_once(command, code, key, request_hash))
+        idempotency_key = present(key, "idempotencyKey")
+        return await retrying(
+            lambda: self._record_once(command, code, idempotency_key, request_hash)
+        )
 
     async def _record_once(
         self, command: RecordReferral, code: str, key: str, request_hash: str
@@ -166,7 +169,7 @@ class ReferralService:
             )
             if remembered is not None:
                 referral = await uow.repo(REFERRALS).get(remembered["referralId"])
-                return RecordReferralResult(referral, replayed=True)
+                return RecordReferralResult(present(referral, "referral"), replayed=True)
             referrer_id = await uow.repo(REFERRALS).customer_by_code(code)
             if referrer_id is None:
                 raise DomainError(
@@ -180,16 +183,18 @@ class ReferralService:
                     "A customer cannot refer themselves.",
                 )
             # Lock both customers in id order, so two referrals never deadlock.
-            for customer_id in sorted({referrer_id, referee.id} - {None}):
+            known = {referrer_id} if referee.id is None else {referrer_id, referee.id}
+            for customer_id in sorted(known):
                 await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
             if not created:
-                if await uow.repo(REFERRALS).by_referee(referee.id) is not None:
+                referee_id = present(referee.id, "referee id")
+                if await uow.repo(REFERRALS).by_referee(referee_id) is not None:
                     raise DomainError(
                         ErrorCode.ALREADY_REFERRED,
                         ("input", "referee"),
                         "This customer was already referred by someone.",
                     )
-                if await uow.repo(REFERRALS).has_orders(referee.id):
+                if await uow.repo(REFERRALS).has_orders(referee_id):
                     raise DomainError(
                         ErrorCode.REFEREE_HAS_ORDERS,
                         ("input", "referee"),
@@ -220,7 +225,7 @@ class ReferralService:
                 Referral(
                     id=None,
                     referrer_id=referrer_id,
-                    referee_id=referee.id,
+                    referee_id=present(referee.id, "referee id"),
                     code=code,
                     status=ReferralStatus.PENDING,
                     recorded_at=now,
@@ -330,7 +335,7 @@ async def reverse_on_full_refund(uow: UnitOfWork, order: Order, now: datetime) -
         or referral.qualifying_order_id != order.id
     ):
         return
-    lots = await uow.repo(REFERRALS).bonus_lots(referral.id)
+    lots = await uow.repo(REFERRALS).bonus_lots(present(referral.id, "referral id"))
     if any(lot.state.value != "PENDING" for lot in lots):
         return
     await uow.repo(CUSTOMERS).get(referral.referrer_id, for_update=True)

@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 from domain.clock import Clock
 from domain.customers import CUSTOMERS, UNSET
-from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.fields import bounded_list, optional_text, required_text
+from domain.idempotency import retrying
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_TAG_NAME = 64
@@ -84,10 +85,9 @@ class TagRepository(Protocol):
     async def get(self, tag_id: int) -> Tag | None: ...
     async def by_keys(self, keys: Sequence[str]) -> list[Tag]: ...
     async def by_ids(self, tag_ids: Sequence[int]) -> list[Tag]: ...
-    async def add(self, tag: Tag) -> Tag: ...
-    async def add_unless_exists(self, tag: Tag) -> Tag | None:
-        """Adds the tag, or returns None when its name is already taken (a concurrent
-        transaction got there first) without failing the transaction."""
+    async def add(self, tag: Tag) -> Tag:
+        """Adds the tag; a taken name fails the transaction as a unique violation
+        (`ConcurrentWrite`), which the service retries."""
         ...
 
     async def save(self, tag: Tag) -> None: ...
@@ -129,16 +129,29 @@ class TagService:
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
-        async with self.uow_factory() as uow:
-            tag = await uow.repo(TAGS).add_unless_exists(
-                Tag(None, name, description, color, command.source, self.clock.now())
-            )
-            if tag is None:
-                raise DomainError(ErrorCode.TAKEN, ("input", "name"), f"A tag {name!r} exists.")
-            await uow.commit()
-            return tag
+        tag_name = present(name, "name")
+
+        async def attempt() -> Tag:
+            # A concurrent create of the same name fails this insert; the retry then
+            # finds the tag and refuses the name as taken.
+            async with self.uow_factory() as uow:
+                if await uow.repo(TAGS).by_keys([tag_key(tag_name)]):
+                    raise DomainError(
+                        ErrorCode.TAKEN, ("input", "name"), f"A tag {tag_name!r} exists."
+                    )
+                tag = await uow.repo(TAGS).add(
+                    Tag(None, tag_name, description, color, command.source, self.clock.now())
+                )
+                await uow.commit()
+                return tag
+
+        return await retrying(attempt)
 
     async def update(self, command: UpdateTag) -> Tag:
+        # A concurrent rename to the same name fails the save; the retry refuses it.
+        return await retrying(lambda: self._update_once(command))
+
+    async def _update_once(self, command: UpdateTag) -> Tag:
         async with self.uow_factory() as uow:
             tag = await self._get(uow, command.tag_id)
             errors = ErrorCollector()
@@ -182,10 +195,10 @@ class TagService:
             return tag
 
     async def add_to_customers(self, command: ChangeCustomerTags) -> TagChangeResult:
-        return await self._change(command, attach=True)
+        return await retrying(lambda: self._change(command, attach=True))
 
     async def remove_from_customers(self, command: ChangeCustomerTags) -> TagChangeResult:
-        return await self._change(command, attach=False)
+        return await retrying(lambda: self._change(command, attach=False))
 
     async def _change(self, command: ChangeCustomerTags, *, attach: bool) -> TagChangeResult:
         errors = ErrorCollector()
@@ -235,13 +248,11 @@ class TagService:
                     continue
                 if attach:
                     tag = Tag(None, name, source=command.source, created_at=self.clock.now())
-                    # None: a concurrent call just created it; use that one.
-                    by_name[key] = (
-                        await uow.repo(TAGS).add_unless_exists(tag)
-                        or (await uow.repo(TAGS).by_keys([key]))[0]
-                    )
+                    # A concurrent call creating the same name fails this insert;
+                    # the retry (add_to_customers) then finds and uses that tag.
+                    by_name[key] = await uow.repo(TAGS).add(tag)
             all_tags = list({t.id: t for t in [*tags, *by_name.values()]}.values())
-            tag_ids = [t.id for t in all_tags]
+            tag_ids = [present(t.id, "tag id") for t in all_tags]
             if attach:
                 changed = await uow.repo(TAGS).attach(customer_ids, tag_ids)
             else:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -135,23 +134,6 @@ class SqlCustomerRepository:
         self.session.add(row)
         await self.session.flush()
         customer.id = row.id
-        return customer
-
-    async def add_unless_exists(self, customer: Customer) -> Customer | None:
-        """INSERT … ON CONFLICT (external_id) DO NOTHING: on PostgreSQL a concurrent
-        insert of the same externalId makes this wait for it, then insert nothing,
-        instead of failing the whole transaction with a unique violation."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(CustomerRow)
-            .values(**_values(customer))
-            .on_conflict_do_nothing(index_elements=[CustomerRow.external_id])
-            .returning(CustomerRow.id)
-        )
-        new_id = (await self.session.execute(statement)).scalar_one_or_none()
-        if new_id is None:
-            return None
-        customer.id = new_id
         return customer
 
     async def save(self, customer: Customer) -> None:

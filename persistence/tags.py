@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,29 +89,6 @@ class SqlTagRepository:
         self.session.add(row)
         await self.session.flush()
         tag.id = row.id
-        return tag
-
-    async def add_unless_exists(self, tag: Tag) -> Tag | None:
-        """INSERT … ON CONFLICT (name_key) DO NOTHING, so two imports creating the
-        same new name share one tag instead of one failing with a unique violation."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(TagRow)
-            .values(
-                name=tag.name,
-                name_key=tag.key,
-                description=tag.description,
-                color=tag.color,
-                source=tag.source.value,
-                created_at=tag.created_at,
-            )
-            .on_conflict_do_nothing(index_elements=[TagRow.name_key])
-            .returning(TagRow.id)
-        )
-        new_id = (await self.session.execute(statement)).scalar_one_or_none()
-        if new_id is None:
-            return None
-        tag.id = new_id
         return tag
 
     async def save(self, tag: Tag) -> None:

@@ -22,9 +22,7 @@ class FakeCustomers:
     async def get_by_external_id(self, external_id: str, *, for_update: bool = False):  # noqa: ANN201
         return next((c for c in self.rows.values() if c.external_id == external_id), None)
 
-    async def add_unless_exists(self, customer: Customer) -> Customer | None:
-        if await self.get_by_external_id(customer.external_id):
-            return None
+    async def add(self, customer: Customer) -> Customer:
         customer = replace(customer, id=len(self.rows) + 1)
         self.rows[customer.id] = customer
         return customer
