@@ -22,8 +22,10 @@ def fingerprint(*parts: Any) -> str:
 
 
 class IdempotencyRepository(Protocol):
-    async def find(self, operation: str, key: str) -> tuple[str, dict] | None: ...
-    async def remember(self, operation: str, key: str, request_hash: str, result: dict) -> None: ...
+    async def find(self, operation: str, key: str) -> tuple[str, dict[str, Any]] | None: ...
+    async def remember(
+        self, operation: str, key: str, request_hash: str, result: dict[str, Any]
+    ) -> None: ...
 
 
 IDEMPOTENCY: Port[IdempotencyRepository] = Port("idempotency")
@@ -31,7 +33,7 @@ IDEMPOTENCY: Port[IdempotencyRepository] = Port("idempotency")
 
 async def remembered_result(
     repository: IdempotencyRepository, operation: str, key: str, request_hash: str
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The stored result of an earlier call with this key, or None for a first call.
     The same key with a different request is refused."""
     found = await repository.find(operation, key)

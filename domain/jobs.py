@@ -17,6 +17,8 @@ from domain.customers import CUSTOMERS
 from domain.events import EVENTS, Event, EventType
 from domain.points import POINTS, LotState
 from domain.program import PROGRAM, ProgramSettings
+from domain.tier_port import TieredUnitOfWorkFactory
+from domain.unit_of_work import UnitOfWorkFactory
 
 BATCH = 500
 
@@ -30,7 +32,7 @@ class DailyReport:
     tier_changes: int = 0
 
 
-async def run_daily(uow_factory, as_of: datetime) -> DailyReport:  # noqa: ANN001
+async def run_daily(uow_factory: TieredUnitOfWorkFactory, as_of: datetime) -> DailyReport:
     report = DailyReport()
     while True:
         async with uow_factory() as uow:
@@ -46,7 +48,9 @@ async def run_daily(uow_factory, as_of: datetime) -> DailyReport:  # noqa: ANN00
     return report
 
 
-async def _notify_expiring(uow_factory, program: ProgramSettings, as_of: datetime) -> int:  # noqa: ANN001
+async def _notify_expiring(
+    uow_factory: UnitOfWorkFactory, program: ProgramSettings, as_of: datetime
+) -> int:
     """`points.expiring_soon`, once per lot, `expiring_soon_days` ahead of expiry."""
     horizon = as_of + timedelta(days=program.expiring_soon_days)
     sent = 0
@@ -68,7 +72,9 @@ async def _notify_expiring(uow_factory, program: ProgramSettings, as_of: datetim
             return sent
 
 
-async def _settle_customer(uow_factory, customer_id: int, as_of: datetime, report) -> None:  # noqa: ANN001
+async def _settle_customer(
+    uow_factory: UnitOfWorkFactory, customer_id: int, as_of: datetime, report: DailyReport
+) -> None:
     async with uow_factory() as uow:
         await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
         due = await uow.repo(POINTS).lots_due(customer_id, as_of)

@@ -28,7 +28,7 @@ from domain.customers import (
     find_or_prepare,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
-from domain.events import EVENTS, Event, EventRepository, EventType
+from domain.events import EVENTS, Event, EventType
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
 from domain.idempotency import (
     IDEMPOTENCY,
@@ -45,8 +45,8 @@ from domain.points import (
     reversal_points,
 )
 from domain.program import PROGRAM, ProgramSettings
-from domain.tiers import TierRepository
-from domain.unit_of_work import Port, UnitOfWork
+from domain.tier_port import TieredUnitOfWork
+from domain.unit_of_work import Port
 
 # Orders may be stamped a little ahead of our clock by a storefront's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -147,16 +147,6 @@ class OrderRepository(Protocol):
 ORDERS: Port[OrderRepository] = Port("orders")
 
 
-class OrderUnitOfWork(UnitOfWork, Protocol):
-    """A unit of work that also offers the two attributes domain/tiers.py still reads
-    (its `TierUnitOfWork`), until that module asks for its repositories by port."""
-
-    tiers: TierRepository
-    events: EventRepository
-
-    async def __aenter__(self) -> OrderUnitOfWork: ...
-
-
 def money(value: Any, path: Sequence[str], *, positive: bool = True) -> Decimal:
     try:
         amount = Decimal(str(value))
@@ -207,7 +197,7 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
 class OrderService:
     def __init__(
         self,
-        uow_factory: Callable[[], OrderUnitOfWork],
+        uow_factory: Callable[[], TieredUnitOfWork],
         clock: Clock,
         *,
         phone_region: str | None,
@@ -343,7 +333,7 @@ class OrderService:
 
     async def _earn(
         self,
-        uow: OrderUnitOfWork,
+        uow: TieredUnitOfWork,
         order: Order,
         points: int,
         program: ProgramSettings,
@@ -387,7 +377,7 @@ class OrderService:
         return entry
 
     async def _customer(
-        self, uow: OrderUnitOfWork, ref: CustomerRef, now: datetime
+        self, uow: TieredUnitOfWork, ref: CustomerRef, now: datetime
     ) -> tuple[Customer, bool]:
         """The order's customer, locked; or a new one (not yet added) and True."""
         return await find_or_prepare(

@@ -64,7 +64,7 @@ class Lot:
     created_at: datetime | None = None
     referral_id: int | None = None
 
-    def fifo_key(self) -> tuple:
+    def fifo_key(self) -> tuple[bool, datetime, datetime, int]:
         never = self.expires_at is None
         return (never, self.expires_at or self.available_at, self.available_at, self.id or 0)
 
@@ -136,6 +136,14 @@ class PointsRepository(Protocol):
     async def expiry_notices_due(
         self, as_of: datetime, horizon: datetime, limit: int
     ) -> list[tuple[int, int, datetime]]: ...
+
+    async def customers_with_due_lots(self, as_of: datetime, limit: int) -> list[int]:
+        """Customers with a pending lot due or an available lot past expiry."""
+        ...
+
+    async def lots_due(self, customer_id: int, as_of: datetime) -> list[Lot]:
+        """The customer's lots to activate or expire as of `as_of` (the daily job)."""
+        ...
 
     async def draws_of_entry(self, entry_id: int) -> list[Draw]:
         """What a debit entry took from which lots (lots loaded, expired included)."""

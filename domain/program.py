@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.unit_of_work import Port, UnitOfWorkFactory
 
@@ -144,7 +145,7 @@ PROGRAM: Port[ProgramRepository] = Port("program")
 
 
 class ProgramService:
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
 

@@ -9,6 +9,7 @@ reward's tier's rank (a customer without a tier may redeem only rewards open to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -122,7 +123,7 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
     """The reward with `fields` applied and checked; problems go to `errors`."""
     changes: dict[str, Any] = {}
 
-    def check(name: str, fn) -> None:  # noqa: ANN001
+    def check(name: str, fn: Callable[[Any], object]) -> None:
         value = getattr(fields, name)
         if value is UNSET:
             return

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import ConcurrentWrite
 from domain.events import EVENTS, EventRepository
 from domain.program import ProgramSettings
-from domain.tier_port import TIERS
+from domain.tier_port import TIERS, TieredUnitOfWorkFactory
 from domain.tiers import TierRepository
 from domain.unit_of_work import Port
 from persistence.database import Database
@@ -98,3 +98,11 @@ def is_unique_violation(exc: IntegrityError) -> bool:
         if getattr(error, "sqlite_errorcode", None) in SQLITE_UNIQUE_CODES:
             return True
     return False
+
+
+def unit_of_work_factory(
+    database: Database, program_defaults: ProgramSettings | None = None
+) -> TieredUnitOfWorkFactory:
+    """A factory services take (domain.unit_of_work says why a factory). Typed with
+    the domain's port, so mypy checks here that `SqlUnitOfWork` satisfies it."""
+    return lambda: SqlUnitOfWork(database, program_defaults)
