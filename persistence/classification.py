@@ -65,7 +65,7 @@ from domain.classification import (
 from domain.program import ProgramSettings, RfmCut
 from persistence.customers import CustomerRow
 from persistence.metrics import analytical_read
-from persistence.orders import OrderRow
+from persistence.orders import OrderRow, counted
 from persistence.program import load_program
 from persistence.sql_arithmetic import MS_PER_DAY, cents, epoch_ms, instant_ms, money_of_cents
 
@@ -75,7 +75,7 @@ CENT = Decimal("0.01")
 def counted_orders(as_of: datetime, *, lookback_days: int | None = None):  # noqa: ANN201
     """The WHERE clause of a counted order as of `as_of` (the segment compiler uses it
     for order-item fields such as category_spent)."""
-    clause = and_(OrderRow.refunded_amount < OrderRow.amount, OrderRow.placed_at <= as_of)
+    clause = and_(counted(), OrderRow.placed_at <= as_of)
     if lookback_days is not None:
         clause = and_(clause, OrderRow.placed_at >= as_of - timedelta(days=lookback_days))
     return clause
@@ -89,7 +89,7 @@ def _order_stats(
     only=None,  # noqa: ANN001 (an extra WHERE clause on orders)
 ) -> Select:
     """Counted orders at or before as_of (and at or after since), per customer."""
-    conditions = [OrderRow.refunded_amount < OrderRow.amount, OrderRow.placed_at <= as_of]
+    conditions = [counted(), OrderRow.placed_at <= as_of]
     if since is not None:
         conditions.append(OrderRow.placed_at >= since)
     if customer_ids is not None:

@@ -59,6 +59,7 @@ from domain.events import EVENTS, Event, EventType
 from persistence.base import Base
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.repositories import register
+from persistence.statements import is_postgresql
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -98,7 +99,7 @@ class SqlEventRepository:
         )
 
     async def _transaction_id(self) -> int | None:
-        if self.session.bind.dialect.name != "postgresql":
+        if not is_postgresql(self.session):
             return None
         if self._txid is None:
             result = await self.session.execute(text("SELECT pg_current_xact_id()::text::bigint"))
@@ -120,17 +121,13 @@ class BadEventCursor(ValueError):
     """A cursor that is not a position in this database's event order."""
 
 
-def _is_postgresql(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
-
-
 def _order(session: AsyncSession) -> SortKey:
-    return POSTGRESQL_ORDER if _is_postgresql(session) else SQLITE_ORDER
+    return POSTGRESQL_ORDER if is_postgresql(session) else SQLITE_ORDER
 
 
 def _visible(statement: Select, session: AsyncSession) -> Select:
     """Only rows no unfinished transaction can still precede (see the module doc)."""
-    if _is_postgresql(session):
+    if is_postgresql(session):
         return statement.where(EventRow.txid < SNAPSHOT_XMIN)
     return statement
 

@@ -59,9 +59,10 @@ from domain.metrics import (
 from domain.program import ProgramSettings
 from domain.referrals import ReferralStatus
 from persistence.feedback import FeedbackRow
-from persistence.orders import OrderRow
+from persistence.orders import OrderRow, counted
 from persistence.points import LedgerEntryRow
 from persistence.referrals import ReferralRow
+from persistence.statements import is_postgresql
 from persistence.types import UtcDateTime
 
 orders = OrderRow.__table__
@@ -103,7 +104,7 @@ ANALYTICS_WORK_MEM = "64MB"
 async def analytical_read(session: AsyncSession) -> None:
     """Gives this read transaction the memory a large aggregate needs and no JIT
     compilation (PostgreSQL)."""
-    if session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
         await session.execute(text("SET LOCAL jit = off"))
 
@@ -123,11 +124,6 @@ def _epoch_pg(element, compiler, **kw) -> str:  # noqa: ANN001
 @compiles(epoch_seconds, "sqlite")
 def _epoch_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
     return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-def counted(table) -> ColumnElement[bool]:  # noqa: ANN001
-    """Not refunded in full."""
-    return table.c.refunded_amount < table.c.amount
 
 
 def net_cents(table) -> ColumnElement[int]:  # noqa: ANN001

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     ForeignKey,
+    FromClause,
     Index,
     Integer,
     Numeric,
@@ -61,6 +63,14 @@ class OrderRow(Base):
         ),
         Index("ix_orders_placed_at", "placed_at"),
     )
+
+
+def counted(orders: FromClause | None = None) -> ColumnElement[bool]:
+    """The SQL spelling of `Order.counted` (domain/orders.py): not refunded in full.
+    The one spelling every read uses; `orders` is the orders table or an alias of
+    it (the mapped table when omitted)."""
+    table = OrderRow.__table__ if orders is None else orders
+    return table.c.refunded_amount < table.c.amount
 
 
 class OrderItemRow(Base):
@@ -208,9 +218,7 @@ class SqlOrderRepository:
     async def refresh_customer_stats(self, customer_id: int) -> None:
         """Recomputes the customer's order statistics from their counted orders, so
         they can never drift from the orders themselves."""
-        counted = and_(
-            OrderRow.customer_id == customer_id, OrderRow.refunded_amount < OrderRow.amount
-        )
+        mine = and_(OrderRow.customer_id == customer_id, counted())
         stats = (
             await self.session.execute(
                 select(
@@ -218,7 +226,7 @@ class SqlOrderRepository:
                     func.coalesce(func.sum(OrderRow.amount - OrderRow.refunded_amount), 0),
                     func.min(OrderRow.placed_at),
                     func.max(OrderRow.placed_at),
-                ).where(counted)
+                ).where(mine)
             )
         ).one()
         await self.session.execute(
@@ -245,7 +253,7 @@ def refresh_every_customer_stats():  # noqa: ANN201
             func.min(OrderRow.placed_at).label("first"),
             func.max(OrderRow.placed_at).label("last"),
         )
-        .where(OrderRow.refunded_amount < OrderRow.amount)
+        .where(counted())
         .group_by(OrderRow.customer_id)
         .subquery()
     )

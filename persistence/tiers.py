@@ -52,6 +52,7 @@ from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.program import load_program
 from persistence.repositories import register
+from persistence.statements import is_postgresql
 from persistence.types import BigId, UtcDateTime
 
 CENT = Decimal("0.01")
@@ -156,7 +157,7 @@ def _one_of(session: AsyncSession, column, ids: list[int]):  # noqa: ANN001, ANN
     table (the daily job's batches took 0.4 s each instead of 5 ms). The generic plan
     of `= ANY(array)` keeps using the (customer_id, placed_at) index.
     """
-    if session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
     return column.in_(ids)
 
@@ -193,7 +194,7 @@ class SqlTierRepository:
         admin writers wait for each other, while reads, the order flow and the daily
         job (which only read tiers) carry on. SQLite's BEGIN IMMEDIATE already
         serializes every writer."""
-        if self.session.bind.dialect.name == "postgresql":
+        if is_postgresql(self.session):
             await self.session.execute(text("LOCK TABLE tiers IN SHARE ROW EXCLUSIVE MODE"))
 
     async def add(self, tier: Tier) -> Tier:

@@ -43,6 +43,10 @@ SQLITE_UNIQUE_CODES = frozenset(
 
 class SqlUnitOfWork:
     session: AsyncSession
+    # Until domain/tiers.py asks for its repositories by port, it reads these two
+    # attributes (its TierUnitOfWork Protocol); nothing else should use them.
+    tiers: TierRepository
+    events: EventRepository
 
     def __init__(self, database: Database, program_defaults: ProgramSettings | None = None) -> None:
         import_areas()
@@ -56,24 +60,17 @@ class SqlUnitOfWork:
         if found is None:
             found = builder(port)(Transaction(self.session, self.program_defaults))
             self._repositories[port] = found
-        return found  # type: ignore[no-any-return]  # stored under its own port
-
-    # Until domain/tiers.py asks for its repositories by port, it reads these two
-    # attributes (its TierUnitOfWork Protocol); nothing else should use them.
-    @property
-    def tiers(self) -> TierRepository:
-        return self.repo(TIERS)
-
-    @property
-    def events(self) -> EventRepository:
-        return self.repo(EVENTS)
+        return found  # stored under its own port, so it is an R
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = await self.database.write_session()
         self._repositories = {}
+        self.tiers = self.repo(TIERS)
+        self.events = self.repo(EVENTS)
         return self
 
-    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
+        exc = exc_info[1] if len(exc_info) > 1 else None
         try:
             await self.session.rollback()
         finally:
