@@ -107,7 +107,7 @@ class AdjustmentService:
             entry.idempotency_key = key
             await uow.repo(POINTS).save_account(account, [entry])
             await uow.repo(IDEMPOTENCY).remember(
-                "pointsAdjust", key, request_hash, {"entryId": entry.id}
+                "pointsAdjust", key, request_hash, {"entryId": entry.id}, now
             )
             await uow.repo(EVENTS).append(
                 Event(

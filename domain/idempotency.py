@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -24,8 +25,10 @@ def fingerprint(*parts: Any) -> str:
 class IdempotencyRepository(Protocol):
     async def find(self, operation: str, key: str) -> tuple[str, dict[str, Any]] | None: ...
     async def remember(
-        self, operation: str, key: str, request_hash: str, result: dict[str, Any]
-    ) -> None: ...
+        self, operation: str, key: str, request_hash: str, result: dict[str, Any], at: datetime
+    ) -> None:
+        """Stores the result; `at` is the service's clock reading (the one "now")."""
+        ...
 
 
 IDEMPOTENCY: Port[IdempotencyRepository] = Port("idempotency")

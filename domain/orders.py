@@ -451,7 +451,7 @@ class OrderService:
                 Refund(None, order_id, order.customer_id, amount, reverse, now)
             )
             await uow.repo(IDEMPOTENCY).remember(
-                "orderRefund", key, request_hash, {"refundId": refund.id}
+                "orderRefund", key, request_hash, {"refundId": refund.id}, now
             )
             await uow.repo(ORDERS).refresh_customer_stats(order.customer_id)
             if reverse:

@@ -228,7 +228,7 @@ class RedemptionService:
             entry.idempotency_key = key
             await uow.repo(POINTS).save_account(account, [entry])
             await uow.repo(IDEMPOTENCY).remember(
-                "rewardRedeem", scoped, request_hash, {"redemptionId": redemption.id}
+                "rewardRedeem", scoped, request_hash, {"redemptionId": redemption.id}, now
             )
             await uow.repo(EVENTS).append(
                 Event(
@@ -332,7 +332,7 @@ class RedemptionService:
             await uow.repo(POINTS).save_account(account, entries)
             await uow.repo(REWARDS).give_back_one(found.reward_id)
             await uow.repo(IDEMPOTENCY).remember(
-                "redemptionCancel", scoped, request_hash, {"redemptionId": found.id}
+                "redemptionCancel", scoped, request_hash, {"redemptionId": found.id}, now
             )
             await uow.repo(EVENTS).append(
                 Event(

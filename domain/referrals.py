@@ -233,7 +233,7 @@ class ReferralService:
                 )
             )
             await uow.repo(IDEMPOTENCY).remember(
-                "referralRecord", key, request_hash, {"referralId": referral.id}
+                "referralRecord", key, request_hash, {"referralId": referral.id}, now
             )
             await uow.repo(EVENTS).append(
                 Event(

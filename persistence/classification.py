@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from sqlalchemy import (
     CTE,
@@ -87,7 +88,7 @@ def _order_stats(
     since: datetime | None = None,
     customer_ids: Sequence[int] | None = None,
     only=None,  # noqa: ANN001 (an extra WHERE clause on orders)
-) -> Select:
+) -> Select[Any]:
     """Counted orders at or before as_of (and at or after since), per customer."""
     conditions = [counted(), OrderRow.placed_at <= as_of]
     if since is not None:
@@ -273,7 +274,7 @@ def lifecycle_query(
     *,
     customer_ids: Sequence[int] | None = None,
     stored_stats: bool = True,
-) -> Select:
+) -> Select[Any]:
     """classification_query without RFM: the columns up to `lifecycle`, cheaper since no
     population-wide ranking is needed (and restricted to customer_ids when given)."""
     stats = _stats(as_of, customer_ids=customer_ids, stored=stored_stats)
@@ -285,7 +286,7 @@ def lifecycle_query(
     return statement
 
 
-def _profile_columns(stats: CTE, as_of: datetime, program: ProgramSettings) -> list:
+def _profile_columns(stats: CTE, as_of: datetime, program: ProgramSettings) -> list[Any]:
     return [
         CustomerRow.id.label("customer_id"),
         func.coalesce(stats.c.orders_count, 0).label("orders_count"),
@@ -304,7 +305,7 @@ def classification_query(
     lookback_days: int | None = None,
     customer_ids: Sequence[int] | None = None,
     stored_stats: bool = True,
-) -> Select:
+) -> Select[Any]:
     """One row per customer: statistics as of `as_of`, lifecycle stage, RFM.
 
     Columns: customer_id, orders_count, net_spent, first_order_at, last_order_at,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ class CustomerRow(Base):
     gender: Mapped[str | None] = mapped_column(String(16))
     city: Mapped[str | None] = mapped_column(String(100))
     acquisition_channel: Mapped[str | None] = mapped_column(String(64))
-    attributes: Mapped[dict] = mapped_column(JsonDocument, default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -86,7 +87,7 @@ def to_domain(row: CustomerRow) -> Customer:
     )
 
 
-def _values(customer: Customer) -> dict:
+def _values(customer: Customer) -> dict[str, Any]:
     return {
         "external_id": customer.external_id,
         "email": customer.email,
@@ -215,7 +216,7 @@ async def list_customers(
     session: AsyncSession,
     criteria: CustomerFilter,
     sort: CustomerSort,
-    after: Sequence | None,
+    after: Sequence[Any] | None,
     first: int,
 ) -> Page[Customer]:
     key = SORT_KEYS[sort]

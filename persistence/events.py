@@ -69,7 +69,7 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     type: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[int | None] = mapped_column(BigId)
-    payload: Mapped[dict] = mapped_column(JsonDocument)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # PostgreSQL: the writing transaction's id (pg_current_xact_id), so readers can
     # stop before transactions that are still open. SQLite: null (writers are serial).
@@ -125,14 +125,16 @@ def _order(session: AsyncSession) -> SortKey:
     return POSTGRESQL_ORDER if is_postgresql(session) else SQLITE_ORDER
 
 
-def _visible(statement: Select, session: AsyncSession) -> Select:
+def _visible(statement: Select[Any], session: AsyncSession) -> Select[Any]:
     """Only rows no unfinished transaction can still precede (see the module doc)."""
     if is_postgresql(session):
         return statement.where(EventRow.txid < SNAPSHOT_XMIN)
     return statement
 
 
-def _filtered(statement: Select, types: Sequence[str] | None, customer_id: int | None) -> Select:
+def _filtered(
+    statement: Select[Any], types: Sequence[str] | None, customer_id: int | None
+) -> Select[Any]:
     if types is not None:
         statement = statement.where(EventRow.type.in_(list(types)))
     if customer_id is not None:

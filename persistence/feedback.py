@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,7 +92,7 @@ NEWEST_FIRST = SortKey((FeedbackRow.created_at, FeedbackRow.id), True)
 
 
 async def feedback_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
 ) -> Page[Feedback]:
     statement = keyset(
         select(FeedbackRow).where(FeedbackRow.customer_id == customer_id),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -266,7 +267,7 @@ async def _order_figures(
     windows,
     pairs,
     reported: Sequence[int],  # noqa: ANN001
-) -> dict[int, dict]:
+) -> dict[int, dict[str, Any]]:
     result = await session.execute(_order_statement(windows, pairs, reported))
     return {
         row.wid: {
@@ -289,7 +290,7 @@ def _sum_where(condition: ColumnElement[bool], value: ColumnElement) -> ColumnEl
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-async def _ledger_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+async def _ledger_figures(session: AsyncSession, windows) -> dict[int, dict[str, Any]]:  # noqa: ANN001
     e = ledger.alias("e")
     issued = or_(e.c.kind.in_(ISSUED_KINDS), and_(e.c.kind == "ADJUST", e.c.points > 0))
     deducted = or_(e.c.kind.in_(DEDUCTED_KINDS), and_(e.c.kind == "ADJUST", e.c.points < 0))
@@ -350,7 +351,7 @@ async def points_liability_at(
     return result
 
 
-async def _feedback_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+async def _feedback_figures(session: AsyncSession, windows) -> dict[int, dict[str, Any]]:  # noqa: ANN001
     f = feedback.alias("f")
     nps = f.c.kind == "NPS"
     csat = f.c.kind == "CSAT"
@@ -376,7 +377,7 @@ async def _feedback_figures(session: AsyncSession, windows) -> dict[int, dict]: 
     }
 
 
-async def _referral_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+async def _referral_figures(session: AsyncSession, windows) -> dict[int, dict[str, Any]]:  # noqa: ANN001
     """Referrals by the period they were recorded in; `qualified` is their status now,
     whenever they qualified (domain/metrics.py says why)."""
     r = referrals.alias("r")

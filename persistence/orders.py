@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -275,7 +276,7 @@ ORDER_SORT = SortKey((OrderRow.placed_at, OrderRow.id), descending=True)
 
 
 async def orders_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
 ) -> Page[Order]:
     statement = select(OrderRow).where(OrderRow.customer_id == customer_id)
     rows = (await session.execute(keyset(statement, ORDER_SORT, after, first))).scalars().all()

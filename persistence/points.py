@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -320,7 +321,7 @@ LEDGER_SORT = SortKey((LedgerEntryRow.id,), descending=True)
 
 
 async def ledger_page(
-    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
 ) -> Page[LedgerEntry]:
     statement = select(LedgerEntryRow).where(LedgerEntryRow.customer_id == customer_id)
     rows = (await session.execute(keyset(statement, LEDGER_SORT, after, first))).scalars().all()

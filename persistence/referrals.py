@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,7 +150,7 @@ REFERRAL_SORT = SortKey((ReferralRow.id,), descending=True)
 
 async def list_referrals(
     session: AsyncSession,
-    after: Sequence | None,
+    after: Sequence[Any] | None,
     first: int,
     *,
     status: str | None = None,

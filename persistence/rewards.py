@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -97,7 +98,7 @@ def reward_to_domain(row: RewardRow) -> Reward:
     )
 
 
-def _reward_values(reward: Reward) -> dict:
+def _reward_values(reward: Reward) -> dict[str, Any]:
     return {
         "name": reward.name,
         "description": reward.description,
@@ -281,7 +282,7 @@ def _filtered(statement, criteria: RewardFilter):  # noqa: ANN001, ANN202
 
 
 async def list_rewards(
-    session: AsyncSession, criteria: RewardFilter, after: Sequence | None, first: int
+    session: AsyncSession, criteria: RewardFilter, after: Sequence[Any] | None, first: int
 ) -> Page[Reward]:
     statement = keyset(_filtered(select(RewardRow), criteria), CATALOG_SORT, after, first)
     rows = (await session.execute(statement)).scalars().all()
@@ -312,7 +313,7 @@ async def redemptions_by_codes(
 
 
 async def redemptions_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
 ) -> Page[Redemption]:
     statement = select(RedemptionRow).where(RedemptionRow.customer_id == customer_id)
     rows = (await session.execute(keyset(statement, REDEMPTIONS_SORT, after, first))).scalars()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -129,7 +130,7 @@ TAG_SORT = SortKey((TagRow.name_key, TagRow.id))
 
 
 async def list_tags(
-    session: AsyncSession, after: Sequence | None, first: int, search: str | None = None
+    session: AsyncSession, after: Sequence[Any] | None, first: int, search: str | None = None
 ) -> Page[Tag]:
     statement = select(TagRow)
     if search:

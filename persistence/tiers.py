@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -96,7 +97,7 @@ def to_domain(row: TierRow) -> Tier:
     )
 
 
-def _values(tier: Tier) -> dict:
+def _values(tier: Tier) -> dict[str, Any]:
     return {
         "name": tier.name,
         "name_key": tier.key,
