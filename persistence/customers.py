@@ -9,7 +9,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -174,7 +187,9 @@ class CustomerFilter:
     include_erased: bool = False
 
 
-def _filtered(statement, criteria: CustomerFilter):  # noqa: ANN001, ANN202
+def _filtered(
+    statement: Select[*tuple[Any, ...]], criteria: CustomerFilter
+) -> Select[*tuple[Any, ...]]:
     from persistence.tags import CustomerTagRow, TagRow
 
     if not criteria.include_erased:
@@ -196,7 +211,7 @@ def _filtered(statement, criteria: CustomerFilter):  # noqa: ANN001, ANN202
     return statement
 
 
-def _search_clause(text: str):  # noqa: ANN202
+def _search_clause(text: str) -> ColumnElement[bool]:
     """Exact on the identifiers people paste, substring on the name."""
     term = text.strip()
     lowered = term.lower()
@@ -228,7 +243,7 @@ async def list_customers(
 
 async def count_customers(session: AsyncSession, criteria: CustomerFilter) -> int:
     statement = _filtered(select(func.count()).select_from(CustomerRow), criteria)
-    return (await session.execute(statement)).scalar_one()
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:

@@ -125,7 +125,9 @@ def _order(session: AsyncSession) -> SortKey:
     return POSTGRESQL_ORDER if is_postgresql(session) else SQLITE_ORDER
 
 
-def _visible(statement: Select[Any], session: AsyncSession) -> Select[Any]:
+def _visible(
+    statement: Select[*tuple[Any, ...]], session: AsyncSession
+) -> Select[*tuple[Any, ...]]:
     """Only rows no unfinished transaction can still precede (see the module doc)."""
     if is_postgresql(session):
         return statement.where(EventRow.txid < SNAPSHOT_XMIN)
@@ -133,8 +135,8 @@ def _visible(statement: Select[Any], session: AsyncSession) -> Select[Any]:
 
 
 def _filtered(
-    statement: Select[Any], types: Sequence[str] | None, customer_id: int | None
-) -> Select[Any]:
+    statement: Select[*tuple[Any, ...]], types: Sequence[str] | None, customer_id: int | None
+) -> Select[*tuple[Any, ...]]:
     if types is not None:
         statement = statement.where(EventRow.type.in_(list(types)))
     if customer_id is not None:

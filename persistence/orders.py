@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Update,
     and_,
     func,
     insert,
@@ -242,7 +243,7 @@ class SqlOrderRepository:
         )
 
 
-def refresh_every_customer_stats():  # noqa: ANN201
+def refresh_every_customer_stats() -> Update:
     """`refresh_customer_stats` for every customer with a counted order, as one UPDATE:
     for bulk loads that wrote orders without the services (benchmarks, an import into
     a fresh program). The lifecycle and RFM reads trust these columns."""

@@ -43,8 +43,11 @@ def after_clause(key: SortKey, after: Sequence[Any]) -> ColumnElement[bool]:
 
 
 def keyset(
-    statement: Select[Any], key: SortKey, after: Sequence[Any] | None, first: int
-) -> Select[Any]:
+    statement: Select[*tuple[Any, ...]],
+    key: SortKey,
+    after: Sequence[Any] | None,
+    first: int,
+) -> Select[*tuple[Any, ...]]:
     if after is not None:
         statement = statement.where(after_clause(key, after))
     order = [c.desc() if key.descending else c.asc() for c in key.columns]

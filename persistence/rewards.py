@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     func,
     or_,
@@ -253,7 +254,9 @@ class RewardFilter:
     include_archived: bool = False
 
 
-def _filtered(statement, criteria: RewardFilter):  # noqa: ANN001, ANN202
+def _filtered(
+    statement: Select[*tuple[Any, ...]], criteria: RewardFilter
+) -> Select[*tuple[Any, ...]]:
     if not criteria.include_archived or criteria.active_at is not None:
         statement = statement.where(RewardRow.archived_at.is_(None))
     if criteria.active_at is not None:
@@ -292,7 +295,7 @@ async def list_rewards(
 
 async def count_rewards(session: AsyncSession, criteria: RewardFilter) -> int:
     statement = _filtered(select(func.count()).select_from(RewardRow), criteria)
-    return (await session.execute(statement)).scalar_one()
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def rewards_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Reward]:
@@ -323,7 +326,7 @@ async def redemptions_of_customer(
 
 async def count_redemptions_of_customer(session: AsyncSession, customer_id: int) -> int:
     statement = select(func.count()).where(RedemptionRow.customer_id == customer_id)
-    return (await session.execute(statement)).scalar_one()
+    return int((await session.execute(statement)).scalar_one())
 
 
 register(REWARDS, lambda tx: SqlRewardRepository(tx.session))

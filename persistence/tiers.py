@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     Numeric,
+    ScalarSelect,
     String,
     and_,
     any_,
@@ -32,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
 
 from domain.errors import DomainError, ErrorCode
 from domain.program import ProgramSettings, TierBasis
@@ -111,14 +113,14 @@ def _values(tier: Tier) -> dict[str, Any]:
 # ---- the qualifying value --------------------------------------------------------------
 
 
-def _order_value(basis: TierBasis):  # noqa: ANN202
+def _order_value(basis: TierBasis) -> ColumnElement[Any]:
     """What one order contributes: net points, or net amount (0 once fully refunded)."""
     if basis is TierBasis.SPEND:
         return OrderRow.amount - OrderRow.refunded_amount
     return OrderRow.points_earned - OrderRow.points_reversed
 
 
-def _in_window(window: Window):  # noqa: ANN202
+def _in_window(window: Window) -> ColumnElement[bool]:
     return and_(OrderRow.placed_at > window.start, OrderRow.placed_at <= window.end)
 
 
@@ -150,7 +152,9 @@ async def qualifying_values(
     return values
 
 
-def _one_of(session: AsyncSession, column, ids: list[int]):  # noqa: ANN001, ANN202
+def _one_of(
+    session: AsyncSession, column: QueryableAttribute[Any], ids: list[int]
+) -> ColumnElement[bool]:
     """`column IN (ids)`; on PostgreSQL spelled `= ANY($1)` with one array parameter.
 
     asyncpg prepares statements, and after five runs PostgreSQL may switch to a generic
@@ -163,7 +167,7 @@ def _one_of(session: AsyncSession, column, ids: list[int]):  # noqa: ANN001, ANN
     return column.in_(ids)
 
 
-def _value_of_customer(basis: TierBasis, window: Window):  # noqa: ANN202
+def _value_of_customer(basis: TierBasis, window: Window) -> ScalarSelect[Any]:
     """The qualifying value of the outer query's customer (a correlated subquery)."""
     return (
         select(func.coalesce(func.sum(_order_value(basis)), 0))
