@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnClause,
     Index,
     Select,
     String,
@@ -111,7 +112,9 @@ class SqlEventRepository:
 
 # The oldest transaction still running when this statement's snapshot was taken;
 # every transaction id below it has finished. Cast like the writer casts its txid.
-SNAPSHOT_XMIN = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+SNAPSHOT_XMIN: ColumnClause[int] = literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+)
 
 POSTGRESQL_ORDER = SortKey((EventRow.txid, EventRow.id))
 SQLITE_ORDER = SortKey((EventRow.id,))

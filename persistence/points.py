@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, and_, case, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.errors import present
 from domain.points import (
     POINTS,
     AuditFigures,
@@ -147,7 +148,9 @@ class SqlPointsRepository:
             )
         )
         lots = [lot_to_domain(r) for r in rows.scalars()]
-        self._loaded.update({lot.id: (lot.remaining, lot.state.value) for lot in lots})
+        self._loaded.update(
+            {present(lot.id, "lot id"): (lot.remaining, lot.state.value) for lot in lots}
+        )
         return PointsAccount(
             customer_id=customer_id,
             balance=totals.points_balance,
@@ -160,7 +163,9 @@ class SqlPointsRepository:
         """Lots by id whatever their state (expired ones included)."""
         rows = await self.session.execute(select(LotRow).where(LotRow.id.in_(list(lot_ids))))
         lots = [lot_to_domain(r) for r in rows.scalars()]
-        self._loaded.update({lot.id: (lot.remaining, lot.state.value) for lot in lots})
+        self._loaded.update(
+            {present(lot.id, "lot id"): (lot.remaining, lot.state.value) for lot in lots}
+        )
         return lots
 
     async def save_account(self, account: PointsAccount, entries: list[LedgerEntry]) -> None:
@@ -180,7 +185,7 @@ class SqlPointsRepository:
             self.session.add(row)
             await self.session.flush()
             lot.id = row.id
-            self._loaded[lot.id] = (lot.remaining, lot.state.value)
+            self._loaded[row.id] = (lot.remaining, lot.state.value)
         account.new_lots.clear()
         touched = {id(lot): lot for lot in account.lots}
         for entry in entries:
@@ -189,15 +194,16 @@ class SqlPointsRepository:
             if entry.lot is not None:
                 touched[id(entry.lot)] = entry.lot
         for lot in touched.values():
-            if self._loaded.get(lot.id) != (lot.remaining, lot.state.value):
+            lot_id = present(lot.id, "lot id")  # new lots were flushed above
+            if self._loaded.get(lot_id) != (lot.remaining, lot.state.value):
                 await self.session.execute(
                     update(LotRow)
-                    .where(LotRow.id == lot.id)
+                    .where(LotRow.id == lot_id)
                     .values(remaining=lot.remaining, state=lot.state.value)
                 )
-                self._loaded[lot.id] = (lot.remaining, lot.state.value)
+                self._loaded[lot_id] = (lot.remaining, lot.state.value)
         for entry in entries:
-            row = LedgerEntryRow(
+            entry_row = LedgerEntryRow(
                 customer_id=entry.customer_id,
                 kind=entry.kind.value,
                 points=entry.points,
@@ -211,14 +217,14 @@ class SqlPointsRepository:
                 idempotency_key=entry.idempotency_key,
                 created_at=entry.created_at,
             )
-            self.session.add(row)
+            self.session.add(entry_row)
             await self.session.flush()
-            entry.id = row.id
+            entry.id = entry_row.id
             for draw in entry.draws:
                 self.session.add(
                     LotDrawRow(
                         customer_id=entry.customer_id,
-                        entry_id=row.id,
+                        entry_id=entry_row.id,
                         lot_id=draw.lot.id,
                         points=draw.points,
                     )
@@ -297,7 +303,11 @@ class SqlPointsRepository:
             )
         ).all()
         await self.session.execute(update(LotRow).where(in_batch).values(expiry_notified_at=as_of))
-        return [(customer_id, int(points), first) for customer_id, points, first in rows]
+        # Every lot of the batch is due with an expiry, so first is never NULL.
+        return [
+            (customer_id, int(points), present(first, "first expiry"))
+            for customer_id, points, first in rows
+        ]
 
     async def lots_due(self, customer_id: int, as_of: datetime) -> list[Lot]:
         """The customer's lots to activate or expire as of `as_of` (for the daily job)."""
@@ -366,6 +376,7 @@ async def expiring_lots(
         .order_by(LotRow.customer_id, LotRow.expires_at)
     )
     for customer_id, expires_at, points in rows.all():
+        expires_at = present(expires_at, "expires_at")  # filtered on IS NOT NULL
         for key in keys:
             if key[0] == customer_id and expires_at <= key[1]:
                 found[key].append((expires_at, int(points)))

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, and_, func, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.errors import present
 from domain.points import Lot
 from domain.referrals import REFERRALS, Referral, ReferralStatus, new_code
 from persistence.base import Base
@@ -132,7 +133,8 @@ class SqlReferralRepository:
             .values(referral_code=new_code())
         )
         statement = select(CustomerRow.referral_code).where(CustomerRow.id == customer_id)
-        return (await self.session.execute(statement)).scalar_one()
+        code = (await self.session.execute(statement)).scalar_one()
+        return present(code, "referral code")  # set by the update above if it was NULL
 
     async def has_orders(self, customer_id: int) -> bool:
         statement = select(OrderRow.id).where(OrderRow.customer_id == customer_id).limit(1)

@@ -31,6 +31,7 @@ from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.repositories import register
+from persistence.statements import rows_matched
 from persistence.tiers import TierRow
 from persistence.types import BigId, UtcDateTime
 
@@ -168,7 +169,7 @@ class SqlRewardRepository:
             .values(stock=RewardRow.stock - 1)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rows_matched(result) == 1
 
     async def give_back_one(self, reward_id: int) -> None:
         await self.session.execute(
@@ -228,7 +229,7 @@ class SqlRedemptionRepository:
             .values(status=to.value, **stamp)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rows_matched(result) == 1
 
     async def redeem_entry_id(self, redemption_id: int) -> int | None:
         from persistence.points import LedgerEntryRow

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,3 +48,10 @@ async def insert_ignoring_duplicates(
         )
     result = await session.execute(statement, list(rows))
     return len(result.all())
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched (its cursor's rowcount)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError("rows_matched needs the result of an UPDATE or DELETE")
+    return result.rowcount

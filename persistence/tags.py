@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.tags import TAGS, Tag, TagSource
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.repositories import register
-from persistence.statements import insert_ignoring_duplicates
+from persistence.statements import insert_ignoring_duplicates, rows_matched
 from persistence.types import BigId, UtcDateTime
 
 
@@ -108,7 +108,7 @@ class SqlTagRepository:
         added = 0
         for start in range(0, len(rows), 5000):
             added += await insert_ignoring_duplicates(
-                self.session, CustomerTagRow.__table__, rows[start : start + 5000]
+                self.session, table_of(CustomerTagRow), rows[start : start + 5000]
             )
         return added
 
@@ -121,7 +121,7 @@ class SqlTagRepository:
                 CustomerTagRow.tag_id.in_(list(tag_ids)),
             )
         )
-        return result.rowcount or 0
+        return rows_matched(result)
 
 
 # ---- reads for the API -------------------------------------------------------------

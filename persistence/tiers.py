@@ -50,7 +50,7 @@ from domain.tiers import (
     progress,
     qualifying_window,
 )
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.program import load_program
@@ -124,7 +124,7 @@ def _in_window(window: Window) -> ColumnElement[bool]:
     return and_(OrderRow.placed_at > window.start, OrderRow.placed_at <= window.end)
 
 
-def _as_value(raw: object, basis: TierBasis) -> Decimal:
+def _as_value(raw: Decimal | float | int | None, basis: TierBasis) -> Decimal:
     """SQLite sums NUMERIC as floating point: bring money back to cents, points to
     whole numbers, so both databases give the same Decimal."""
     if raw is None:
@@ -304,7 +304,7 @@ class SqlTierRepository:
         per batch, and ORM bookkeeping per row would grow with the batch)."""
         if not changes:
             return
-        customers = CustomerRow.__table__
+        customers = table_of(CustomerRow)
         await self.session.execute(
             customers.update()
             .where(customers.c.id == bindparam("customer"))
@@ -319,7 +319,7 @@ class SqlTierRepository:
             ],
         )
         await self.session.execute(
-            insert(TierChangeRow.__table__),
+            insert(table_of(TierChangeRow)),
             [
                 {
                     "customer_id": c.customer_id,
@@ -365,7 +365,7 @@ async def holder_counts(session: AsyncSession, tier_ids: Sequence[int]) -> dict[
         .group_by(CustomerRow.tier_id)
     )
     counts = dict.fromkeys(tier_ids, 0)
-    counts.update({tier_id: n for tier_id, n in rows.all()})
+    counts.update({tier_id: n for tier_id, n in rows.all() if tier_id is not None})
     return counts
 
 
