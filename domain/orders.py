@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol
 
 from domain import referrals, tiers
@@ -36,6 +36,7 @@ from domain.idempotency import (
     remembered_result,
     retrying,
 )
+from domain.money import parse_money
 from domain.points import (
     POINTS,
     EntryKind,
@@ -147,27 +148,6 @@ class OrderRepository(Protocol):
 ORDERS: Port[OrderRepository] = Port("orders")
 
 
-def money(value: Any, path: Sequence[str], *, positive: bool = True) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is not a number.") from None
-    if not amount.is_finite():
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is not a number.")
-    if positive and amount <= 0:
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} must be greater than 0.")
-    if amount < 0:
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} must not be negative.")
-    if amount > MAX_AMOUNT:
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is larger than {MAX_AMOUNT}.")
-    cents = amount.quantize(Decimal("0.01"))
-    if amount != cents:
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} has more than 2 decimals.")
-    # One spelling per amount ("100" and "100.00" alike), so a retry that formats the
-    # amount differently still fingerprints as the same request.
-    return cents
-
-
 def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[OrderItem]:
     if len(items) > MAX_LIST_ITEMS:
         errors.add(
@@ -187,7 +167,7 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
                 raise DomainError(
                     ErrorCode.INVALID, (*path, "quantity"), "quantity must be 1 or more."
                 )
-            price = money(item.unit_price, (*path, "unitPrice"), positive=False)
+            price = parse_money(item.unit_price, (*path, "unitPrice"), high=MAX_AMOUNT)
             clean.append(OrderItem(sku, item.quantity, price, name, category))
         except DomainError as exc:
             errors.capture(exc)
@@ -223,7 +203,9 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            amount = money(command.amount, ("input", "amount"))
+            amount = parse_money(
+                command.amount, ("input", "amount"), positive=True, high=MAX_AMOUNT
+            )
         except DomainError as exc:
             errors.capture(exc)
         currency = (command.currency or "").strip().upper()
@@ -398,7 +380,9 @@ class OrderService:
         errors = ErrorCollector()
         amount = key = None
         try:
-            amount = money(command.amount, ("input", "amount"))
+            amount = parse_money(
+                command.amount, ("input", "amount"), positive=True, high=MAX_AMOUNT
+            )
         except DomainError as exc:
             errors.capture(exc)
         try:

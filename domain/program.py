@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.money import parse_decimal, parse_money
 from domain.unit_of_work import Port, UnitOfWorkFactory
 
 
@@ -57,6 +58,9 @@ class ProgramSettings:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+
+# Decimals of earnRate and pointValue (their columns hold 4).
+RATE_PLACES = 4
 
 # Bounds for integer settings: (smallest, largest).
 INT_BOUNDS: dict[str, tuple[int, int]] = {
@@ -114,11 +118,20 @@ def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramS
             except (ZoneInfoNotFoundError, ValueError):
                 errors.add(ErrorCode.INVALID, path, f"{value!r} is not an IANA time zone.")
                 continue
-        if name in {"earn_rate", "point_value"} and not Decimal(0) <= value <= Decimal(1000):
-            errors.add(ErrorCode.INVALID, path, f"{_camel(name)} must be between 0 and 1000.")
-            continue
-        if name == "referral_min_order_amount" and value < 0:
-            errors.add(ErrorCode.INVALID, path, f"{_camel(name)} must not be negative.")
+        try:
+            if name in {"earn_rate", "point_value"}:
+                value = parse_decimal(
+                    value,
+                    path,
+                    places=RATE_PLACES,
+                    low=Decimal(0),
+                    high=Decimal(1000),
+                    name=_camel(name),
+                )
+            if name == "referral_min_order_amount":
+                value = parse_money(value, path, name=_camel(name))
+        except DomainError as exc:
+            errors.capture(exc)
             continue
         clean[name] = value
     errors.raise_if_any()

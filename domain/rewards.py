@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from domain.clock import Clock
 from domain.customers import UNSET
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.fields import optional_text, required_text
+from domain.money import parse_money
 from domain.points import MAX_ADJUSTMENT
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
@@ -27,7 +28,6 @@ MAX_NAME = 200
 MAX_DESCRIPTION = 2000
 MAX_COST = MAX_ADJUSTMENT
 MAX_STOCK = 100_000_000
-MAX_VALUE = Decimal("9999999999999999.99")
 
 
 class RewardKind(StrEnum):
@@ -107,18 +107,6 @@ def _whole(value: Any, field: tuple[str, ...], low: int, high: int) -> int:
     return value
 
 
-def _decimal(value: Any, field: tuple[str, ...]) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} is not a number.") from None
-    if not amount.is_finite() or abs(amount) > MAX_VALUE:
-        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} is not a usable number.")
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} has more than 2 decimals.")
-    return amount.quantize(Decimal("0.01"))  # as stored, so every read shows the same
-
-
 def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -> Reward:
     """The reward with `fields` applied and checked; problems go to `errors`."""
     changes: dict[str, Any] = {}
@@ -140,7 +128,7 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
     )
     check("points_cost", lambda v: _whole(v, (*path, "pointsCost"), 1, MAX_COST))
     check("kind", lambda v: RewardKind(v))
-    check("value", lambda v: None if v is None else _decimal(v, (*path, "value")))
+    check("value", lambda v: None if v is None else parse_money(v, (*path, "value")))
     check("stock", lambda v: None if v is None else _whole(v, (*path, "stock"), 0, MAX_STOCK))
     check(
         "limit_per_customer",
