@@ -2,6 +2,12 @@
 
 Until then the defaults apply, with the currency and time zone an operator set in
 the environment (LOYALTY_CURRENCY, LOYALTY_TIMEZONE).
+
+One way to read them: `load_program(session, defaults)`. A service asks its unit of
+work (``uow.repo(PROGRAM).get()``, which is this function in the transaction's
+session); a read model calls it in the session of its own statement, so the
+settings and the figures come from one snapshot; the API reads them once per
+request through ``Context.program()``.
 """
 
 from __future__ import annotations
