@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from domain.errors import ConcurrentWrite, DomainError, ErrorCode
