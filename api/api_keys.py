@@ -77,7 +77,7 @@ class ApiKeyRevokePayload:
 
 
 def api_key_service(info: strawberry.Info) -> domain.ApiKeyService:
-    return domain.ApiKeyService(info.context.uow(), info.context.clock)
+    return domain.ApiKeyService(info.context.uow, info.context.clock)
 
 
 @strawberry.type

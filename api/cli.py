@@ -90,7 +90,7 @@ def apikey_create(name: str, role: str, expires_in_days: int | None) -> None:
     async def run() -> str:
         database = _database()
         try:
-            service = ApiKeyService(SqlUnitOfWork(database), SystemClock())
+            service = ApiKeyService(lambda: SqlUnitOfWork(database), SystemClock())
             issued = await service.create(CreateApiKey(name, Role(role.upper()), expires))
             return issued.secret
         finally:
@@ -132,7 +132,7 @@ def apikey_revoke(key_id: int) -> None:
     async def run() -> None:
         database = _database()
         try:
-            await ApiKeyService(SqlUnitOfWork(database), SystemClock()).revoke(key_id)
+            await ApiKeyService(lambda: SqlUnitOfWork(database), SystemClock()).revoke(key_id)
         finally:
             await database.dispose()
 

@@ -56,7 +56,7 @@ class CustomerTokenMutation:
     ) -> CustomerTokenCreatePayload:
         caller = api_key_only(info, Scope.CUSTOMER_TOKENS_CREATE)
         context = info.context
-        service = CustomerTokenService(context.uow(), context.clock, context.settings.secret_key)
+        service = CustomerTokenService(context.uow, context.clock, context.settings.secret_key)
         try:
             customer_id = decode_input_id(input.customer_id, "Customer", ("input", "customerId"))
             issued = await service.create(customer_id, input.ttl_seconds, caller.api_key.id)

@@ -418,7 +418,7 @@ def profile_of(data: CustomerUpsertInput | CustomerUpdateInput) -> domain.Profil
 def customer_service(info: strawberry.Info) -> domain.CustomerService:
     context = info.context
     return domain.CustomerService(
-        context.uow(), context.clock, phone_region=context.settings.phone_region
+        context.uow, context.clock, phone_region=context.settings.phone_region
     )
 
 

@@ -18,7 +18,7 @@ from domain.access import ApiKeyService, CreateApiKey, Role
 from domain.clock import SystemClock
 from domain.customers import CustomerRef, CustomerService, ProfileInput, UpsertCustomer
 from domain.orders import OrderService, RecordOrder
-from domain.program import ProgramSettings
+from domain.program import PROGRAM, ProgramSettings
 from domain.rewards import RewardFields, RewardKind, RewardService
 from domain.tags import ChangeCustomerTags, CreateTag, TagService
 from domain.tiers import TierService
@@ -53,7 +53,7 @@ async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool
             return False
     clock = SystemClock()
     await TierService(SqlUnitOfWork(database), clock).ensure_defaults()
-    customers = CustomerService(SqlUnitOfWork(database), clock, phone_region=phone_region)
+    customers = CustomerService(lambda: SqlUnitOfWork(database), clock, phone_region=phone_region)
     ids = []
     for external_id, email, phone, name, birthday, city in DEMO_CUSTOMERS:
         result = await customers.upsert(
@@ -70,7 +70,7 @@ async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool
             )
         )
         ids.append(result.customer.id)
-    tags = TagService(SqlUnitOfWork(database), clock)
+    tags = TagService(lambda: SqlUnitOfWork(database), clock)
     await tags.create(CreateTag("VIP", "Top spenders", "#C9A227"))
     await tags.add_to_customers(ChangeCustomerTags(ids[:2], tag_names=["VIP"]))
     await tags.add_to_customers(ChangeCustomerTags(ids[1:], tag_names=["newsletter"]))
@@ -87,7 +87,7 @@ async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool
                 channel="demo",
             )
         )
-    rewards = RewardService(SqlUnitOfWork(database), clock)
+    rewards = RewardService(lambda: SqlUnitOfWork(database), clock)
     await rewards.create(
         RewardFields(
             name="10% off", points_cost=500, kind=RewardKind.DISCOUNT_PERCENT, value=Decimal(10)
@@ -103,11 +103,11 @@ async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool
 
 async def _program(database: Database) -> ProgramSettings:
     async with SqlUnitOfWork(database) as uow:
-        return await uow.program.get()
+        return await uow.repo(PROGRAM).get()
 
 
 async def issue_demo_key(database: Database) -> str:
-    service = ApiKeyService(SqlUnitOfWork(database), SystemClock())
+    service = ApiKeyService(lambda: SqlUnitOfWork(database), SystemClock())
     async with database.sessions() as session:
         old = [k for k in await list_keys(session) if k.name == DEMO_KEY_NAME and not k.revoked_at]
     for key in old:

@@ -131,7 +131,7 @@ class FeedbackMutation:
     ) -> FeedbackRecordPayload:
         require(info, Scope.FEEDBACK_WRITE)
         try:
-            service = domain.FeedbackService(info.context.uow(), info.context.clock)
+            service = domain.FeedbackService(info.context.uow, info.context.clock)
             feedback = await service.record(_command(input))
         except (DomainError, InvalidInput) as exc:
             return FeedbackRecordPayload(feedback=None, user_errors=user_errors(exc))

@@ -21,7 +21,6 @@ from domain.errors import DomainError
 from domain.program import ProgramSettings
 from persistence import cohorts as cohort_reads
 from persistence import metrics as reads
-from persistence.program import load_program
 
 Granularity = strawberry.enum(domain.Granularity, name="Granularity")
 MetricsComparison = strawberry.enum(
@@ -218,7 +217,7 @@ def _period(start: datetime, end: datetime, field: str) -> domain.Period:
 
 
 async def _program(info: strawberry.Info) -> ProgramSettings:
-    return await info.context.read(load_program, info.context.settings.program_defaults())
+    return await info.context.program()
 
 
 From = Annotated[datetime, strawberry.argument(name="from", description="Included.")]

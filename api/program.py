@@ -101,7 +101,7 @@ class ProgramMutation:
             for f in fields(ProgramUpdateInput)
             if getattr(input, f.name) is not strawberry.UNSET
         }
-        service = domain.ProgramService(info.context.uow(), info.context.clock)
+        service = domain.ProgramService(info.context.uow, info.context.clock)
         try:
             settings = await service.update(changes)
         except (DomainError, InvalidInput) as exc:

@@ -285,7 +285,7 @@ def _fields(data: RewardCreateInput | RewardUpdateInput) -> domain.RewardFields:
 
 
 def _reward_service(info: strawberry.Info) -> domain.RewardService:
-    return domain.RewardService(info.context.uow(), info.context.clock)
+    return domain.RewardService(info.context.uow, info.context.clock)
 
 
 def _redemption_service(info: strawberry.Info) -> redeeming.RedemptionService:

@@ -182,7 +182,7 @@ def _saved_key(global_id: str) -> int:
 
 
 def segment_service(info: strawberry.Info) -> domain.SegmentService:
-    return domain.SegmentService(info.context.uow(), info.context.clock)
+    return domain.SegmentService(info.context.uow, info.context.clock)
 
 
 @strawberry.type

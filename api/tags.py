@@ -134,7 +134,7 @@ class CustomerTagsPayload:
 
 
 def tag_service(info: strawberry.Info) -> domain.TagService:
-    return domain.TagService(info.context.uow(), info.context.clock)
+    return domain.TagService(info.context.uow, info.context.clock)
 
 
 def _tag_change(data: CustomerTagsInput) -> domain.ChangeCustomerTags:

@@ -19,6 +19,7 @@ from typing import Protocol
 from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.fields import required_text
+from domain.unit_of_work import Port, UnitOfWorkFactory
 
 KEY_PREFIX = "lg_"
 MAX_KEY_NAME = 100
@@ -149,17 +150,12 @@ class ApiKeyRepository(Protocol):
     async def save(self, key: ApiKey) -> None: ...
 
 
-class ApiKeyUnitOfWork(Protocol):
-    api_keys: ApiKeyRepository
-
-    async def __aenter__(self) -> ApiKeyUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+API_KEYS: Port[ApiKeyRepository] = Port("api_keys")
 
 
 class ApiKeyService:
-    def __init__(self, uow: ApiKeyUnitOfWork, clock: Clock) -> None:
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow_factory = uow_factory
         self.clock = clock
 
     async def create(self, command: CreateApiKey) -> IssuedKey:
@@ -176,8 +172,8 @@ class ApiKeyService:
             errors.add(ErrorCode.INVALID, ("input", "expiresAt"), "expiresAt is over 10 years.")
         errors.raise_if_any()
         secret = new_key_text()
-        async with self.uow as uow:
-            key = await uow.api_keys.add(
+        async with self.uow_factory() as uow:
+            key = await uow.repo(API_KEYS).add(
                 ApiKey(
                     id=None,
                     name=name,
@@ -192,12 +188,12 @@ class ApiKeyService:
         return IssuedKey(key, secret)
 
     async def revoke(self, key_id: int) -> ApiKey:
-        async with self.uow as uow:
-            key = await uow.api_keys.get(key_id)
+        async with self.uow_factory() as uow:
+            key = await uow.repo(API_KEYS).get(key_id)
             if key is None:
                 raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No API key has this id.")
             if key.revoked_at is None:
                 key = replace(key, revoked_at=self.clock.now())
-                await uow.api_keys.save(key)
+                await uow.repo(API_KEYS).save(key)
             await uow.commit()
             return key

@@ -5,21 +5,26 @@ negative."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from domain.clock import Clock
-from domain.customers import Customer, CustomerRepository
-from domain.errors import DomainError, ErrorCode, ErrorCollector
-from domain.events import Event, EventRepository, EventType
+from domain.customers import CUSTOMERS, Customer
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
+from domain.events import EVENTS, Event, EventType
 from domain.fields import required_text
 from domain.idempotency import (
-    IdempotencyRepository,
+    IDEMPOTENCY,
     fingerprint,
     remembered_result,
     retrying,
 )
-from domain.points import MAX_ADJUSTMENT, EntryKind, LedgerEntry, PointsRepository, lot_dates
-from domain.program import ProgramRepository
+from domain.points import (
+    MAX_ADJUSTMENT,
+    POINTS,
+    EntryKind,
+    lot_dates,
+)
+from domain.program import PROGRAM
+from domain.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -38,20 +43,8 @@ class AdjustResult:
     replayed: bool
 
 
-class AdjustUnitOfWork(Protocol):
-    customers: CustomerRepository
-    points: PointsRepository
-    program: ProgramRepository
-    events: EventRepository
-    idempotency: IdempotencyRepository
-
-    async def __aenter__(self) -> AdjustUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
-
-
 class AdjustmentService:
-    def __init__(self, uow_factory, clock: Clock) -> None:  # noqa: ANN001
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
 
@@ -76,6 +69,7 @@ class AdjustmentService:
             errors.capture(exc)
         errors.raise_if_any()
         request_hash = fingerprint(command.customer_id, command.points, reason)
+        reason, key = present(reason, "reason"), present(key, "idempotencyKey")
         return await retrying(lambda: self._once(command, reason, key, request_hash))
 
     async def _once(
@@ -83,19 +77,21 @@ class AdjustmentService:
     ) -> AdjustResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            customer = await uow.customers.get(command.customer_id, for_update=True)
+            customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             if customer is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."
                 )
-            remembered = await remembered_result(uow.idempotency, "pointsAdjust", key, request_hash)
+            remembered = await remembered_result(
+                uow.repo(IDEMPOTENCY), "pointsAdjust", key, request_hash
+            )
             if remembered is not None:
                 return AdjustResult(customer, remembered["entryId"], replayed=True)
-            account = await uow.points.load_account(customer.id)
+            account = await uow.repo(POINTS).load_account(command.customer_id)
             if command.points > 0:
-                program = await uow.program.get()
+                program = await uow.repo(PROGRAM).get()
                 available_at, expires_at = lot_dates(now, 0, program.expiry_days)
-                entry: LedgerEntry = account.credit(
+                credited = account.credit(
                     EntryKind.ADJUST,
                     command.points,
                     now=now,
@@ -103,20 +99,24 @@ class AdjustmentService:
                     expires_at=expires_at,
                     reason=reason,
                 )
+                # An adjustment is available at once (no pending days), so it has an entry.
+                entry = present(credited, "adjustment entry")
             else:
                 entry = account.debit(EntryKind.ADJUST, -command.points, now=now, reason=reason)
             entry.api_key_id = command.api_key_id
             entry.idempotency_key = key
-            await uow.points.save_account(account, [entry])
-            await uow.idempotency.remember("pointsAdjust", key, request_hash, {"entryId": entry.id})
-            await uow.events.append(
+            await uow.repo(POINTS).save_account(account, [entry])
+            await uow.repo(IDEMPOTENCY).remember(
+                "pointsAdjust", key, request_hash, {"entryId": entry.id}, now
+            )
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.POINTS_ADJUSTED,
-                    customer.id,
+                    command.customer_id,
                     now,
                     {"points": command.points, "reason": reason, "balance": entry.balance_after},
                 )
             )
-            fresh = await uow.customers.get(customer.id)
+            fresh = present(await uow.repo(CUSTOMERS).get(command.customer_id), "customer")
             await uow.commit()
-        return AdjustResult(fresh, entry.id, replayed=False)
+        return AdjustResult(fresh, present(entry.id, "entry id"), replayed=False)

@@ -1,4 +1,9 @@
-"""The one source of "now", so jobs and tests can run as of any instant."""
+"""The one source of "now", so jobs and tests can run as of any instant.
+
+One way to read "now": a service reads its `Clock` (``self.clock.now()``) once per
+command and hands that instant to everything it writes, repositories included
+(e.g. an idempotency record's ``at``); persistence/ never reads the system time.
+The API reads the same clock once per request (``Context.now()``)."""
 
 from __future__ import annotations
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import jwt
 
 from domain.clock import Clock
-from domain.customers import CustomerRepository
+from domain.customers import CUSTOMERS
 from domain.errors import DomainError, ErrorCode
+from domain.unit_of_work import UnitOfWorkFactory
 
 MAX_TTL_SECONDS = 86_400
 ALGORITHM = "HS256"
@@ -73,16 +73,9 @@ def decode(token: str, secret: str, now: datetime) -> TokenClaims:
     return claims
 
 
-class TokenUnitOfWork(Protocol):
-    customers: CustomerRepository
-
-    async def __aenter__(self) -> TokenUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-
-
 class CustomerTokenService:
-    def __init__(self, uow: TokenUnitOfWork, clock: Clock, secret: str) -> None:
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, secret: str) -> None:
+        self.uow_factory = uow_factory
         self.clock = clock
         self.secret = secret
 
@@ -93,8 +86,8 @@ class CustomerTokenService:
                 ("input", "ttlSeconds"),
                 f"ttlSeconds must be between 1 and {MAX_TTL_SECONDS} (a day).",
             )
-        async with self.uow as uow:
-            customer = await uow.customers.get(customer_id)
+        async with self.uow_factory() as uow:
+            customer = await uow.repo(CUSTOMERS).get(customer_id)
         if customer is None:
             raise DomainError(
                 ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."

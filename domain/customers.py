@@ -21,9 +21,11 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from domain.clock import Clock
-from domain.errors import DomainError, ErrorCode, ErrorCollector
-from domain.events import Event, EventRepository, EventType
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
+from domain.events import EVENTS, Event, EventType
 from domain.fields import optional_text, required_text
+from domain.idempotency import retrying
+from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_EXTERNAL_ID = 128
 MAX_NAME = 200
@@ -149,14 +151,16 @@ class CustomerRepository(Protocol):
     async def get_by_external_id(
         self, external_id: str, *, for_update: bool = False
     ) -> Customer | None: ...
-    async def add(self, customer: Customer) -> Customer: ...
-    async def add_unless_exists(self, customer: Customer) -> Customer | None:
-        """Adds the customer, or returns None when its externalId is already taken
-        (a concurrent upsert got there first) without failing the transaction."""
+    async def add(self, customer: Customer) -> Customer:
+        """Adds the customer; a taken externalId fails the transaction as a unique
+        violation (`ConcurrentWrite`), which the service retries."""
         ...
 
     async def save(self, customer: Customer) -> None: ...
     async def existing_ids(self, customer_ids: Sequence[int]) -> set[int]: ...
+
+
+CUSTOMERS: Port[CustomerRepository] = Port("customers")
 
 
 def normalize_email(value: str, field: Sequence[str]) -> str:
@@ -301,15 +305,6 @@ def erased_copy(customer: Customer, at: datetime) -> Customer:
     )
 
 
-class CustomerUnitOfWork(Protocol):
-    customers: CustomerRepository
-    events: EventRepository
-
-    async def __aenter__(self) -> CustomerUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
-
-
 async def find_or_prepare(
     customers: CustomerRepository,
     ref: CustomerRef,
@@ -348,8 +343,8 @@ async def find_or_prepare(
 
 
 class CustomerService:
-    def __init__(self, uow: CustomerUnitOfWork, clock: Clock, *, phone_region: str | None):
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, *, phone_region: str | None):
+        self.uow_factory = uow_factory
         self.clock = clock
         self.phone_region = phone_region
 
@@ -363,64 +358,67 @@ class CustomerService:
                 ("input", "externalId"),
                 f"externalId may not start with {ERASED_PREFIX!r}: erased customers use it.",
             )
+        # A concurrent upsert of the same externalId can win the insert: this
+        # transaction then fails with ConcurrentWrite and runs again, finding that
+        # customer and updating it (the one way a lost unique race is retried).
+        return await retrying(lambda: self._upsert_once(external_id, command.profile))
+
+    async def _upsert_once(self, external_id: str, profile: ProfileInput) -> UpsertResult:
         now = self.clock.now()
-        async with self.uow as uow:
-            existing = await uow.customers.get_by_external_id(external_id, for_update=True)
+        async with self.uow_factory() as uow:
+            existing = await uow.repo(CUSTOMERS).get_by_external_id(external_id, for_update=True)
             if existing is None:
                 fresh = apply_profile(
                     Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
-                    command.profile,
+                    profile,
                     today=now.date(),
                     phone_region=self.phone_region,
                 )
-                created = await uow.customers.add_unless_exists(fresh)
-                if created is not None:
-                    await uow.events.append(
-                        Event(
-                            EventType.CUSTOMER_CREATED,
-                            customer_id=created.id,
-                            occurred_at=now,
-                            payload={"externalId": created.external_id},
-                        )
+                created = await uow.repo(CUSTOMERS).add(fresh)
+                await uow.repo(EVENTS).append(
+                    Event(
+                        EventType.CUSTOMER_CREATED,
+                        customer_id=present(created.id, "customer id"),
+                        occurred_at=now,
+                        payload={"externalId": created.external_id},
                     )
-                    await uow.commit()
-                    return UpsertResult(created, created=True)
-                # Another upsert of the same externalId committed in between: update it.
-                existing = await uow.customers.get_by_external_id(external_id, for_update=True)
+                )
+                await uow.commit()
+                return UpsertResult(created, created=True)
             updated = apply_profile(
-                existing, command.profile, today=now.date(), phone_region=self.phone_region
+                existing, profile, today=now.date(), phone_region=self.phone_region
             )
             if updated != existing:
                 updated.updated_at = now
-                await uow.customers.save(updated)
+                await uow.repo(CUSTOMERS).save(updated)
             await uow.commit()
             return UpsertResult(updated, created=False)
 
     async def update(self, command: UpdateCustomer) -> Customer:
         now = self.clock.now()
-        async with self.uow as uow:
+        async with self.uow_factory() as uow:
             customer = await self._live(uow, command.customer_id)
             updated = apply_profile(
                 customer, command.profile, today=now.date(), phone_region=self.phone_region
             )
             if updated != customer:
                 updated.updated_at = now
-                await uow.customers.save(updated)
+                await uow.repo(CUSTOMERS).save(updated)
             await uow.commit()
             return updated
 
     async def erase(self, customer_id: int) -> Customer:
         now = self.clock.now()
-        async with self.uow as uow:
+        async with self.uow_factory() as uow:
             customer = await self._live(uow, customer_id)
             erased = erased_copy(customer, now)
-            await uow.customers.save(erased)
+            await uow.repo(CUSTOMERS).save(erased)
             await uow.commit()
             return erased
 
     @staticmethod
-    async def _live(uow: CustomerUnitOfWork, customer_id: int) -> Customer:
-        customer = await uow.customers.get(customer_id, for_update=True)
+    async def _live(uow: UnitOfWork, customer_id: int) -> Customer:
+        customer = await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
         if customer is None:
             raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No customer has this id.")
         if customer.erased_at is not None:

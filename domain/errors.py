@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from typing import TypeVar
 
 
 class ErrorCode(StrEnum):
@@ -79,3 +80,14 @@ class ErrorCollector:
     def raise_if_any(self) -> None:
         if self.errors:
             raise InvalidInput(self.errors)
+
+
+T = TypeVar("T")
+
+
+def present(value: T | None, what: str) -> T:
+    """`value`, which the caller knows exists (an id of a saved row, a row it holds
+    locked); None here is a bug, not a refusal, so it is an assertion, not a DomainError."""
+    if value is None:
+        raise AssertionError(f"{what} is missing")
+    return value

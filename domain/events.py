@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from domain.unit_of_work import Port
+
 
 class EventType(StrEnum):
     CUSTOMER_CREATED = "customer.created"
@@ -49,3 +51,6 @@ class Event:
 
 class EventRepository(Protocol):
     async def append(self, event: Event) -> None: ...
+
+
+EVENTS: Port[EventRepository] = Port("events")

@@ -15,6 +15,7 @@ from typing import Protocol
 from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.fields import optional_text
+from domain.unit_of_work import Port, UnitOfWorkFactory
 
 MAX_COMMENT = 2000
 
@@ -62,12 +63,7 @@ class FeedbackRepository(Protocol):
         ...
 
 
-class FeedbackUnitOfWork(Protocol):
-    feedback: FeedbackRepository
-
-    async def __aenter__(self) -> FeedbackUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+FEEDBACK: Port[FeedbackRepository] = Port("feedback")
 
 
 def check_answer(command: RecordFeedback, errors: ErrorCollector) -> str | None:
@@ -87,15 +83,15 @@ def check_answer(command: RecordFeedback, errors: ErrorCollector) -> str | None:
 
 
 class FeedbackService:
-    def __init__(self, uow: FeedbackUnitOfWork, clock: Clock) -> None:
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow_factory = uow_factory
         self.clock = clock
 
     async def record(self, command: RecordFeedback) -> Feedback:
         errors = ErrorCollector()
         comment = check_answer(command, errors)
-        async with self.uow as uow:
-            state = await uow.feedback.customer_state(command.customer_id)
+        async with self.uow_factory() as uow:
+            state = await uow.repo(FEEDBACK).customer_state(command.customer_id)
             if state is None:
                 errors.add(ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id.")
             elif state == "erased":
@@ -105,7 +101,7 @@ class FeedbackService:
                     "This customer's personal data was erased; their feedback is not kept.",
                 )
             if command.order_id is not None:
-                owner = await uow.feedback.order_owner(command.order_id)
+                owner = await uow.repo(FEEDBACK).order_owner(command.order_id)
                 if owner is None:
                     errors.add(ErrorCode.NOT_FOUND, ("input", "orderId"), "No order has this id.")
                 elif owner != command.customer_id:
@@ -115,7 +111,7 @@ class FeedbackService:
                         "This order belongs to another customer.",
                     )
             errors.raise_if_any()
-            feedback = await uow.feedback.add(
+            feedback = await uow.repo(FEEDBACK).add(
                 Feedback(
                     id=None,
                     customer_id=command.customer_id,

@@ -27,7 +27,9 @@ def optional_text(value: str | None, field: Sequence[str], *, max_length: int) -
     return required_text(value, field, max_length=max_length)
 
 
-def bounded_list(items: Sequence, field: Sequence[str], *, limit: int = MAX_LIST_ITEMS) -> None:
+def bounded_list(
+    items: Sequence[object], field: Sequence[str], *, limit: int = MAX_LIST_ITEMS
+) -> None:
     if len(items) > limit:
         raise DomainError(
             ErrorCode.TOO_MANY, field, f"{field[-1]} has {len(items)} items; the limit is {limit}."

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from domain.errors import ConcurrentWrite, DomainError, ErrorCode
+from domain.unit_of_work import Port
 
 RETRIES = 5
 T = TypeVar("T")
@@ -21,13 +23,20 @@ def fingerprint(*parts: Any) -> str:
 
 
 class IdempotencyRepository(Protocol):
-    async def find(self, operation: str, key: str) -> tuple[str, dict] | None: ...
-    async def remember(self, operation: str, key: str, request_hash: str, result: dict) -> None: ...
+    async def find(self, operation: str, key: str) -> tuple[str, dict[str, Any]] | None: ...
+    async def remember(
+        self, operation: str, key: str, request_hash: str, result: dict[str, Any], at: datetime
+    ) -> None:
+        """Stores the result; `at` is the service's clock reading (the one "now")."""
+        ...
+
+
+IDEMPOTENCY: Port[IdempotencyRepository] = Port("idempotency")
 
 
 async def remembered_result(
     repository: IdempotencyRepository, operation: str, key: str, request_hash: str
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The stored result of an earlier call with this key, or None for a first call.
     The same key with a different request is refused."""
     found = await repository.find(operation, key)
@@ -45,7 +54,12 @@ async def remembered_result(
 
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
     """Runs a transaction again when it lost a race on a unique key; the next
-    attempt sees the winner's row and replays or refuses accordingly."""
+    attempt sees the winner's row and replays or refuses accordingly.
+
+    The one way a lost unique race is handled, in every area: write plainly (no
+    ``ON CONFLICT DO NOTHING`` special cases), let the unit of work turn the unique
+    violation into `ConcurrentWrite`, and retry the whole transaction here. The
+    attempt must open a fresh unit of work (hence services take a factory)."""
     for number in range(RETRIES):
         try:
             return await attempt()

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain import tiers
-from domain.events import Event, EventType
-from domain.points import LotState
-from domain.program import ProgramSettings
+from domain.customers import CUSTOMERS
+from domain.events import EVENTS, Event, EventType
+from domain.points import POINTS, LotState
+from domain.program import PROGRAM, ProgramSettings
+from domain.tier_port import TieredUnitOfWorkFactory
+from domain.unit_of_work import UnitOfWorkFactory
 
 BATCH = 500
 
@@ -29,31 +32,33 @@ class DailyReport:
     tier_changes: int = 0
 
 
-async def run_daily(uow_factory, as_of: datetime) -> DailyReport:  # noqa: ANN001
+async def run_daily(uow_factory: TieredUnitOfWorkFactory, as_of: datetime) -> DailyReport:
     report = DailyReport()
     while True:
         async with uow_factory() as uow:
-            customer_ids = await uow.points.customers_with_due_lots(as_of, BATCH)
+            customer_ids = await uow.repo(POINTS).customers_with_due_lots(as_of, BATCH)
         if not customer_ids:
             break
         for customer_id in customer_ids:
             await _settle_customer(uow_factory, customer_id, as_of, report)
     async with uow_factory() as uow:
-        program = await uow.program.get()
+        program = await uow.repo(PROGRAM).get()
     report.expiry_notices = await _notify_expiring(uow_factory, program, as_of)
     report.tier_changes = await tiers.run_downgrades(uow_factory, program, as_of)
     return report
 
 
-async def _notify_expiring(uow_factory, program: ProgramSettings, as_of: datetime) -> int:  # noqa: ANN001
+async def _notify_expiring(
+    uow_factory: UnitOfWorkFactory, program: ProgramSettings, as_of: datetime
+) -> int:
     """`points.expiring_soon`, once per lot, `expiring_soon_days` ahead of expiry."""
     horizon = as_of + timedelta(days=program.expiring_soon_days)
     sent = 0
     while True:
         async with uow_factory() as uow:
-            notices = await uow.points.expiry_notices_due(as_of, horizon, BATCH)
+            notices = await uow.repo(POINTS).expiry_notices_due(as_of, horizon, BATCH)
             for customer_id, points, first_expiry in notices:
-                await uow.events.append(
+                await uow.repo(EVENTS).append(
                     Event(
                         EventType.POINTS_EXPIRING_SOON,
                         customer_id,
@@ -67,13 +72,15 @@ async def _notify_expiring(uow_factory, program: ProgramSettings, as_of: datetim
             return sent
 
 
-async def _settle_customer(uow_factory, customer_id: int, as_of: datetime, report) -> None:  # noqa: ANN001
+async def _settle_customer(
+    uow_factory: UnitOfWorkFactory, customer_id: int, as_of: datetime, report: DailyReport
+) -> None:
     async with uow_factory() as uow:
-        await uow.customers.get(customer_id, for_update=True)
-        due = await uow.points.lots_due(customer_id, as_of)
+        await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
+        due = await uow.repo(POINTS).lots_due(customer_id, as_of)
         if not due:
             return
-        account = await uow.points.load_account(customer_id)
+        account = await uow.repo(POINTS).load_account(customer_id)
         by_id = {lot.id: lot for lot in account.lots}
         for lot in due:  # spent-out lots past expiry are not "open", but still close
             if lot.id not in by_id:
@@ -100,10 +107,10 @@ async def _settle_customer(uow_factory, customer_id: int, as_of: datetime, repor
                 if entry:
                     entries.append(entry)
                     expired += -entry.points
-        await uow.points.save_account(account, entries)
+        await uow.repo(POINTS).save_account(account, entries)
         for entry in entries:
             if entry.points > 0:
-                await uow.events.append(
+                await uow.repo(EVENTS).append(
                     Event(
                         EventType.POINTS_EARNED,
                         customer_id,
@@ -117,7 +124,7 @@ async def _settle_customer(uow_factory, customer_id: int, as_of: datetime, repor
                 )
         if expired:
             report.expired_points += expired
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.POINTS_EXPIRED,
                     customer_id,

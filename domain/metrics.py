@@ -412,7 +412,11 @@ class Change:
 def change(current: int | float | Decimal | None, other: int | float | Decimal | None) -> Change:
     if current is None or other is None:
         return Change(None, None)
-    absolute = current - other
+    absolute: int | float | Decimal
+    if isinstance(current, float) or isinstance(other, float):
+        absolute = float(current) - float(other)
+    else:
+        absolute = current - other
     if other == 0:
         return Change(absolute, None)
     if isinstance(absolute, int | Decimal) and isinstance(other, int | Decimal):

@@ -12,39 +12,42 @@ An order's statistics count only *counted* orders: those not refunded in full.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol
 
 from domain import referrals, tiers
 from domain.clock import Clock
 from domain.customers import (
+    CUSTOMERS,
     MAX_EXTERNAL_ID,
     Customer,
     CustomerRef,
-    CustomerRepository,
     find_or_prepare,
 )
-from domain.errors import DomainError, ErrorCode, ErrorCollector
-from domain.events import Event, EventRepository, EventType
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
+from domain.events import EVENTS, Event, EventType
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
 from domain.idempotency import (
-    IdempotencyRepository,
+    IDEMPOTENCY,
     fingerprint,
     remembered_result,
     retrying,
 )
+from domain.money import parse_money
 from domain.points import (
+    POINTS,
     EntryKind,
     LedgerEntry,
-    PointsRepository,
     earned_points,
     lot_dates,
     reversal_points,
 )
-from domain.program import ProgramRepository, ProgramSettings
+from domain.program import PROGRAM, ProgramSettings
+from domain.tier_port import TieredUnitOfWork
+from domain.unit_of_work import Port
 
 # Orders may be stamped a little ahead of our clock by a storefront's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -142,39 +145,7 @@ class OrderRepository(Protocol):
     async def refresh_customer_stats(self, customer_id: int) -> None: ...
 
 
-class OrderUnitOfWork(Protocol):
-    referrals: referrals.ReferralRepository
-    customers: CustomerRepository
-    orders: OrderRepository
-    points: PointsRepository
-    program: ProgramRepository
-    events: EventRepository
-    idempotency: IdempotencyRepository
-
-    async def __aenter__(self) -> OrderUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
-
-
-def money(value: Any, path: Sequence[str], *, positive: bool = True) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is not a number.") from None
-    if not amount.is_finite():
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is not a number.")
-    if positive and amount <= 0:
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} must be greater than 0.")
-    if amount < 0:
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} must not be negative.")
-    if amount > MAX_AMOUNT:
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} is larger than {MAX_AMOUNT}.")
-    cents = amount.quantize(Decimal("0.01"))
-    if amount != cents:
-        raise DomainError(ErrorCode.INVALID, path, f"{path[-1]} has more than 2 decimals.")
-    # One spelling per amount ("100" and "100.00" alike), so a retry that formats the
-    # amount differently still fingerprints as the same request.
-    return cents
+ORDERS: Port[OrderRepository] = Port("orders")
 
 
 def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[OrderItem]:
@@ -196,7 +167,7 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
                 raise DomainError(
                     ErrorCode.INVALID, (*path, "quantity"), "quantity must be 1 or more."
                 )
-            price = money(item.unit_price, (*path, "unitPrice"), positive=False)
+            price = parse_money(item.unit_price, (*path, "unitPrice"), high=MAX_AMOUNT)
             clean.append(OrderItem(sku, item.quantity, price, name, category))
         except DomainError as exc:
             errors.capture(exc)
@@ -206,7 +177,7 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
 class OrderService:
     def __init__(
         self,
-        uow_factory,  # noqa: ANN001 - a callable returning a fresh unit of work
+        uow_factory: Callable[[], TieredUnitOfWork],
         clock: Clock,
         *,
         phone_region: str | None,
@@ -220,7 +191,9 @@ class OrderService:
     async def record(self, command: RecordOrder) -> RecordResult:
         return await retrying(lambda: self._record_once(command))
 
-    def _validate(self, command: RecordOrder, program: ProgramSettings, now: datetime):  # noqa: ANN202
+    def _validate(
+        self, command: RecordOrder, program: ProgramSettings, now: datetime
+    ) -> tuple[str, Decimal, str, str | None, list[OrderItem]]:
         errors = ErrorCollector()
         external_id = amount = None
         try:
@@ -230,7 +203,9 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            amount = money(command.amount, ("input", "amount"))
+            amount = parse_money(
+                command.amount, ("input", "amount"), positive=True, high=MAX_AMOUNT
+            )
         except DomainError as exc:
             errors.capture(exc)
         currency = (command.currency or "").strip().upper()
@@ -259,15 +234,21 @@ class OrderService:
             )
         items = check_items(command.items, errors)
         errors.raise_if_any()
-        return external_id, amount, currency, channel, items
+        return (
+            present(external_id, "externalId"),
+            present(amount, "amount"),
+            currency,
+            channel,
+            items,
+        )
 
     async def _record_once(self, command: RecordOrder) -> RecordResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            program = await uow.program.get()
+            program = await uow.repo(PROGRAM).get()
             external_id, amount, currency, channel, items = self._validate(command, program, now)
             customer, created = await self._customer(uow, command.customer, now)
-            existing = await uow.orders.get_by_external_id(external_id)
+            existing = await uow.repo(ORDERS).get_by_external_id(external_id)
             if existing is not None:
                 if created or existing.request_hash != fingerprint(customer.id, str(amount)):
                     raise DomainError(
@@ -278,8 +259,8 @@ class OrderService:
                     )
                 return RecordResult(existing, customer, replayed=True)
             if created:
-                customer = await uow.customers.add(customer)
-                await uow.events.append(
+                customer = await uow.repo(CUSTOMERS).add(customer)
+                await uow.repo(EVENTS).append(
                     Event(
                         EventType.CUSTOMER_CREATED,
                         customer.id,
@@ -287,11 +268,12 @@ class OrderService:
                         {"externalId": customer.external_id},
                     )
                 )
-            request_hash = fingerprint(customer.id, str(amount))
-            order = await uow.orders.add(
+            customer_id = present(customer.id, "customer id")
+            request_hash = fingerprint(customer_id, str(amount))
+            order = await uow.repo(ORDERS).add(
                 Order(
                     id=None,
-                    customer_id=customer.id,
+                    customer_id=customer_id,
                     external_id=external_id,
                     amount=amount,
                     currency=currency,
@@ -303,17 +285,17 @@ class OrderService:
                     items=items,
                 )
             )
-            await uow.orders.refresh_customer_stats(customer.id)
+            await uow.repo(ORDERS).refresh_customer_stats(customer_id)
             entry = None
             if command.award_points:
-                multiplier = await tiers.earn_multiplier(uow, customer.id)
+                multiplier = await tiers.earn_multiplier(uow, customer_id)
                 points = earned_points(amount, program.earn_rate, multiplier)
                 if points > 0:
                     entry = await self._earn(uow, order, points, program, now, command.api_key_id)
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.ORDER_RECORDED,
-                    customer.id,
+                    customer_id,
                     now,
                     {
                         "orderExternalId": order.external_id,
@@ -325,22 +307,22 @@ class OrderService:
                 )
             )
             await referrals.qualify_on_order(uow, order, program, now)
-            await tiers.upgrade_after_order(uow, customer.id, program, now)
+            await tiers.upgrade_after_order(uow, customer_id, program, now)
             # Statistics, balance and tier as this transaction left them.
-            refreshed = await uow.customers.get(customer.id)
+            refreshed = await uow.repo(CUSTOMERS).get(customer_id)
             await uow.commit()
             return RecordResult(order, refreshed or customer, replayed=False, entry=entry)
 
     async def _earn(
         self,
-        uow: OrderUnitOfWork,
+        uow: TieredUnitOfWork,
         order: Order,
         points: int,
         program: ProgramSettings,
         now: datetime,
         api_key_id: int | None,
     ) -> LedgerEntry | None:
-        account = await uow.points.load_account(order.customer_id)
+        account = await uow.repo(POINTS).load_account(order.customer_id)
         # An order stamped a little ahead of our clock (CLOCK_SKEW) starts its lot now:
         # otherwise pending_days=0 would leave its points pending until the next job.
         available_at, expires_at = lot_dates(
@@ -358,11 +340,11 @@ class OrderService:
         entries = [entry] if entry else []
         for e in entries:
             e.api_key_id = api_key_id
-        await uow.points.save_account(account, entries)
+        await uow.repo(POINTS).save_account(account, entries)
         order.points_earned = points
-        await uow.orders.save(order)
+        await uow.repo(ORDERS).save(order)
         if entry is not None:
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.POINTS_EARNED,
                     order.customer_id,
@@ -377,11 +359,11 @@ class OrderService:
         return entry
 
     async def _customer(
-        self, uow: OrderUnitOfWork, ref: CustomerRef, now: datetime
+        self, uow: TieredUnitOfWork, ref: CustomerRef, now: datetime
     ) -> tuple[Customer, bool]:
         """The order's customer, locked; or a new one (not yet added) and True."""
         return await find_or_prepare(
-            uow.customers,
+            uow.repo(CUSTOMERS),
             ref,
             now,
             phone_region=self.phone_region,
@@ -398,7 +380,9 @@ class OrderService:
         errors = ErrorCollector()
         amount = key = None
         try:
-            amount = money(command.amount, ("input", "amount"))
+            amount = parse_money(
+                command.amount, ("input", "amount"), positive=True, high=MAX_AMOUNT
+            )
         except DomainError as exc:
             errors.capture(exc)
         try:
@@ -408,23 +392,27 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
+        amount, key = present(amount, "amount"), present(key, "idempotencyKey")
         order_external_id = (command.order_external_id or "").strip()
         request_hash = fingerprint(order_external_id, str(amount))
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            found = await uow.orders.get_by_external_id(order_external_id)
+            found = await uow.repo(ORDERS).get_by_external_id(order_external_id)
             if found is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND,
                     ("input", "orderExternalId"),
                     "No order has this externalId.",
                 )
-            await uow.customers.get(found.customer_id, for_update=True)
-            order = await uow.orders.get(found.id)
-            remembered = await remembered_result(uow.idempotency, "orderRefund", key, request_hash)
+            await uow.repo(CUSTOMERS).get(found.customer_id, for_update=True)
+            order_id = present(found.id, "order id")
+            order = present(await uow.repo(ORDERS).get(order_id), "order")
+            remembered = await remembered_result(
+                uow.repo(IDEMPOTENCY), "orderRefund", key, request_hash
+            )
             if remembered is not None:
-                refund = await uow.orders.get_refund(remembered["refundId"])
-                return RefundResult(order, refund, replayed=True)
+                refund = await uow.repo(ORDERS).get_refund(remembered["refundId"])
+                return RefundResult(order, present(refund, "refund"), replayed=True)
             remaining = order.amount - order.refunded_amount
             if amount > remaining:
                 raise DomainError(
@@ -442,27 +430,27 @@ class OrderService:
                 refunded_amount=order.refunded_amount + amount,
                 points_reversed=order.points_reversed + reverse,
             )
-            await uow.orders.save(order)
-            refund = await uow.orders.add_refund(
-                Refund(None, order.id, order.customer_id, amount, reverse, now)
+            await uow.repo(ORDERS).save(order)
+            refund = await uow.repo(ORDERS).add_refund(
+                Refund(None, order_id, order.customer_id, amount, reverse, now)
             )
-            await uow.idempotency.remember(
-                "orderRefund", key, request_hash, {"refundId": refund.id}
+            await uow.repo(IDEMPOTENCY).remember(
+                "orderRefund", key, request_hash, {"refundId": refund.id}, now
             )
-            await uow.orders.refresh_customer_stats(order.customer_id)
+            await uow.repo(ORDERS).refresh_customer_stats(order.customer_id)
             if reverse:
-                account = await uow.points.load_account(order.customer_id)
+                account = await uow.repo(POINTS).load_account(order.customer_id)
                 entry = account.reverse_for_refund(
-                    reverse, order.id, now, f"refund of order {order.external_id}"
+                    reverse, order_id, now, f"refund of order {order.external_id}"
                 )
                 entries = [entry] if entry else []
                 for e in entries:
                     e.idempotency_key = key
                     e.api_key_id = command.api_key_id
-                await uow.points.save_account(account, entries)
+                await uow.repo(POINTS).save_account(account, entries)
             if not order.counted:
                 await referrals.reverse_on_full_refund(uow, order, now)
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.ORDER_REFUNDED,
                     order.customer_id,

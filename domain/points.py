@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.errors import DomainError, ErrorCode
+from domain.unit_of_work import Port
 
 MAX_ADJUSTMENT = 10_000_000
 
@@ -63,7 +64,7 @@ class Lot:
     created_at: datetime | None = None
     referral_id: int | None = None
 
-    def fifo_key(self) -> tuple:
+    def fifo_key(self) -> tuple[bool, datetime, datetime, int]:
         never = self.expires_at is None
         return (never, self.expires_at or self.available_at, self.available_at, self.id or 0)
 
@@ -136,9 +137,20 @@ class PointsRepository(Protocol):
         self, as_of: datetime, horizon: datetime, limit: int
     ) -> list[tuple[int, int, datetime]]: ...
 
+    async def customers_with_due_lots(self, as_of: datetime, limit: int) -> list[int]:
+        """Customers with a pending lot due or an available lot past expiry."""
+        ...
+
+    async def lots_due(self, customer_id: int, as_of: datetime) -> list[Lot]:
+        """The customer's lots to activate or expire as of `as_of` (the daily job)."""
+        ...
+
     async def draws_of_entry(self, entry_id: int) -> list[Draw]:
         """What a debit entry took from which lots (lots loaded, expired included)."""
         ...
+
+
+POINTS: Port[PointsRepository] = Port("points")
 
 
 @dataclass

@@ -13,7 +13,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.money import parse_decimal, parse_money
+from domain.unit_of_work import Port, UnitOfWorkFactory
 
 
 class TierBasis(StrEnum):
@@ -55,6 +58,9 @@ class ProgramSettings:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+
+# Decimals of earnRate and pointValue (their columns hold 4).
+RATE_PLACES = 4
 
 # Bounds for integer settings: (smallest, largest).
 INT_BOUNDS: dict[str, tuple[int, int]] = {
@@ -112,11 +118,20 @@ def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramS
             except (ZoneInfoNotFoundError, ValueError):
                 errors.add(ErrorCode.INVALID, path, f"{value!r} is not an IANA time zone.")
                 continue
-        if name in {"earn_rate", "point_value"} and not Decimal(0) <= value <= Decimal(1000):
-            errors.add(ErrorCode.INVALID, path, f"{_camel(name)} must be between 0 and 1000.")
-            continue
-        if name == "referral_min_order_amount" and value < 0:
-            errors.add(ErrorCode.INVALID, path, f"{_camel(name)} must not be negative.")
+        try:
+            if name in {"earn_rate", "point_value"}:
+                value = parse_decimal(
+                    value,
+                    path,
+                    places=RATE_PLACES,
+                    low=Decimal(0),
+                    high=Decimal(1000),
+                    name=_camel(name),
+                )
+            if name == "referral_min_order_amount":
+                value = parse_money(value, path, name=_camel(name))
+        except DomainError as exc:
+            errors.capture(exc)
             continue
         clean[name] = value
     errors.raise_if_any()
@@ -139,23 +154,18 @@ class ProgramRepository(Protocol):
     async def save(self, settings: ProgramSettings) -> None: ...
 
 
-class ProgramUnitOfWork(Protocol):
-    program: ProgramRepository
-
-    async def __aenter__(self) -> ProgramUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+PROGRAM: Port[ProgramRepository] = Port("program")
 
 
 class ProgramService:
-    def __init__(self, uow: ProgramUnitOfWork, clock) -> None:  # noqa: ANN001
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow_factory = uow_factory
         self.clock = clock
 
     async def update(self, changes: dict[str, Any]) -> ProgramSettings:
-        async with self.uow as uow:
-            current = await uow.program.get()
+        async with self.uow_factory() as uow:
+            current = await uow.repo(PROGRAM).get()
             updated = replace(apply_changes(current, changes), updated_at=self.clock.now())
-            await uow.program.save(updated)
+            await uow.repo(PROGRAM).save(updated)
             await uow.commit()
             return updated

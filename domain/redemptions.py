@@ -22,18 +22,19 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.clock import Clock
-from domain.customers import Customer, CustomerRepository
-from domain.errors import DomainError, ErrorCode
-from domain.events import Event, EventRepository, EventType
+from domain.customers import CUSTOMERS, Customer
+from domain.errors import DomainError, ErrorCode, present
+from domain.events import EVENTS, Event, EventType
 from domain.fields import required_text
 from domain.idempotency import (
-    IdempotencyRepository,
+    IDEMPOTENCY,
     fingerprint,
     remembered_result,
     retrying,
 )
-from domain.points import EntryKind, PointsRepository
-from domain.rewards import Reward, RewardRepository
+from domain.points import POINTS, EntryKind
+from domain.rewards import REWARDS, Reward
+from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 # 31 symbols: digits and capitals without 0/O, 1/I/L. 13 of them carry
 # 13 × log2(31) ≈ 64.4 bits, drawn from `secrets`, so codes cannot be guessed.
@@ -118,17 +119,7 @@ class RedemptionRepository(Protocol):
         ...
 
 
-class RedemptionUnitOfWork(Protocol):
-    customers: CustomerRepository
-    points: PointsRepository
-    rewards: RewardRepository
-    redemptions: RedemptionRepository
-    events: EventRepository
-    idempotency: IdempotencyRepository
-
-    async def __aenter__(self) -> RedemptionUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+REDEMPTIONS: Port[RedemptionRepository] = Port("redemptions")
 
 
 def check_redeemable(
@@ -159,7 +150,7 @@ def _idempotency_key(customer_id: int, key: str) -> str:
 
 
 class RedemptionService:
-    def __init__(self, uow_factory, clock: Clock) -> None:  # noqa: ANN001
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
 
@@ -178,34 +169,36 @@ class RedemptionService:
         now = self.clock.now()
         scoped = _idempotency_key(command.customer_id, key)
         async with self.uow_factory() as uow:
-            customer = await uow.customers.get(command.customer_id, for_update=True)
+            customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             if customer is None or customer.erased_at is not None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."
                 )
             remembered = await remembered_result(
-                uow.idempotency, "rewardRedeem", scoped, request_hash
+                uow.repo(IDEMPOTENCY), "rewardRedeem", scoped, request_hash
             )
             if remembered is not None:
-                redemption = await uow.redemptions.get(remembered["redemptionId"])
-                return RedemptionResult(redemption, replayed=True)
-            reward = await uow.rewards.get(command.reward_id)
+                redemption = await uow.repo(REDEMPTIONS).get(remembered["redemptionId"])
+                return RedemptionResult(present(redemption, "redemption"), replayed=True)
+            reward = await uow.repo(REWARDS).get(command.reward_id)
             if reward is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "rewardId"), "No reward has this id."
                 )
+            customer_id = present(customer.id, "customer id")
+            reward_id = present(reward.id, "reward id")
             check_redeemable(
                 reward,
                 now,
                 await self._customer_rank(uow, customer),
-                await uow.rewards.tier_rank(reward.lowest_tier_id)
+                await uow.repo(REWARDS).tier_rank(reward.lowest_tier_id)
                 if reward.lowest_tier_id is not None
                 else None,
-                await uow.redemptions.count_held(customer.id, reward.id)
+                await uow.repo(REDEMPTIONS).count_held(customer_id, reward_id)
                 if reward.limit_per_customer is not None
                 else 0,
             )
-            account = await uow.points.load_account(customer.id)
+            account = await uow.repo(POINTS).load_account(customer_id)
             entry = account.debit(
                 EntryKind.REDEEM,
                 reward.points_cost,
@@ -214,15 +207,15 @@ class RedemptionService:
                 field_path=("input", "customerId"),
             )
             # Last before writing: the reward row stays locked only for the writes.
-            if not await uow.rewards.take_one(reward.id):
+            if not await uow.repo(REWARDS).take_one(reward_id):
                 raise DomainError(
                     ErrorCode.OUT_OF_STOCK, ("input", "rewardId"), "This reward is out of stock."
                 )
-            redemption = await uow.redemptions.add(
+            redemption = await uow.repo(REDEMPTIONS).add(
                 Redemption(
                     id=None,
-                    customer_id=customer.id,
-                    reward_id=reward.id,
+                    customer_id=customer_id,
+                    reward_id=reward_id,
                     code=new_code(),
                     status=RedemptionStatus.ISSUED,
                     points_spent=reward.points_cost,
@@ -233,11 +226,11 @@ class RedemptionService:
             entry.redemption_id = redemption.id
             entry.api_key_id = command.api_key_id
             entry.idempotency_key = key
-            await uow.points.save_account(account, [entry])
-            await uow.idempotency.remember(
-                "rewardRedeem", scoped, request_hash, {"redemptionId": redemption.id}
+            await uow.repo(POINTS).save_account(account, [entry])
+            await uow.repo(IDEMPOTENCY).remember(
+                "rewardRedeem", scoped, request_hash, {"redemptionId": redemption.id}, now
             )
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.POINTS_REDEEMED,
                     customer.id,
@@ -249,7 +242,7 @@ class RedemptionService:
                     },
                 )
             )
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.REWARD_REDEEMED,
                     customer.id,
@@ -264,9 +257,9 @@ class RedemptionService:
             await uow.commit()
         return RedemptionResult(redemption, replayed=False)
 
-    async def _customer_rank(self, uow: RedemptionUnitOfWork, customer: Customer) -> int | None:
+    async def _customer_rank(self, uow: UnitOfWork, customer: Customer) -> int | None:
         tier_id = customer.stats.tier_id if customer.stats else None
-        return await uow.rewards.tier_rank(tier_id) if tier_id is not None else None
+        return await uow.repo(REWARDS).tier_rank(tier_id) if tier_id is not None else None
 
     # ---- use -----------------------------------------------------------------------
 
@@ -276,14 +269,15 @@ class RedemptionService:
         field = ("input", "code")
         code = normalize_code(code_text or "")
         async with self.uow_factory() as uow:
-            found = await uow.redemptions.by_code(code) if code else None
+            found = await uow.repo(REDEMPTIONS).by_code(code) if code else None
             if found is None:
                 raise DomainError(ErrorCode.NOT_FOUND, field, "No redemption has this code.")
-            if not await uow.redemptions.change_status(found.id, RedemptionStatus.USED, now):
-                current = await uow.redemptions.get(found.id)
+            found_id = present(found.id, "redemption id")
+            if not await uow.repo(REDEMPTIONS).change_status(found_id, RedemptionStatus.USED, now):
+                current = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
                 _refuse_settled(current, field)
-            used = await uow.redemptions.get(found.id)
-            await uow.events.append(
+            used = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.REDEMPTION_USED,
                     used.customer_id,
@@ -306,34 +300,41 @@ class RedemptionService:
         now = self.clock.now()
         request_hash = fingerprint(command.redemption_id)
         async with self.uow_factory() as uow:
-            found = await uow.redemptions.get(command.redemption_id)
+            found = await uow.repo(REDEMPTIONS).get(command.redemption_id)
             if found is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "id"), "No redemption has this id."
                 )
             customer_id = found.customer_id
-            await uow.customers.get(customer_id, for_update=True)
+            found_id = present(found.id, "redemption id")
+            await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
             scoped = _idempotency_key(customer_id, key)
             remembered = await remembered_result(
-                uow.idempotency, "redemptionCancel", scoped, request_hash
+                uow.repo(IDEMPOTENCY), "redemptionCancel", scoped, request_hash
             )
             if remembered is not None:
-                return RedemptionResult(await uow.redemptions.get(found.id), replayed=True)
-            if not await uow.redemptions.change_status(found.id, RedemptionStatus.CANCELLED, now):
-                _refuse_settled(await uow.redemptions.get(found.id), ("input", "id"))
-            entry_id = await uow.redemptions.redeem_entry_id(found.id)
-            account = await uow.points.load_account(customer_id)
-            draws = await uow.points.draws_of_entry(entry_id)
+                again = await uow.repo(REDEMPTIONS).get(found_id)
+                return RedemptionResult(present(again, "redemption"), replayed=True)
+            if not await uow.repo(REDEMPTIONS).change_status(
+                found_id, RedemptionStatus.CANCELLED, now
+            ):
+                current = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
+                _refuse_settled(current, ("input", "id"))
+            entry_id = present(
+                await uow.repo(REDEMPTIONS).redeem_entry_id(found_id), "redeem entry id"
+            )
+            account = await uow.repo(POINTS).load_account(customer_id)
+            draws = await uow.repo(POINTS).draws_of_entry(entry_id)
             entries = account.restore(draws, now, "redemption cancelled")
             for entry in entries:
                 entry.redemption_id = found.id
                 entry.idempotency_key = key
-            await uow.points.save_account(account, entries)
-            await uow.rewards.give_back_one(found.reward_id)
-            await uow.idempotency.remember(
-                "redemptionCancel", scoped, request_hash, {"redemptionId": found.id}
+            await uow.repo(POINTS).save_account(account, entries)
+            await uow.repo(REWARDS).give_back_one(found.reward_id)
+            await uow.repo(IDEMPOTENCY).remember(
+                "redemptionCancel", scoped, request_hash, {"redemptionId": found.id}, now
             )
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.REDEMPTION_CANCELLED,
                     customer_id,
@@ -346,7 +347,7 @@ class RedemptionService:
                     },
                 )
             )
-            cancelled = await uow.redemptions.get(found.id)
+            cancelled = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
             await uow.commit()
         return RedemptionResult(cancelled, replayed=False)
 

@@ -27,22 +27,23 @@ from typing import TYPE_CHECKING, Protocol
 
 from domain.clock import Clock
 from domain.customers import (
+    CUSTOMERS,
     Customer,
     CustomerRef,
-    CustomerRepository,
     find_or_prepare,
 )
-from domain.errors import DomainError, ErrorCode, ErrorCollector
-from domain.events import Event, EventRepository, EventType
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
+from domain.events import EVENTS, Event, EventType
 from domain.fields import required_text
 from domain.idempotency import (
-    IdempotencyRepository,
+    IDEMPOTENCY,
     fingerprint,
     remembered_result,
     retrying,
 )
-from domain.points import EntryKind, LedgerEntry, PointsRepository, lot_dates
-from domain.program import ProgramRepository, ProgramSettings
+from domain.points import POINTS, EntryKind, LedgerEntry, Lot, lot_dates
+from domain.program import PROGRAM, ProgramSettings
+from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from domain.orders import Order
@@ -104,20 +105,10 @@ class ReferralRepository(Protocol):
     async def customer_by_code(self, code: str) -> int | None: ...
     async def ensure_code(self, customer_id: int) -> str: ...
     async def has_orders(self, customer_id: int) -> bool: ...
-    async def bonus_lots(self, referral_id: int) -> list: ...
+    async def bonus_lots(self, referral_id: int) -> list[Lot]: ...
 
 
-class ReferralUnitOfWork(Protocol):
-    customers: CustomerRepository
-    referrals: ReferralRepository
-    points: PointsRepository
-    program: ProgramRepository
-    events: EventRepository
-    idempotency: IdempotencyRepository
-
-    async def __aenter__(self) -> ReferralUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+REFERRALS: Port[ReferralRepository] = Port("referrals")
 
 
 def month_start(at: datetime, program: ProgramSettings) -> datetime:
@@ -126,7 +117,9 @@ def month_start(at: datetime, program: ProgramSettings) -> datetime:
 
 
 class ReferralService:
-    def __init__(self, uow_factory, clock: Clock, *, phone_region: str | None) -> None:  # noqa: ANN001
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, *, phone_region: str | None
+    ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
         self.phone_region = phone_region
@@ -134,7 +127,7 @@ class ReferralService:
     async def code_of(self, customer_id: int) -> str:
         async def attempt() -> str:
             async with self.uow_factory() as uow:
-                code = await uow.referrals.ensure_code(customer_id)
+                code = await uow.repo(REFERRALS).ensure_code(customer_id)
                 await uow.commit()
                 return code
 
@@ -161,7 +154,10 @@ class ReferralService:
             )
         errors.raise_if_any()
         request_hash = fingerprint(code, ref.id, ref.external_id)
-        return await retrying(lambda: self._record_once(command, code, key, request_hash))
+        idempotency_key = present(key, "idempotencyKey")
+        return await retrying(
+            lambda: self._record_once(command, code, idempotency_key, request_hash)
+        )
 
     async def _record_once(
         self, command: RecordReferral, code: str, key: str, request_hash: str
@@ -169,12 +165,12 @@ class ReferralService:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             remembered = await remembered_result(
-                uow.idempotency, "referralRecord", key, request_hash
+                uow.repo(IDEMPOTENCY), "referralRecord", key, request_hash
             )
             if remembered is not None:
-                referral = await uow.referrals.get(remembered["referralId"])
-                return RecordReferralResult(referral, replayed=True)
-            referrer_id = await uow.referrals.customer_by_code(code)
+                referral = await uow.repo(REFERRALS).get(remembered["referralId"])
+                return RecordReferralResult(present(referral, "referral"), replayed=True)
+            referrer_id = await uow.repo(REFERRALS).customer_by_code(code)
             if referrer_id is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "code"), "No customer has this referral code."
@@ -187,23 +183,27 @@ class ReferralService:
                     "A customer cannot refer themselves.",
                 )
             # Lock both customers in id order, so two referrals never deadlock.
-            for customer_id in sorted({referrer_id, referee.id} - {None}):
-                await uow.customers.get(customer_id, for_update=True)
+            known = {referrer_id} if referee.id is None else {referrer_id, referee.id}
+            for customer_id in sorted(known):
+                await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
             if not created:
-                if await uow.referrals.by_referee(referee.id) is not None:
+                referee_id = present(referee.id, "referee id")
+                if await uow.repo(REFERRALS).by_referee(referee_id) is not None:
                     raise DomainError(
                         ErrorCode.ALREADY_REFERRED,
                         ("input", "referee"),
                         "This customer was already referred by someone.",
                     )
-                if await uow.referrals.has_orders(referee.id):
+                if await uow.repo(REFERRALS).has_orders(referee_id):
                     raise DomainError(
                         ErrorCode.REFEREE_HAS_ORDERS,
                         ("input", "referee"),
                         "Only customers who have not ordered yet can be referred.",
                     )
-            program = await uow.program.get()
-            rewarded = await uow.referrals.qualified_since(referrer_id, month_start(now, program))
+            program = await uow.repo(PROGRAM).get()
+            rewarded = await uow.repo(REFERRALS).qualified_since(
+                referrer_id, month_start(now, program)
+            )
             if rewarded >= program.referral_monthly_limit:
                 raise DomainError(
                     ErrorCode.REFERRAL_LIMIT_REACHED,
@@ -212,8 +212,8 @@ class ReferralService:
                     f"(the limit is {program.referral_monthly_limit}).",
                 )
             if created:
-                referee = await uow.customers.add(referee)
-                await uow.events.append(
+                referee = await uow.repo(CUSTOMERS).add(referee)
+                await uow.repo(EVENTS).append(
                     Event(
                         EventType.CUSTOMER_CREATED,
                         referee.id,
@@ -221,21 +221,21 @@ class ReferralService:
                         {"externalId": referee.external_id},
                     )
                 )
-            referral = await uow.referrals.add(
+            referral = await uow.repo(REFERRALS).add(
                 Referral(
                     id=None,
                     referrer_id=referrer_id,
-                    referee_id=referee.id,
+                    referee_id=present(referee.id, "referee id"),
                     code=code,
                     status=ReferralStatus.PENDING,
                     recorded_at=now,
                     idempotency_key=key,
                 )
             )
-            await uow.idempotency.remember(
-                "referralRecord", key, request_hash, {"referralId": referral.id}
+            await uow.repo(IDEMPOTENCY).remember(
+                "referralRecord", key, request_hash, {"referralId": referral.id}, now
             )
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.REFERRAL_RECORDED,
                     referee.id,
@@ -247,10 +247,10 @@ class ReferralService:
             return RecordReferralResult(referral, replayed=False)
 
     async def _referee(
-        self, uow: ReferralUnitOfWork, ref: CustomerRef, now: datetime
+        self, uow: UnitOfWork, ref: CustomerRef, now: datetime
     ) -> tuple[Customer, bool]:
         return await find_or_prepare(
-            uow.customers,
+            uow.repo(CUSTOMERS),
             ref,
             now,
             phone_region=self.phone_region,
@@ -263,16 +263,16 @@ class ReferralService:
 
 
 async def qualify_on_order(
-    uow: ReferralUnitOfWork, order: Order, program: ProgramSettings, now: datetime
+    uow: UnitOfWork, order: Order, program: ProgramSettings, now: datetime
 ) -> Referral | None:
     """Called in the order's transaction (the referee already locked): the first order
     of at least the minimum amount qualifies a pending referral and pays both bonuses."""
-    referral = await uow.referrals.by_referee(order.customer_id)
+    referral = await uow.repo(REFERRALS).by_referee(order.customer_id)
     if referral is None or referral.status is not ReferralStatus.PENDING:
         return None
     if order.amount < program.referral_min_order_amount:
         return None
-    await uow.customers.get(referral.referrer_id, for_update=True)
+    await uow.repo(CUSTOMERS).get(referral.referrer_id, for_update=True)
     available_at, expires_at = lot_dates(order.placed_at, program.pending_days, program.expiry_days)
     referral = replace(
         referral,
@@ -282,14 +282,14 @@ async def qualify_on_order(
         referrer_bonus=program.referrer_bonus,
         referee_bonus=program.referee_bonus,
     )
-    await uow.referrals.save(referral)
+    await uow.repo(REFERRALS).save(referral)
     for customer_id, points, side in (
         (referral.referrer_id, program.referrer_bonus, "referrer"),
         (referral.referee_id, program.referee_bonus, "referee"),
     ):
         if points <= 0:
             continue
-        account = await uow.points.load_account(customer_id)
+        account = await uow.repo(POINTS).load_account(customer_id)
         entry: LedgerEntry | None = account.credit(
             EntryKind.BONUS,
             points,
@@ -299,9 +299,9 @@ async def qualify_on_order(
             reason=f"referral bonus ({side})",
             referral_id=referral.id,
         )
-        await uow.points.save_account(account, [entry] if entry else [])
+        await uow.repo(POINTS).save_account(account, [entry] if entry else [])
         if entry is not None:
-            await uow.events.append(
+            await uow.repo(EVENTS).append(
                 Event(
                     EventType.POINTS_EARNED,
                     customer_id,
@@ -309,7 +309,7 @@ async def qualify_on_order(
                     {"points": points, "reason": entry.reason, "balance": entry.balance_after},
                 )
             )
-    await uow.events.append(
+    await uow.repo(EVENTS).append(
         Event(
             EventType.REFERRAL_QUALIFIED,
             referral.referee_id,
@@ -325,24 +325,26 @@ async def qualify_on_order(
     return referral
 
 
-async def reverse_on_full_refund(uow: ReferralUnitOfWork, order: Order, now: datetime) -> None:
+async def reverse_on_full_refund(uow: UnitOfWork, order: Order, now: datetime) -> None:
     """The qualifying order was refunded in full: if the bonus lots are still pending,
     empty them and mark the referral REVERSED."""
-    referral = await uow.referrals.by_referee(order.customer_id)
+    referral = await uow.repo(REFERRALS).by_referee(order.customer_id)
     if (
         referral is None
         or referral.status is not ReferralStatus.QUALIFIED
         or referral.qualifying_order_id != order.id
     ):
         return
-    lots = await uow.referrals.bonus_lots(referral.id)
+    lots = await uow.repo(REFERRALS).bonus_lots(present(referral.id, "referral id"))
     if any(lot.state.value != "PENDING" for lot in lots):
         return
-    await uow.customers.get(referral.referrer_id, for_update=True)
+    await uow.repo(CUSTOMERS).get(referral.referrer_id, for_update=True)
     for customer_id in (referral.referrer_id, referral.referee_id):
-        account = await uow.points.load_account(customer_id)
+        account = await uow.repo(POINTS).load_account(customer_id)
         for lot in account.lots:
             if lot.id in {x.id for x in lots}:
                 account.shrink_pending(lot, lot.remaining)
-        await uow.points.save_account(account, [])
-    await uow.referrals.save(replace(referral, status=ReferralStatus.REVERSED, reversed_at=now))
+        await uow.repo(POINTS).save_account(account, [])
+    await uow.repo(REFERRALS).save(
+        replace(referral, status=ReferralStatus.REVERSED, reversed_at=now)
+    )

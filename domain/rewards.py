@@ -9,9 +9,10 @@ reward's tier's rank (a customer without a tier may redeem only rewards open to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -19,13 +20,14 @@ from domain.clock import Clock
 from domain.customers import UNSET
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.fields import optional_text, required_text
+from domain.money import parse_money
 from domain.points import MAX_ADJUSTMENT
+from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
 MAX_COST = MAX_ADJUSTMENT
 MAX_STOCK = 100_000_000
-MAX_VALUE = Decimal("9999999999999999.99")
 
 
 class RewardKind(StrEnum):
@@ -94,12 +96,7 @@ class RewardRepository(Protocol):
         ...
 
 
-class RewardUnitOfWork(Protocol):
-    rewards: RewardRepository
-
-    async def __aenter__(self) -> RewardUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+REWARDS: Port[RewardRepository] = Port("rewards")
 
 
 def _whole(value: Any, field: tuple[str, ...], low: int, high: int) -> int:
@@ -110,23 +107,11 @@ def _whole(value: Any, field: tuple[str, ...], low: int, high: int) -> int:
     return value
 
 
-def _decimal(value: Any, field: tuple[str, ...]) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} is not a number.") from None
-    if not amount.is_finite() or abs(amount) > MAX_VALUE:
-        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} is not a usable number.")
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise DomainError(ErrorCode.INVALID, field, f"{field[-1]} has more than 2 decimals.")
-    return amount.quantize(Decimal("0.01"))  # as stored, so every read shows the same
-
-
 def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -> Reward:
     """The reward with `fields` applied and checked; problems go to `errors`."""
     changes: dict[str, Any] = {}
 
-    def check(name: str, fn) -> None:  # noqa: ANN001
+    def check(name: str, fn: Callable[[Any], object]) -> None:
         value = getattr(fields, name)
         if value is UNSET:
             return
@@ -143,7 +128,7 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
     )
     check("points_cost", lambda v: _whole(v, (*path, "pointsCost"), 1, MAX_COST))
     check("kind", lambda v: RewardKind(v))
-    check("value", lambda v: None if v is None else _decimal(v, (*path, "value")))
+    check("value", lambda v: None if v is None else parse_money(v, (*path, "value")))
     check("stock", lambda v: None if v is None else _whole(v, (*path, "stock"), 0, MAX_STOCK))
     check(
         "limit_per_customer",
@@ -184,8 +169,8 @@ class RewardService:
     """Catalog upkeep by an admin. Archiving keeps the row: issued codes stay usable
     and the history keeps its names."""
 
-    def __init__(self, uow: RewardUnitOfWork, clock: Clock) -> None:
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow_factory = uow_factory
         self.clock = clock
 
     async def create(self, fields: RewardFields) -> Reward:
@@ -198,17 +183,17 @@ class RewardService:
         draft = Reward(id=None, name="", points_cost=1, kind=RewardKind.CUSTOM)
         reward = apply_fields(draft, fields, errors)
         errors.raise_if_any()
-        async with self.uow as uow:
+        async with self.uow_factory() as uow:
             await self._check_tier(uow, reward)
             reward.created_at = reward.updated_at = now
-            reward = await uow.rewards.add(reward)
+            reward = await uow.repo(REWARDS).add(reward)
             await uow.commit()
         return reward
 
     async def update(self, reward_id: int, fields: RewardFields) -> Reward:
         now = self.clock.now()
-        async with self.uow as uow:
-            current = await uow.rewards.get(reward_id, for_update=True)
+        async with self.uow_factory() as uow:
+            current = await uow.repo(REWARDS).get(reward_id, for_update=True)
             if current is None:
                 raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No reward has this id.")
             errors = ErrorCollector()
@@ -221,25 +206,25 @@ class RewardService:
             errors.raise_if_any()
             await self._check_tier(uow, reward)
             reward.updated_at = now
-            await uow.rewards.save(reward)
+            await uow.repo(REWARDS).save(reward)
             await uow.commit()
         return reward
 
     async def archive(self, reward_id: int) -> Reward:
-        async with self.uow as uow:
-            reward = await uow.rewards.get(reward_id, for_update=True)
+        async with self.uow_factory() as uow:
+            reward = await uow.repo(REWARDS).get(reward_id, for_update=True)
             if reward is None:
                 raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No reward has this id.")
             if reward.archived_at is None:
                 reward.archived_at = reward.updated_at = self.clock.now()
-                await uow.rewards.save(reward)
+                await uow.repo(REWARDS).save(reward)
             await uow.commit()
         return reward
 
-    async def _check_tier(self, uow: RewardUnitOfWork, reward: Reward) -> None:
+    async def _check_tier(self, uow: UnitOfWork, reward: Reward) -> None:
         if (
             reward.lowest_tier_id is not None
-            and await uow.rewards.tier_rank(reward.lowest_tier_id) is None
+            and await uow.repo(REWARDS).tier_rank(reward.lowest_tier_id) is None
         ):
             raise DomainError(
                 ErrorCode.NOT_FOUND, ("input", "lowestTierId"), "No tier has this id."

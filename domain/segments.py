@@ -30,6 +30,7 @@ from domain.segment_rules import (
     RuleErrors,
     parse_rule,
 )
+from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_SEGMENT_NAME = 100
 MAX_SEGMENT_DESCRIPTION = 500
@@ -157,12 +158,7 @@ class SegmentRepository(Protocol):
     async def delete(self, segment_id: int) -> None: ...
 
 
-class SegmentUnitOfWork(Protocol):
-    segments: SegmentRepository
-
-    async def __aenter__(self) -> SegmentUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+SEGMENTS: Port[SegmentRepository] = Port("segments")
 
 
 def _checked(name: Any, rule: Any, description: Any, errors: ErrorCollector) -> dict[str, Any]:
@@ -198,8 +194,8 @@ def _checked(name: Any, rule: Any, description: Any, errors: ErrorCollector) -> 
 
 
 class SegmentService:
-    def __init__(self, uow: SegmentUnitOfWork, clock: Clock) -> None:
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow_factory = uow_factory
         self.clock = clock
 
     async def create(self, command: CreateSegment) -> Segment:
@@ -207,12 +203,12 @@ class SegmentService:
         fields = _checked(command.name, command.rule, command.description, errors)
         errors.raise_if_any()
         now = self.clock.now()
-        async with self.uow as uow:
-            if await uow.segments.by_key(segment_key(fields["name"])) is not None:
+        async with self.uow_factory() as uow:
+            if await uow.repo(SEGMENTS).by_key(segment_key(fields["name"])) is not None:
                 raise DomainError(
                     ErrorCode.TAKEN, ("input", "name"), f"A segment {fields['name']!r} exists."
                 )
-            segment = await uow.segments.add(
+            segment = await uow.repo(SEGMENTS).add(
                 Segment(None, created_at=now, updated_at=now, **fields)
             )
             await uow.commit()
@@ -222,29 +218,29 @@ class SegmentService:
         errors = ErrorCollector()
         changes = _checked(command.name, command.rule, command.description, errors)
         errors.raise_if_any()
-        async with self.uow as uow:
+        async with self.uow_factory() as uow:
             segment = await self._get(uow, command.segment_id)
             updated = replace(segment, **changes)
-            if updated.key != segment.key and await uow.segments.by_key(updated.key):
+            if updated.key != segment.key and await uow.repo(SEGMENTS).by_key(updated.key):
                 raise DomainError(
                     ErrorCode.TAKEN, ("input", "name"), f"A segment {updated.name!r} exists."
                 )
             if updated != segment:
                 updated.updated_at = self.clock.now()
-                await uow.segments.save(updated)
+                await uow.repo(SEGMENTS).save(updated)
             await uow.commit()
             return updated
 
     async def delete(self, segment_id: int) -> Segment:
-        async with self.uow as uow:
+        async with self.uow_factory() as uow:
             segment = await self._get(uow, segment_id)
-            await uow.segments.delete(segment_id)
+            await uow.repo(SEGMENTS).delete(segment_id)
             await uow.commit()
             return segment
 
     @staticmethod
-    async def _get(uow: SegmentUnitOfWork, segment_id: int) -> Segment:
-        segment = await uow.segments.get(segment_id, for_update=True)
+    async def _get(uow: UnitOfWork, segment_id: int) -> Segment:
+        segment = await uow.repo(SEGMENTS).get(segment_id, for_update=True)
         if segment is None:
             raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No segment has this id.")
         return segment

@@ -14,9 +14,11 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from domain.clock import Clock
-from domain.customers import UNSET, CustomerRepository
-from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.customers import CUSTOMERS, UNSET
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.fields import bounded_list, optional_text, required_text
+from domain.idempotency import retrying
+from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_TAG_NAME = 64
 MAX_TAG_DESCRIPTION = 500
@@ -83,10 +85,9 @@ class TagRepository(Protocol):
     async def get(self, tag_id: int) -> Tag | None: ...
     async def by_keys(self, keys: Sequence[str]) -> list[Tag]: ...
     async def by_ids(self, tag_ids: Sequence[int]) -> list[Tag]: ...
-    async def add(self, tag: Tag) -> Tag: ...
-    async def add_unless_exists(self, tag: Tag) -> Tag | None:
-        """Adds the tag, or returns None when its name is already taken (a concurrent
-        transaction got there first) without failing the transaction."""
+    async def add(self, tag: Tag) -> Tag:
+        """Adds the tag; a taken name fails the transaction as a unique violation
+        (`ConcurrentWrite`), which the service retries."""
         ...
 
     async def save(self, tag: Tag) -> None: ...
@@ -95,13 +96,7 @@ class TagRepository(Protocol):
     async def detach(self, customer_ids: Sequence[int], tag_ids: Sequence[int]) -> int: ...
 
 
-class TagUnitOfWork(Protocol):
-    tags: TagRepository
-    customers: CustomerRepository
-
-    async def __aenter__(self) -> TagUnitOfWork: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
+TAGS: Port[TagRepository] = Port("tags")
 
 
 def check_color(value: str | None, field: Sequence[str]) -> str | None:
@@ -112,8 +107,8 @@ def check_color(value: str | None, field: Sequence[str]) -> str | None:
 
 
 class TagService:
-    def __init__(self, uow: TagUnitOfWork, clock: Clock) -> None:
-        self.uow = uow
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow_factory = uow_factory
         self.clock = clock
 
     async def create(self, command: CreateTag) -> Tag:
@@ -134,17 +129,30 @@ class TagService:
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
-        async with self.uow as uow:
-            tag = await uow.tags.add_unless_exists(
-                Tag(None, name, description, color, command.source, self.clock.now())
-            )
-            if tag is None:
-                raise DomainError(ErrorCode.TAKEN, ("input", "name"), f"A tag {name!r} exists.")
-            await uow.commit()
-            return tag
+        tag_name = present(name, "name")
+
+        async def attempt() -> Tag:
+            # A concurrent create of the same name fails this insert; the retry then
+            # finds the tag and refuses the name as taken.
+            async with self.uow_factory() as uow:
+                if await uow.repo(TAGS).by_keys([tag_key(tag_name)]):
+                    raise DomainError(
+                        ErrorCode.TAKEN, ("input", "name"), f"A tag {tag_name!r} exists."
+                    )
+                tag = await uow.repo(TAGS).add(
+                    Tag(None, tag_name, description, color, command.source, self.clock.now())
+                )
+                await uow.commit()
+                return tag
+
+        return await retrying(attempt)
 
     async def update(self, command: UpdateTag) -> Tag:
-        async with self.uow as uow:
+        # A concurrent rename to the same name fails the save; the retry refuses it.
+        return await retrying(lambda: self._update_once(command))
+
+    async def _update_once(self, command: UpdateTag) -> Tag:
+        async with self.uow_factory() as uow:
             tag = await self._get(uow, command.tag_id)
             errors = ErrorCollector()
             changes: dict[str, Any] = {}
@@ -171,26 +179,26 @@ class TagService:
                     errors.capture(exc)
             errors.raise_if_any()
             updated = replace(tag, **changes)
-            if updated.key != tag.key and await uow.tags.by_keys([updated.key]):
+            if updated.key != tag.key and await uow.repo(TAGS).by_keys([updated.key]):
                 raise DomainError(
                     ErrorCode.TAKEN, ("input", "name"), f"A tag {updated.name!r} exists."
                 )
-            await uow.tags.save(updated)
+            await uow.repo(TAGS).save(updated)
             await uow.commit()
             return updated
 
     async def delete(self, tag_id: int) -> Tag:
-        async with self.uow as uow:
+        async with self.uow_factory() as uow:
             tag = await self._get(uow, tag_id)
-            await uow.tags.delete(tag_id)
+            await uow.repo(TAGS).delete(tag_id)
             await uow.commit()
             return tag
 
     async def add_to_customers(self, command: ChangeCustomerTags) -> TagChangeResult:
-        return await self._change(command, attach=True)
+        return await retrying(lambda: self._change(command, attach=True))
 
     async def remove_from_customers(self, command: ChangeCustomerTags) -> TagChangeResult:
-        return await self._change(command, attach=False)
+        return await retrying(lambda: self._change(command, attach=False))
 
     async def _change(self, command: ChangeCustomerTags, *, attach: bool) -> TagChangeResult:
         errors = ErrorCollector()
@@ -220,8 +228,8 @@ class TagService:
         errors.raise_if_any()
 
         customer_ids = list(dict.fromkeys(command.customer_ids))
-        async with self.uow as uow:
-            found = await uow.customers.existing_ids(customer_ids)
+        async with self.uow_factory() as uow:
+            found = await uow.repo(CUSTOMERS).existing_ids(customer_ids)
             missing = [cid for cid in customer_ids if cid not in found]
             if missing:
                 raise DomainError(
@@ -229,33 +237,32 @@ class TagService:
                     ("input", "customerIds"),
                     f"{len(missing)} of the customers do not exist.",
                 )
-            tags = await uow.tags.by_ids(list(dict.fromkeys(command.tag_ids)))
+            tags = await uow.repo(TAGS).by_ids(list(dict.fromkeys(command.tag_ids)))
             if len(tags) != len(set(command.tag_ids)):
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("input", "tagIds"), "Some of the tags do not exist."
                 )
-            by_name = {tag.key: tag for tag in await uow.tags.by_keys(list(names))}
+            by_name = {tag.key: tag for tag in await uow.repo(TAGS).by_keys(list(names))}
             for key, name in names.items():
                 if key in by_name:
                     continue
                 if attach:
                     tag = Tag(None, name, source=command.source, created_at=self.clock.now())
-                    # None: a concurrent call just created it; use that one.
-                    by_name[key] = (
-                        await uow.tags.add_unless_exists(tag) or (await uow.tags.by_keys([key]))[0]
-                    )
+                    # A concurrent call creating the same name fails this insert;
+                    # the retry (add_to_customers) then finds and uses that tag.
+                    by_name[key] = await uow.repo(TAGS).add(tag)
             all_tags = list({t.id: t for t in [*tags, *by_name.values()]}.values())
-            tag_ids = [t.id for t in all_tags]
+            tag_ids = [present(t.id, "tag id") for t in all_tags]
             if attach:
-                changed = await uow.tags.attach(customer_ids, tag_ids)
+                changed = await uow.repo(TAGS).attach(customer_ids, tag_ids)
             else:
-                changed = await uow.tags.detach(customer_ids, tag_ids)
+                changed = await uow.repo(TAGS).detach(customer_ids, tag_ids)
             await uow.commit()
             return TagChangeResult(all_tags, customer_ids, changed)
 
     @staticmethod
-    async def _get(uow: TagUnitOfWork, tag_id: int) -> Tag:
-        tag = await uow.tags.get(tag_id)
+    async def _get(uow: UnitOfWork, tag_id: int) -> Tag:
+        tag = await uow.repo(TAGS).get(tag_id)
         if tag is None:
             raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No tag has this id.")
         return tag

@@ -8,8 +8,9 @@ from sqlalchemy import String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access import ApiKey, Role
+from domain.access import API_KEYS, ApiKey, Role
 from persistence.base import Base
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 
@@ -87,3 +88,6 @@ async def key_by_id(session: AsyncSession, key_id: int) -> ApiKey | None:
 async def list_keys(session: AsyncSession) -> list[ApiKey]:
     rows = await session.execute(select(ApiKeyRow).order_by(ApiKeyRow.id))
     return [to_domain(r) for r in rows.scalars()]
+
+
+register(API_KEYS, lambda tx: SqlApiKeyRepository(tx.session))

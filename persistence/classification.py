@@ -34,10 +34,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from sqlalchemy import (
     CTE,
     BigInteger,
+    ColumnElement,
     Float,
     Integer,
     Select,
@@ -65,17 +67,17 @@ from domain.classification import (
 from domain.program import ProgramSettings, RfmCut
 from persistence.customers import CustomerRow
 from persistence.metrics import analytical_read
-from persistence.orders import OrderRow
+from persistence.orders import OrderRow, counted
 from persistence.program import load_program
 from persistence.sql_arithmetic import MS_PER_DAY, cents, epoch_ms, instant_ms, money_of_cents
 
 CENT = Decimal("0.01")
 
 
-def counted_orders(as_of: datetime, *, lookback_days: int | None = None):  # noqa: ANN201
+def counted_orders(as_of: datetime, *, lookback_days: int | None = None) -> ColumnElement[bool]:
     """The WHERE clause of a counted order as of `as_of` (the segment compiler uses it
     for order-item fields such as category_spent)."""
-    clause = and_(OrderRow.refunded_amount < OrderRow.amount, OrderRow.placed_at <= as_of)
+    clause = and_(counted(), OrderRow.placed_at <= as_of)
     if lookback_days is not None:
         clause = and_(clause, OrderRow.placed_at >= as_of - timedelta(days=lookback_days))
     return clause
@@ -86,10 +88,10 @@ def _order_stats(
     *,
     since: datetime | None = None,
     customer_ids: Sequence[int] | None = None,
-    only=None,  # noqa: ANN001 (an extra WHERE clause on orders)
-) -> Select:
+    only: ColumnElement[bool] | None = None,  # an extra WHERE clause on orders
+) -> Select[*tuple[Any, ...]]:
     """Counted orders at or before as_of (and at or after since), per customer."""
-    conditions = [OrderRow.refunded_amount < OrderRow.amount, OrderRow.placed_at <= as_of]
+    conditions = [counted(), OrderRow.placed_at <= as_of]
     if since is not None:
         conditions.append(OrderRow.placed_at >= since)
     if customer_ids is not None:
@@ -144,7 +146,7 @@ def _stats(
     return up_to_date.union_all(recounted).cte(name)
 
 
-def _lifecycle(stats: CTE, as_of: datetime, program: ProgramSettings):  # noqa: ANN202
+def _lifecycle(stats: CTE, as_of: datetime, program: ProgramSettings) -> ColumnElement[Any]:
     bounds = LifecycleBounds.of(as_of, program)
     first, last = stats.c.first_order_at, stats.c.last_order_at
     return case(
@@ -160,7 +162,7 @@ def _lifecycle(stats: CTE, as_of: datetime, program: ProgramSettings):  # noqa: 
     )
 
 
-def _days_since(instant, as_of: datetime):  # noqa: ANN001, ANN202
+def _days_since(instant: ColumnElement[Any], as_of: datetime) -> ColumnElement[Any]:
     """as_of − instant in days, a float, from the millisecond integers."""
     elapsed = literal(instant_ms(as_of), BigInteger) - epoch_ms(instant)
     return cast(elapsed, Float) / float(MS_PER_DAY)
@@ -189,7 +191,7 @@ def _cuts(population: CTE, method: RfmCut) -> CTE:
     ).subquery("rfm_ordered")
     n = ordered.c.n
 
-    def middle_sum(c: str):  # noqa: ANN202
+    def middle_sum(c: str) -> ColumnElement[Any]:
         rn, x = ordered.c[f"{c}_rn"], ordered.c[c]
         low = func.sum(case((rn == (n + 1) // 2, x), else_=0))
         high = func.sum(case((rn == n // 2 + 1, x), else_=0))
@@ -237,7 +239,7 @@ def _rfm_ctes(
         )
     )
 
-    def score(order_by):  # noqa: ANN001, ANN202
+    def score(order_by: ColumnElement[Any]) -> ColumnElement[Any]:
         worse = func.rank().over(order_by=order_by) - 1
         return cast(1 + (SCORE_LEVELS * worse) // cuts.c.n, Integer)
 
@@ -273,7 +275,7 @@ def lifecycle_query(
     *,
     customer_ids: Sequence[int] | None = None,
     stored_stats: bool = True,
-) -> Select:
+) -> Select[*tuple[Any, ...]]:
     """classification_query without RFM: the columns up to `lifecycle`, cheaper since no
     population-wide ranking is needed (and restricted to customer_ids when given)."""
     stats = _stats(as_of, customer_ids=customer_ids, stored=stored_stats)
@@ -285,7 +287,7 @@ def lifecycle_query(
     return statement
 
 
-def _profile_columns(stats: CTE, as_of: datetime, program: ProgramSettings) -> list:
+def _profile_columns(stats: CTE, as_of: datetime, program: ProgramSettings) -> list[Any]:
     return [
         CustomerRow.id.label("customer_id"),
         func.coalesce(stats.c.orders_count, 0).label("orders_count"),
@@ -304,7 +306,7 @@ def classification_query(
     lookback_days: int | None = None,
     customer_ids: Sequence[int] | None = None,
     stored_stats: bool = True,
-) -> Select:
+) -> Select[*tuple[Any, ...]]:
     """One row per customer: statistics as of `as_of`, lifecycle stage, RFM.
 
     Columns: customer_id, orders_count, net_spent, first_order_at, last_order_at,
@@ -466,7 +468,8 @@ async def rfm_summary(
         )
     ).all()
     sums = {
-        RfmClass(r.rfm_class): _ClassSums(r.count, int(r.r_ms), int(r.f), int(r.m)) for r in rows
+        RfmClass(r.rfm_class): _ClassSums(int(r._mapping["count"]), int(r.r_ms), int(r.f), int(r.m))
+        for r in rows
     }
     classes = {}
     for cls in RfmClass:

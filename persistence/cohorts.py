@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.metrics import CohortRow, Period, cohort_months
 from domain.program import ProgramSettings
-from persistence.metrics import analytical_read, counted, orders, windows_cte
+from persistence.metrics import analytical_read, orders, windows_cte
+from persistence.orders import counted
 
 
 async def cohort_table(

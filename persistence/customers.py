@@ -7,15 +7,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.customers import Customer, CustomerStats, Gender
+from domain.customers import CUSTOMERS, Customer, CustomerStats, Gender
 from persistence.base import Base
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -31,7 +45,7 @@ class CustomerRow(Base):
     gender: Mapped[str | None] = mapped_column(String(16))
     city: Mapped[str | None] = mapped_column(String(100))
     acquisition_channel: Mapped[str | None] = mapped_column(String(64))
-    attributes: Mapped[dict] = mapped_column(JsonDocument, default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -86,7 +100,7 @@ def to_domain(row: CustomerRow) -> Customer:
     )
 
 
-def _values(customer: Customer) -> dict:
+def _values(customer: Customer) -> dict[str, Any]:
     return {
         "external_id": customer.external_id,
         "email": customer.email,
@@ -136,23 +150,6 @@ class SqlCustomerRepository:
         customer.id = row.id
         return customer
 
-    async def add_unless_exists(self, customer: Customer) -> Customer | None:
-        """INSERT … ON CONFLICT (external_id) DO NOTHING: on PostgreSQL a concurrent
-        insert of the same externalId makes this wait for it, then insert nothing,
-        instead of failing the whole transaction with a unique violation."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(CustomerRow)
-            .values(**_values(customer))
-            .on_conflict_do_nothing(index_elements=[CustomerRow.external_id])
-            .returning(CustomerRow.id)
-        )
-        new_id = (await self.session.execute(statement)).scalar_one_or_none()
-        if new_id is None:
-            return None
-        customer.id = new_id
-        return customer
-
     async def save(self, customer: Customer) -> None:
         await self.session.execute(
             update(CustomerRow).where(CustomerRow.id == customer.id).values(**_values(customer))
@@ -190,7 +187,9 @@ class CustomerFilter:
     include_erased: bool = False
 
 
-def _filtered(statement, criteria: CustomerFilter):  # noqa: ANN001, ANN202
+def _filtered(
+    statement: Select[*tuple[Any, ...]], criteria: CustomerFilter
+) -> Select[*tuple[Any, ...]]:
     from persistence.tags import CustomerTagRow, TagRow
 
     if not criteria.include_erased:
@@ -212,7 +211,7 @@ def _filtered(statement, criteria: CustomerFilter):  # noqa: ANN001, ANN202
     return statement
 
 
-def _search_clause(text: str):  # noqa: ANN202
+def _search_clause(text: str) -> ColumnElement[bool]:
     """Exact on the identifiers people paste, substring on the name."""
     term = text.strip()
     lowered = term.lower()
@@ -232,7 +231,7 @@ async def list_customers(
     session: AsyncSession,
     criteria: CustomerFilter,
     sort: CustomerSort,
-    after: Sequence | None,
+    after: Sequence[Any] | None,
     first: int,
 ) -> Page[Customer]:
     key = SORT_KEYS[sort]
@@ -244,7 +243,7 @@ async def list_customers(
 
 async def count_customers(session: AsyncSession, criteria: CustomerFilter) -> int:
     statement = _filtered(select(func.count()).select_from(CustomerRow), criteria)
-    return (await session.execute(statement)).scalar_one()
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:
@@ -259,3 +258,6 @@ async def customers_by_external_ids(
         select(CustomerRow).where(CustomerRow.external_id.in_(list(external_ids)))
     )
     return {r.external_id: to_domain(r) for r in rows.scalars()}
+
+
+register(CUSTOMERS, lambda tx: SqlCustomerRepository(tx.session))

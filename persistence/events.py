@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnClause,
     Index,
     Select,
     String,
@@ -55,9 +56,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.events import Event, EventType
+from domain.events import EVENTS, Event, EventType
 from persistence.base import Base
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
+from persistence.statements import is_postgresql
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -67,7 +70,7 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     type: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[int | None] = mapped_column(BigId)
-    payload: Mapped[dict] = mapped_column(JsonDocument)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # PostgreSQL: the writing transaction's id (pg_current_xact_id), so readers can
     # stop before transactions that are still open. SQLite: null (writers are serial).
@@ -97,7 +100,7 @@ class SqlEventRepository:
         )
 
     async def _transaction_id(self) -> int | None:
-        if self.session.bind.dialect.name != "postgresql":
+        if not is_postgresql(self.session):
             return None
         if self._txid is None:
             result = await self.session.execute(text("SELECT pg_current_xact_id()::text::bigint"))
@@ -109,7 +112,9 @@ class SqlEventRepository:
 
 # The oldest transaction still running when this statement's snapshot was taken;
 # every transaction id below it has finished. Cast like the writer casts its txid.
-SNAPSHOT_XMIN = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+SNAPSHOT_XMIN: ColumnClause[int] = literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+)
 
 POSTGRESQL_ORDER = SortKey((EventRow.txid, EventRow.id))
 SQLITE_ORDER = SortKey((EventRow.id,))
@@ -119,22 +124,22 @@ class BadEventCursor(ValueError):
     """A cursor that is not a position in this database's event order."""
 
 
-def _is_postgresql(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
-
-
 def _order(session: AsyncSession) -> SortKey:
-    return POSTGRESQL_ORDER if _is_postgresql(session) else SQLITE_ORDER
+    return POSTGRESQL_ORDER if is_postgresql(session) else SQLITE_ORDER
 
 
-def _visible(statement: Select, session: AsyncSession) -> Select:
+def _visible(
+    statement: Select[*tuple[Any, ...]], session: AsyncSession
+) -> Select[*tuple[Any, ...]]:
     """Only rows no unfinished transaction can still precede (see the module doc)."""
-    if _is_postgresql(session):
+    if is_postgresql(session):
         return statement.where(EventRow.txid < SNAPSHOT_XMIN)
     return statement
 
 
-def _filtered(statement: Select, types: Sequence[str] | None, customer_id: int | None) -> Select:
+def _filtered(
+    statement: Select[*tuple[Any, ...]], types: Sequence[str] | None, customer_id: int | None
+) -> Select[*tuple[Any, ...]]:
     if types is not None:
         statement = statement.where(EventRow.type.in_(list(types)))
     if customer_id is not None:
@@ -198,3 +203,6 @@ async def count_events(
 async def events_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Event]:
     rows = await session.execute(select(EventRow).where(EventRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}
+
+
+register(EVENTS, lambda tx: SqlEventRepository(tx.session))

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.feedback import Feedback, FeedbackKind
+from domain.feedback import FEEDBACK, Feedback, FeedbackKind
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 
@@ -90,7 +92,7 @@ NEWEST_FIRST = SortKey((FeedbackRow.created_at, FeedbackRow.id), True)
 
 
 async def feedback_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
 ) -> Page[Feedback]:
     statement = keyset(
         select(FeedbackRow).where(FeedbackRow.customer_id == customer_id),
@@ -111,3 +113,6 @@ async def count_feedback_of_customer(session: AsyncSession, customer_id: int) ->
 async def feedback_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Feedback]:
     rows = await session.execute(select(FeedbackRow).where(FeedbackRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}
+
+
+register(FEEDBACK, lambda tx: SqlFeedbackRepository(tx.session))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.idempotency import IDEMPOTENCY
 from persistence.base import Base
+from persistence.repositories import register
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -19,7 +22,7 @@ class IdempotencyRow(Base):
     operation: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[str] = mapped_column(String(64))
-    result: Mapped[dict] = mapped_column(JsonDocument)
+    result: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
@@ -35,7 +38,7 @@ class SqlIdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def find(self, operation: str, key: str) -> tuple[str, dict] | None:
+    async def find(self, operation: str, key: str) -> tuple[str, dict[str, Any]] | None:
         row = (
             await self.session.execute(
                 select(IdempotencyRow).where(
@@ -45,14 +48,19 @@ class SqlIdempotencyRepository:
         ).scalar_one_or_none()
         return (row.request_hash, dict(row.result)) if row else None
 
-    async def remember(self, operation: str, key: str, request_hash: str, result: dict) -> None:
+    async def remember(
+        self, operation: str, key: str, request_hash: str, result: dict[str, Any], at: datetime
+    ) -> None:
         self.session.add(
             IdempotencyRow(
                 operation=operation,
                 key=key,
                 request_hash=request_hash,
                 result=result,
-                created_at=datetime.now(UTC),
+                created_at=at,
             )
         )
         await self.session.flush()
+
+
+register(IDEMPOTENCY, lambda tx: SqlIdempotencyRepository(tx.session))

@@ -23,12 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
+    CTE,
     BigInteger,
     Float,
+    FromClause,
     Index,
     Integer,
+    ScalarSelect,
+    Select,
     and_,
     case,
     cast,
@@ -42,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -59,9 +65,10 @@ from domain.metrics import (
 from domain.program import ProgramSettings
 from domain.referrals import ReferralStatus
 from persistence.feedback import FeedbackRow
-from persistence.orders import OrderRow
+from persistence.orders import OrderRow, counted
 from persistence.points import LedgerEntryRow
 from persistence.referrals import ReferralRow
+from persistence.statements import is_postgresql
 from persistence.types import UtcDateTime
 
 orders = OrderRow.__table__
@@ -103,12 +110,12 @@ ANALYTICS_WORK_MEM = "64MB"
 async def analytical_read(session: AsyncSession) -> None:
     """Gives this read transaction the memory a large aggregate needs and no JIT
     compilation (PostgreSQL)."""
-    if session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
         await session.execute(text("SET LOCAL jit = off"))
 
 
-class epoch_seconds(FunctionElement):  # noqa: N801 - a SQL function, named like one
+class epoch_seconds(FunctionElement[float]):  # noqa: N801 - a SQL function, named like one
     """Seconds since 1970 of a stored instant, as a number, on either database."""
 
     type = Float()
@@ -116,25 +123,20 @@ class epoch_seconds(FunctionElement):  # noqa: N801 - a SQL function, named like
 
 
 @compiles(epoch_seconds, "postgresql")
-def _epoch_pg(element, compiler, **kw) -> str:  # noqa: ANN001
+def _epoch_pg(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
 
 
 @compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+def _epoch_sqlite(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
 
 
-def counted(table) -> ColumnElement[bool]:  # noqa: ANN001
-    """Not refunded in full."""
-    return table.c.refunded_amount < table.c.amount
-
-
-def net_cents(table) -> ColumnElement[int]:  # noqa: ANN001
+def net_cents(table: FromClause) -> ColumnElement[int]:
     return cast(func.round((table.c.amount - table.c.refunded_amount) * 100), BigInteger)
 
 
-def windows_cte(periods: Sequence[Period], name: str = "w"):  # noqa: ANN201
+def windows_cte(periods: Sequence[Period], name: str = "w") -> CTE:
     rows = [(i, p.start, p.end) for i, p in enumerate(periods)]
     return (
         values(
@@ -148,7 +150,7 @@ def windows_cte(periods: Sequence[Period], name: str = "w"):  # noqa: ANN201
     )
 
 
-def _pairs_cte(pairs: Sequence[tuple[int, int]]):  # noqa: ANN202
+def _pairs_cte(pairs: Sequence[tuple[int, int]]) -> CTE:
     return (
         values(column("wid", Integer), column("prev_wid", Integer), name="pairs")
         .data(list(pairs))
@@ -156,7 +158,9 @@ def _pairs_cte(pairs: Sequence[tuple[int, int]]):  # noqa: ANN202
     )
 
 
-def _last_order_before(customer_id, instant):  # noqa: ANN001, ANN202
+def _last_order_before(
+    customer_id: ColumnElement[Any], instant: ColumnElement[Any]
+) -> ScalarSelect[Any]:
     """When the customer placed their last counted order before `instant`: one
     backward step in ix_orders_customer_id_placed_at_amounts."""
     p = orders.alias("p")
@@ -167,7 +171,7 @@ def _last_order_before(customer_id, instant):  # noqa: ANN001, ANN202
     )
 
 
-def _order_statement(windows, pairs, reported: Sequence[int]):  # noqa: ANN001, ANN202
+def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Select[*tuple[Any, ...]]:
     """Per period and customer: orders, cents, first and last order in the period,
     and the last counted order before it (only for reported periods; a period used
     only as some period's "previous" needs just its buyers).
@@ -267,10 +271,10 @@ def _order_statement(windows, pairs, reported: Sequence[int]):  # noqa: ANN001, 
 
 async def _order_figures(
     session: AsyncSession,
-    windows,
-    pairs,
-    reported: Sequence[int],  # noqa: ANN001
-) -> dict[int, dict]:
+    windows: CTE,
+    pairs: CTE,
+    reported: Sequence[int],
+) -> dict[int, dict[str, Any]]:
     result = await session.execute(_order_statement(windows, pairs, reported))
     return {
         row.wid: {
@@ -289,11 +293,11 @@ async def _order_figures(
     }
 
 
-def _sum_where(condition: ColumnElement[bool], value: ColumnElement) -> ColumnElement:
+def _sum_where(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-async def _ledger_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+async def _ledger_figures(session: AsyncSession, windows: CTE) -> dict[int, dict[str, Any]]:
     e = ledger.alias("e")
     issued = or_(e.c.kind.in_(ISSUED_KINDS), and_(e.c.kind == "ADJUST", e.c.points > 0))
     deducted = or_(e.c.kind.in_(DEDUCTED_KINDS), and_(e.c.kind == "ADJUST", e.c.points < 0))
@@ -354,7 +358,7 @@ async def points_liability_at(
     return result
 
 
-async def _feedback_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+async def _feedback_figures(session: AsyncSession, windows: CTE) -> dict[int, dict[str, Any]]:
     f = feedback.alias("f")
     nps = f.c.kind == "NPS"
     csat = f.c.kind == "CSAT"
@@ -380,7 +384,7 @@ async def _feedback_figures(session: AsyncSession, windows) -> dict[int, dict]: 
     }
 
 
-async def _referral_figures(session: AsyncSession, windows) -> dict[int, dict]:  # noqa: ANN001
+async def _referral_figures(session: AsyncSession, windows: CTE) -> dict[int, dict[str, Any]]:
     """Referrals by the period they were recorded in; `qualified` is their status now,
     whenever they qualified (domain/metrics.py says why)."""
     r = referrals.alias("r")

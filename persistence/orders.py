@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     ForeignKey,
+    FromClause,
     Index,
     Integer,
     Numeric,
     String,
+    Update,
     and_,
     func,
     insert,
@@ -22,10 +26,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
-from domain.orders import Order, OrderItem, Refund
+from domain.orders import ORDERS, Order, OrderItem, Refund
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -60,6 +65,14 @@ class OrderRow(Base):
         ),
         Index("ix_orders_placed_at", "placed_at"),
     )
+
+
+def counted(orders: FromClause | None = None) -> ColumnElement[bool]:
+    """The SQL spelling of `Order.counted` (domain/orders.py): not refunded in full.
+    The one spelling every read uses; `orders` is the orders table or an alias of
+    it (the mapped table when omitted)."""
+    table = OrderRow.__table__ if orders is None else orders
+    return table.c.refunded_amount < table.c.amount
 
 
 class OrderItemRow(Base):
@@ -207,9 +220,7 @@ class SqlOrderRepository:
     async def refresh_customer_stats(self, customer_id: int) -> None:
         """Recomputes the customer's order statistics from their counted orders, so
         they can never drift from the orders themselves."""
-        counted = and_(
-            OrderRow.customer_id == customer_id, OrderRow.refunded_amount < OrderRow.amount
-        )
+        mine = and_(OrderRow.customer_id == customer_id, counted())
         stats = (
             await self.session.execute(
                 select(
@@ -217,7 +228,7 @@ class SqlOrderRepository:
                     func.coalesce(func.sum(OrderRow.amount - OrderRow.refunded_amount), 0),
                     func.min(OrderRow.placed_at),
                     func.max(OrderRow.placed_at),
-                ).where(counted)
+                ).where(mine)
             )
         ).one()
         await self.session.execute(
@@ -232,7 +243,7 @@ class SqlOrderRepository:
         )
 
 
-def refresh_every_customer_stats():  # noqa: ANN201
+def refresh_every_customer_stats() -> Update:
     """`refresh_customer_stats` for every customer with a counted order, as one UPDATE:
     for bulk loads that wrote orders without the services (benchmarks, an import into
     a fresh program). The lifecycle and RFM reads trust these columns."""
@@ -244,7 +255,7 @@ def refresh_every_customer_stats():  # noqa: ANN201
             func.min(OrderRow.placed_at).label("first"),
             func.max(OrderRow.placed_at).label("last"),
         )
-        .where(OrderRow.refunded_amount < OrderRow.amount)
+        .where(counted())
         .group_by(OrderRow.customer_id)
         .subquery()
     )
@@ -266,7 +277,7 @@ ORDER_SORT = SortKey((OrderRow.placed_at, OrderRow.id), descending=True)
 
 
 async def orders_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
 ) -> Page[Order]:
     statement = select(OrderRow).where(OrderRow.customer_id == customer_id)
     rows = (await session.execute(keyset(statement, ORDER_SORT, after, first))).scalars().all()
@@ -357,3 +368,6 @@ async def refunds_of_orders(
     for r in rows.scalars():
         found[r.order_id].append(refund_to_domain(r))
     return found
+
+
+register(ORDERS, lambda tx: SqlOrderRepository(tx.session))

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.errors import present
 from domain.points import (
+    POINTS,
     AuditFigures,
     Draw,
     EntryKind,
@@ -22,6 +25,7 @@ from domain.points import (
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 
@@ -144,7 +148,9 @@ class SqlPointsRepository:
             )
         )
         lots = [lot_to_domain(r) for r in rows.scalars()]
-        self._loaded.update({lot.id: (lot.remaining, lot.state.value) for lot in lots})
+        self._loaded.update(
+            {present(lot.id, "lot id"): (lot.remaining, lot.state.value) for lot in lots}
+        )
         return PointsAccount(
             customer_id=customer_id,
             balance=totals.points_balance,
@@ -157,7 +163,9 @@ class SqlPointsRepository:
         """Lots by id whatever their state (expired ones included)."""
         rows = await self.session.execute(select(LotRow).where(LotRow.id.in_(list(lot_ids))))
         lots = [lot_to_domain(r) for r in rows.scalars()]
-        self._loaded.update({lot.id: (lot.remaining, lot.state.value) for lot in lots})
+        self._loaded.update(
+            {present(lot.id, "lot id"): (lot.remaining, lot.state.value) for lot in lots}
+        )
         return lots
 
     async def save_account(self, account: PointsAccount, entries: list[LedgerEntry]) -> None:
@@ -177,7 +185,7 @@ class SqlPointsRepository:
             self.session.add(row)
             await self.session.flush()
             lot.id = row.id
-            self._loaded[lot.id] = (lot.remaining, lot.state.value)
+            self._loaded[row.id] = (lot.remaining, lot.state.value)
         account.new_lots.clear()
         touched = {id(lot): lot for lot in account.lots}
         for entry in entries:
@@ -186,15 +194,16 @@ class SqlPointsRepository:
             if entry.lot is not None:
                 touched[id(entry.lot)] = entry.lot
         for lot in touched.values():
-            if self._loaded.get(lot.id) != (lot.remaining, lot.state.value):
+            lot_id = present(lot.id, "lot id")  # new lots were flushed above
+            if self._loaded.get(lot_id) != (lot.remaining, lot.state.value):
                 await self.session.execute(
                     update(LotRow)
-                    .where(LotRow.id == lot.id)
+                    .where(LotRow.id == lot_id)
                     .values(remaining=lot.remaining, state=lot.state.value)
                 )
-                self._loaded[lot.id] = (lot.remaining, lot.state.value)
+                self._loaded[lot_id] = (lot.remaining, lot.state.value)
         for entry in entries:
-            row = LedgerEntryRow(
+            entry_row = LedgerEntryRow(
                 customer_id=entry.customer_id,
                 kind=entry.kind.value,
                 points=entry.points,
@@ -208,14 +217,14 @@ class SqlPointsRepository:
                 idempotency_key=entry.idempotency_key,
                 created_at=entry.created_at,
             )
-            self.session.add(row)
+            self.session.add(entry_row)
             await self.session.flush()
-            entry.id = row.id
+            entry.id = entry_row.id
             for draw in entry.draws:
                 self.session.add(
                     LotDrawRow(
                         customer_id=entry.customer_id,
-                        entry_id=row.id,
+                        entry_id=entry_row.id,
                         lot_id=draw.lot.id,
                         points=draw.points,
                     )
@@ -294,7 +303,11 @@ class SqlPointsRepository:
             )
         ).all()
         await self.session.execute(update(LotRow).where(in_batch).values(expiry_notified_at=as_of))
-        return [(customer_id, int(points), first) for customer_id, points, first in rows]
+        # Every lot of the batch is due with an expiry, so first is never NULL.
+        return [
+            (customer_id, int(points), present(first, "first expiry"))
+            for customer_id, points, first in rows
+        ]
 
     async def lots_due(self, customer_id: int, as_of: datetime) -> list[Lot]:
         """The customer's lots to activate or expire as of `as_of` (for the daily job)."""
@@ -318,7 +331,7 @@ LEDGER_SORT = SortKey((LedgerEntryRow.id,), descending=True)
 
 
 async def ledger_page(
-    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
 ) -> Page[LedgerEntry]:
     statement = select(LedgerEntryRow).where(LedgerEntryRow.customer_id == customer_id)
     rows = (await session.execute(keyset(statement, LEDGER_SORT, after, first))).scalars().all()
@@ -363,6 +376,7 @@ async def expiring_lots(
         .order_by(LotRow.customer_id, LotRow.expires_at)
     )
     for customer_id, expires_at, points in rows.all():
+        expires_at = present(expires_at, "expires_at")  # filtered on IS NOT NULL
         for key in keys:
             if key[0] == customer_id and expires_at <= key[1]:
                 found[key].append((expires_at, int(points)))
@@ -427,3 +441,6 @@ async def audit_figures(session: AsyncSession) -> list[AuditFigures]:
 async def entries_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, LedgerEntry]:
     rows = await session.execute(select(LedgerEntryRow).where(LedgerEntryRow.id.in_(list(ids))))
     return {r.id: entry_to_domain(r) for r in rows.scalars()}
+
+
+register(POINTS, lambda tx: SqlPointsRepository(tx.session))

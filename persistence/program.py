@@ -2,6 +2,12 @@
 
 Until then the defaults apply, with the currency and time zone an operator set in
 the environment (LOYALTY_CURRENCY, LOYALTY_TIMEZONE).
+
+One way to read them: `load_program(session, defaults)`. A service asks its unit of
+work (``uow.repo(PROGRAM).get()``, which is this function in the transaction's
+session); a read model calls it in the session of its own statement, so the
+settings and the figures come from one snapshot; the API reads them once per
+request through ``Context.program()``.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from sqlalchemy import Integer, Numeric, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.program import ProgramSettings, RfmCut, TierBasis
+from domain.program import PROGRAM, ProgramSettings, RfmCut, TierBasis
 from persistence.base import Base
+from persistence.repositories import register
 from persistence.types import UtcDateTime
 
 PROGRAM_ROW_ID = 1
@@ -90,3 +97,6 @@ class SqlProgramRepository:
             for name, value in values.items():
                 setattr(existing, name, value)
         await self.session.flush()
+
+
+register(PROGRAM, lambda tx: SqlProgramRepository(tx.session, tx.program_defaults))

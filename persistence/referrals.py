@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.errors import present
 from domain.points import Lot
-from domain.referrals import Referral, ReferralStatus, new_code
+from domain.referrals import REFERRALS, Referral, ReferralStatus, new_code
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.points import LotRow, lot_to_domain
+from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
 
@@ -130,7 +133,8 @@ class SqlReferralRepository:
             .values(referral_code=new_code())
         )
         statement = select(CustomerRow.referral_code).where(CustomerRow.id == customer_id)
-        return (await self.session.execute(statement)).scalar_one()
+        code = (await self.session.execute(statement)).scalar_one()
+        return present(code, "referral code")  # set by the update above if it was NULL
 
     async def has_orders(self, customer_id: int) -> bool:
         statement = select(OrderRow.id).where(OrderRow.customer_id == customer_id).limit(1)
@@ -148,7 +152,7 @@ REFERRAL_SORT = SortKey((ReferralRow.id,), descending=True)
 
 async def list_referrals(
     session: AsyncSession,
-    after: Sequence | None,
+    after: Sequence[Any] | None,
     first: int,
     *,
     status: str | None = None,
@@ -188,3 +192,6 @@ async def referrals_by_referee(
 async def referrals_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Referral]:
     rows = await session.execute(select(ReferralRow).where(ReferralRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}
+
+
+register(REFERRALS, lambda tx: SqlReferralRepository(tx.session))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     func,
     or_,
@@ -23,11 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.points import EntryKind
-from domain.redemptions import Redemption, RedemptionStatus
-from domain.rewards import Reward, RewardKind
+from domain.redemptions import REDEMPTIONS, Redemption, RedemptionStatus
+from domain.rewards import REWARDS, Reward, RewardKind
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.repositories import register
+from persistence.statements import rows_matched
 from persistence.tiers import TierRow
 from persistence.types import BigId, UtcDateTime
 
@@ -96,7 +100,7 @@ def reward_to_domain(row: RewardRow) -> Reward:
     )
 
 
-def _reward_values(reward: Reward) -> dict:
+def _reward_values(reward: Reward) -> dict[str, Any]:
     return {
         "name": reward.name,
         "description": reward.description,
@@ -165,7 +169,7 @@ class SqlRewardRepository:
             .values(stock=RewardRow.stock - 1)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rows_matched(result) == 1
 
     async def give_back_one(self, reward_id: int) -> None:
         await self.session.execute(
@@ -225,7 +229,7 @@ class SqlRedemptionRepository:
             .values(status=to.value, **stamp)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rows_matched(result) == 1
 
     async def redeem_entry_id(self, redemption_id: int) -> int | None:
         from persistence.points import LedgerEntryRow
@@ -251,7 +255,9 @@ class RewardFilter:
     include_archived: bool = False
 
 
-def _filtered(statement, criteria: RewardFilter):  # noqa: ANN001, ANN202
+def _filtered(
+    statement: Select[*tuple[Any, ...]], criteria: RewardFilter
+) -> Select[*tuple[Any, ...]]:
     if not criteria.include_archived or criteria.active_at is not None:
         statement = statement.where(RewardRow.archived_at.is_(None))
     if criteria.active_at is not None:
@@ -280,7 +286,7 @@ def _filtered(statement, criteria: RewardFilter):  # noqa: ANN001, ANN202
 
 
 async def list_rewards(
-    session: AsyncSession, criteria: RewardFilter, after: Sequence | None, first: int
+    session: AsyncSession, criteria: RewardFilter, after: Sequence[Any] | None, first: int
 ) -> Page[Reward]:
     statement = keyset(_filtered(select(RewardRow), criteria), CATALOG_SORT, after, first)
     rows = (await session.execute(statement)).scalars().all()
@@ -290,7 +296,7 @@ async def list_rewards(
 
 async def count_rewards(session: AsyncSession, criteria: RewardFilter) -> int:
     statement = _filtered(select(func.count()).select_from(RewardRow), criteria)
-    return (await session.execute(statement)).scalar_one()
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def rewards_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Reward]:
@@ -311,7 +317,7 @@ async def redemptions_by_codes(
 
 
 async def redemptions_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence | None, first: int
+    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
 ) -> Page[Redemption]:
     statement = select(RedemptionRow).where(RedemptionRow.customer_id == customer_id)
     rows = (await session.execute(keyset(statement, REDEMPTIONS_SORT, after, first))).scalars()
@@ -321,4 +327,8 @@ async def redemptions_of_customer(
 
 async def count_redemptions_of_customer(session: AsyncSession, customer_id: int) -> int:
     statement = select(func.count()).where(RedemptionRow.customer_id == customer_id)
-    return (await session.execute(statement)).scalar_one()
+    return int((await session.execute(statement)).scalar_one())
+
+
+register(REWARDS, lambda tx: SqlRewardRepository(tx.session))
+register(REDEMPTIONS, lambda tx: SqlRedemptionRepository(tx.session))

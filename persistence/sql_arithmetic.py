@@ -19,9 +19,12 @@ Both spellings truncate to the millisecond, so both databases see the same integ
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, Numeric
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -29,7 +32,7 @@ MS_PER_DAY = 86_400_000
 MONEY = Numeric(18, 2)
 
 
-class epoch_ms(FunctionElement):  # noqa: N801 (reads as the SQL function it stands for)
+class epoch_ms(FunctionElement[int]):  # noqa: N801 (reads as the SQL function it stands for)
     """Milliseconds since 1970-01-01 UTC of a UtcDateTime expression (truncated)."""
 
     type = BigInteger()
@@ -37,7 +40,7 @@ class epoch_ms(FunctionElement):  # noqa: N801 (reads as the SQL function it sta
     inherit_cache = True
 
 
-class cents(FunctionElement):  # noqa: N801
+class cents(FunctionElement[int]):  # noqa: N801
     """An amount of money (Numeric(18,2)) as an exact integer number of cents."""
 
     type = BigInteger()
@@ -45,7 +48,7 @@ class cents(FunctionElement):  # noqa: N801
     inherit_cache = True
 
 
-class money_of_cents(FunctionElement):  # noqa: N801
+class money_of_cents(FunctionElement[Decimal]):  # noqa: N801
     """An integer number of cents as a Numeric(18,2) amount (a Decimal in Python)."""
 
     type = MONEY
@@ -54,13 +57,13 @@ class money_of_cents(FunctionElement):  # noqa: N801
 
 
 @compiles(epoch_ms)
-def _epoch_ms_postgresql(element, compiler, **kw):  # noqa: ANN001, ANN202
+def _epoch_ms_postgresql(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     value = compiler.process(element.clauses, **kw)
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {value}) * 1000) AS BIGINT)"
 
 
 @compiles(epoch_ms, "sqlite")
-def _epoch_ms_sqlite(element, compiler, **kw):  # noqa: ANN001, ANN202
+def _epoch_ms_sqlite(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     value = compiler.process(element.clauses, **kw)
     return (
         f"(CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER) * 1000"
@@ -69,17 +72,17 @@ def _epoch_ms_sqlite(element, compiler, **kw):  # noqa: ANN001, ANN202
 
 
 @compiles(cents)
-def _cents_postgresql(element, compiler, **kw):  # noqa: ANN001, ANN202
+def _cents_postgresql(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST({compiler.process(element.clauses, **kw)} * 100 AS BIGINT)"
 
 
 @compiles(cents, "sqlite")
-def _cents_sqlite(element, compiler, **kw):  # noqa: ANN001, ANN202
+def _cents_sqlite(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(ROUND({compiler.process(element.clauses, **kw)} * 100) AS INTEGER)"
 
 
 @compiles(money_of_cents)
-def _money_of_cents(element, compiler, **kw):  # noqa: ANN001, ANN202
+def _money_of_cents(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST({compiler.process(element.clauses, **kw)} / 100.0 AS NUMERIC(18, 2))"
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.tags import Tag, TagSource
-from persistence.base import Base
+from domain.tags import TAGS, Tag, TagSource
+from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.pagination import Page, SortKey, keyset, page_of
-from persistence.statements import insert_ignoring_duplicates
+from persistence.repositories import register
+from persistence.statements import insert_ignoring_duplicates, rows_matched
 from persistence.types import BigId, UtcDateTime
 
 
@@ -91,29 +92,6 @@ class SqlTagRepository:
         tag.id = row.id
         return tag
 
-    async def add_unless_exists(self, tag: Tag) -> Tag | None:
-        """INSERT … ON CONFLICT (name_key) DO NOTHING, so two imports creating the
-        same new name share one tag instead of one failing with a unique violation."""
-        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(TagRow)
-            .values(
-                name=tag.name,
-                name_key=tag.key,
-                description=tag.description,
-                color=tag.color,
-                source=tag.source.value,
-                created_at=tag.created_at,
-            )
-            .on_conflict_do_nothing(index_elements=[TagRow.name_key])
-            .returning(TagRow.id)
-        )
-        new_id = (await self.session.execute(statement)).scalar_one_or_none()
-        if new_id is None:
-            return None
-        tag.id = new_id
-        return tag
-
     async def save(self, tag: Tag) -> None:
         await self.session.execute(
             update(TagRow)
@@ -130,7 +108,7 @@ class SqlTagRepository:
         added = 0
         for start in range(0, len(rows), 5000):
             added += await insert_ignoring_duplicates(
-                self.session, CustomerTagRow.__table__, rows[start : start + 5000]
+                self.session, table_of(CustomerTagRow), rows[start : start + 5000]
             )
         return added
 
@@ -143,7 +121,7 @@ class SqlTagRepository:
                 CustomerTagRow.tag_id.in_(list(tag_ids)),
             )
         )
-        return result.rowcount or 0
+        return rows_matched(result)
 
 
 # ---- reads for the API -------------------------------------------------------------
@@ -152,7 +130,7 @@ TAG_SORT = SortKey((TagRow.name_key, TagRow.id))
 
 
 async def list_tags(
-    session: AsyncSession, after: Sequence | None, first: int, search: str | None = None
+    session: AsyncSession, after: Sequence[Any] | None, first: int, search: str | None = None
 ) -> Page[Tag]:
     statement = select(TagRow)
     if search:
@@ -212,3 +190,6 @@ async def customer_counts(session: AsyncSession, tag_ids: Sequence[int]) -> dict
     counts = dict.fromkeys(tag_ids, 0)
     counts.update({tag_id: n for tag_id, n in rows.all()})
     return counts
+
+
+register(TAGS, lambda tx: SqlTagRepository(tx.session))

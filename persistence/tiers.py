@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     Numeric,
+    ScalarSelect,
     String,
     and_,
     any_,
@@ -31,10 +34,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
 
 from domain.errors import DomainError, ErrorCode
 from domain.program import ProgramSettings, TierBasis
+from domain.tier_port import TIERS
 from domain.tiers import (
     Standing,
     Tier,
@@ -46,10 +50,12 @@ from domain.tiers import (
     progress,
     qualifying_window,
 )
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.program import load_program
+from persistence.repositories import register
+from persistence.statements import is_postgresql
 from persistence.types import BigId, UtcDateTime
 
 CENT = Decimal("0.01")
@@ -93,7 +99,7 @@ def to_domain(row: TierRow) -> Tier:
     )
 
 
-def _values(tier: Tier) -> dict:
+def _values(tier: Tier) -> dict[str, Any]:
     return {
         "name": tier.name,
         "name_key": tier.key,
@@ -107,18 +113,18 @@ def _values(tier: Tier) -> dict:
 # ---- the qualifying value --------------------------------------------------------------
 
 
-def _order_value(basis: TierBasis):  # noqa: ANN202
+def _order_value(basis: TierBasis) -> ColumnElement[Any]:
     """What one order contributes: net points, or net amount (0 once fully refunded)."""
     if basis is TierBasis.SPEND:
         return OrderRow.amount - OrderRow.refunded_amount
     return OrderRow.points_earned - OrderRow.points_reversed
 
 
-def _in_window(window: Window):  # noqa: ANN202
+def _in_window(window: Window) -> ColumnElement[bool]:
     return and_(OrderRow.placed_at > window.start, OrderRow.placed_at <= window.end)
 
 
-def _as_value(raw: object, basis: TierBasis) -> Decimal:
+def _as_value(raw: Decimal | float | int | None, basis: TierBasis) -> Decimal:
     """SQLite sums NUMERIC as floating point: bring money back to cents, points to
     whole numbers, so both databases give the same Decimal."""
     if raw is None:
@@ -146,7 +152,9 @@ async def qualifying_values(
     return values
 
 
-def _one_of(session: AsyncSession, column, ids: list[int]):  # noqa: ANN001, ANN202
+def _one_of(
+    session: AsyncSession, column: QueryableAttribute[Any], ids: list[int]
+) -> ColumnElement[bool]:
     """`column IN (ids)`; on PostgreSQL spelled `= ANY($1)` with one array parameter.
 
     asyncpg prepares statements, and after five runs PostgreSQL may switch to a generic
@@ -154,12 +162,12 @@ def _one_of(session: AsyncSession, column, ids: list[int]):  # noqa: ANN001, ANN
     table (the daily job's batches took 0.4 s each instead of 5 ms). The generic plan
     of `= ANY(array)` keeps using the (customer_id, placed_at) index.
     """
-    if session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
     return column.in_(ids)
 
 
-def _value_of_customer(basis: TierBasis, window: Window):  # noqa: ANN202
+def _value_of_customer(basis: TierBasis, window: Window) -> ScalarSelect[Any]:
     """The qualifying value of the outer query's customer (a correlated subquery)."""
     return (
         select(func.coalesce(func.sum(_order_value(basis)), 0))
@@ -191,7 +199,7 @@ class SqlTierRepository:
         admin writers wait for each other, while reads, the order flow and the daily
         job (which only read tiers) carry on. SQLite's BEGIN IMMEDIATE already
         serializes every writer."""
-        if self.session.bind.dialect.name == "postgresql":
+        if is_postgresql(self.session):
             await self.session.execute(text("LOCK TABLE tiers IN SHARE ROW EXCLUSIVE MODE"))
 
     async def add(self, tier: Tier) -> Tier:
@@ -296,7 +304,7 @@ class SqlTierRepository:
         per batch, and ORM bookkeeping per row would grow with the batch)."""
         if not changes:
             return
-        customers = CustomerRow.__table__
+        customers = table_of(CustomerRow)
         await self.session.execute(
             customers.update()
             .where(customers.c.id == bindparam("customer"))
@@ -311,7 +319,7 @@ class SqlTierRepository:
             ],
         )
         await self.session.execute(
-            insert(TierChangeRow.__table__),
+            insert(table_of(TierChangeRow)),
             [
                 {
                     "customer_id": c.customer_id,
@@ -357,7 +365,7 @@ async def holder_counts(session: AsyncSession, tier_ids: Sequence[int]) -> dict[
         .group_by(CustomerRow.tier_id)
     )
     counts = dict.fromkeys(tier_ids, 0)
-    counts.update({tier_id: n for tier_id, n in rows.all()})
+    counts.update({tier_id: n for tier_id, n in rows.all() if tier_id is not None})
     return counts
 
 
@@ -428,3 +436,6 @@ async def tier_history_of_customers(
             )
         )
     return {(cid, limit): by_customer[cid][:limit] for cid, limit in keys}
+
+
+register(TIERS, lambda tx: SqlTierRepository(tx.session))

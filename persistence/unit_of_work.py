@@ -1,75 +1,105 @@
 """The unit of work: the only place a transaction commits.
 
 `async with uow:` opens a write transaction (``BEGIN IMMEDIATE`` on SQLite), the
-service loads with locks, changes, and calls ``commit()``; leaving the block without
-committing rolls everything back, so a refused command writes nothing. A unique-key
-race with another transaction surfaces as `ConcurrentWrite`, which services retry.
+service asks for repositories (``uow.repo(ORDERS)``), loads with locks, changes, and
+calls ``commit()``; leaving the block without committing rolls everything back, so
+a refused command writes nothing.
+
+Repositories are not listed here: each persistence area registers its own
+(persistence/repositories.py), and a transaction builds one the first time it is
+asked for it. Why the typed accessor rather than attributes: see domain/unit_of_work.py.
+
+A lost unique-key race (one way, for every area): the insert simply fails with the
+database's unique violation, recognised here by its code (SQLSTATE 23505 from
+PostgreSQL, SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY from SQLite), never by message
+text; it leaves the block as `ConcurrentWrite`, and the service runs the whole
+transaction again with `domain.idempotency.retrying`, which then sees the winner's row.
 """
 
 from __future__ import annotations
+
+import sqlite3
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import ConcurrentWrite
+from domain.events import EVENTS, EventRepository
 from domain.program import ProgramSettings
-from persistence.api_keys import SqlApiKeyRepository
-from persistence.customers import SqlCustomerRepository
+from domain.tier_port import TIERS, TieredUnitOfWorkFactory
+from domain.tiers import TierRepository
+from domain.unit_of_work import Port
 from persistence.database import Database
-from persistence.events import SqlEventRepository
-from persistence.feedback import SqlFeedbackRepository
-from persistence.idempotency import SqlIdempotencyRepository
-from persistence.orders import SqlOrderRepository
-from persistence.points import SqlPointsRepository
-from persistence.program import SqlProgramRepository
-from persistence.referrals import SqlReferralRepository
-from persistence.rewards import SqlRedemptionRepository, SqlRewardRepository
-from persistence.segments import SqlSegmentRepository
-from persistence.tags import SqlTagRepository
-from persistence.tiers import SqlTierRepository
+from persistence.repositories import Transaction, builder, import_areas
+
+R = TypeVar("R")
+
+UNIQUE_VIOLATION_SQLSTATE = "23505"
+SQLITE_UNIQUE_CODES = frozenset(
+    {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
+)
 
 
 class SqlUnitOfWork:
     session: AsyncSession
+    # Until domain/tiers.py asks for its repositories by port, it reads these two
+    # attributes (its TierUnitOfWork Protocol); nothing else should use them.
+    tiers: TierRepository
+    events: EventRepository
 
     def __init__(self, database: Database, program_defaults: ProgramSettings | None = None) -> None:
+        import_areas()
         self.database = database
         self.program_defaults = program_defaults or ProgramSettings()
+        self._repositories: dict[Port[Any], Any] = {}
 
-    def fresh(self) -> SqlUnitOfWork:
-        """Another unit of work on the same database (for services that retry)."""
-        return SqlUnitOfWork(self.database, self.program_defaults)
+    def repo(self, port: Port[R]) -> R:
+        """The transaction's repository behind `port`, built on first use."""
+        found = self._repositories.get(port)
+        if found is None:
+            found = builder(port)(Transaction(self.session, self.program_defaults))
+            self._repositories[port] = found
+        return found  # stored under its own port, so it is an R
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = await self.database.write_session()
-        self.customers = SqlCustomerRepository(self.session)
-        self.tags = SqlTagRepository(self.session)
-        self.api_keys = SqlApiKeyRepository(self.session)
-        self.program = SqlProgramRepository(self.session, self.program_defaults)
-        self.events = SqlEventRepository(self.session)
-        self.orders = SqlOrderRepository(self.session)
-        self.points = SqlPointsRepository(self.session)
-        self.idempotency = SqlIdempotencyRepository(self.session)
-        self.referrals = SqlReferralRepository(self.session)
-        self.tiers = SqlTierRepository(self.session)
-        self.rewards = SqlRewardRepository(self.session)
-        self.redemptions = SqlRedemptionRepository(self.session)
-        self.feedback = SqlFeedbackRepository(self.session)
-        self.segments = SqlSegmentRepository(self.session)
+        self._repositories = {}
+        self.tiers = self.repo(TIERS)
+        self.events = self.repo(EVENTS)
         return self
 
-    async def __aexit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+    async def __aexit__(self, *exc_info: object) -> None:
+        exc = exc_info[1] if len(exc_info) > 1 else None
         try:
             await self.session.rollback()
         finally:
             await self.session.close()
-        if isinstance(exc, IntegrityError) and _is_unique_violation(exc):
+            self._repositories = {}
+        if isinstance(exc, IntegrityError) and is_unique_violation(exc):
             raise ConcurrentWrite(str(exc.orig)) from exc
 
     async def commit(self) -> None:
         await self.session.commit()
 
 
-def _is_unique_violation(exc: IntegrityError) -> bool:
-    text = str(exc.orig).lower()
-    return "unique" in text or "duplicate key" in text
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """A unique or primary-key violation, by the driver's code: asyncpg's error
+    carries the SQLSTATE (SQLAlchemy copies it to ``sqlstate``), sqlite3's the
+    extended result code."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION_SQLSTATE:
+        return True
+    cause = orig.__cause__ if orig is not None else None
+    for error in (orig, cause):
+        if getattr(error, "sqlite_errorcode", None) in SQLITE_UNIQUE_CODES:
+            return True
+    return False
+
+
+def unit_of_work_factory(
+    database: Database, program_defaults: ProgramSettings | None = None
+) -> TieredUnitOfWorkFactory:
+    """A factory services take (domain.unit_of_work says why a factory). Typed with
+    the domain's port, so mypy checks here that `SqlUnitOfWork` satisfies it."""
+    return lambda: SqlUnitOfWork(database, program_defaults)

@@ -100,7 +100,7 @@ async def client(
 
 
 async def make_key(database: Database, role: Role, **kwargs) -> str:  # noqa: ANN003
-    service = ApiKeyService(SqlUnitOfWork(database), SystemClock())
+    service = ApiKeyService(lambda: SqlUnitOfWork(database), SystemClock())
     issued = await service.create(CreateApiKey(kwargs.pop("name", f"{role} key"), role, **kwargs))
     return issued.secret
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert
 
-from domain.program import ProgramSettings
+from domain.program import PROGRAM, ProgramSettings
 from persistence.customers import CustomerRow
 from persistence.database import Database
 from persistence.feedback import FeedbackRow
@@ -141,7 +141,7 @@ class History:
 
 async def set_program(database: Database, **changes) -> None:  # noqa: ANN003
     async with SqlUnitOfWork(database) as uow:
-        await uow.program.save(ProgramSettings(**changes))
+        await uow.repo(PROGRAM).save(ProgramSettings(**changes))
         await uow.commit()
 
 

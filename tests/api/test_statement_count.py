@@ -46,12 +46,12 @@ def counting(database: Database) -> Iterator[StatementCounter]:
 
 
 async def seed(database: Database, customers: int, tags_each: int = 2) -> None:
-    service = CustomerService(SqlUnitOfWork(database), SystemClock(), phone_region="CN")
+    service = CustomerService(lambda: SqlUnitOfWork(database), SystemClock(), phone_region="CN")
     ids = []
     for i in range(customers):
         result = await service.upsert(UpsertCustomer(f"c-{i:03d}", ProfileInput(name=f"C{i}")))
         ids.append(result.customer.id)
-    tags = TagService(SqlUnitOfWork(database), SystemClock())
+    tags = TagService(lambda: SqlUnitOfWork(database), SystemClock())
     for i, customer_id in enumerate(ids):
         names = [f"tag-{(i + j) % 7}" for j in range(tags_each)]
         await tags.add_to_customers(ChangeCustomerTags([customer_id], tag_names=names))
@@ -86,8 +86,8 @@ async def test_tags_with_customer_counts_cost_the_same_for_few_and_many(gql, dat
     few, data = await count(gql, database, TAGS_WITH_COUNTS)
     assert len(data["tags"]["edges"]) == 7
 
-    tags = TagService(SqlUnitOfWork(database), SystemClock())
-    customers = CustomerService(SqlUnitOfWork(database), SystemClock(), phone_region=None)
+    tags = TagService(lambda: SqlUnitOfWork(database), SystemClock())
+    customers = CustomerService(lambda: SqlUnitOfWork(database), SystemClock(), phone_region=None)
     one = (await customers.upsert(UpsertCustomer("x", ProfileInput()))).customer.id
     await tags.add_to_customers(ChangeCustomerTags([one], tag_names=[f"m-{i}" for i in range(93)]))
     many, data = await count(gql, database, TAGS_WITH_COUNTS)

@@ -56,7 +56,9 @@ async def random_history(database: Database) -> list[int]:
         refund = (amount * Decimal(share)).quantize(Decimal("0.01")) or amount
         await orders.refund(RefundOrder(external_id, refund, f"refund-{external_id}"))
     for name in ("never-1", "never-2"):
-        customers = CustomerService(SqlUnitOfWork(database), FixedClock(T), phone_region=None)
+        customers = CustomerService(
+            lambda: SqlUnitOfWork(database), FixedClock(T), phone_region=None
+        )
         await customers.upsert(UpsertCustomer(name, ProfileInput(name=name)))
     async with database.sessions() as session:
         return list((await session.execute(select(CustomerRow.id))).scalars())

@@ -89,7 +89,7 @@ class LedgerMachine(RuleBasedStateMachine):
     )
     def open_account(self, pending_days, expiry_days, earn_rate, amount):  # noqa: ANN001, ANN201
         self.run(
-            ProgramService(self.uow(), self.clock).update(
+            ProgramService(self.uow, self.clock).update(
                 {"pending_days": pending_days, "expiry_days": expiry_days, "earn_rate": earn_rate}
             )
         )
@@ -176,14 +176,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(pending_days=st.sampled_from([0, 3, 14]))
     def pending_days_change(self, pending_days):  # noqa: ANN001, ANN201
-        self.run(ProgramService(self.uow(), self.clock).update({"pending_days": pending_days}))
+        self.run(ProgramService(self.uow, self.clock).update({"pending_days": pending_days}))
         self.model.pending_days = pending_days
 
     def set_expiry(self, expiry_days: int | None) -> None:
         """New lots follow the program's expiry, old ones keep theirs; varying it is what
         makes FIFO by expiry differ from FIFO by age, so earn and credit draw it."""
         if expiry_days != self.model.expiry_days:
-            self.run(ProgramService(self.uow(), self.clock).update({"expiry_days": expiry_days}))
+            self.run(ProgramService(self.uow, self.clock).update({"expiry_days": expiry_days}))
             self.model.expiry_days = expiry_days
 
     @rule(days=st.sampled_from([0, 1, 3, 9, 10, 14, 30, 200]), hours=st.integers(0, 23))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from domain.clock import FixedClock
-from domain.customers import Customer, CustomerService, ProfileInput, UpsertCustomer
-from domain.events import Event, EventType
+from domain.customers import CUSTOMERS, Customer, CustomerService, ProfileInput, UpsertCustomer
+from domain.events import EVENTS, Event, EventType
+from domain.unit_of_work import Port
 
+R = TypeVar("R")
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -19,9 +22,7 @@ class FakeCustomers:
     async def get_by_external_id(self, external_id: str, *, for_update: bool = False):  # noqa: ANN201
         return next((c for c in self.rows.values() if c.external_id == external_id), None)
 
-    async def add_unless_exists(self, customer: Customer) -> Customer | None:
-        if await self.get_by_external_id(customer.external_id):
-            return None
+    async def add(self, customer: Customer) -> Customer:
         customer = replace(customer, id=len(self.rows) + 1)
         self.rows[customer.id] = customer
         return customer
@@ -57,10 +58,14 @@ class FakeUnitOfWork:
         self.committed += self.events.pending
         self.events.pending = []
 
+    def repo(self, port: Port[R]) -> R:
+        by_port: dict[Port[Any], Any] = {CUSTOMERS: self.customers, EVENTS: self.events}
+        return by_port[port]  # type: ignore[no-any-return]
+
 
 async def test_creating_raises_customer_created_and_updating_raises_nothing():
     uow = FakeUnitOfWork()
-    service = CustomerService(uow, FixedClock(NOW), phone_region="CN")
+    service = CustomerService(lambda: uow, FixedClock(NOW), phone_region="CN")
 
     created = await service.upsert(UpsertCustomer("shop-7", ProfileInput(name="Li")))
     await service.upsert(UpsertCustomer("shop-7", ProfileInput(name="Li Na")))
