@@ -181,13 +181,13 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
     if len(items) > MAX_LIST_ITEMS:
         errors.add(
             ErrorCode.TOO_MANY,
-            ("input", "items"),
+            ("items",),
             f"items has {len(items)} entries; the limit is {MAX_LIST_ITEMS}.",
         )
         return []
     clean = []
     for index, item in enumerate(items):
-        path = ("input", "items", str(index))
+        path = ("items", str(index))
         try:
             sku = required_text(item.sku, (*path, "sku"), max_length=128)
             name = optional_text(item.name, (*path, "name"), max_length=200)
@@ -196,7 +196,7 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
                 raise DomainError(
                     ErrorCode.INVALID, (*path, "quantity"), "quantity must be 1 or more."
                 )
-            price = money(item.unit_price, (*path, "unitPrice"), positive=False)
+            price = money(item.unit_price, (*path, "unit_price"), positive=False)
             clean.append(OrderItem(sku, item.quantity, price, name, category))
         except DomainError as exc:
             errors.capture(exc)
@@ -225,36 +225,36 @@ class OrderService:
         external_id = amount = None
         try:
             external_id = required_text(
-                command.external_id, ("input", "externalId"), max_length=MAX_EXTERNAL_ID
+                command.external_id, ("external_id",), max_length=MAX_EXTERNAL_ID
             )
         except DomainError as exc:
             errors.capture(exc)
         try:
-            amount = money(command.amount, ("input", "amount"))
+            amount = money(command.amount, ("amount",))
         except DomainError as exc:
             errors.capture(exc)
         currency = (command.currency or "").strip().upper()
         if currency != program.currency:
             errors.add(
                 ErrorCode.CURRENCY_MISMATCH,
-                ("input", "currency"),
+                ("currency",),
                 f"This program keeps accounts in {program.currency}; the order is in "
                 f"{currency or 'no currency'}. Convert it before recording.",
             )
         if command.placed_at.tzinfo is None:
-            errors.add(ErrorCode.INVALID, ("input", "placedAt"), "placedAt needs a UTC offset.")
+            errors.add(ErrorCode.INVALID, ("placed_at",), "placedAt needs a UTC offset.")
         elif command.placed_at > now + CLOCK_SKEW:
-            errors.add(ErrorCode.INVALID, ("input", "placedAt"), "placedAt is in the future.")
+            errors.add(ErrorCode.INVALID, ("placed_at",), "placedAt is in the future.")
         channel = None
         try:
-            channel = optional_text(command.channel, ("input", "channel"), max_length=64)
+            channel = optional_text(command.channel, ("channel",), max_length=64)
         except DomainError as exc:
             errors.capture(exc)
         ref = command.customer
         if (ref.id is None) == (ref.external_id is None):
             errors.add(
                 ErrorCode.REQUIRED,
-                ("input", "customer"),
+                ("customer",),
                 "Name the customer by exactly one of id and externalId.",
             )
         items = check_items(command.items, errors)
@@ -267,12 +267,19 @@ class OrderService:
             program = await uow.program.get()
             external_id, amount, currency, channel, items = self._validate(command, program, now)
             customer, created = await self._customer(uow, command.customer, now)
+            if not created:
+                customer = (
+                    await referrals.lock_with_referrer(
+                        uow, customer.id, settles=referrals.ReferralStatus.PENDING
+                    )
+                    or customer
+                )
             existing = await uow.orders.get_by_external_id(external_id)
             if existing is not None:
                 if created or existing.request_hash != fingerprint(customer.id, str(amount)):
                     raise DomainError(
                         ErrorCode.IDEMPOTENCY_CONFLICT,
-                        ("input", "externalId"),
+                        ("external_id",),
                         "An order with this externalId was recorded for another customer "
                         "or amount.",
                     )
@@ -379,14 +386,15 @@ class OrderService:
     async def _customer(
         self, uow: OrderUnitOfWork, ref: CustomerRef, now: datetime
     ) -> tuple[Customer, bool]:
-        """The order's customer, locked; or a new one (not yet added) and True."""
+        """The order's customer, not locked yet (the caller locks it with its
+        referrer, in id order); or a new one (not yet added) and True."""
         return await find_or_prepare(
             uow.customers,
             ref,
             now,
             phone_region=self.phone_region,
-            path=("input", "customer"),
-            lock=True,
+            path=("customer",),
+            lock=False,
         )
 
     # ---- orderRefund ---------------------------------------------------------------
@@ -398,12 +406,12 @@ class OrderService:
         errors = ErrorCollector()
         amount = key = None
         try:
-            amount = money(command.amount, ("input", "amount"))
+            amount = money(command.amount, ("amount",))
         except DomainError as exc:
             errors.capture(exc)
         try:
             key = required_text(
-                command.idempotency_key, ("input", "idempotencyKey"), max_length=128
+                command.idempotency_key, ("idempotency_key",), max_length=128
             )
         except DomainError as exc:
             errors.capture(exc)
@@ -416,10 +424,12 @@ class OrderService:
             if found is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND,
-                    ("input", "orderExternalId"),
+                    ("order_external_id",),
                     "No order has this externalId.",
                 )
-            await uow.customers.get(found.customer_id, for_update=True)
+            await referrals.lock_with_referrer(
+                uow, found.customer_id, settles=referrals.ReferralStatus.QUALIFIED
+            )
             order = await uow.orders.get(found.id)
             remembered = await remembered_result(uow.idempotency, "orderRefund", key, request_hash)
             if remembered is not None:
@@ -429,7 +439,7 @@ class OrderService:
             if amount > remaining:
                 raise DomainError(
                     ErrorCode.REFUND_EXCEEDS_ORDER,
-                    ("input", "amount"),
+                    ("amount",),
                     f"Only {remaining} {order.currency} of this order is left to refund.",
                 )
             reverse = 0

@@ -135,7 +135,7 @@ def check_redeemable(
     reward: Reward, now: datetime, customer_rank: int | None, lowest_rank: int | None, held: int
 ) -> None:
     """The reward's own refusals, in the order a shopper should hear them."""
-    field = ("input", "rewardId")
+    field = ("reward_id",)
     if not reward.is_active(now):
         raise DomainError(ErrorCode.REWARD_INACTIVE, field, "This reward cannot be redeemed now.")
     if lowest_rank is not None and (customer_rank is None or customer_rank < lowest_rank):
@@ -167,7 +167,7 @@ class RedemptionService:
 
     async def redeem(self, command: RedeemReward) -> RedemptionResult:
         key = required_text(
-            command.idempotency_key, ("input", "idempotencyKey"), max_length=MAX_KEY
+            command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY
         )
         request_hash = fingerprint(command.customer_id, command.reward_id)
         return await retrying(lambda: self._redeem_once(command, key, request_hash))
@@ -181,7 +181,7 @@ class RedemptionService:
             customer = await uow.customers.get(command.customer_id, for_update=True)
             if customer is None or customer.erased_at is not None:
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."
+                    ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
                 )
             remembered = await remembered_result(
                 uow.idempotency, "rewardRedeem", scoped, request_hash
@@ -192,7 +192,7 @@ class RedemptionService:
             reward = await uow.rewards.get(command.reward_id)
             if reward is None:
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "rewardId"), "No reward has this id."
+                    ErrorCode.NOT_FOUND, ("reward_id",), "No reward has this id."
                 )
             check_redeemable(
                 reward,
@@ -211,12 +211,12 @@ class RedemptionService:
                 reward.points_cost,
                 now=now,
                 reason=f"redeemed {reward.name}"[:500],
-                field_path=("input", "customerId"),
+                field_path=("customer_id",),
             )
             # Last before writing: the reward row stays locked only for the writes.
             if not await uow.rewards.take_one(reward.id):
                 raise DomainError(
-                    ErrorCode.OUT_OF_STOCK, ("input", "rewardId"), "This reward is out of stock."
+                    ErrorCode.OUT_OF_STOCK, ("reward_id",), "This reward is out of stock."
                 )
             redemption = await uow.redemptions.add(
                 Redemption(
@@ -273,7 +273,7 @@ class RedemptionService:
     async def use(self, code_text: str) -> Redemption:
         """The storefront marks a code at checkout; a code is used at most once."""
         now = self.clock.now()
-        field = ("input", "code")
+        field = ("code",)
         code = normalize_code(code_text or "")
         async with self.uow_factory() as uow:
             found = await uow.redemptions.by_code(code) if code else None
@@ -298,7 +298,7 @@ class RedemptionService:
 
     async def cancel(self, command: CancelRedemption) -> RedemptionResult:
         key = required_text(
-            command.idempotency_key, ("input", "idempotencyKey"), max_length=MAX_KEY
+            command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY
         )
         return await retrying(lambda: self._cancel_once(command, key))
 
@@ -309,7 +309,7 @@ class RedemptionService:
             found = await uow.redemptions.get(command.redemption_id)
             if found is None:
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "id"), "No redemption has this id."
+                    ErrorCode.NOT_FOUND, ("id",), "No redemption has this id."
                 )
             customer_id = found.customer_id
             await uow.customers.get(customer_id, for_update=True)
@@ -320,7 +320,7 @@ class RedemptionService:
             if remembered is not None:
                 return RedemptionResult(await uow.redemptions.get(found.id), replayed=True)
             if not await uow.redemptions.change_status(found.id, RedemptionStatus.CANCELLED, now):
-                _refuse_settled(await uow.redemptions.get(found.id), ("input", "id"))
+                _refuse_settled(await uow.redemptions.get(found.id), ("id",))
             entry_id = await uow.redemptions.redeem_entry_id(found.id)
             account = await uow.points.load_account(customer_id)
             draws = await uow.points.draws_of_entry(entry_id)

@@ -1,30 +1,7 @@
-"""Saved segments, their repository, and the rule compiler: checked rule → SQL.
+"""The rule compiler: checked rule → one SQLAlchemy boolean over `customers`.
 
-The compiler turns a `domain.segment_rules.Rule` into one SQLAlchemy boolean
-expression over `customers`, outer-joined (only when the rule needs it) to
-`classification_query(as_of, program)` for the order-derived values. Every value of
-the rule is a bound parameter; no rule text ever becomes SQL text.
-
-Every comparison compiles to TRUE or FALSE, never NULL (see the language's docstring:
-`=`/`<`/`IN` never match an unknown value, `!=`/`NOT IN` always do), so `NOT` is an
-exact complement.
-
-What each field reads, as of the instant `as_of`:
-- orders_count, total_spent, first/last_order_at, lifecycle, rfm_class, r/f/m_score:
-  the classification query (counted orders placed at or before `as_of`).
-- average_order_value: compared without dividing, `net_spent OP v × orders_count`
-  for customers with orders (exact on both databases, no integer division).
-- category_spent("c"): Σ quantity × unit_price of the items of category `c` (case
-  ignored) in counted orders placed at or before `as_of`. Refunds are recorded per
-  order, not per item, so partial refunds are not taken off item spend: the value is
-  gross item spend of orders that still count.
-- points_balance, tier, tag, city, channel, name, gender, birthday_month,
-  created_at, attributes: the customer's current values (they have no history to
-  take as of; created_at is compared as it is).
-- Text comparisons (city, channel, name, tier, category, text attributes) ignore
-  case; SQLite's lower() folds ASCII letters only.
-- Erased customers belong to no segment.
-"""
+See the package docstring for what each field reads and why every comparison is
+TRUE or FALSE, never NULL."""
 
 from __future__ import annotations
 
@@ -38,11 +15,9 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    Text,
     and_,
     case,
     cast,
-    delete,
     exists,
     extract,
     func,
@@ -50,13 +25,9 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from domain.customers import Customer
 from domain.program import ProgramSettings
 from domain.segment_rules import (
     THIS_MONTH,
@@ -67,97 +38,16 @@ from domain.segment_rules import (
     NoneOf,
     Relative,
     Rule,
-    RuleErrors,
     RuleNode,
-    parse_rule,
 )
-from domain.segments import BUILT_IN_SEGMENTS, Segment
-from persistence.base import Base
 from persistence.classification import classification_query, counted_orders
 from persistence.customers import CustomerRow
-from persistence.customers import to_domain as customer_to_domain
 from persistence.orders import OrderItemRow, OrderRow
-from persistence.pagination import Page, SortKey, keyset, page_of
-from persistence.program import load_program
 from persistence.tags import CustomerTagRow, TagRow
 from persistence.tiers import TierRow
-from persistence.types import BigId, UtcDateTime
+from persistence.types import UtcDateTime
 
 MONEY = Numeric(18, 2)
-
-
-class SegmentRow(Base):
-    __tablename__ = "segments"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(100))
-    name_key: Mapped[str] = mapped_column(String(100), unique=True)
-    rule: Mapped[str] = mapped_column(Text)
-    description: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-def to_domain(row: SegmentRow) -> Segment:
-    return Segment(
-        id=row.id,
-        name=row.name,
-        rule=row.rule,
-        description=row.description,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-class SqlSegmentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, segment_id: int, *, for_update: bool = False) -> Segment | None:
-        statement = select(SegmentRow).where(SegmentRow.id == segment_id)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).scalar_one_or_none()
-        return to_domain(row) if row else None
-
-    async def by_key(self, key: str) -> Segment | None:
-        row = (
-            await self.session.execute(select(SegmentRow).where(SegmentRow.name_key == key))
-        ).scalar_one_or_none()
-        return to_domain(row) if row else None
-
-    async def add(self, segment: Segment) -> Segment:
-        row = SegmentRow(
-            name=segment.name,
-            name_key=segment.key,
-            rule=segment.rule,
-            description=segment.description,
-            created_at=segment.created_at,
-            updated_at=segment.updated_at,
-        )
-        self.session.add(row)
-        await self.session.flush()
-        segment.id = row.id
-        return segment
-
-    async def save(self, segment: Segment) -> None:
-        await self.session.execute(
-            update(SegmentRow)
-            .where(SegmentRow.id == segment.id)
-            .values(
-                name=segment.name,
-                name_key=segment.key,
-                rule=segment.rule,
-                description=segment.description,
-                updated_at=segment.updated_at,
-            )
-        )
-
-    async def delete(self, segment_id: int) -> None:
-        await self.session.execute(delete(SegmentRow).where(SegmentRow.id == segment_id))
-
-
-# ---- the compiler ------------------------------------------------------------------------
 
 
 _ORDERING: dict[str, Callable] = {
@@ -398,7 +288,7 @@ def rule_clause(rule: Rule, ctx: RuleContext) -> ColumnElement[bool]:
     return _Compiler(ctx).node(rule.root)
 
 
-def _with_classification(statement, ctx: RuleContext):  # noqa: ANN001, ANN202
+def with_classification(statement, ctx: RuleContext):  # noqa: ANN001, ANN202
     if ctx.classification is None:
         return statement
     cls = ctx.classification
@@ -407,101 +297,5 @@ def _with_classification(statement, ctx: RuleContext):  # noqa: ANN001, ANN202
 
 def members_statement(rule: Rule, ctx: RuleContext, *columns: object):  # noqa: ANN201
     """SELECT columns FROM customers (⋈ classification) WHERE live AND rule."""
-    statement = _with_classification(select(*columns).select_from(CustomerRow), ctx)
+    statement = with_classification(select(*columns).select_from(CustomerRow), ctx)
     return statement.where(CustomerRow.erased_at.is_(None), rule_clause(rule, ctx))
-
-
-# ---- reads for the API -------------------------------------------------------------------
-
-MEMBER_SORT = SortKey((CustomerRow.id,))
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name
-
-
-async def segment_members(
-    session: AsyncSession,
-    rule: Rule,
-    as_of: datetime,
-    defaults: ProgramSettings,
-    after: Sequence | None,
-    first: int,
-) -> Page[Customer]:
-    program = await load_program(session, defaults)
-    ctx = rule_context(rule, as_of, program, _dialect(session))
-    statement = keyset(members_statement(rule, ctx, CustomerRow), MEMBER_SORT, after, first)
-    rows = (await session.execute(statement)).scalars().all()
-    page = page_of(rows, first, lambda r: (r.id,))
-    return Page([customer_to_domain(r) for r in page.items], page.keys, page.has_next)
-
-
-async def segment_count(
-    session: AsyncSession, rule: Rule, as_of: datetime, defaults: ProgramSettings
-) -> int:
-    program = await load_program(session, defaults)
-    ctx = rule_context(rule, as_of, program, _dialect(session))
-    statement = members_statement(rule, ctx, func.count())
-    return (await session.execute(statement)).scalar_one()
-
-
-async def saved_segments(session: AsyncSession) -> list[Segment]:
-    rows = await session.execute(select(SegmentRow).order_by(SegmentRow.name_key, SegmentRow.id))
-    return [to_domain(r) for r in rows.scalars()]
-
-
-async def all_segments(session: AsyncSession) -> list[Segment]:
-    """Built-in segments first (lifecycle, then RFM), then saved ones by name."""
-    return [*BUILT_IN_SEGMENTS, *await saved_segments(session)]
-
-
-async def segments_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Segment]:
-    rows = await session.execute(select(SegmentRow).where(SegmentRow.id.in_(list(ids))))
-    return {r.id: to_domain(r) for r in rows.scalars()}
-
-
-def _parsed(segment: Segment) -> Rule | None:
-    """A saved rule parses (it was checked when saved); one that no longer does (the
-    language dropped a field) matches nobody rather than failing every read."""
-    try:
-        return parse_rule(segment.rule)
-    except RuleErrors:
-        return None
-
-
-async def segments_of_customers(
-    session: AsyncSession,
-    keys: Sequence[tuple[int, datetime]],
-    defaults: ProgramSettings,
-) -> dict[tuple[int, datetime], list[Segment]]:
-    """Which segments each (customer, as-of) is in: one SELECT per distinct as-of,
-    with one boolean column per segment, for the whole batch of customers."""
-    program = await load_program(session, defaults)
-    dialect = _dialect(session)
-    segments = [(s, _parsed(s)) for s in await all_segments(session)]
-    segments = [(s, r) for s, r in segments if r is not None]
-    result: dict[tuple[int, datetime], list[Segment]] = {key: [] for key in keys}
-    by_as_of: dict[datetime, list[int]] = {}
-    for customer_id, as_of in keys:
-        by_as_of.setdefault(as_of, []).append(customer_id)
-    for as_of, customer_ids in by_as_of.items():
-        if not segments:
-            continue
-        needs_orders = any(rule.uses_orders for _, rule in segments)
-        cls = classification_query(as_of, program).subquery("classification")
-        ctx = RuleContext(as_of, program, dialect, cls if needs_orders else None)
-        columns = [
-            case((rule_clause(rule, ctx), 1), else_=0).label(f"s{index}")
-            for index, (_, rule) in enumerate(segments)
-        ]
-        statement = _with_classification(
-            select(CustomerRow.id, *columns).select_from(CustomerRow), ctx
-        ).where(
-            CustomerRow.id.in_(list(dict.fromkeys(customer_ids))),
-            CustomerRow.erased_at.is_(None),
-        )
-        for row in (await session.execute(statement)).all():
-            result[(row[0], as_of)] = [
-                segment for index, (segment, _) in enumerate(segments) if row[index + 1]
-            ]
-    return result
