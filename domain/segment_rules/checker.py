@@ -74,19 +74,20 @@ class _Checker:
                 ref.span,
             )
             return placeholder
-        if field.argument and ref.argument is None:
+        argument = ref.argument
+        if field.argument and argument is None:
             example = (
                 'category_spent("shoes")' if field.argument == "category" else "attributes.level"
             )
             self.error(f"{field.name} needs a {field.argument}, like {example} {{at}}", ref.span)
             return placeholder
-        if not field.argument and ref.argument is not None:
-            self.error(f"{field.name} takes no {ref.argument!r} {{at}}", ref.span)
+        if not field.argument and argument is not None:
+            self.error(f"{field.name} takes no {argument!r} {{at}}", ref.span)
             return placeholder
-        if field.argument and not ref.argument.strip():
+        if field.argument and argument is not None and not argument.strip():
             self.error(f"The {field.argument} of {field.name} is empty {{at}}", ref.span)
             return placeholder
-        if field.argument == "key" and '"' in ref.argument:
+        if field.argument == "key" and argument is not None and '"' in argument:
             self.error('An attribute key cannot contain " {at}', ref.span)
             return placeholder
         before = len(self.errors)
@@ -197,14 +198,9 @@ class _Checker:
         if t is FieldType.MONTH:
             if kind is T.WORD and literal.text.lower() == "this_month":
                 return THIS_MONTH
-            if (
-                kind is T.NUMBER
-                and literal.value == literal.value.to_integral()
-                and (  # type: ignore[union-attr]
-                    1 <= literal.value <= 12  # type: ignore[operator]
-                )
-            ):
-                return int(literal.value)  # type: ignore[arg-type]
+            month = literal.value
+            if isinstance(month, Decimal) and month == month.to_integral() and 1 <= month <= 12:
+                return int(month)
             self.error(
                 f"{field.name} is a month from 1 to 12 or this_month, not {literal.text} {{at}}",
                 literal.span,

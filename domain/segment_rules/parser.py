@@ -24,6 +24,11 @@ class _Parser:
     def token(self) -> Token:
         return self.tokens[self.pos]
 
+    def at(self, kind: T) -> bool:
+        """Whether the current token is a `kind` (a call, so a check made before
+        `advance()` is never taken to hold for the token after it)."""
+        return self.token.kind is kind
+
     def advance(self) -> Token:
         token = self.tokens[self.pos]
         if token.kind is not T.EOF:
@@ -39,11 +44,11 @@ class _Parser:
         return "the end of the rule" if token.kind is T.EOF else repr(token.text)
 
     def parse(self) -> Expr:
-        if self.token.kind is T.EOF:
+        if self.at(T.EOF):
             raise self.fail("The rule is empty: write a condition such as total_spent > 500 {at}")
         expr = self.or_expr()
-        if self.token.kind is not T.EOF:
-            if self.token.kind is T.RPAREN:
+        if not self.at(T.EOF):
+            if self.at(T.RPAREN):
                 raise self.fail("This ')' closes nothing {at}")
             raise self.fail(f"Expected AND or OR before {self.describe(self.token)} {{at}}")
         return expr
@@ -70,10 +75,10 @@ class _Parser:
             if self.token.is_keyword("NOT"):
                 self.advance()
                 return Not(self.not_expr())
-            if self.token.kind is T.LPAREN:
+            if self.at(T.LPAREN):
                 opening = self.advance()
                 expr = self.or_expr()
-                if self.token.kind is not T.RPAREN:
+                if not self.at(T.RPAREN):
                     raise self.fail(
                         f"Expected ')' to close the '(' {self.text.where(opening.span)}, "
                         f"found {self.describe(self.token)} {{at}}"
@@ -111,30 +116,30 @@ class _Parser:
             )
         self.advance()
         name = token.text
-        if self.token.kind is T.DOT:
+        if self.at(T.DOT):
             self.advance()
             key = self.token
             if key.kind is not T.WORD:
                 raise self.fail(f"Expected a key name after '{name}.' {{at}}")
             self.advance()
             return FieldRef(name, _join(token.span, key.span), key.text)
-        if self.token.kind is T.LBRACKET:
+        if self.at(T.LBRACKET):
             self.advance()
             key = self.token
             if key.kind is not T.STRING:
                 raise self.fail(f'Expected a quoted key {{at}}, like {name}["key"]')
             self.advance()
-            if self.token.kind is not T.RBRACKET:
+            if not self.at(T.RBRACKET):
                 raise self.fail("Expected ']' {at}")
             end = self.advance()
             return FieldRef(name, _join(token.span, end.span), str(key.value))
-        if self.token.kind is T.LPAREN:
+        if self.at(T.LPAREN):
             self.advance()
             argument = self.token
             if argument.kind is not T.STRING:
                 raise self.fail(f'Expected quoted text {{at}}, like {name}("shoes")')
             self.advance()
-            if self.token.kind is not T.RPAREN:
+            if not self.at(T.RPAREN):
                 raise self.fail(f"Expected ')' after the text given to {name} {{at}}")
             end = self.advance()
             return FieldRef(name, _join(token.span, end.span), str(argument.value))
@@ -150,16 +155,16 @@ class _Parser:
         raise self.fail(f"Expected a value {where}, found {self.describe(token)} {{at}}")
 
     def value_list(self) -> tuple[Literal, ...]:
-        if self.token.kind is not T.LPAREN:
+        if not self.at(T.LPAREN):
             raise self.fail('Expected \'(\' after IN, like tag IN ("vip", "gold") {at}')
         opening = self.advance()
         values = [self.value("in the IN list")]
-        while self.token.kind is T.COMMA:
+        while self.at(T.COMMA):
             self.advance()
             values.append(self.value("after ','"))
             if len(values) > MAX_IN_VALUES:
                 raise self.fail(f"An IN list holds at most {MAX_IN_VALUES} values {{at}}")
-        if self.token.kind is not T.RPAREN:
+        if not self.at(T.RPAREN):
             raise self.fail(
                 f"Expected ',' or ')' in the IN list opened {self.text.where(opening.span)}, "
                 f"found {self.describe(self.token)} {{at}}"

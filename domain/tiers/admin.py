@@ -76,7 +76,7 @@ def check_rank(value: Any, field: Sequence[str]) -> int:
         raise DomainError(ErrorCode.REQUIRED, field, "rank cannot be null.")
     if not 0 <= value <= MAX_RANK:
         raise DomainError(ErrorCode.INVALID, field, f"rank must be between 0 and {MAX_RANK}.")
-    return value
+    return int(value)
 
 
 def _as_decimal(value: Any, field: Sequence[str], name: str) -> Decimal:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Integer,
     Numeric,
+    Select,
     String,
     and_,
     case,
@@ -26,7 +28,9 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from domain.program import ProgramSettings
 from domain.segment_rules import (
@@ -50,7 +54,7 @@ from persistence.types import UtcDateTime
 MONEY = Numeric(18, 2)
 
 
-_ORDERING: dict[str, Callable] = {
+_ORDERING: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,
@@ -60,17 +64,19 @@ _ORDERING: dict[str, Callable] = {
 }
 _NEGATIVE = ("!=", "NOT IN")
 
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]
+
 
 @dataclass(frozen=True)
 class RuleContext:
     as_of: datetime
     program: ProgramSettings
     dialect: str
-    classification: object | None = None  # the joined classification subquery
+    classification: Subquery | None = None  # the joined classification subquery
 
 
 def _compare(
-    column: ColumnElement, op: str, values: Sequence[ColumnElement], *, nullable: bool = True
+    column: Column, op: str, values: Sequence[ColumnElement[Any]], *, nullable: bool = True
 ) -> ColumnElement[bool]:
     """`column op values`, TRUE or FALSE even when the column is NULL."""
     if op == "IN":
@@ -79,6 +85,7 @@ def _compare(
         clause = column.not_in(list(values))
     else:
         clause = _ORDERING[op](column, values[0])
+    assert isinstance(clause, ColumnElement)
     if not nullable:
         return clause
     if op in _NEGATIVE:
@@ -86,24 +93,38 @@ def _compare(
     return and_(column.is_not(None), clause)
 
 
-def _number(value: Decimal) -> ColumnElement:
-    if value == value.to_integral():
-        return literal(int(value), Integer())
-    return literal(value, MONEY)
+def _decimal(value: object) -> Decimal:
+    """Number and money values of a checked rule are Decimals (see `Condition`)."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"a checked rule holds a Decimal here, not {value!r}")
+    return value
 
 
-def _money(value: Decimal) -> ColumnElement:
-    return literal(value, MONEY)
+def _number(value: object) -> ColumnElement[Any]:
+    number = _decimal(value)
+    if number == number.to_integral():
+        return literal(int(number), Integer())
+    return literal(number, MONEY)
 
 
-def _instant(value: datetime) -> ColumnElement:
+def _money(value: object) -> ColumnElement[Any]:
+    return literal(_decimal(value), MONEY)
+
+
+def _instant(value: datetime) -> ColumnElement[Any]:
     return literal(value, UtcDateTime())
 
 
 class _Compiler:
     def __init__(self, ctx: RuleContext) -> None:
         self.ctx = ctx
-        self.cls = ctx.classification
+
+    @property
+    def cls(self) -> Subquery:
+        """The classification subquery; `rule_context` joins it for rules on orders."""
+        if self.ctx.classification is None:
+            raise ValueError("an order-derived field needs the classification joined")
+        return self.ctx.classification
 
     def node(self, node: RuleNode) -> ColumnElement[bool]:
         if isinstance(node, AllOf):
@@ -116,26 +137,25 @@ class _Compiler:
 
     def condition(self, c: Condition) -> ColumnElement[bool]:
         name = c.field.name
-        cls = self.cls
         if name == "orders_count":
-            return _compare(cls.c.orders_count, c.op, [_number(v) for v in c.values])
+            return _compare(self.cls.c.orders_count, c.op, [_number(v) for v in c.values])
         if name == "total_spent":
-            return _compare(cls.c.net_spent, c.op, [_money(v) for v in c.values])
+            return _compare(self.cls.c.net_spent, c.op, [_money(v) for v in c.values])
         if name == "average_order_value":
             return self.average_order_value(c)
         if name == "points_balance":
             return _compare(CustomerRow.points_balance, c.op, [_number(v) for v in c.values])
         if name in ("r_score", "f_score", "m_score"):
-            return _compare(cls.c[name], c.op, [_number(v) for v in c.values])
+            return _compare(self.cls.c[name], c.op, [_number(v) for v in c.values])
         if name in ("first_order_at", "last_order_at"):
-            return self.instant(cls.c[name], c)
+            return self.instant(self.cls.c[name], c)
         if name == "created_at":
             return self.instant(CustomerRow.created_at, c)
         if name == "lifecycle":
-            stage = func.coalesce(cls.c.lifecycle, "PROSPECT")
+            stage = func.coalesce(self.cls.c.lifecycle, "PROSPECT")
             return _compare(stage, c.op, [literal(v) for v in c.values], nullable=False)
         if name == "rfm_class":
-            return _compare(cls.c.rfm_class, c.op, [literal(v) for v in c.values])
+            return _compare(self.cls.c.rfm_class, c.op, [literal(v) for v in c.values])
         if name == "gender":
             return _compare(CustomerRow.gender, c.op, [literal(v) for v in c.values])
         if name in ("city", "channel", "name"):
@@ -168,7 +188,7 @@ class _Compiler:
         count, net = self.cls.c.orders_count, self.cls.c.net_spent
         has_orders = count > 0
 
-        def one(op: str, value: Decimal) -> ColumnElement[bool]:
+        def one(op: str, value: object) -> ColumnElement[bool]:
             return and_(has_orders, _ORDERING[op](net, _money(value) * count))
 
         if c.op == "IN":
@@ -179,10 +199,12 @@ class _Compiler:
             return not_(one("=", c.values[0]))
         return one(c.op, c.values[0])
 
-    def instant(self, column: ColumnElement, c: Condition) -> ColumnElement[bool]:
+    def instant(self, column: Column, c: Condition) -> ColumnElement[bool]:
         value = c.values[0]
         if isinstance(value, Relative):
             return _compare(column, c.op, [_instant(self.ctx.as_of + value.delta)])
+        if not isinstance(value, date):
+            raise TypeError(f"a checked rule holds a date here, not {value!r}")
         zone = self.ctx.program.zone
         start = datetime.combine(value, time(), zone).astimezone(UTC)
         end = datetime.combine(value + timedelta(days=1), time(), zone).astimezone(UTC)
@@ -220,13 +242,10 @@ class _Compiler:
 
     def birthday_month(self, c: Condition) -> ColumnElement[bool]:
         this_month = self.ctx.as_of.astimezone(self.ctx.program.zone).month
-        months = [
-            literal(this_month if v == THIS_MONTH else int(v), Integer())  # type: ignore[arg-type]
-            for v in c.values
-        ]
+        months = [literal(this_month if v == THIS_MONTH else v, Integer()) for v in c.values]
         return _compare(extract("month", CustomerRow.birthday), c.op, months)
 
-    def category_spent(self, category: str) -> ColumnElement:
+    def category_spent(self, category: str) -> ColumnElement[Any]:
         spent = (
             select(
                 func.coalesce(
@@ -288,14 +307,14 @@ def rule_clause(rule: Rule, ctx: RuleContext) -> ColumnElement[bool]:
     return _Compiler(ctx).node(rule.root)
 
 
-def with_classification(statement, ctx: RuleContext):  # noqa: ANN001, ANN202
+def with_classification(statement: Select[Any], ctx: RuleContext) -> Select[Any]:
     if ctx.classification is None:
         return statement
     cls = ctx.classification
     return statement.outerjoin(cls, cls.c.customer_id == CustomerRow.id)
 
 
-def members_statement(rule: Rule, ctx: RuleContext, *columns: object):  # noqa: ANN201
+def members_statement(rule: Rule, ctx: RuleContext, *columns: Any) -> Select[Any]:
     """SELECT columns FROM customers (⋈ classification) WHERE live AND rule."""
     statement = with_classification(select(*columns).select_from(CustomerRow), ctx)
     return statement.where(CustomerRow.erased_at.is_(None), rule_clause(rule, ctx))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     case,
@@ -39,7 +40,7 @@ MEMBER_SORT = SortKey((CustomerRow.id,))
 
 
 def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name
+    return session.get_bind().dialect.name
 
 
 async def segment_members(
@@ -47,7 +48,7 @@ async def segment_members(
     rule: Rule,
     as_of: datetime,
     defaults: ProgramSettings,
-    after: Sequence | None,
+    after: Sequence[Any] | None,
     first: int,
 ) -> Page[Customer]:
     program = await load_program(session, defaults)
@@ -64,7 +65,8 @@ async def segment_count(
     program = await load_program(session, defaults)
     ctx = rule_context(rule, as_of, program, _dialect(session))
     statement = members_statement(rule, ctx, func.count())
-    return (await session.execute(statement)).scalar_one()
+    count: int = (await session.execute(statement)).scalar_one()
+    return count
 
 
 async def saved_segments(session: AsyncSession) -> list[Segment]:
@@ -100,8 +102,11 @@ async def segments_of_customers(
     with one boolean column per segment, for the whole batch of customers."""
     program = await load_program(session, defaults)
     dialect = _dialect(session)
-    segments = [(s, _parsed(s)) for s in await all_segments(session)]
-    segments = [(s, r) for s, r in segments if r is not None]
+    segments = [
+        (segment, rule)
+        for segment in await all_segments(session)
+        if (rule := _parsed(segment)) is not None
+    ]
     result: dict[tuple[int, datetime], list[Segment]] = {key: [] for key in keys}
     by_as_of: dict[datetime, list[int]] = {}
     for customer_id, as_of in keys:
