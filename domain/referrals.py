@@ -3,7 +3,8 @@ the friend's first qualifying order comes in.
 
 Rules (DOMAIN.md, and the decisions where it is silent):
 - Every customer has a short code from an alphabet without look-alike characters
-  (no 0/O, 1/I/L), made on first ask and never changed.
+  (no 0/O, 1/I/L), made when the customer is created (`new_code`, as the row is
+  inserted) and never changed.
 - Recording is refused for an unknown code, a self-referral, a referee who already
   has an order or a referrer, and a referrer who already has
   `referral_monthly_limit` *rewarded* (qualified) referrals this calendar month (in
@@ -132,6 +133,9 @@ class ReferralService:
         self.phone_region = phone_region
 
     async def code_of(self, customer_id: int) -> str:
+        """The customer's code, made now if their row has none: only a row written
+        around the repository can lack one (codes are made at creation)."""
+
         async def attempt() -> str:
             async with self.uow_factory() as uow:
                 code = await uow.referrals.ensure_code(customer_id)
@@ -279,7 +283,6 @@ async def lock_with_referrer(
         ids.add(referral.referrer_id)
     locked = {i: await uow.customers.get(i, for_update=True) for i in sorted(ids)}
     return locked[customer_id]
-
 
 
 async def qualify_on_order(
