@@ -192,7 +192,7 @@ async def referral_codes(session: AsyncSession, customer_ids: Sequence[int]) -> 
             CustomerRow.id.in_(list(customer_ids)), CustomerRow.referral_code.is_not(None)
         )
     )
-    return {customer_id: code for customer_id, code in rows.all()}
+    return {customer_id: code for customer_id, code in rows.all() if code is not None}
 
 
 async def referrals_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Referral]:
