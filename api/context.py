@@ -64,6 +64,7 @@ class Loaders:
         self.expiring_points = self._loader(point_reads.expiring_lots, missing=[])
         self.referral = self._loader(referral_reads.referrals_by_ids, missing=None)
         self.referral_of_referee = self._loader(referral_reads.referrals_by_referee, missing=None)
+        self.referral_code = self._loader(referral_reads.referral_codes, missing=None)
         self.tier = self._loader(tier_reads.tiers_by_ids, missing=None)
         self.tier_of_customer = self._loader(tier_reads.tiers_of_customers, missing=None)
         self.tier_customer_count = self._loader(tier_reads.holder_counts, missing=0)

@@ -133,6 +133,12 @@ class CustomerType(Node):
         description="The customer's referral code, made on first ask and never changed."
     )
     async def referral_code(self, info: strawberry.Info) -> str:
+        # Every customer gets a code when created (and migration 0009 gave one to the
+        # older ones), so this is a batched read; making one is left only for a row
+        # written around the repository.
+        code = await info.context.loaders.referral_code.load(self.db_id)
+        if code is not None:
+            return code
         from domain.referrals import ReferralService
 
         context = info.context

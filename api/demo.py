@@ -52,7 +52,7 @@ async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool
         if (await session.execute(select(func.count()).select_from(CustomerRow))).scalar_one():
             return False
     clock = SystemClock()
-    await TierService(SqlUnitOfWork(database), clock).ensure_defaults()
+    await TierService(lambda: SqlUnitOfWork(database), clock).ensure_defaults()
     customers = CustomerService(lambda: SqlUnitOfWork(database), clock, phone_region=phone_region)
     ids = []
     for external_id, email, phone, name, birthday, city in DEMO_CUSTOMERS:

@@ -34,11 +34,46 @@ class UserError:
     code: UserErrorCode  # type: ignore[valid-type]
 
 
-def user_errors(exc: DomainError | InvalidInput) -> list[UserError]:
+# Fields whose value is the client's own JSON: the path parts below them are the
+# client's keys, kept exactly as sent.
+JSON_FIELDS = frozenset({"attributes"})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def input_path(field: Sequence[str], root: str = "input") -> list[str]:
+    """The input path the client sent, for a field path.
+
+    A domain path names the value in the domain's snake_case, relative to the command:
+    ``("items", "3", "unit_price")`` becomes ``["input", "items", "3", "unitPrice"]``
+    — the mutation's argument (`root`: "input", or e.g. "inputs" for a mutation whose
+    argument is a list) then each part in camelCase; list indexes stay strings, and
+    the parts under a JSON field (`attributes`) are the client's keys, kept as sent.
+    A path whose first element already is `root` was written by the api layer itself
+    (e.g. `decode_input_id(..., ("input", "customerId"))`): it is an input path
+    already and is returned unchanged.
+    """
+    if field and field[0] == root:
+        return list(field)
+    path = [root]
+    for index, part in enumerate(field):
+        path.append(_camel(part))
+        if part in JSON_FIELDS:
+            path.extend(field[index + 1 :])
+            break
+    return path
+
+
+def user_errors(exc: DomainError | InvalidInput, *, root: str = "input") -> list[UserError]:
+    """The single place a refusal becomes `userErrors`: each field path is mapped to
+    the input path the client sent (see `input_path`)."""
     errors = exc.errors if isinstance(exc, InvalidInput) else [exc]
     return [
         UserError(
-            field=list(e.field) if e.field is not None else None,
+            field=input_path(e.field, root) if e.field is not None else None,
             message=e.message,
             code=UserErrorCode[e.code.name],
         )

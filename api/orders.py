@@ -255,7 +255,9 @@ class OrderMutation:
                 ("inputs",),
                 f"inputs has {len(inputs)} orders; the limit is {MAX_LIST_ITEMS}.",
             )
-            return OrdersRecordBulkPayload(results=[], user_errors=user_errors(error))
+            return OrdersRecordBulkPayload(
+                results=[], user_errors=user_errors(error, root="inputs")
+            )
         results = [await record_one(info, data, caller.api_key.id) for data in inputs]
         return OrdersRecordBulkPayload(results=results, user_errors=[])
 

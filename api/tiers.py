@@ -186,7 +186,7 @@ class TierDeletePayload:
 
 
 def tier_service(info: strawberry.Info) -> domain.TierService:
-    return domain.TierService(info.context.uow(), info.context.clock)
+    return domain.TierService(info.context.uow, info.context.clock)
 
 
 @strawberry.type

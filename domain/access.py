@@ -163,13 +163,13 @@ class ApiKeyService:
         errors = ErrorCollector()
         name = ""
         try:
-            name = required_text(command.name, ("input", "name"), max_length=MAX_KEY_NAME)
+            name = required_text(command.name, ("name",), max_length=MAX_KEY_NAME)
         except DomainError as exc:
             errors.capture(exc)
         if command.expires_at is not None and command.expires_at <= now:
-            errors.add(ErrorCode.INVALID, ("input", "expiresAt"), "expiresAt is in the past.")
+            errors.add(ErrorCode.INVALID, ("expires_at",), "expiresAt is in the past.")
         elif command.expires_at is not None and command.expires_at > now + MAX_KEY_LIFETIME:
-            errors.add(ErrorCode.INVALID, ("input", "expiresAt"), "expiresAt is over 10 years.")
+            errors.add(ErrorCode.INVALID, ("expires_at",), "expiresAt is over 10 years.")
         errors.raise_if_any()
         secret = new_key_text()
         async with self.uow_factory() as uow:
@@ -191,7 +191,7 @@ class ApiKeyService:
         async with self.uow_factory() as uow:
             key = await uow.repo(API_KEYS).get(key_id)
             if key is None:
-                raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No API key has this id.")
+                raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No API key has this id.")
             if key.revoked_at is None:
                 key = replace(key, revoked_at=self.clock.now())
                 await uow.repo(API_KEYS).save(key)

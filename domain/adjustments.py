@@ -54,16 +54,16 @@ class AdjustmentService:
         if command.points == 0 or abs(command.points) > MAX_ADJUSTMENT:
             errors.add(
                 ErrorCode.INVALID,
-                ("input", "points"),
+                ("points",),
                 f"points must be a non-zero whole number up to ±{MAX_ADJUSTMENT}.",
             )
         try:
-            reason = required_text(command.reason, ("input", "reason"), max_length=500)
+            reason = required_text(command.reason, ("reason",), max_length=500)
         except DomainError as exc:
             errors.capture(exc)
         try:
             key = required_text(
-                command.idempotency_key, ("input", "idempotencyKey"), max_length=128
+                command.idempotency_key, ("idempotency_key",), max_length=128
             )
         except DomainError as exc:
             errors.capture(exc)
@@ -80,7 +80,7 @@ class AdjustmentService:
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             if customer is None:
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."
+                    ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
                 )
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "pointsAdjust", key, request_hash

@@ -83,18 +83,18 @@ class CustomerTokenService:
         if not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
             raise DomainError(
                 ErrorCode.INVALID,
-                ("input", "ttlSeconds"),
+                ("ttl_seconds",),
                 f"ttlSeconds must be between 1 and {MAX_TTL_SECONDS} (a day).",
             )
         async with self.uow_factory() as uow:
             customer = await uow.repo(CUSTOMERS).get(customer_id)
         if customer is None:
             raise DomainError(
-                ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."
+                ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
             )
         if customer.erased_at is not None:
             raise DomainError(
-                ErrorCode.ERASED, ("input", "customerId"), "This customer's data was erased."
+                ErrorCode.ERASED, ("customer_id",), "This customer's data was erased."
             )
         now = self.clock.now()
         claims = TokenClaims(customer_id, api_key_id, now + timedelta(seconds=ttl_seconds))

@@ -227,7 +227,7 @@ def apply_profile(
     *,
     today: date,
     phone_region: str | None,
-    path: Sequence[str] = ("input",),
+    path: Sequence[str] = (),
 ) -> Customer:
     """Returns the customer with the sent fields applied, or raises every problem found."""
     errors = ErrorCollector()
@@ -238,7 +238,7 @@ def apply_profile(
         if value is UNSET:
             return
         try:
-            changes[name] = optional_text(value, (*path, _camel(name)), max_length=max_length)
+            changes[name] = optional_text(value, (*path, name), max_length=max_length)
         except DomainError as exc:
             errors.capture(exc)
 
@@ -283,11 +283,6 @@ def apply_profile(
     return replace(customer, **changes)
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def erased_copy(customer: Customer, at: datetime) -> Customer:
     """The record kept after erasure: no personal data, a new external id."""
     return replace(
@@ -322,14 +317,14 @@ async def find_or_prepare(
         if customer is None:
             raise DomainError(ErrorCode.NOT_FOUND, (*path, "id"), "No customer has this id.")
         return customer, False
-    external_id = required_text(ref.external_id, (*path, "externalId"), max_length=MAX_EXTERNAL_ID)
+    external_id = required_text(ref.external_id, (*path, "external_id"), max_length=MAX_EXTERNAL_ID)
     customer = await customers.get_by_external_id(external_id, for_update=lock)
     if customer is not None:
         return customer, False
     if ref.profile is None:
         raise DomainError(
             ErrorCode.NOT_FOUND,
-            (*path, "externalId"),
+            (*path, "external_id"),
             "No customer has this externalId; send profile fields to create one.",
         )
     fresh = apply_profile(
@@ -350,12 +345,12 @@ class CustomerService:
 
     async def upsert(self, command: UpsertCustomer) -> UpsertResult:
         external_id = required_text(
-            command.external_id, ("input", "externalId"), max_length=MAX_EXTERNAL_ID
+            command.external_id, ("external_id",), max_length=MAX_EXTERNAL_ID
         )
         if external_id.startswith(ERASED_PREFIX):
             raise DomainError(
                 ErrorCode.INVALID,
-                ("input", "externalId"),
+                ("external_id",),
                 f"externalId may not start with {ERASED_PREFIX!r}: erased customers use it.",
             )
         # A concurrent upsert of the same externalId can win the insert: this
@@ -420,9 +415,9 @@ class CustomerService:
     async def _live(uow: UnitOfWork, customer_id: int) -> Customer:
         customer = await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
         if customer is None:
-            raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No customer has this id.")
+            raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No customer has this id.")
         if customer.erased_at is not None:
             raise DomainError(
-                ErrorCode.ERASED, ("input", "id"), "This customer's personal data was erased."
+                ErrorCode.ERASED, ("id",), "This customer's personal data was erased."
             )
         return customer

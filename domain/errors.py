@@ -1,8 +1,11 @@
 """Business refusals.
 
 A refusal is a `DomainError(code, field, message)`: the API turns it into a payload's
-`userErrors`, never into a top-level GraphQL error. `field` is the path of the input
-field at fault (e.g. ``("input", "email")``) so a form can show it beside the field.
+`userErrors`, never into a top-level GraphQL error. `field` is the path of the value
+at fault in the domain's own snake_case names, relative to the command (e.g.
+``("email",)``, ``("items", "3", "unit_price")``; list indexes as strings; ``()``
+for the command as a whole). The API maps it to the input path the client sent
+(``api.errors.user_errors``), so a form can show it beside the field.
 """
 
 from __future__ import annotations

@@ -72,11 +72,11 @@ def check_answer(command: RecordFeedback, errors: ErrorCollector) -> str | None:
     if not low <= command.score <= high:
         errors.add(
             ErrorCode.INVALID,
-            ("input", "score"),
+            ("score",),
             f"A {command.kind.value} score is a whole number from {low} to {high}.",
         )
     try:
-        return optional_text(command.comment, ("input", "comment"), max_length=MAX_COMMENT)
+        return optional_text(command.comment, ("comment",), max_length=MAX_COMMENT)
     except DomainError as exc:
         errors.capture(exc)
         return None
@@ -93,21 +93,21 @@ class FeedbackService:
         async with self.uow_factory() as uow:
             state = await uow.repo(FEEDBACK).customer_state(command.customer_id)
             if state is None:
-                errors.add(ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id.")
+                errors.add(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
             elif state == "erased":
                 errors.add(
                     ErrorCode.ERASED,
-                    ("input", "customerId"),
+                    ("customer_id",),
                     "This customer's personal data was erased; their feedback is not kept.",
                 )
             if command.order_id is not None:
                 owner = await uow.repo(FEEDBACK).order_owner(command.order_id)
                 if owner is None:
-                    errors.add(ErrorCode.NOT_FOUND, ("input", "orderId"), "No order has this id.")
+                    errors.add(ErrorCode.NOT_FOUND, ("order_id",), "No order has this id.")
                 elif owner != command.customer_id:
                     errors.add(
                         ErrorCode.INVALID,
-                        ("input", "orderId"),
+                        ("order_id",),
                         "This order belongs to another customer.",
                     )
             errors.raise_if_any()

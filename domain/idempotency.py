@@ -46,7 +46,7 @@ async def remembered_result(
     if stored_hash != request_hash:
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,
-            ("input", "idempotencyKey"),
+            ("idempotency_key",),
             f"This idempotencyKey was already used for a different {operation} request.",
         )
     return result

@@ -17,7 +17,6 @@ from domain.customers import CUSTOMERS
 from domain.events import EVENTS, Event, EventType
 from domain.points import POINTS, LotState
 from domain.program import PROGRAM, ProgramSettings
-from domain.tier_port import TieredUnitOfWorkFactory
 from domain.unit_of_work import UnitOfWorkFactory
 
 BATCH = 500
@@ -32,7 +31,7 @@ class DailyReport:
     tier_changes: int = 0
 
 
-async def run_daily(uow_factory: TieredUnitOfWorkFactory, as_of: datetime) -> DailyReport:
+async def run_daily(uow_factory: UnitOfWorkFactory, as_of: datetime) -> DailyReport:
     report = DailyReport()
     while True:
         async with uow_factory() as uow:

@@ -12,7 +12,7 @@ An order's statistics count only *counted* orders: those not refunded in full.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -46,8 +46,7 @@ from domain.points import (
     reversal_points,
 )
 from domain.program import PROGRAM, ProgramSettings
-from domain.tier_port import TieredUnitOfWork
-from domain.unit_of_work import Port
+from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 # Orders may be stamped a little ahead of our clock by a storefront's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -152,13 +151,13 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
     if len(items) > MAX_LIST_ITEMS:
         errors.add(
             ErrorCode.TOO_MANY,
-            ("input", "items"),
+            ("items",),
             f"items has {len(items)} entries; the limit is {MAX_LIST_ITEMS}.",
         )
         return []
     clean = []
     for index, item in enumerate(items):
-        path = ("input", "items", str(index))
+        path = ("items", str(index))
         try:
             sku = required_text(item.sku, (*path, "sku"), max_length=128)
             name = optional_text(item.name, (*path, "name"), max_length=200)
@@ -167,7 +166,7 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
                 raise DomainError(
                     ErrorCode.INVALID, (*path, "quantity"), "quantity must be 1 or more."
                 )
-            price = parse_money(item.unit_price, (*path, "unitPrice"), high=MAX_AMOUNT)
+            price = parse_money(item.unit_price, (*path, "unit_price"), high=MAX_AMOUNT)
             clean.append(OrderItem(sku, item.quantity, price, name, category))
         except DomainError as exc:
             errors.capture(exc)
@@ -177,7 +176,7 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
 class OrderService:
     def __init__(
         self,
-        uow_factory: Callable[[], TieredUnitOfWork],
+        uow_factory: UnitOfWorkFactory,
         clock: Clock,
         *,
         phone_region: str | None,
@@ -198,38 +197,36 @@ class OrderService:
         external_id = amount = None
         try:
             external_id = required_text(
-                command.external_id, ("input", "externalId"), max_length=MAX_EXTERNAL_ID
+                command.external_id, ("external_id",), max_length=MAX_EXTERNAL_ID
             )
         except DomainError as exc:
             errors.capture(exc)
         try:
-            amount = parse_money(
-                command.amount, ("input", "amount"), positive=True, high=MAX_AMOUNT
-            )
+            amount = parse_money(command.amount, ("amount",), positive=True, high=MAX_AMOUNT)
         except DomainError as exc:
             errors.capture(exc)
         currency = (command.currency or "").strip().upper()
         if currency != program.currency:
             errors.add(
                 ErrorCode.CURRENCY_MISMATCH,
-                ("input", "currency"),
+                ("currency",),
                 f"This program keeps accounts in {program.currency}; the order is in "
                 f"{currency or 'no currency'}. Convert it before recording.",
             )
         if command.placed_at.tzinfo is None:
-            errors.add(ErrorCode.INVALID, ("input", "placedAt"), "placedAt needs a UTC offset.")
+            errors.add(ErrorCode.INVALID, ("placed_at",), "placedAt needs a UTC offset.")
         elif command.placed_at > now + CLOCK_SKEW:
-            errors.add(ErrorCode.INVALID, ("input", "placedAt"), "placedAt is in the future.")
+            errors.add(ErrorCode.INVALID, ("placed_at",), "placedAt is in the future.")
         channel = None
         try:
-            channel = optional_text(command.channel, ("input", "channel"), max_length=64)
+            channel = optional_text(command.channel, ("channel",), max_length=64)
         except DomainError as exc:
             errors.capture(exc)
         ref = command.customer
         if (ref.id is None) == (ref.external_id is None):
             errors.add(
                 ErrorCode.REQUIRED,
-                ("input", "customer"),
+                ("customer",),
                 "Name the customer by exactly one of id and externalId.",
             )
         items = check_items(command.items, errors)
@@ -248,12 +245,20 @@ class OrderService:
             program = await uow.repo(PROGRAM).get()
             external_id, amount, currency, channel, items = self._validate(command, program, now)
             customer, created = await self._customer(uow, command.customer, now)
+            if not created:
+                customer = (
+                    await referrals.lock_with_referrer(
+                        uow, present(customer.id, "customer id"),
+                        settles=referrals.ReferralStatus.PENDING,
+                    )
+                    or customer
+                )
             existing = await uow.repo(ORDERS).get_by_external_id(external_id)
             if existing is not None:
                 if created or existing.request_hash != fingerprint(customer.id, str(amount)):
                     raise DomainError(
                         ErrorCode.IDEMPOTENCY_CONFLICT,
-                        ("input", "externalId"),
+                        ("external_id",),
                         "An order with this externalId was recorded for another customer "
                         "or amount.",
                     )
@@ -315,7 +320,7 @@ class OrderService:
 
     async def _earn(
         self,
-        uow: TieredUnitOfWork,
+        uow: UnitOfWork,
         order: Order,
         points: int,
         program: ProgramSettings,
@@ -359,16 +364,17 @@ class OrderService:
         return entry
 
     async def _customer(
-        self, uow: TieredUnitOfWork, ref: CustomerRef, now: datetime
+        self, uow: UnitOfWork, ref: CustomerRef, now: datetime
     ) -> tuple[Customer, bool]:
-        """The order's customer, locked; or a new one (not yet added) and True."""
+        """The order's customer, not locked yet (the caller locks it with its
+        referrer, in id order); or a new one (not yet added) and True."""
         return await find_or_prepare(
             uow.repo(CUSTOMERS),
             ref,
             now,
             phone_region=self.phone_region,
-            path=("input", "customer"),
-            lock=True,
+            path=("customer",),
+            lock=False,
         )
 
     # ---- orderRefund ---------------------------------------------------------------
@@ -380,14 +386,12 @@ class OrderService:
         errors = ErrorCollector()
         amount = key = None
         try:
-            amount = parse_money(
-                command.amount, ("input", "amount"), positive=True, high=MAX_AMOUNT
-            )
+            amount = parse_money(command.amount, ("amount",), positive=True, high=MAX_AMOUNT)
         except DomainError as exc:
             errors.capture(exc)
         try:
             key = required_text(
-                command.idempotency_key, ("input", "idempotencyKey"), max_length=128
+                command.idempotency_key, ("idempotency_key",), max_length=128
             )
         except DomainError as exc:
             errors.capture(exc)
@@ -401,10 +405,12 @@ class OrderService:
             if found is None:
                 raise DomainError(
                     ErrorCode.NOT_FOUND,
-                    ("input", "orderExternalId"),
+                    ("order_external_id",),
                     "No order has this externalId.",
                 )
-            await uow.repo(CUSTOMERS).get(found.customer_id, for_update=True)
+            await referrals.lock_with_referrer(
+                uow, found.customer_id, settles=referrals.ReferralStatus.QUALIFIED
+            )
             order_id = present(found.id, "order id")
             order = present(await uow.repo(ORDERS).get(order_id), "order")
             remembered = await remembered_result(
@@ -417,7 +423,7 @@ class OrderService:
             if amount > remaining:
                 raise DomainError(
                     ErrorCode.REFUND_EXCEEDS_ORDER,
-                    ("input", "amount"),
+                    ("amount",),
                     f"Only {remaining} {order.currency} of this order is left to refund.",
                 )
             reverse = 0

@@ -250,7 +250,7 @@ class PointsAccount:
         allow_debt: bool = False,
         first_from: Iterable[Lot] = (),
         order_id: int | None = None,
-        field_path: tuple[str, ...] = ("input", "points"),
+        field_path: tuple[str, ...] = ("points",),
     ) -> LedgerEntry:
         """Takes points FIFO by expiry (from `first_from` lots first). Refused with
         INSUFFICIENT_POINTS when the balance does not cover it, unless `allow_debt`

@@ -81,30 +81,30 @@ INT_BOUNDS: dict[str, tuple[int, int]] = {
 }
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+def _words(name: str) -> str:
+    """A setting named in words for a message (the path names the field exactly)."""
+    return name.replace("_", " ")
 
 
 def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramSettings:
-    """The settings with `changes` applied, or every problem found (field names as
-    the API spells them)."""
+    """The settings with `changes` applied, or every problem found (each naming the
+    setting at fault by its own name)."""
     errors = ErrorCollector()
     known = {f.name for f in fields(ProgramSettings)} - {"updated_at"}
     clean: dict[str, Any] = {}
     for name, value in changes.items():
-        path = ("input", _camel(name))
+        path = (name,)
         if name not in known:
-            errors.add(ErrorCode.INVALID, path, f"{_camel(name)} is not a program setting.")
+            errors.add(ErrorCode.INVALID, path, f"{_words(name)} is not a program setting.")
             continue
         if value is None and name != "expiry_days":
-            errors.add(ErrorCode.REQUIRED, path, f"{_camel(name)} cannot be null.")
+            errors.add(ErrorCode.REQUIRED, path, f"{_words(name)} cannot be null.")
             continue
         if name in INT_BOUNDS and value is not None:
             low, high = INT_BOUNDS[name]
             if not low <= value <= high:
                 errors.add(
-                    ErrorCode.INVALID, path, f"{_camel(name)} must be between {low} and {high}."
+                    ErrorCode.INVALID, path, f"{_words(name)} must be between {low} and {high}."
                 )
                 continue
         if name == "currency":
@@ -126,10 +126,10 @@ def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramS
                     places=RATE_PLACES,
                     low=Decimal(0),
                     high=Decimal(1000),
-                    name=_camel(name),
+                    name=_words(name),
                 )
             if name == "referral_min_order_amount":
-                value = parse_money(value, path, name=_camel(name))
+                value = parse_money(value, path, name=_words(name))
         except DomainError as exc:
             errors.capture(exc)
             continue
@@ -142,7 +142,7 @@ def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramS
     ):
         raise DomainError(
             ErrorCode.INVALID,
-            ("input", "lifecycleSilentDays"),
+            ("lifecycle_silent_days",),
             "lifecycleActiveDays must be below lifecycleSilentDays, and lifecycleNewDays "
             "at most lifecycleLoyalDays.",
         )

@@ -126,7 +126,7 @@ def check_redeemable(
     reward: Reward, now: datetime, customer_rank: int | None, lowest_rank: int | None, held: int
 ) -> None:
     """The reward's own refusals, in the order a shopper should hear them."""
-    field = ("input", "rewardId")
+    field = ("reward_id",)
     if not reward.is_active(now):
         raise DomainError(ErrorCode.REWARD_INACTIVE, field, "This reward cannot be redeemed now.")
     if lowest_rank is not None and (customer_rank is None or customer_rank < lowest_rank):
@@ -158,7 +158,7 @@ class RedemptionService:
 
     async def redeem(self, command: RedeemReward) -> RedemptionResult:
         key = required_text(
-            command.idempotency_key, ("input", "idempotencyKey"), max_length=MAX_KEY
+            command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY
         )
         request_hash = fingerprint(command.customer_id, command.reward_id)
         return await retrying(lambda: self._redeem_once(command, key, request_hash))
@@ -172,7 +172,7 @@ class RedemptionService:
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             if customer is None or customer.erased_at is not None:
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "customerId"), "No customer has this id."
+                    ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
                 )
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "rewardRedeem", scoped, request_hash
@@ -183,7 +183,7 @@ class RedemptionService:
             reward = await uow.repo(REWARDS).get(command.reward_id)
             if reward is None:
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "rewardId"), "No reward has this id."
+                    ErrorCode.NOT_FOUND, ("reward_id",), "No reward has this id."
                 )
             customer_id = present(customer.id, "customer id")
             reward_id = present(reward.id, "reward id")
@@ -204,12 +204,12 @@ class RedemptionService:
                 reward.points_cost,
                 now=now,
                 reason=f"redeemed {reward.name}"[:500],
-                field_path=("input", "customerId"),
+                field_path=("customer_id",),
             )
             # Last before writing: the reward row stays locked only for the writes.
             if not await uow.repo(REWARDS).take_one(reward_id):
                 raise DomainError(
-                    ErrorCode.OUT_OF_STOCK, ("input", "rewardId"), "This reward is out of stock."
+                    ErrorCode.OUT_OF_STOCK, ("reward_id",), "This reward is out of stock."
                 )
             redemption = await uow.repo(REDEMPTIONS).add(
                 Redemption(
@@ -266,7 +266,7 @@ class RedemptionService:
     async def use(self, code_text: str) -> Redemption:
         """The storefront marks a code at checkout; a code is used at most once."""
         now = self.clock.now()
-        field = ("input", "code")
+        field = ("code",)
         code = normalize_code(code_text or "")
         async with self.uow_factory() as uow:
             found = await uow.repo(REDEMPTIONS).by_code(code) if code else None
@@ -292,7 +292,7 @@ class RedemptionService:
 
     async def cancel(self, command: CancelRedemption) -> RedemptionResult:
         key = required_text(
-            command.idempotency_key, ("input", "idempotencyKey"), max_length=MAX_KEY
+            command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY
         )
         return await retrying(lambda: self._cancel_once(command, key))
 
@@ -303,7 +303,7 @@ class RedemptionService:
             found = await uow.repo(REDEMPTIONS).get(command.redemption_id)
             if found is None:
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "id"), "No redemption has this id."
+                    ErrorCode.NOT_FOUND, ("id",), "No redemption has this id."
                 )
             customer_id = found.customer_id
             found_id = present(found.id, "redemption id")
@@ -319,7 +319,7 @@ class RedemptionService:
                 found_id, RedemptionStatus.CANCELLED, now
             ):
                 current = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
-                _refuse_settled(current, ("input", "id"))
+                _refuse_settled(current, ("id",))
             entry_id = present(
                 await uow.repo(REDEMPTIONS).redeem_entry_id(found_id), "redeem entry id"
             )

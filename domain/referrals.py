@@ -3,7 +3,8 @@ the friend's first qualifying order comes in.
 
 Rules (docs/referrals.md, with the decisions where a bare rule is silent):
 - Every customer has a short code from an alphabet without look-alike characters
-  (no 0/O, 1/I/L), made on first ask and never changed.
+  (no 0/O, 1/I/L), made when the customer is created (`new_code`, as the row is
+  inserted) and never changed.
 - Recording is refused for an unknown code, a self-referral, a referee who already
   has an order or a referrer, and a referrer who already has
   `referral_monthly_limit` *rewarded* (qualified) referrals this calendar month (in
@@ -125,6 +126,9 @@ class ReferralService:
         self.phone_region = phone_region
 
     async def code_of(self, customer_id: int) -> str:
+        """The customer's code, made now if their row has none: only a row written
+        around the repository can lack one (codes are made at creation)."""
+
         async def attempt() -> str:
             async with self.uow_factory() as uow:
                 code = await uow.repo(REFERRALS).ensure_code(customer_id)
@@ -138,10 +142,10 @@ class ReferralService:
         key = None
         code = normalize_code(command.code or "")
         if not code:
-            errors.add(ErrorCode.REQUIRED, ("input", "code"), "code must not be empty.")
+            errors.add(ErrorCode.REQUIRED, ("code",), "code must not be empty.")
         try:
             key = required_text(
-                command.idempotency_key, ("input", "idempotencyKey"), max_length=128
+                command.idempotency_key, ("idempotency_key",), max_length=128
             )
         except DomainError as exc:
             errors.capture(exc)
@@ -149,7 +153,7 @@ class ReferralService:
         if (ref.id is None) == (ref.external_id is None):
             errors.add(
                 ErrorCode.REQUIRED,
-                ("input", "referee"),
+                ("referee",),
                 "Name the referee by exactly one of id and externalId.",
             )
         errors.raise_if_any()
@@ -173,13 +177,13 @@ class ReferralService:
             referrer_id = await uow.repo(REFERRALS).customer_by_code(code)
             if referrer_id is None:
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "code"), "No customer has this referral code."
+                    ErrorCode.NOT_FOUND, ("code",), "No customer has this referral code."
                 )
             referee, created = await self._referee(uow, command.referee, now)
             if referee.id == referrer_id:
                 raise DomainError(
                     ErrorCode.SELF_REFERRAL,
-                    ("input", "referee"),
+                    ("referee",),
                     "A customer cannot refer themselves.",
                 )
             # Lock both customers in id order, so two referrals never deadlock.
@@ -191,13 +195,13 @@ class ReferralService:
                 if await uow.repo(REFERRALS).by_referee(referee_id) is not None:
                     raise DomainError(
                         ErrorCode.ALREADY_REFERRED,
-                        ("input", "referee"),
+                        ("referee",),
                         "This customer was already referred by someone.",
                     )
                 if await uow.repo(REFERRALS).has_orders(referee_id):
                     raise DomainError(
                         ErrorCode.REFEREE_HAS_ORDERS,
-                        ("input", "referee"),
+                        ("referee",),
                         "Only customers who have not ordered yet can be referred.",
                     )
             program = await uow.repo(PROGRAM).get()
@@ -207,7 +211,7 @@ class ReferralService:
             if rewarded >= program.referral_monthly_limit:
                 raise DomainError(
                     ErrorCode.REFERRAL_LIMIT_REACHED,
-                    ("input", "code"),
+                    ("code",),
                     f"This referrer already has {rewarded} rewarded referrals this month "
                     f"(the limit is {program.referral_monthly_limit}).",
                 )
@@ -254,7 +258,7 @@ class ReferralService:
             ref,
             now,
             phone_region=self.phone_region,
-            path=("input", "referee"),
+            path=("referee",),
             lock=False,
         )
 
@@ -262,16 +266,38 @@ class ReferralService:
 # ---- inside orderRecord / orderRefund ---------------------------------------------
 
 
+async def lock_with_referrer(
+    uow: UnitOfWork, customer_id: int, *, settles: ReferralStatus
+) -> Customer | None:
+    """Locks the customer and, when they are the referee of a referral in status
+    `settles` (the one this order or refund may settle), its referrer too: lower
+    customer id first, like every write that locks two customers, so two customers
+    who referred each other and order at once queue instead of deadlocking.
+
+    The referral is read before any lock: a referee's referral and its referrer never
+    change, and a status only moves forward (PENDING → QUALIFIED → REVERSED). Returns
+    the customer as locked (None when unknown)."""
+    referral = await uow.repo(REFERRALS).by_referee(customer_id)
+    ids = {customer_id}
+    if referral is not None and referral.status is settles:
+        ids.add(referral.referrer_id)
+    locked = {i: await uow.repo(CUSTOMERS).get(i, for_update=True) for i in sorted(ids)}
+    return locked[customer_id]
+
+
 async def qualify_on_order(
     uow: UnitOfWork, order: Order, program: ProgramSettings, now: datetime
 ) -> Referral | None:
-    """Called in the order's transaction (the referee already locked): the first order
-    of at least the minimum amount qualifies a pending referral and pays both bonuses."""
+    """Called in the order's transaction (referee and referrer already locked by
+    `lock_with_referrer`): the first order of at least the minimum amount qualifies a
+    pending referral and pays both bonuses."""
     referral = await uow.repo(REFERRALS).by_referee(order.customer_id)
     if referral is None or referral.status is not ReferralStatus.PENDING:
         return None
     if order.amount < program.referral_min_order_amount:
         return None
+    # Already held (see lock_with_referrer) unless the referral was recorded after the
+    # order read it; taking it again is then needed and otherwise free.
     await uow.repo(CUSTOMERS).get(referral.referrer_id, for_update=True)
     available_at, expires_at = lot_dates(order.placed_at, program.pending_days, program.expiry_days)
     referral = replace(
@@ -338,7 +364,7 @@ async def reverse_on_full_refund(uow: UnitOfWork, order: Order, now: datetime) -
     lots = await uow.repo(REFERRALS).bonus_lots(present(referral.id, "referral id"))
     if any(lot.state.value != "PENDING" for lot in lots):
         return
-    await uow.repo(CUSTOMERS).get(referral.referrer_id, for_update=True)
+    await uow.repo(CUSTOMERS).get(referral.referrer_id, for_update=True)  # held already
     for customer_id in (referral.referrer_id, referral.referee_id):
         account = await uow.repo(POINTS).load_account(customer_id)
         for lot in account.lots:

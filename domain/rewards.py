@@ -120,19 +120,19 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
         except DomainError as exc:
             errors.capture(exc)
 
-    path = ("input",)
+    path: tuple[str, ...] = ()
     check("name", lambda v: required_text(v, (*path, "name"), max_length=MAX_NAME))
     check(
         "description",
         lambda v: optional_text(v, (*path, "description"), max_length=MAX_DESCRIPTION),
     )
-    check("points_cost", lambda v: _whole(v, (*path, "pointsCost"), 1, MAX_COST))
+    check("points_cost", lambda v: _whole(v, (*path, "points_cost"), 1, MAX_COST))
     check("kind", lambda v: RewardKind(v))
     check("value", lambda v: None if v is None else parse_money(v, (*path, "value")))
     check("stock", lambda v: None if v is None else _whole(v, (*path, "stock"), 0, MAX_STOCK))
     check(
         "limit_per_customer",
-        lambda v: None if v is None else _whole(v, (*path, "limitPerCustomer"), 1, MAX_STOCK),
+        lambda v: None if v is None else _whole(v, (*path, "limit_per_customer"), 1, MAX_STOCK),
     )
     check("lowest_tier_id", lambda v: v)
     check("active_from", lambda v: v)
@@ -145,7 +145,7 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
         and result.active_until <= result.active_from
     ):
         errors.add(
-            ErrorCode.INVALID, ("input", "activeUntil"), "activeUntil is not after activeFrom."
+            ErrorCode.INVALID, ("active_until",), "activeUntil is not after activeFrom."
         )
     return result
 
@@ -153,7 +153,7 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
 def _check_value(reward: Reward, errors: ErrorCollector) -> None:
     """The value means a percentage or an amount off for discounts; for a free product
     or a custom reward it is optional (e.g. the product's list price)."""
-    field = ("input", "value")
+    field = ("value",)
     value = reward.value
     if reward.kind is RewardKind.DISCOUNT_PERCENT:
         if value is None or not Decimal(0) < value <= Decimal(100):
@@ -176,9 +176,9 @@ class RewardService:
     async def create(self, fields: RewardFields) -> Reward:
         now = self.clock.now()
         errors = ErrorCollector()
-        for name, path in (("name", "name"), ("points_cost", "pointsCost"), ("kind", "kind")):
+        for name in ("name", "points_cost", "kind"):
             if getattr(fields, name) in (UNSET, None):
-                errors.add(ErrorCode.REQUIRED, ("input", path), f"{path} is required.")
+                errors.add(ErrorCode.REQUIRED, (name,), f"{name} is required.")
         errors.raise_if_any()
         draft = Reward(id=None, name="", points_cost=1, kind=RewardKind.CUSTOM)
         reward = apply_fields(draft, fields, errors)
@@ -195,11 +195,11 @@ class RewardService:
         async with self.uow_factory() as uow:
             current = await uow.repo(REWARDS).get(reward_id, for_update=True)
             if current is None:
-                raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No reward has this id.")
+                raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No reward has this id.")
             errors = ErrorCollector()
             if fields.name is None or fields.points_cost is None or fields.kind is None:
                 errors.add(
-                    ErrorCode.REQUIRED, ("input",), "name, pointsCost and kind cannot be null."
+                    ErrorCode.REQUIRED, (), "name, pointsCost and kind cannot be null."
                 )
                 errors.raise_if_any()
             reward = apply_fields(current, fields, errors)
@@ -214,7 +214,7 @@ class RewardService:
         async with self.uow_factory() as uow:
             reward = await uow.repo(REWARDS).get(reward_id, for_update=True)
             if reward is None:
-                raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No reward has this id.")
+                raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No reward has this id.")
             if reward.archived_at is None:
                 reward.archived_at = reward.updated_at = self.clock.now()
                 await uow.repo(REWARDS).save(reward)
@@ -227,5 +227,5 @@ class RewardService:
             and await uow.repo(REWARDS).tier_rank(reward.lowest_tier_id) is None
         ):
             raise DomainError(
-                ErrorCode.NOT_FOUND, ("input", "lowestTierId"), "No tier has this id."
+                ErrorCode.NOT_FOUND, ("lowest_tier_id",), "No tier has this id."
             )

@@ -107,16 +107,16 @@ BUILT_IN_KEYS = {segment.key for segment in BUILT_IN_SEGMENTS}
 def built_in_refusal(segment_id: int) -> DomainError:
     segment = BUILT_IN_BY_ID.get(segment_id)
     if segment is None:
-        return DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No segment has this id.")
+        return DomainError(ErrorCode.NOT_FOUND, ("id",), "No segment has this id.")
     return DomainError(
         ErrorCode.READ_ONLY,
-        ("input", "id"),
+        ("id",),
         f"{segment.name} is a built-in segment and cannot be changed or deleted; "
         f"create a segment of your own with the rule {segment.rule!r} instead.",
     )
 
 
-def check_rule(text: str | None, field: Sequence[str] = ("input", "rule")) -> Rule:
+def check_rule(text: str | None, field: Sequence[str] = ("rule",)) -> Rule:
     """The parsed rule, or every problem in it as refusals on `field`."""
     source = (text or "").strip()
     if not source:
@@ -166,11 +166,11 @@ def _checked(name: Any, rule: Any, description: Any, errors: ErrorCollector) -> 
     changes: dict[str, Any] = {}
     if name is not UNSET:
         try:
-            changes["name"] = required_text(name, ("input", "name"), max_length=MAX_SEGMENT_NAME)
+            changes["name"] = required_text(name, ("name",), max_length=MAX_SEGMENT_NAME)
             if segment_key(changes["name"]) in BUILT_IN_KEYS:
                 errors.add(
                     ErrorCode.TAKEN,
-                    ("input", "name"),
+                    ("name",),
                     f"{changes['name']} is the name of a built-in segment.",
                 )
         except DomainError as exc:
@@ -186,7 +186,7 @@ def _checked(name: Any, rule: Any, description: Any, errors: ErrorCollector) -> 
     if description is not UNSET:
         try:
             changes["description"] = optional_text(
-                description, ("input", "description"), max_length=MAX_SEGMENT_DESCRIPTION
+                description, ("description",), max_length=MAX_SEGMENT_DESCRIPTION
             )
         except DomainError as exc:
             errors.capture(exc)
@@ -206,7 +206,7 @@ class SegmentService:
         async with self.uow_factory() as uow:
             if await uow.repo(SEGMENTS).by_key(segment_key(fields["name"])) is not None:
                 raise DomainError(
-                    ErrorCode.TAKEN, ("input", "name"), f"A segment {fields['name']!r} exists."
+                    ErrorCode.TAKEN, ("name",), f"A segment {fields['name']!r} exists."
                 )
             segment = await uow.repo(SEGMENTS).add(
                 Segment(None, created_at=now, updated_at=now, **fields)
@@ -223,7 +223,7 @@ class SegmentService:
             updated = replace(segment, **changes)
             if updated.key != segment.key and await uow.repo(SEGMENTS).by_key(updated.key):
                 raise DomainError(
-                    ErrorCode.TAKEN, ("input", "name"), f"A segment {updated.name!r} exists."
+                    ErrorCode.TAKEN, ("name",), f"A segment {updated.name!r} exists."
                 )
             if updated != segment:
                 updated.updated_at = self.clock.now()
@@ -242,5 +242,5 @@ class SegmentService:
     async def _get(uow: UnitOfWork, segment_id: int) -> Segment:
         segment = await uow.repo(SEGMENTS).get(segment_id, for_update=True)
         if segment is None:
-            raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No segment has this id.")
+            raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No segment has this id.")
         return segment

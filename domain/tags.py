@@ -115,17 +115,17 @@ class TagService:
         errors = ErrorCollector()
         name = description = color = None
         try:
-            name = required_text(command.name, ("input", "name"), max_length=MAX_TAG_NAME)
+            name = required_text(command.name, ("name",), max_length=MAX_TAG_NAME)
         except DomainError as exc:
             errors.capture(exc)
         try:
             description = optional_text(
-                command.description, ("input", "description"), max_length=MAX_TAG_DESCRIPTION
+                command.description, ("description",), max_length=MAX_TAG_DESCRIPTION
             )
         except DomainError as exc:
             errors.capture(exc)
         try:
-            color = check_color(command.color, ("input", "color"))
+            color = check_color(command.color, ("color",))
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
@@ -137,7 +137,7 @@ class TagService:
             async with self.uow_factory() as uow:
                 if await uow.repo(TAGS).by_keys([tag_key(tag_name)]):
                     raise DomainError(
-                        ErrorCode.TAKEN, ("input", "name"), f"A tag {tag_name!r} exists."
+                        ErrorCode.TAKEN, ("name",), f"A tag {tag_name!r} exists."
                     )
                 tag = await uow.repo(TAGS).add(
                     Tag(None, tag_name, description, color, command.source, self.clock.now())
@@ -159,7 +159,7 @@ class TagService:
             if command.name is not UNSET:
                 try:
                     changes["name"] = required_text(
-                        command.name, ("input", "name"), max_length=MAX_TAG_NAME
+                        command.name, ("name",), max_length=MAX_TAG_NAME
                     )
                 except DomainError as exc:
                     errors.capture(exc)
@@ -167,21 +167,21 @@ class TagService:
                 try:
                     changes["description"] = optional_text(
                         command.description,
-                        ("input", "description"),
+                        ("description",),
                         max_length=MAX_TAG_DESCRIPTION,
                     )
                 except DomainError as exc:
                     errors.capture(exc)
             if command.color is not UNSET:
                 try:
-                    changes["color"] = check_color(command.color, ("input", "color"))
+                    changes["color"] = check_color(command.color, ("color",))
                 except DomainError as exc:
                     errors.capture(exc)
             errors.raise_if_any()
             updated = replace(tag, **changes)
             if updated.key != tag.key and await uow.repo(TAGS).by_keys([updated.key]):
                 raise DomainError(
-                    ErrorCode.TAKEN, ("input", "name"), f"A tag {updated.name!r} exists."
+                    ErrorCode.TAKEN, ("name",), f"A tag {updated.name!r} exists."
                 )
             await uow.repo(TAGS).save(updated)
             await uow.commit()
@@ -203,23 +203,23 @@ class TagService:
     async def _change(self, command: ChangeCustomerTags, *, attach: bool) -> TagChangeResult:
         errors = ErrorCollector()
         for name, items in (
-            ("customerIds", command.customer_ids),
-            ("tagIds", command.tag_ids),
-            ("tagNames", command.tag_names),
+            ("customer_ids", command.customer_ids),
+            ("tag_ids", command.tag_ids),
+            ("tag_names", command.tag_names),
         ):
             try:
-                bounded_list(items, ("input", name))
+                bounded_list(items, (name,))
             except DomainError as exc:
                 errors.capture(exc)
         if not command.customer_ids:
-            errors.add(ErrorCode.REQUIRED, ("input", "customerIds"), "Name at least one customer.")
+            errors.add(ErrorCode.REQUIRED, ("customer_ids",), "Name at least one customer.")
         if not command.tag_ids and not command.tag_names:
-            errors.add(ErrorCode.REQUIRED, ("input", "tagNames"), "Name at least one tag.")
+            errors.add(ErrorCode.REQUIRED, ("tag_names",), "Name at least one tag.")
         names: dict[str, str] = {}
         for index, raw in enumerate(command.tag_names):
             try:
                 name = required_text(
-                    raw, ("input", "tagNames", str(index)), max_length=MAX_TAG_NAME
+                    raw, ("tag_names", str(index)), max_length=MAX_TAG_NAME
                 )
             except DomainError as exc:
                 errors.capture(exc)
@@ -234,13 +234,13 @@ class TagService:
             if missing:
                 raise DomainError(
                     ErrorCode.NOT_FOUND,
-                    ("input", "customerIds"),
+                    ("customer_ids",),
                     f"{len(missing)} of the customers do not exist.",
                 )
             tags = await uow.repo(TAGS).by_ids(list(dict.fromkeys(command.tag_ids)))
             if len(tags) != len(set(command.tag_ids)):
                 raise DomainError(
-                    ErrorCode.NOT_FOUND, ("input", "tagIds"), "Some of the tags do not exist."
+                    ErrorCode.NOT_FOUND, ("tag_ids",), "Some of the tags do not exist."
                 )
             by_name = {tag.key: tag for tag in await uow.repo(TAGS).by_keys(list(names))}
             for key, name in names.items():
@@ -264,5 +264,5 @@ class TagService:
     async def _get(uow: UnitOfWork, tag_id: int) -> Tag:
         tag = await uow.repo(TAGS).get(tag_id)
         if tag is None:
-            raise DomainError(ErrorCode.NOT_FOUND, ("input", "id"), "No tag has this id.")
+            raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No tag has this id.")
         return tag

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.customers import CUSTOMERS, Customer, CustomerStats, Gender
+from domain.referrals import new_code
 from persistence.base import Base
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.repositories import register
@@ -61,7 +62,9 @@ class CustomerRow(Base):
     lifetime_earned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tiers.id"))
     tier_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    referral_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # Made when the row is inserted, whichever path creates the customer (the
+    # migration 0009 gave one to every customer created before this rule).
+    referral_code: Mapped[str | None] = mapped_column(String(16), unique=True, default=new_code)
 
     __table_args__ = (
         Index("ix_customers_created_at_id", "created_at", "id"),

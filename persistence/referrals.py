@@ -189,6 +189,16 @@ async def referrals_by_referee(
     return {r.customer_id: to_domain(r) for r in rows.scalars()}
 
 
+async def referral_codes(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, str]:
+    """The codes of a batch of customers, in one query (Customer.referralCode)."""
+    rows = await session.execute(
+        select(CustomerRow.id, CustomerRow.referral_code).where(
+            CustomerRow.id.in_(list(customer_ids)), CustomerRow.referral_code.is_not(None)
+        )
+    )
+    return {customer_id: code for customer_id, code in rows.all() if code is not None}
+
+
 async def referrals_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Referral]:
     rows = await session.execute(select(ReferralRow).where(ReferralRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}

@@ -38,8 +38,8 @@ from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
 
 from domain.errors import DomainError, ErrorCode
 from domain.program import ProgramSettings, TierBasis
-from domain.tier_port import TIERS
 from domain.tiers import (
+    TIERS,
     Standing,
     Tier,
     TierChange,

@@ -25,11 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import ConcurrentWrite
-from domain.events import EVENTS, EventRepository
 from domain.program import ProgramSettings
-from domain.tier_port import TIERS, TieredUnitOfWorkFactory
-from domain.tiers import TierRepository
-from domain.unit_of_work import Port
+from domain.unit_of_work import Port, UnitOfWorkFactory
 from persistence.database import Database
 from persistence.repositories import Transaction, builder, import_areas
 
@@ -43,10 +40,6 @@ SQLITE_UNIQUE_CODES = frozenset(
 
 class SqlUnitOfWork:
     session: AsyncSession
-    # Until domain/tiers.py asks for its repositories by port, it reads these two
-    # attributes (its TierUnitOfWork Protocol); nothing else should use them.
-    tiers: TierRepository
-    events: EventRepository
 
     def __init__(self, database: Database, program_defaults: ProgramSettings | None = None) -> None:
         import_areas()
@@ -65,8 +58,6 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = await self.database.write_session()
         self._repositories = {}
-        self.tiers = self.repo(TIERS)
-        self.events = self.repo(EVENTS)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -99,7 +90,7 @@ def is_unique_violation(exc: IntegrityError) -> bool:
 
 def unit_of_work_factory(
     database: Database, program_defaults: ProgramSettings | None = None
-) -> TieredUnitOfWorkFactory:
+) -> UnitOfWorkFactory:
     """A factory services take (domain.unit_of_work says why a factory). Typed with
     the domain's port, so mypy checks here that `SqlUnitOfWork` satisfies it."""
     return lambda: SqlUnitOfWork(database, program_defaults)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from domain.access import Role
+from domain.events import EVENTS as EVENTS_PORT
 from domain.events import Event, EventType
 from persistence.unit_of_work import SqlUnitOfWork
 from tests.conftest import make_key
@@ -64,7 +65,7 @@ async def test_events_filter_by_type_and_customer(gql, database):
     first = await upsert(gql, "shop-1")
     second = await upsert(gql, "shop-2")
     async with SqlUnitOfWork(database) as uow:  # an event of another type, as a later
-        await uow.events.append(  # producer (the ledger) will write it
+        await uow.repo(EVENTS_PORT).append(  # producer (the ledger) will write it
             Event(EventType.POINTS_ADJUSTED, None, datetime.now(UTC), {"points": 5})
         )
         await uow.commit()

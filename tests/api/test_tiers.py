@@ -43,7 +43,7 @@ async def create(gql, **fields) -> dict:
 
 
 async def seed_defaults(database) -> dict[str, str]:
-    tiers = await TierService(SqlUnitOfWork(database), SystemClock()).ensure_defaults()
+    tiers = await TierService(lambda: SqlUnitOfWork(database), SystemClock()).ensure_defaults()
     return {t.name: ids.encode("Tier", t.id) for t in tiers}
 
 

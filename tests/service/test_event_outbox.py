@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, ErrorCode
-from domain.events import Event, EventType
+from domain.events import EVENTS, Event, EventType
 from persistence.database import Database
 from persistence.events import EventRow, events_after
 from persistence.pagination import Page
@@ -36,7 +36,7 @@ async def read_after(database: Database, cursor: tuple | None, first: int = 100)
 
 async def commit_one(database: Database, name: str) -> None:
     async with SqlUnitOfWork(database) as uow:
-        await uow.events.append(marker(name))
+        await uow.repo(EVENTS).append(marker(name))
         await uow.commit()
 
 
@@ -44,7 +44,7 @@ async def test_an_event_appended_by_a_refused_command_does_not_exist(database):
     async def refuse_after_appending() -> None:
         """A service that appends its event, then finds a business reason to refuse."""
         async with SqlUnitOfWork(database) as uow:
-            await uow.events.append(marker("refused"))
+            await uow.repo(EVENTS).append(marker("refused"))
             await uow.session.flush()  # the row is in the database, uncommitted
             raise DomainError(ErrorCode.INVALID, ("input",), "refused after appending")
 
@@ -152,7 +152,7 @@ async def test_a_polling_consumer_sees_every_committed_event_exactly_once(databa
                 await asyncio.sleep(0)
             async with SqlUnitOfWork(database) as uow:
                 for k in range(plan.events):
-                    await uow.events.append(marker(f"{plan.name}.{k}"))
+                    await uow.repo(EVENTS).append(marker(f"{plan.name}.{k}"))
                     await uow.session.flush()
                     for _ in range(plan.holds[k]):
                         await asyncio.sleep(0)

@@ -24,7 +24,7 @@ PROGRAM = ProgramSettings()  # POINTS_EARNED over 365 days, 365 days' retention
 
 
 async def default_tiers(database) -> dict[str, int]:
-    tiers = await TierService(SqlUnitOfWork(database), FixedClock(NOW)).ensure_defaults()
+    tiers = await TierService(lambda: SqlUnitOfWork(database), FixedClock(NOW)).ensure_defaults()
     return {t.name: t.id for t in tiers}
 
 
@@ -244,7 +244,7 @@ async def test_retention_of_zero_days_still_runs_idempotently(database):
 
 
 async def test_ensure_defaults_creates_the_default_ladder_once(database):
-    service = TierService(SqlUnitOfWork(database), FixedClock(NOW))
+    service = TierService(lambda: SqlUnitOfWork(database), FixedClock(NOW))
     first = await service.ensure_defaults()
     again = await service.ensure_defaults()
     assert [(t.name, t.threshold, t.earn_multiplier) for t in first] == [
@@ -279,7 +279,7 @@ async def test_concurrent_tier_creates_with_one_rank_keep_one(database):
     from domain.tiers import CreateTier
 
     async def create(name: str):
-        service = TierService(SqlUnitOfWork(database), FixedClock(NOW))
+        service = TierService(lambda: SqlUnitOfWork(database), FixedClock(NOW))
         try:
             return await service.create(CreateTier(name, 1, Decimal(0), Decimal(1)))
         except (DomainError, InvalidInput) as exc:

@@ -121,11 +121,11 @@ def test_field_checks_report_every_problem_with_its_field():
         )
     found = {(e.field, e.code) for e in caught.value.errors}
     assert found == {
-        (("input", "name"), ErrorCode.REQUIRED),
-        (("input", "rank"), ErrorCode.INVALID),
-        (("input", "threshold"), ErrorCode.INVALID),
-        (("input", "earnMultiplier"), ErrorCode.INVALID),
-        (("input", "benefits"), ErrorCode.TOO_LONG),
+        (("name",), ErrorCode.REQUIRED),
+        (("rank",), ErrorCode.INVALID),
+        (("threshold",), ErrorCode.INVALID),
+        (("earn_multiplier",), ErrorCode.INVALID),
+        (("benefits",), ErrorCode.TOO_LONG),
     }
 
 
@@ -142,14 +142,14 @@ def test_multiplier_of_ten_is_allowed():
 def test_names_are_unique_ignoring_case_and_ranks_are_unique():
     with pytest.raises(DomainError) as caught:
         check_order(Tier(None, " gold ", 9, Decimal(9000), Decimal(1)), TIERS)
-    assert (caught.value.code, caught.value.field) == (ErrorCode.TAKEN, ("input", "name"))
+    assert (caught.value.code, caught.value.field) == (ErrorCode.TAKEN, ("name",))
     with pytest.raises(DomainError) as caught:
         check_order(Tier(None, "Platinum", 3, Decimal(9000), Decimal(1)), TIERS)
-    assert (caught.value.code, caught.value.field) == (ErrorCode.TAKEN, ("input", "rank"))
+    assert (caught.value.code, caught.value.field) == (ErrorCode.TAKEN, ("rank",))
 
 
 def test_thresholds_must_rise_with_rank():
     with pytest.raises(DomainError) as caught:
         check_order(Tier(None, "Platinum", 5, Decimal(4000), Decimal(3)), TIERS)
-    assert (caught.value.code, caught.value.field) == (ErrorCode.INVALID, ("input", "threshold"))
+    assert (caught.value.code, caught.value.field) == (ErrorCode.INVALID, ("threshold",))
     check_order(Tier(None, "Platinum", 5, Decimal(8000), Decimal(3)), TIERS)

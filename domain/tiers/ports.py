@@ -1,0 +1,39 @@
+"""What the tier service needs from storage; persistence/tiers.py implements it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from domain.program import TierBasis
+from domain.tiers.rules import Standing, Tier, TierChange, Window
+from domain.unit_of_work import Port
+
+
+class TierRepository(Protocol):
+    async def all(self) -> list[Tier]: ...
+    async def get(self, tier_id: int) -> Tier | None: ...
+    async def lock_for_changes(self) -> None: ...
+    async def add(self, tier: Tier) -> Tier: ...
+    async def save(self, tier: Tier) -> None: ...
+    async def delete(self, tier_id: int) -> None: ...
+    async def holder_count(self, tier_id: int) -> int: ...
+    async def multiplier_of(self, customer_id: int) -> Decimal | None: ...
+    async def standing(self, customer_id: int, *, for_update: bool = False) -> Standing | None: ...
+    async def lock_downgrade_candidates(
+        self,
+        held_since_at_most: datetime,
+        basis: TierBasis,
+        window: Window,
+        after_customer_id: int,
+        limit: int,
+    ) -> list[Standing]: ...
+    async def qualifying_values(
+        self, customer_ids: Sequence[int], basis: TierBasis, window: Window
+    ) -> dict[int, Decimal]: ...
+    async def move(self, changes: Sequence[TierChange]) -> None: ...
+
+
+TIERS: Port[TierRepository] = Port("tiers")
