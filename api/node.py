@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from api.areas import query_fields
 from api.auth import CustomerPrincipal, require
 from api.errors import BadUserInput, Forbidden
 from api.ids import BadGlobalId, decode_any
@@ -71,7 +70,6 @@ async def resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
     return await fetcher.fetch(info, key)
 
 
-@query_fields(position=0)
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its global ID; null when there is none.")

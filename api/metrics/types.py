@@ -1,27 +1,16 @@
-"""Retention metrics over GraphQL: `metrics`, `metricsSeries` and `cohorts`.
-
-Every figure is defined in domain/metrics.py (and DOMAIN.md); this module only
-shapes them.
-"""
+"""The metrics types: one field per figure of FIGURES, generated for `Metrics` and
+`MetricsChange`, so both always list the same figures."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 
-from api.auth import require
-from api.errors import BadUserInput
 from api.money import Money
 from domain import metrics as domain
-from domain.access import Scope
-from domain.errors import DomainError
-from domain.program import ProgramSettings
-from persistence import cohorts as cohort_reads
-from persistence import metrics as reads
-from persistence.program import load_program
 
 Granularity = strawberry.enum(domain.Granularity, name="Granularity")
 MetricsComparison = strawberry.enum(
@@ -169,12 +158,6 @@ def changes(current: domain.PeriodMetrics, other: domain.PeriodMetrics):  # noqa
     return MetricsChange(**values)
 
 
-@strawberry.input(description="A period [from, to): from included, to excluded.")
-class PeriodInput:
-    from_: datetime = strawberry.field(name="from")
-    to: datetime
-
-
 @strawberry.type(description="A period's metrics and, when asked, the compared period's.")
 class MetricsReport:
     current: MetricsType  # type: ignore[valid-type]
@@ -208,80 +191,3 @@ class Cohort:
     retention: list[float | None] = strawberry.field(
         description="retention[k] = customers[k] / size (offset 0 is 1.0); null when size is 0."
     )
-
-
-def _period(start: datetime, end: datetime, field: str) -> domain.Period:
-    try:
-        return domain.Period.of(start, end, (field,))
-    except DomainError as exc:
-        raise BadUserInput(exc.message) from None
-
-
-async def _program(info: strawberry.Info) -> ProgramSettings:
-    return await info.context.read(load_program, info.context.settings.program_defaults())
-
-
-From = Annotated[datetime, strawberry.argument(name="from", description="Included.")]
-To = Annotated[datetime, strawberry.argument(description="Excluded.")]
-
-
-@strawberry.type
-class MetricsQuery:
-    @strawberry.field(description="Every retention metric of a period, optionally compared.")
-    async def metrics(
-        self,
-        info: strawberry.Info,
-        period: PeriodInput,
-        compare: MetricsComparison | None = None,  # type: ignore[valid-type]
-    ) -> MetricsReport:
-        require(info, Scope.METRICS_READ)
-        measured = _period(period.from_, period.to, "period")
-        program = await _program(info)
-        report = await info.context.read(reads.metrics_report, program, measured, compare)
-        other = report.other
-        return MetricsReport(
-            current=to_graphql(report.current, program.currency),
-            compare=compare,
-            compared=to_graphql(other, program.currency) if other else None,
-            change=changes(report.current, other) if other else None,
-        )
-
-    @strawberry.field(
-        description="The same metrics per calendar bucket (program time zone, weeks from "
-        "Monday), at most 1000 buckets."
-    )
-    async def metrics_series(
-        self,
-        info: strawberry.Info,
-        from_: From,
-        to: To,
-        granularity: Granularity,  # type: ignore[valid-type]
-    ) -> list[MetricsBucket]:
-        require(info, Scope.METRICS_READ)
-        measured = _period(from_, to, "from")
-        program = await _program(info)
-        try:
-            buckets = domain.calendar_buckets(measured, granularity, program.zone)
-        except DomainError as exc:
-            raise BadUserInput(exc.message) from None
-        points = await info.context.read(reads.metrics_series, program, buckets)
-        return [
-            MetricsBucket(start_date=p.label, metrics=to_graphql(p.metrics, program.currency))
-            for p in points
-        ]
-
-    @strawberry.field(
-        description="Monthly cohort retention: one row per local month from the month of "
-        "`from` to the month of `to` (at most 120); only orders placed before `to` count."
-    )
-    async def cohorts(self, info: strawberry.Info, from_: From, to: To) -> list[Cohort]:
-        require(info, Scope.METRICS_READ)
-        measured = _period(from_, to, "from")
-        program = await _program(info)
-        try:
-            rows = await info.context.read(cohort_reads.cohort_table, program, measured)
-        except DomainError as exc:
-            raise BadUserInput(exc.message) from None
-        return [
-            Cohort(month=r.month, size=r.size, customers=r.active, retention=r.shares) for r in rows
-        ]

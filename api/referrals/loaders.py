@@ -1,0 +1,9 @@
+"""Referrals by id and by referee, batched per request."""
+
+from __future__ import annotations
+
+from api.loaders import loader
+from persistence import referrals as reads
+
+REFERRAL = loader("referral", reads.referrals_by_ids, missing=None)
+REFERRAL_OF_REFEREE = loader("referral_of_referee", reads.referrals_by_referee, missing=None)
