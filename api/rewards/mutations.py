@@ -25,6 +25,7 @@ from domain import redemptions as redeeming
 from domain import rewards as domain
 from domain.access import Scope
 from domain.errors import DomainError, ErrorCode
+from persistence import customers as customer_reads
 
 
 @strawberry.type
@@ -66,11 +67,13 @@ def _redemption_service(info: strawberry.Info) -> redeeming.RedemptionService:
 async def _fresh_customer(info: strawberry.Info, customer_id: int) -> CustomerType | None:
     """The customer as the service just left it. The request's loader may hold it from
     before this mutation (an earlier field or mutation of the same document): that
-    copy is dropped, so the payload never shows points from before the change."""
-    loader = info.context.loader(CUSTOMER)
-    loader.clear(customer_id)
-    customer = await loader.load(customer_id)
-    return CustomerType.from_domain(customer) if customer else None
+    copy is replaced, so the payload never shows points from before the change."""
+    found = await info.context.read(customer_reads.customers_by_ids, [customer_id])
+    customer = found.get(customer_id)
+    if customer is None:
+        return None
+    info.context.loader(CUSTOMER).prime(customer_id, customer, force=True)
+    return CustomerType.from_domain(customer)
 
 
 @mutation_fields(position=80)
