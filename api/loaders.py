@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 K = TypeVar("K")
 V = TypeVar("V")
+M = TypeVar("M")
 
 Fetch = Callable[[AsyncSession, Sequence[Any]], Awaitable[Mapping[Any, Any]]]
 
@@ -51,9 +52,10 @@ def loader(
     name: str,
     fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, V]]],
     *,
-    missing: V,
-) -> LoaderKey[K, V]:
-    """A loader whose batch query needs nothing from the request."""
+    missing: M,
+) -> LoaderKey[K, V | M]:
+    """A loader whose batch query needs nothing from the request; `missing` is what a
+    key the query did not find loads as (None, 0, [])."""
     return LoaderKey(name, lambda _context: fetch, missing)
 
 
@@ -61,7 +63,7 @@ def request_loader(
     name: str,
     bind: Callable[[Context], Callable[[AsyncSession, Sequence[K]], Awaitable[Mapping[K, V]]]],
     *,
-    missing: V,
-) -> LoaderKey[K, V]:
+    missing: M,
+) -> LoaderKey[K, V | M]:
     """A loader whose batch query needs the request (its settings, its "now")."""
     return LoaderKey(name, bind, missing)

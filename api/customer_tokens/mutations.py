@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from api import ids
 from api.areas import mutation_fields
 from api.auth import api_key_of, requires_api_key
 from api.customer_tokens.inputs import CustomerTokenCreateInput
@@ -43,7 +44,9 @@ class CustomerTokenMutation:
         context = info.context
         service = CustomerTokenService(context.uow(), context.clock, context.settings.secret_key)
         customer_id = decode_input_id(input.customer_id, "Customer", ("input", "customerId"))
-        issued = await service.create(customer_id, input.ttl_seconds, api_key_of(info).api_key.id)
+        issued = await service.create(
+            customer_id, input.ttl_seconds, ids.stored_key(api_key_of(info).api_key.id)
+        )
         return CustomerTokenCreatePayload(
             token=issued.token,
             expires_at=issued.claims.expires_at,

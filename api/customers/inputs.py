@@ -8,8 +8,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.conversion import unset_to_domain
-from api.errors import decode_input_id
 from api.customers.types import Gender
+from api.errors import decode_input_id
 from domain import customers as domain
 
 
@@ -27,9 +27,7 @@ class ProfileFields:
     attributes: JSON | None = strawberry.UNSET
 
 
-PROFILE_FIELDS = tuple(
-    name for name in ProfileFields.__annotations__ if not name.startswith("_")
-)
+PROFILE_FIELDS = tuple(name for name in ProfileFields.__annotations__ if not name.startswith("_"))
 
 
 def profile_of(data: ProfileFields) -> domain.ProfileInput:

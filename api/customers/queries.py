@@ -55,7 +55,8 @@ class CustomerQuery:
         first: int | None = None,
         after: str | None = None,
         filter: CustomerFilter | None = None,
-        sort: CustomerSort = reads.CustomerSort.CREATED_AT_DESC,  # type: ignore[valid-type]
+        # strawberry.enum registers the class itself: the annotation is the GraphQL enum.
+        sort: reads.CustomerSort = reads.CustomerSort.CREATED_AT_DESC,
     ) -> Connection[CustomerType]:
         given = filter or CustomerFilter()
         criteria = reads.CustomerFilter(

@@ -34,9 +34,9 @@ class EventType(Node):
             id=strawberry.ID(ids.encode("Event", event.id)),
             type=event.type.value,
             occurred_at=event.occurred_at,
-            payload=event.payload,
+            payload=JSON(event.payload),
             customer_key=event.customer_id,
-            db_id=event.id,
+            db_id=ids.stored_key(event.id),
         )
 
     @strawberry.field(description="The customer the event is about; null for program events.")

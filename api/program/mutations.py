@@ -35,7 +35,7 @@ class ProgramMutation:
     ) -> ProgramUpdatePayload:
         changes = {
             f.name: getattr(input, f.name)
-            for f in fields(ProgramUpdateInput)  # type: ignore[arg-type]
+            for f in fields(ProgramUpdateInput)
             if getattr(input, f.name) is not strawberry.UNSET
         }
         service = domain.ProgramService(info.context.uow(), info.context.clock)

@@ -32,7 +32,9 @@ class ReferralQuery:
             sort="REFERRALS",
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(reads.list_referrals, key, size, status=status),
+            read=lambda key, size: info.context.read(
+                reads.list_referrals, key, size, status=status
+            ),
             count=lambda: info.context.read(reads.count_referrals, status=status),
             to_node=ReferralType.from_domain,
         )

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.loaders import loader, request_loader
+from api.loaders import LoaderKey, loader, request_loader
+from domain.tiers import TierHistoryEntry
 from persistence import tiers as reads
 
 if TYPE_CHECKING:
@@ -17,7 +18,9 @@ TIER = loader("tier", reads.tiers_by_ids, missing=None)
 TIER_OF_CUSTOMER = loader("tier_of_customer", reads.tiers_of_customers, missing=None)
 TIER_CUSTOMER_COUNT = loader("tier_customer_count", reads.holder_counts, missing=0)
 # Keyed by (customer id, how many entries).
-TIER_HISTORY = loader("tier_history", reads.tier_history_of_customers, missing=[])
+TIER_HISTORY: LoaderKey[tuple[int, int], list[TierHistoryEntry]] = loader(
+    "tier_history", reads.tier_history_of_customers, missing=[]
+)
 
 
 def _progress(context: Context) -> Callable[[AsyncSession, Sequence[int]], Any]:
