@@ -10,7 +10,7 @@ from api import ids
 from api.areas import mutation_fields
 from api.auth import api_key_of, requires_api_key
 from api.customer_tokens.inputs import CustomerTokenCreateInput
-from api.customers.loaders import load_customer
+from api.customers.nodes import load_customer
 from api.customers.types import CustomerType
 from api.errors import UserError, decode_input_id
 from api.payloads import refusals_as_user_errors

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api import ids
-from api.customers.loaders import load_customer
+from api.customers.nodes import load_customer
 from api.events.loaders import EVENT
 from api.node import Node, register
 from domain import events as domain

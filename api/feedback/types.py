@@ -9,7 +9,7 @@ import strawberry
 
 from api import ids
 from api.conversion import from_domain
-from api.customers.loaders import load_customer
+from api.customers.nodes import load_customer
 from api.node import Node, register
 from api.orders.types import OrderType, load_order
 from domain import feedback as domain

@@ -10,7 +10,7 @@ import strawberry
 
 from api import ids
 from api.conversion import from_domain
-from api.customers.loaders import load_customer
+from api.customers.nodes import load_customer
 from api.money import Money, money
 from api.node import Node, register
 from api.orders.loaders import ORDER, ORDER_ITEMS, ORDER_REFUNDS

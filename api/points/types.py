@@ -9,7 +9,7 @@ import strawberry
 
 from api import ids
 from api.conversion import from_domain
-from api.customers.loaders import load_customer
+from api.customers.nodes import load_customer
 from api.errors import BadUserInput
 from api.node import Node, register
 from api.points.loaders import EXPIRING_POINTS, LEDGER_ENTRY, PENDING_POINTS

@@ -10,7 +10,7 @@ import strawberry
 from api import ids
 from api.auth import require_read_customer
 from api.conversion import from_domain
-from api.customers.loaders import load_customer
+from api.customers.nodes import load_customer
 from api.node import Node, register
 from api.referrals.loaders import REFERRAL
 from domain import referrals as domain
