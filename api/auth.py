@@ -115,10 +115,14 @@ class ScopePermission(BasePermission):
 
     scopes: ClassVar[tuple[Scope, ...]] = ()
     api_keys_only: ClassVar[bool] = False
+    # When set, what a customer token needs instead of `scopes` (which then are an API key's).
+    token_scopes: ClassVar[tuple[Scope, ...] | None] = None
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         if self.api_keys_only:
             api_key_only(info, *self.scopes)
+        elif self.token_scopes is not None and isinstance(info.context.caller, CustomerPrincipal):
+            require(info, *self.token_scopes)
         else:
             require(info, *self.scopes)
         return True
@@ -134,6 +138,13 @@ def requires(*scopes: Scope) -> type[BasePermission]:
     """Any authenticated caller holding `scopes` (customer tokens included, whose
     scopes are CUSTOMER_TOKEN_SCOPES)."""
     return _permission(scopes, False)
+
+
+def requires_per_caller(*, api_key: Scope, token: Scope) -> type[BasePermission]:
+    """An API key holding `api_key`, or a customer token holding `token` (the resolver
+    then still checks that the object is the token's own)."""
+    name = f"Requires{api_key.name.title()}Or{token.name.title()}".replace("_", "")
+    return type(name, (ScopePermission,), {"scopes": (api_key,), "token_scopes": (token,)})
 
 
 def requires_api_key(*scopes: Scope) -> type[BasePermission]:

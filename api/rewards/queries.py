@@ -6,7 +6,13 @@ import strawberry
 
 from api import ids
 from api.areas import query_fields
-from api.auth import CustomerPrincipal, caller_of, require, require_customer, requires
+from api.auth import (
+    CustomerPrincipal,
+    caller_of,
+    require_customer,
+    requires,
+    requires_per_caller,
+)
 from api.errors import BadUserInput, Forbidden
 from api.pagination import Connection, paginate
 from api.rewards.inputs import RewardFilter
@@ -73,20 +79,20 @@ class RewardQuery:
     @strawberry.field(
         description="A redemption by its code, as typed at checkout (storefront keys), or "
         "the caller's own (customer tokens).",
-        permission_classes=[requires()],  # the scope depends on the caller: see below
+        permission_classes=[
+            requires_per_caller(api_key=Scope.REDEMPTIONS_USE, token=Scope.REWARDS_READ)
+        ],
     )
     async def redemption(self, info: strawberry.Info, code: str) -> RedemptionType | None:
         caller = caller_of(info)
         normalized = redeeming.normalize_code(code)
         loader = info.context.loader(REDEMPTION_BY_CODE)
         if isinstance(caller, CustomerPrincipal):
-            require(info, Scope.REWARDS_READ)
             found = await loader.load(normalized or "")
             # Another customer's code and a missing one look the same to a token.
             if found is None or found.customer_id != caller.customer_id:
                 raise Forbidden("A customer token may only read its own redemptions.")
             return RedemptionType.from_domain(found)
-        require(info, Scope.REDEMPTIONS_USE)
         if normalized is None:
             return None
         found = await loader.load(normalized)
