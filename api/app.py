@@ -49,7 +49,9 @@ async def authenticate(
         async with database.sessions() as session:
             key = await key_by_hash(session, hash_key(token))
         problem = _unusable(key, now, "API key")
-        return Anonymous(problem) if problem else Principal(key)
+        if problem or key is None:
+            return Anonymous(problem or "Unknown API key.")
+        return Principal(key)
     try:
         claims = customer_tokens.decode(token, secret, now)
     except customer_tokens.InvalidToken as exc:
@@ -57,8 +59,8 @@ async def authenticate(
     async with database.sessions() as session:
         key = await key_by_id(session, claims.api_key_id)
     problem = _unusable(key, now, "API key that issued this customer token")
-    if problem:
-        return Anonymous(problem)
+    if problem or key is None:
+        return Anonymous(problem or "Unknown API key.")
     return CustomerPrincipal(key, claims.customer_id)
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from api.ids import stored_key
 from domain.access import ApiKeyService, CreateApiKey, Role
 from domain.clock import SystemClock
 from domain.customers import CustomerRef, CustomerService, ProfileInput, UpsertCustomer
@@ -69,7 +70,7 @@ async def seed_if_empty(database: Database, *, phone_region: str | None) -> bool
                 ),
             )
         )
-        ids.append(result.customer.id)
+        ids.append(stored_key(result.customer.id))
     tags = TagService(lambda: SqlUnitOfWork(database), clock)
     await tags.create(CreateTag("VIP", "Top spenders", "#C9A227"))
     await tags.add_to_customers(ChangeCustomerTags(ids[:2], tag_names=["VIP"]))
@@ -111,7 +112,7 @@ async def issue_demo_key(database: Database) -> str:
     async with database.sessions() as session:
         old = [k for k in await list_keys(session) if k.name == DEMO_KEY_NAME and not k.revoked_at]
     for key in old:
-        await service.revoke(key.id)
+        await service.revoke(stored_key(key.id))
     issued = await service.create(CreateApiKey(DEMO_KEY_NAME, Role.ADMIN))
     return issued.secret
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
+from typing import cast
 
 import strawberry
 from graphql import GraphQLError
@@ -19,7 +20,7 @@ from api.ids import BadGlobalId, WrongIdType, decode
 from domain.errors import DomainError, ErrorCode, InvalidInput
 
 UserErrorCode = strawberry.enum(
-    Enum("UserErrorCode", {code.name: code.value for code in ErrorCode}),
+    cast(type[Enum], Enum("UserErrorCode", {code.name: code.value for code in ErrorCode})),
     name="UserErrorCode",
     description="Why a mutation refused its input.",
 )

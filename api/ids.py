@@ -19,8 +19,16 @@ class WrongIdType(ValueError):
         self.actual = actual
 
 
-def encode(type_name: str, key: int) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+def stored_key(key: int | None) -> int:
+    """The key of an object read from the database (domain objects carry `id: int |
+    None` because a new one has none until it is saved)."""
+    if key is None:
+        raise ValueError("An object without a key has no global ID: it was never saved.")
+    return key
+
+
+def encode(type_name: str, key: int | None) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{stored_key(key)}".encode()).decode().rstrip("=")
 
 
 def decode_any(global_id: str) -> tuple[str, int]:

@@ -1,6 +1,7 @@
 """The Relay `Node` interface and `node(id:)`, which resolves any business object.
 
-Each area registers how to fetch its type and which scope reading it needs.
+Each area registers how to fetch its type and which scope reading it needs. This is
+shared infrastructure (every area's types implement `Node`), not an area package.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -36,11 +37,14 @@ class NodeFetcher:
 FETCHERS: dict[str, NodeFetcher] = {}
 
 
-def register(type_name: str, scope: Scope, *, owner: Owner | None = None):  # noqa: ANN201
+F = TypeVar("F", bound=Callable[[strawberry.Info, int], Awaitable[Any]])
+
+
+def register(type_name: str, scope: Scope, *, owner: Owner | None = None) -> Callable[[F], F]:
     """`owner` names the customer an object belongs to: a customer token may fetch
     objects of its own customer, and nothing without an owner."""
 
-    def decorator(fetch: Callable[[strawberry.Info, int], Awaitable[Node | None]]):  # noqa: ANN202
+    def decorator(fetch: F) -> F:
         FETCHERS[type_name] = NodeFetcher(scope, fetch, owner)
         return fetch
 
@@ -59,7 +63,7 @@ async def resolve_node(info: strawberry.Info, global_id: str) -> Node | None:
     if isinstance(caller, CustomerPrincipal):
         node = await fetcher.fetch(info, key) if fetcher.owner else None
         # Another customer's object and a missing one look the same to a token.
-        if node is None or fetcher.owner(node) != caller.customer_id:
+        if node is None or fetcher.owner is None or fetcher.owner(node) != caller.customer_id:
             raise Forbidden("A customer token may only read its own customer's objects.")
         return node
     require(info, fetcher.scope)

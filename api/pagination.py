@@ -128,3 +128,20 @@ def connection(
         ),
         count=count,
     )
+
+
+async def paginate(
+    *,
+    sort: str,
+    first: int | None,
+    after: str | None,
+    read: Callable[[tuple[Any, ...] | None, int], Awaitable[Page]],
+    count: Callable[[], Awaitable[int]],
+    to_node: Callable[[Any], Any],
+    cursor_types: Sequence[type] | None = None,
+) -> Connection:
+    """One page of a list: checks `first`, decodes `after`, reads the page with
+    `read(key, size)` and builds the connection (`count` runs only if asked for)."""
+    size = page_size(first)
+    key = decode_cursor(after, sort, cursor_types) if after else None
+    return connection(await read(key, size), sort, to_node, count, after=after)

@@ -1,5 +1,8 @@
 """The schema: every area's queries and mutations, plus the protections.
 
+The root types are assembled from what the area packages declare (api/areas.py):
+adding an area edits nothing here.
+
 `schema` (development settings) is what `loyalty export-schema` prints and what
 schema.graphql must equal; `build_schema(production=True)` adds the production-only
 hardening (no introspection, no field suggestions, masked errors) to the same types.
@@ -21,64 +24,18 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from api.api_keys import ApiKeyMutation, ApiKeyQuery
-from api.classification import ClassificationQuery
-from api.customer_tokens import CustomerTokenMutation, CustomerTokenQuery
-from api.customers import CustomerMutation, CustomerQuery
+from api import areas
 from api.errors import PublicError
-from api.events import EventQuery
-from api.feedback import FeedbackMutation
-from api.metrics import MetricsQuery
 from api.node import NodeQuery
-from api.orders import OrderMutation, OrderQuery
-from api.points import PointsMutation
-from api.program import ProgramMutation, ProgramQuery
-from api.referrals import ReferralMutation, ReferralQuery
-from api.rewards import RewardMutation, RewardQuery
-from api.segments import SegmentMutation, SegmentQuery
-from api.tags import TagMutation, TagQuery
-from api.tiers import TierMutation, TierQuery
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types(
-    "Query",
-    (
-        NodeQuery,
-        CustomerQuery,
-        CustomerTokenQuery,
-        TagQuery,
-        TierQuery,
-        OrderQuery,
-        ProgramQuery,
-        ReferralQuery,
-        RewardQuery,
-        EventQuery,
-        ClassificationQuery,
-        MetricsQuery,
-        SegmentQuery,
-        ApiKeyQuery,
-    ),
-)
-Mutation = merge_types(
-    "Mutation",
-    (
-        CustomerMutation,
-        CustomerTokenMutation,
-        TagMutation,
-        TierMutation,
-        OrderMutation,
-        PointsMutation,
-        ProgramMutation,
-        ReferralMutation,
-        RewardMutation,
-        FeedbackMutation,
-        SegmentMutation,
-        ApiKeyMutation,
-    ),
-)
+# Every area package contributes its root fields (api/areas.py); NodeQuery is shared.
+areas.load_all_areas()
+Query = merge_types("Query", (NodeQuery, *areas.contributions(areas.QUERIES)))
+Mutation = merge_types("Mutation", tuple(areas.contributions(areas.MUTATIONS)))
 
 
 def is_internal(error: GraphQLError) -> bool:

@@ -1,0 +1,1 @@
+"""API keys: list, create (the secret is shown once) and revoke."""

@@ -1,0 +1,1 @@
+"""Customer tokens: `customerTokenCreate` (storefront) and `me`."""

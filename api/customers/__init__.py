@@ -1,0 +1,2 @@
+"""Customers: the `Customer` type (assembled from every area's contributions),
+`customer`/`customers`, and the profile mutations."""

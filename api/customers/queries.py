@@ -1,0 +1,79 @@
+"""`customer` and `customers`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api import ids
+from api.areas import query_fields
+from api.auth import requires
+from api.customers.inputs import CustomerFilter
+from api.customers.loaders import CUSTOMER, CUSTOMER_BY_EXTERNAL_ID
+from api.customers.types import CustomerType
+from api.errors import BadUserInput
+from api.pagination import Connection, paginate
+from domain.access import Scope
+from persistence import customers as reads
+
+CustomerSort = strawberry.enum(reads.CustomerSort, name="CustomerSort")
+
+
+@query_fields(position=10)
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(
+        description="One customer by global ID or by the storefront's externalId.",
+        permission_classes=[requires(Scope.CUSTOMERS_READ)],
+    )
+    async def customer(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID | None = None,
+        external_id: str | None = None,
+    ) -> CustomerType | None:
+        if id is not None and external_id is None:
+            try:
+                key = ids.decode(id, "Customer")
+            except ValueError:
+                return None
+            customer = await info.context.loader(CUSTOMER).load(key)
+        elif external_id is not None and id is None:
+            customer = await info.context.loader(CUSTOMER_BY_EXTERNAL_ID).load(external_id)
+        else:
+            raise BadUserInput("Give exactly one of id and externalId.")
+        return CustomerType.from_domain(customer) if customer else None
+
+    @strawberry.field(
+        description="Customers, newest first unless sorted otherwise.",
+        permission_classes=[requires(Scope.CUSTOMERS_READ)],
+    )
+    async def customers(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: CustomerFilter | None = None,
+        # strawberry.enum registers the class itself: the annotation is the GraphQL enum.
+        sort: reads.CustomerSort = reads.CustomerSort.CREATED_AT_DESC,
+    ) -> Connection[CustomerType]:
+        given = filter or CustomerFilter()
+        criteria = reads.CustomerFilter(
+            search=given.search,
+            tag=given.tag,
+            created_after=given.created_after,
+            created_before=given.created_before,
+            include_erased=given.include_erased,
+        )
+        return await paginate(
+            sort=sort.value,
+            first=first,
+            after=after,
+            cursor_types=(datetime, int),
+            read=lambda key, size: info.context.read(
+                reads.list_customers, criteria, sort, key, size
+            ),
+            count=lambda: info.context.read(reads.count_customers, criteria),
+            to_node=CustomerType.from_domain,
+        )

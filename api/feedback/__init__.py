@@ -1,0 +1,1 @@
+"""Feedback: the type, `feedbackRecord`, and `Customer.feedback`."""

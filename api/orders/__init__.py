@@ -1,0 +1,2 @@
+"""Orders: `orderRecord`, `ordersRecordBulk`, `orderRefund`, `order`, and
+`Customer.orders`."""

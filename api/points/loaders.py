@@ -1,0 +1,15 @@
+"""Ledger entries, pending points and expiring lots, batched per request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from api.loaders import LoaderKey, loader
+from persistence import points as reads
+
+LEDGER_ENTRY = loader("ledger_entry", reads.entries_by_ids, missing=None)
+PENDING_POINTS = loader("pending_points", reads.pending_points, missing=0)
+# Keyed by (customer id, until).
+EXPIRING_POINTS: LoaderKey[tuple[int, datetime], list[tuple[datetime, int]]] = loader(
+    "expiring_points", reads.expiring_lots, missing=[]
+)

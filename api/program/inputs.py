@@ -1,0 +1,34 @@
+"""`programUpdate` input."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from api.program.types import RfmCut, TierBasis
+
+
+@strawberry.input(description="Only the settings given change.")
+class ProgramUpdateInput:
+    currency: str | None = strawberry.UNSET
+    timezone: str | None = strawberry.UNSET
+    earn_rate: Decimal | None = strawberry.UNSET
+    point_value: Decimal | None = strawberry.UNSET
+    pending_days: int | None = strawberry.UNSET
+    expiry_days: int | None = strawberry.UNSET
+    expiring_soon_days: int | None = strawberry.UNSET
+    tier_basis: TierBasis | None = strawberry.UNSET  # type: ignore[valid-type]
+    tier_window_days: int | None = strawberry.UNSET
+    tier_retention_days: int | None = strawberry.UNSET
+    referrer_bonus: int | None = strawberry.UNSET
+    referee_bonus: int | None = strawberry.UNSET
+    referral_min_order_amount: Decimal | None = strawberry.UNSET
+    referral_monthly_limit: int | None = strawberry.UNSET
+    lifecycle_new_days: int | None = strawberry.UNSET
+    lifecycle_loyal_days: int | None = strawberry.UNSET
+    lifecycle_active_days: int | None = strawberry.UNSET
+    lifecycle_silent_days: int | None = strawberry.UNSET
+    rfm_cut: RfmCut | None = strawberry.UNSET  # type: ignore[valid-type]
+    attribution_days: int | None = strawberry.UNSET
+    repurchase_reminder_days: int | None = strawberry.UNSET

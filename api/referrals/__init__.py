@@ -1,0 +1,2 @@
+"""Referrals: `referralRecord` (partners, storefronts), `referrals` (admin), and a
+customer's code, referrals and referrer."""

@@ -1,0 +1,54 @@
+"""The referral fields of Customer: `referralCode`, `referrals`, `referredBy`."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.areas import customer_fields
+from api.customers.base import CustomerFields
+from api.pagination import Connection, paginate
+from api.referrals.loaders import REFERRAL_CODE, REFERRAL_OF_REFEREE
+from api.referrals.types import ReferralType
+from persistence import referrals as reads
+
+
+@customer_fields(position=20)
+@strawberry.type
+class CustomerReferralFields(CustomerFields):
+    @strawberry.field(
+        description="The customer's referral code, made on first ask and never changed."
+    )
+    async def referral_code(self, info: strawberry.Info) -> str:
+        from domain.referrals import ReferralService
+
+        # Every customer gets a code when created (and migration 0009 gave one to the
+        # older ones), so this is a batched read; making one is left only for a row
+        # written around the repository.
+        context = info.context
+        code = await context.loader(REFERRAL_CODE).load(self.db_id)
+        if code is not None:
+            return code
+        service = ReferralService(
+            context.uow, context.clock, phone_region=context.settings.phone_region
+        )
+        return await service.code_of(self.db_id)
+
+    @strawberry.field(description="The friends this customer referred, newest first.")
+    async def referrals(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ReferralType]:
+        return await paginate(
+            sort="REFERRALS",
+            first=first,
+            after=after,
+            read=lambda key, size: info.context.read(
+                reads.list_referrals, key, size, referrer_id=self.db_id
+            ),
+            count=lambda: info.context.read(reads.count_referrals, referrer_id=self.db_id),
+            to_node=ReferralType.from_domain,
+        )
+
+    @strawberry.field(description="The referral that brought this customer, if any.")
+    async def referred_by(self, info: strawberry.Info) -> ReferralType | None:
+        referral = await info.context.loader(REFERRAL_OF_REFEREE).load(self.db_id)
+        return ReferralType.from_domain(referral) if referral else None

@@ -1,0 +1,10 @@
+"""Rewards and redemptions by id and by code, batched per request."""
+
+from __future__ import annotations
+
+from api.loaders import loader
+from persistence import rewards as reads
+
+REWARD = loader("reward", reads.rewards_by_ids, missing=None)
+REDEMPTION = loader("redemption", reads.redemptions_by_ids, missing=None)
+REDEMPTION_BY_CODE = loader("redemption_by_code", reads.redemptions_by_codes, missing=None)

@@ -1,0 +1,1 @@
+"""Tags: the type, `tags`/`tag`, tag and customer-tag mutations, `Customer.tags`."""

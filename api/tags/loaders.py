@@ -1,0 +1,13 @@
+"""Tags by id, per customer, and their counts, batched per request."""
+
+from __future__ import annotations
+
+from api.loaders import LoaderKey, loader
+from domain.tags import Tag
+from persistence import tags as reads
+
+TAG = loader("tag", reads.tags_by_ids, missing=None)
+TAGS_OF_CUSTOMER: LoaderKey[int, list[Tag]] = loader(
+    "tags_of_customer", reads.tags_of_customers, missing=[]
+)
+TAG_CUSTOMER_COUNT = loader("tag_customer_count", reads.customer_counts, missing=0)
