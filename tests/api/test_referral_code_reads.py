@@ -29,7 +29,7 @@ CODE = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 
 
 async def seed(database, customers: int) -> None:  # noqa: ANN001
-    service = CustomerService(SqlUnitOfWork(database), SystemClock(), phone_region=None)
+    service = CustomerService(lambda: SqlUnitOfWork(database), SystemClock(), phone_region=None)
     for i in range(customers):
         await service.upsert(UpsertCustomer(f"c-{i:03d}", ProfileInput(name=f"C{i}")))
 
