@@ -10,12 +10,11 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -32,6 +31,11 @@ from api.metrics import MetricsQuery
 from api.node import NodeQuery
 from api.orders import OrderMutation, OrderQuery
 from api.points import PointsMutation
+from api.protections.cost import cost_limit
+from api.protections.limits import QueryLimits
+from api.protections.messages import NoSuggestions
+from api.protections.scalars import SCALAR_OVERRIDES
+from api.protections.shape import shape_rule
 from api.program import ProgramMutation, ProgramQuery
 from api.referrals import ReferralMutation, ReferralQuery
 from api.rewards import RewardMutation, RewardQuery
@@ -39,8 +43,9 @@ from api.segments import SegmentMutation, SegmentQuery
 from api.tags import TagMutation, TagQuery
 from api.tiers import TierMutation, TierQuery
 
-MAX_DEPTH = 10
-MAX_ALIASES = 30
+DEFAULT_LIMITS = QueryLimits()
+MAX_DEPTH = DEFAULT_LIMITS.max_depth
+MAX_ALIASES = DEFAULT_LIMITS.max_aliases
 MAX_TOKENS = 5000
 
 Query = merge_types(
@@ -87,21 +92,27 @@ def is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, PublicError | GraphQLError)
 
 
-def build_schema(*, production: bool) -> strawberry.Schema:
+def build_schema(*, production: bool, limits: QueryLimits = DEFAULT_LIMITS) -> strawberry.Schema:
+    shape_limits = shape_rule(limits)
     extensions = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules([shape_limits]),
+        cost_limit(limits),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
     if production:
-        extensions += [DisableIntrospection, lambda: MaskErrors(should_mask_error=is_internal)]
+        extensions += [
+            DisableIntrospection,
+            lambda: MaskErrors(should_mask_error=is_internal),
+            NoSuggestions,
+        ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 
