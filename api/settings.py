@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     default_currency: str = Field(default="CNY", validation_alias="LOYALTY_CURRENCY")
     phone_region: str | None = Field(default="CN", validation_alias="LOYALTY_PHONE_REGION")
     max_body_bytes: int = Field(default=1_000_000, validation_alias="LOYALTY_MAX_BODY_BYTES")
-    max_query_cost: int = Field(default=10_000, ge=1, validation_alias="LOYALTY_MAX_QUERY_COST")
+    max_query_cost: int = Field(default=50_000, ge=1, validation_alias="LOYALTY_MAX_QUERY_COST")
     max_query_depth: int = Field(default=10, ge=1, validation_alias="LOYALTY_MAX_QUERY_DEPTH")
     max_query_aliases: int = Field(default=30, ge=0, validation_alias="LOYALTY_MAX_QUERY_ALIASES")
 

@@ -112,7 +112,7 @@ def _metrics(arguments: Arguments) -> int:
 
 WEIGHTS: dict[tuple[str, str], Callable[[Arguments], int]] = {
     ("Query", "metrics"): _metrics,
-    ("Query", "metricsSeries"): lambda a: 5 * buckets(a),
+    ("Query", "metricsSeries"): lambda a: 20 * buckets(a),
     ("Query", "cohorts"): lambda a: 10 * cohort_months(a),
     ("Query", "lifecycleSummary"): lambda _: 50,
     ("Query", "rfmSummary"): lambda _: 50,
@@ -236,7 +236,7 @@ class CostOfDocument:
 
     def arguments(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:
         """Argument values as plain JSON-like values; defaults for the ones omitted."""
-        given = {argument.name.value: self.value(argument.value) for argument in node.arguments}
+        given = {argument.name.value: self.value(argument.value) for argument in node.arguments or ()}
         for name, argument in field.args.items():
             if name not in given and argument.default_value is not None:
                 default = argument.default_value

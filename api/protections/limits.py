@@ -11,7 +11,7 @@ from graphql import GraphQLError
 class QueryLimits:
     max_depth: int = 10
     max_aliases: int = 30
-    max_cost: int = 10_000
+    max_cost: int = 50_000
 
 
 class QueryTooComplex(GraphQLError):
