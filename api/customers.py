@@ -14,6 +14,7 @@ from api.errors import BadUserInput, UserError, decode_input_id, user_errors
 from api.money import Money, money
 from api.node import Node, register
 from api.pagination import Connection, connection, decode_cursor, page_size
+from api.protections.inputs import bounded_search
 from domain import customers as domain
 from domain.access import Scope
 from domain.errors import DomainError, InvalidInput
@@ -458,7 +459,7 @@ class CustomerQuery:
         key = decode_cursor(after, sort.value, (datetime, int)) if after else None
         given = filter or CustomerFilter()
         criteria = reads.CustomerFilter(
-            search=given.search,
+            search=bounded_search(given.search, "filter.search"),
             tag=given.tag,
             created_after=given.created_after,
             created_before=given.created_before,

@@ -31,12 +31,12 @@ from api.metrics import MetricsQuery
 from api.node import NodeQuery
 from api.orders import OrderMutation, OrderQuery
 from api.points import PointsMutation
+from api.program import ProgramMutation, ProgramQuery
 from api.protections.cost import cost_limit
 from api.protections.limits import QueryLimits
-from api.protections.messages import NoSuggestions
+from api.protections.messages import CodedErrors, NoSuggestions
 from api.protections.scalars import SCALAR_OVERRIDES
 from api.protections.shape import shape_rule
-from api.program import ProgramMutation, ProgramQuery
 from api.referrals import ReferralMutation, ReferralQuery
 from api.rewards import RewardMutation, RewardQuery
 from api.segments import SegmentMutation, SegmentQuery
@@ -98,6 +98,7 @@ def build_schema(*, production: bool, limits: QueryLimits = DEFAULT_LIMITS) -> s
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules([shape_limits]),
         cost_limit(limits),
+        CodedErrors,
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]

@@ -12,6 +12,7 @@ from api.customers import CustomerType, unset_to_domain
 from api.errors import UserError, decode_input_id, decode_input_ids, user_errors
 from api.node import Node, register
 from api.pagination import Connection, connection, decode_cursor, page_size
+from api.protections.inputs import bounded_search
 from domain import tags as domain
 from domain.access import Scope
 from domain.errors import DomainError, ErrorCollector, InvalidInput
@@ -167,6 +168,7 @@ class TagQuery:
         search: str | None = None,
     ) -> Connection[TagType]:
         require(info, Scope.CUSTOMERS_READ)
+        search = bounded_search(search, "search")
         size = page_size(first)
         key = decode_cursor(after, "NAME", (str, int)) if after else None
         page = await info.context.read(reads.list_tags, key, size, search)

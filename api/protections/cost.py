@@ -236,7 +236,9 @@ class CostOfDocument:
 
     def arguments(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:
         """Argument values as plain JSON-like values; defaults for the ones omitted."""
-        given = {argument.name.value: self.value(argument.value) for argument in node.arguments or ()}
+        given = {
+            argument.name.value: self.value(argument.value) for argument in node.arguments or ()
+        }
         for name, argument in field.args.items():
             if name not in given and argument.default_value is not None:
                 default = argument.default_value

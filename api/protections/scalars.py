@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dateutil.parser
+from graphql import ValueNode, value_from_ast_untyped
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import isoformat
 from strawberry.types.scalar import ScalarDefinition
@@ -91,6 +92,18 @@ def parse_decimal(value: object) -> decimal.Decimal:
     return parsed
 
 
+def _literal(parse: Callable[[object], Any]) -> Callable[..., Any]:
+    """parse_literal: as parse_value, with the value's node so the error can name it."""
+
+    def inner(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
+        try:
+            return parse(value_from_ast_untyped(node, variables))
+        except StrawberryInputCoercionError as exc:
+            raise StrawberryInputCoercionError(exc.message, nodes=[node]) from None
+
+    return inner
+
+
 def _scalar(
     name: str, description: str, origin: type, parse: Callable[[object], Any], serialize: Any
 ) -> ScalarDefinition:
@@ -100,7 +113,7 @@ def _scalar(
         specified_by_url=None,
         serialize=serialize,
         parse_value=parse,
-        parse_literal=None,
+        parse_literal=_literal(parse),
         origin=origin,
     )
 
