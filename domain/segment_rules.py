@@ -190,13 +190,14 @@ def tokenize(source: str) -> list[Token]:
             pass
         elif kind == "date":
             try:
-                tokens.append(Token(T.DATE, raw, span, date.fromisoformat(raw)))
+                day = date.fromisoformat(raw)
             except ValueError:
                 raise text.error(f"{raw} is not a calendar date {{at}}", span) from None
+            tokens.append(Token(T.DATE, raw, span, _bounded_date(text, day, span)))
         elif kind == "measure":
             tokens.append(_relative(text, raw, span))
         elif kind == "number":
-            tokens.append(Token(T.NUMBER, raw, span, Decimal(raw)))
+            tokens.append(Token(T.NUMBER, raw, span, _bounded_number(text, Decimal(raw), span)))
         elif kind == "word":
             tokens.append(Token(T.WORD, raw, span))
         elif kind == "op":
@@ -229,7 +230,7 @@ def _relative(text: _Text, raw: str, span: Span) -> Token:
         raise text.error(
             f"Write -{raw} for {amount} {RELATIVE_UNITS[unit]} before the as-of date {{at}}", span
         )
-    delta = timedelta(**{RELATIVE_UNITS[unit]: int(amount)})
+    delta = _bounded_delta(text, RELATIVE_UNITS[unit], int(amount), span)
     return Token(T.RELATIVE, raw, span, -delta if sign == "-" else delta)
 
 
@@ -840,3 +841,47 @@ class _Checker:
             literal.span,
         )
         return None
+
+
+# ---- literal bounds --------------------------------------------------------------------
+# Every literal is bounded when the rule is read, so a rule that passes can always be
+# compiled to SQL: no timedelta overflow, no date past 9999-12-31 once a day is added,
+# no integer wider than a BIGINT. A rule saved before these bounds existed now fails
+# to parse, and readers treat such a stored rule as matching nobody.
+
+MIN_RULE_DATE = date(1900, 1, 1)
+MAX_RULE_DATE = date(9999, 12, 30)
+MAX_RULE_NUMBER = Decimal(10) ** 15
+MAX_RULE_DECIMALS = 6
+MAX_RELATIVE_DAYS = 36_525
+"""A relative date reaches back at most a hundred years."""
+
+
+def _bounded_date(text: _Text, day: date, span: Span) -> date:
+    if not MIN_RULE_DATE <= day <= MAX_RULE_DATE:
+        raise text.error(
+            f"Dates go from {MIN_RULE_DATE} to {MAX_RULE_DATE}; {day} is outside {{at}}", span
+        )
+    return day
+
+
+def _bounded_number(text: _Text, number: Decimal, span: Span) -> Decimal:
+    exponent = number.as_tuple().exponent
+    if abs(number) >= MAX_RULE_NUMBER or (
+        isinstance(exponent, int) and exponent < -MAX_RULE_DECIMALS
+    ):
+        raise text.error(
+            f"Numbers are below {MAX_RULE_NUMBER:,} with at most {MAX_RULE_DECIMALS} decimals "
+            "{at}",
+            span,
+        )
+    return number
+
+
+def _bounded_delta(text: _Text, unit: str, amount: int, span: Span) -> timedelta:
+    per_day = {"days": 1, "hours": 24, "weeks": 1 / 7}.get(unit, 1)
+    if amount > MAX_RELATIVE_DAYS * per_day:
+        raise text.error(
+            f"A relative date reaches back at most {MAX_RELATIVE_DAYS} days {{at}}", span
+        )
+    return timedelta(**{unit: amount})
