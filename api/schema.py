@@ -7,6 +7,8 @@ hardening (no introspection, no field suggestions, masked errors) to the same ty
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -15,6 +17,7 @@ from strawberry.extensions import (
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -94,7 +97,7 @@ def is_internal(error: GraphQLError) -> bool:
 
 def build_schema(*, production: bool, limits: QueryLimits = DEFAULT_LIMITS) -> strawberry.Schema:
     shape_limits = shape_rule(limits)
-    extensions = [
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules([shape_limits]),
         cost_limit(limits),

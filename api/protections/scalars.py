@@ -13,7 +13,6 @@ import decimal
 from collections.abc import Callable
 from typing import Any
 
-import dateutil.parser
 from graphql import ValueNode, value_from_ast_untyped
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import isoformat
@@ -48,7 +47,7 @@ def _in_years(type_name: str, value: object, year: int) -> None:
 def parse_datetime(value: object) -> dt.datetime:
     text = _text("DateTime", value)
     try:
-        parsed = dateutil.parser.isoparse(text)
+        parsed = dt.datetime.fromisoformat(text)
     except (ValueError, OverflowError):
         raise _refused("DateTime", value, "Expected ISO 8601 with an offset.") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
