@@ -6,7 +6,8 @@ How a cost is counted (the README's "Running it in public" shows the same rules)
   children; a scalar field costs nothing unless it has a weight below;
 - a field with a `first` argument (a connection, `tierHistory`, `segmentPreview`)
   multiplies its children's cost by `first` (the default page size, 20, when
-  omitted; clamped to 0..100, the page-size bounds the resolver enforces);
+  omitted; clamped to 0..100, the page-size bounds the resolver enforces), and
+  `nodes(ids:)` by the number of ids;
 - analytical fields add a weight (`WEIGHTS`): `metricsSeries` per bucket (period
   length / granularity), `cohorts` per month, and so on;
 - each mutation field costs `MUTATION_WEIGHT`, `ordersRecordBulk` that per input.
@@ -232,6 +233,9 @@ class CostOfDocument:
             if not isinstance(first, int) or isinstance(first, bool):
                 first = DEFAULT_PAGE_SIZE
             return min(max(first, 0), MAX_PAGE_SIZE)
+        ids = arguments.get("ids")
+        if isinstance(ids, list):
+            return len(ids)  # nodes(ids:): one object per id asked
         return LIST_ESTIMATES.get((type_name, field_name), 1)
 
     def arguments(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:

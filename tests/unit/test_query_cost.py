@@ -81,6 +81,14 @@ def test_first_from_variables_and_the_default_page_size():
     assert operation_cost(GRAPHQL, parse(defaulted), {}, None) == 1 + 7
 
 
+def test_nodes_multiplies_by_the_ids_asked():
+    query = (
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Customer { orders { nodes { id } } } } }"
+    )
+    per_customer = 1 + 20 * 1
+    assert operation_cost(GRAPHQL, parse(query), {"ids": ["a"] * 50}, None) == 1 + 50 * per_customer
+
+
 def test_metrics_series_costs_per_bucket():
     query = """query($from: DateTime!, $to: DateTime!, $g: Granularity!) {
       metricsSeries(from: $from, to: $to, granularity: $g) { __typename } }"""
