@@ -20,7 +20,6 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
 )
 from graphql.language import SKIP
 
@@ -94,9 +93,6 @@ def shape_rule(limits: QueryLimits) -> type[ASTValidationRule]:
     """A validation rule class refusing operations deeper or more aliased than `limits`."""
 
     class ShapeLimits(ASTValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-
         def enter_document(self, node: DocumentNode, *_args: object) -> object:
             shape = ShapeOfDocument(node)
             for definition in node.definitions:
