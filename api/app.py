@@ -77,7 +77,7 @@ def _unusable(key: ApiKey | None, now: datetime, what: str) -> str | None:
 class LoyaltyGraphQL(GraphQL):
     def __init__(self, database: Database, settings: Settings, clock: Clock) -> None:
         super().__init__(
-            build_schema(production=settings.is_production),
+            build_schema(production=settings.is_production, limits=settings.query_limits()),
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=False,
         )

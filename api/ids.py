@@ -31,11 +31,18 @@ def encode(type_name: str, key: int | None) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{stored_key(key)}".encode()).decode().rstrip("=")
 
 
+MAX_KEY = 2**63 - 1
+"""Keys are BIGINT: a larger number is no ID of ours (and would overflow the column)."""
+MAX_GLOBAL_ID_LENGTH = 200
+
+
 def decode_any(global_id: str) -> tuple[str, int]:
+    if len(global_id) > MAX_GLOBAL_ID_LENGTH:
+        raise BadGlobalId(global_id[:MAX_GLOBAL_ID_LENGTH])
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
         type_name, _, key = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        if not type_name or not key.isdigit():
+        if not type_name or not (key.isascii() and key.isdigit()) or int(key) > MAX_KEY:
             raise BadGlobalId(global_id)
         return type_name, int(key)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:

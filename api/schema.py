@@ -10,15 +10,17 @@ hardening (no introspection, no field suggestions, masked errors) to the same ty
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -27,9 +29,15 @@ from strawberry.tools import merge_types
 from api import areas
 from api.errors import PublicError
 from api.node import NodeQuery
+from api.protections.cost import cost_limit
+from api.protections.limits import QueryLimits
+from api.protections.messages import CodedErrors, NoSuggestions
+from api.protections.scalars import SCALAR_OVERRIDES
+from api.protections.shape import shape_rule
 
-MAX_DEPTH = 10
-MAX_ALIASES = 30
+DEFAULT_LIMITS = QueryLimits()
+MAX_DEPTH = DEFAULT_LIMITS.max_depth
+MAX_ALIASES = DEFAULT_LIMITS.max_aliases
 MAX_TOKENS = 5000
 
 # Every area package contributes its root fields (api/areas.py); NodeQuery is shared.
@@ -44,21 +52,28 @@ def is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, PublicError | GraphQLError)
 
 
-def build_schema(*, production: bool) -> strawberry.Schema:
-    extensions = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+def build_schema(*, production: bool, limits: QueryLimits = DEFAULT_LIMITS) -> strawberry.Schema:
+    shape_limits = shape_rule(limits)
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules([shape_limits]),
+        cost_limit(limits),
+        CodedErrors,
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
     if production:
-        extensions += [DisableIntrospection, lambda: MaskErrors(should_mask_error=is_internal)]
+        extensions += [
+            DisableIntrospection,
+            lambda: MaskErrors(should_mask_error=is_internal),
+            NoSuggestions,
+        ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.protections.limits import QueryLimits
 from domain.program import ProgramSettings
 
 DEV_SECRET_KEY = "dev-secret-key-for-local-development-only"
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     default_currency: str = Field(default="CNY", validation_alias="LOYALTY_CURRENCY")
     phone_region: str | None = Field(default="CN", validation_alias="LOYALTY_PHONE_REGION")
     max_body_bytes: int = Field(default=1_000_000, validation_alias="LOYALTY_MAX_BODY_BYTES")
+    max_query_cost: int = Field(default=50_000, ge=1, validation_alias="LOYALTY_MAX_QUERY_COST")
+    max_query_depth: int = Field(default=10, ge=1, validation_alias="LOYALTY_MAX_QUERY_DEPTH")
+    max_query_aliases: int = Field(default=30, ge=0, validation_alias="LOYALTY_MAX_QUERY_ALIASES")
 
     @field_validator("default_timezone")
     @classmethod
@@ -66,6 +70,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.loyalty_env == "production"
+
+    def query_limits(self) -> QueryLimits:
+        """The GraphQL shape and cost limits (see api/protections/)."""
+        return QueryLimits(
+            max_depth=self.max_query_depth,
+            max_aliases=self.max_query_aliases,
+            max_cost=self.max_query_cost,
+        )
 
     def program_defaults(self) -> ProgramSettings:
         """Program settings before an admin has changed any."""

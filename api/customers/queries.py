@@ -14,6 +14,7 @@ from api.customers.loaders import CUSTOMER, CUSTOMER_BY_EXTERNAL_ID
 from api.customers.types import CustomerType
 from api.errors import BadUserInput
 from api.pagination import Connection, paginate
+from api.protections.inputs import bounded_search
 from domain.access import Scope
 from persistence import customers as reads
 
@@ -60,7 +61,7 @@ class CustomerQuery:
     ) -> Connection[CustomerType]:
         given = filter or CustomerFilter()
         criteria = reads.CustomerFilter(
-            search=given.search,
+            search=bounded_search(given.search, "filter.search"),
             tag=given.tag,
             created_after=given.created_after,
             created_before=given.created_before,

@@ -7,6 +7,7 @@ import strawberry
 from api.areas import query_fields
 from api.auth import requires
 from api.pagination import Connection, paginate
+from api.protections.inputs import bounded_search
 from api.tags.types import TagType
 from domain.access import Scope
 from persistence import tags as reads
@@ -26,6 +27,7 @@ class TagQuery:
         after: str | None = None,
         search: str | None = None,
     ) -> Connection[TagType]:
+        search = bounded_search(search, "search")
         return await paginate(
             sort="NAME",
             first=first,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.segment_rules.bounds import bounded_date, bounded_delta, bounded_number
 from domain.segment_rules.text import RuleText, Span
 
 
@@ -80,13 +81,14 @@ def tokenize(source: str) -> list[Token]:
             pass
         elif kind == "date":
             try:
-                tokens.append(Token(T.DATE, raw, span, date.fromisoformat(raw)))
+                day = date.fromisoformat(raw)
             except ValueError:
                 raise text.error(f"{raw} is not a calendar date {{at}}", span) from None
+            tokens.append(Token(T.DATE, raw, span, bounded_date(text, day, span)))
         elif kind == "measure":
             tokens.append(_relative(text, raw, span))
         elif kind == "number":
-            tokens.append(Token(T.NUMBER, raw, span, Decimal(raw)))
+            tokens.append(Token(T.NUMBER, raw, span, bounded_number(text, Decimal(raw), span)))
         elif kind == "word":
             tokens.append(Token(T.WORD, raw, span))
         elif kind == "op":
@@ -119,7 +121,7 @@ def _relative(text: RuleText, raw: str, span: Span) -> Token:
         raise text.error(
             f"Write -{raw} for {amount} {RELATIVE_UNITS[unit]} before the as-of date {{at}}", span
         )
-    delta = timedelta(**{RELATIVE_UNITS[unit]: int(amount)})
+    delta = bounded_delta(text, RELATIVE_UNITS[unit], int(amount), span)
     return Token(T.RELATIVE, raw, span, -delta if sign == "-" else delta)
 
 
