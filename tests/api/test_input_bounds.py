@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.segments import Segment
+from domain.segments import SEGMENTS, Segment
 from persistence.unit_of_work import SqlUnitOfWork
 
 
@@ -121,7 +121,7 @@ async def test_a_bad_stored_segment_does_not_break_the_others(gql, database):
             ("huge", "orders_count > 1234567890123456789012345678901234567890"),
             ("ages", "created_at > -9999999999d"),
         ]:
-            await uow.segments.add(Segment(None, name, rule, created_at=now, updated_at=now))
+            await uow.repo(SEGMENTS).add(Segment(None, name, rule, created_at=now, updated_at=now))
         await uow.commit()
 
     data = await gql(
