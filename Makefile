@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install run test lint typecheck schema bench clean graphiql-assets
+.PHONY: install run test lint typecheck schema bench clean graphiql-assets browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.metrics
+
+# The browser test's needs: Debian's Chromium (apt, as root: CI and these machines
+# run as root) and the Playwright client, which drives it without downloading a browser.
+BROWSER_STAMP := $(VENV)/.browser-stamp
+$(BROWSER_STAMP): $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
+	touch $(BROWSER_STAMP)
+
+browser: $(BROWSER_STAMP)
 
 # GraphiQL's built files (MIT), committed under api/http/static/graphiql so the page
 # works offline; this target refreshes them from the npm packages.

@@ -19,10 +19,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(app: ASGIApp, **config: object) -> Iterator[str]:
+def serving(app: ASGIApp, port: int | None = None, **config: object) -> Iterator[str]:
     """Yields the base URL while uvicorn serves `app` (as `loyalty serve` does: no
-    server banner) on a free local port."""
-    port = free_port()
+    server banner) on `port`, or a free local port."""
+    port = port or free_port()
     options = {"log_level": "warning", "server_header": False, **config}
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
     started = threading.Event()

@@ -12,8 +12,8 @@
       defaultEditorToolsVisibility: "headers",
       shouldPersistHeaders: false,
       defaultQuery:
-        "# Put an API key (or a customer token) in the Authorization header below,\n" +
-        "# then run this with Ctrl-Enter.\n{\n  customers(first: 5) {\n    totalCount\n" +
+        "# Put a key or a customer token in the header below,\n" +
+        "# then run with Ctrl-Enter.\n{\n  customers(first: 5) {\n    totalCount\n" +
         "    nodes { id email }\n  }\n}\n",
     })
   );
