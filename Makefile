@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install run test lint typecheck schema bench clean
+.PHONY: install run test lint typecheck schema bench clean graphiql-assets browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,32 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.metrics
+
+# The browser test's needs: Debian's Chromium (apt, as root: CI and these machines
+# run as root) and the Playwright client, which drives it without downloading a browser.
+BROWSER_STAMP := $(VENV)/.browser-stamp
+$(BROWSER_STAMP): $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
+	touch $(BROWSER_STAMP)
+
+browser: $(BROWSER_STAMP)
+
+# GraphiQL's built files (MIT), committed under api/http/static/graphiql so the page
+# works offline; this target refreshes them from the npm packages.
+GRAPHIQL_ASSETS := api/http/static/graphiql
+graphiql-assets:
+	rm -rf .graphiql-build && mkdir .graphiql-build
+	cd .graphiql-build && npm pack --silent graphiql@3.8.3 react@18.3.1 react-dom@18.3.1 \
+		&& for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cp .graphiql-build/graphiql-3.8.3/package/graphiql.min.js \
+		.graphiql-build/graphiql-3.8.3/package/graphiql.min.css $(GRAPHIQL_ASSETS)/
+	cp .graphiql-build/react-18.3.1/package/umd/react.production.min.js $(GRAPHIQL_ASSETS)/
+	cp .graphiql-build/react-dom-18.3.1/package/umd/react-dom.production.min.js $(GRAPHIQL_ASSETS)/
+	cp .graphiql-build/graphiql-3.8.3/package/LICENSE $(GRAPHIQL_ASSETS)/LICENSE.graphiql
+	cp .graphiql-build/react-18.3.1/package/LICENSE $(GRAPHIQL_ASSETS)/LICENSE.react
+	cp .graphiql-build/react-dom-18.3.1/package/LICENSE $(GRAPHIQL_ASSETS)/LICENSE.react-dom
+	rm -rf .graphiql-build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis loyalty.db loyalty.db-*

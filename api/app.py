@@ -23,6 +23,10 @@ from strawberry.asgi import HTTPException as GraphQLHTTPException
 
 from api.auth import Anonymous, Caller, CustomerPrincipal, Principal
 from api.context import Context
+from api.http.edge import install_edge
+from api.http.graphiql import graphiql_routes, with_graphiql
+from api.http.rate_limits import note_authentication
+from api.http.transport import StrictBody
 from api.schema import build_schema
 from api.settings import Settings, get_settings
 from domain import customer_tokens
@@ -78,7 +82,7 @@ class LoyaltyGraphQL(GraphQL):
     def __init__(self, database: Database, settings: Settings, clock: Clock) -> None:
         super().__init__(
             build_schema(production=settings.is_production, limits=settings.query_limits()),
-            graphql_ide=None if settings.is_production else "graphiql",
+            graphql_ide=None,  # api/http/graphiql.py serves an offline page instead
             allow_queries_via_get=False,
         )
         self.database = database
@@ -98,6 +102,7 @@ class LoyaltyGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         caller = await authenticate(request, self.database, self.clock, self.settings.secret_key)
+        await note_authentication(request, failed=isinstance(caller, Anonymous))
         return Context(
             database=self.database, settings=self.settings, clock=self.clock, caller=caller
         )
@@ -196,12 +201,19 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                with_graphiql(graphql, not settings.is_production),
+                methods=["GET", "POST"],
+            ),
+            *graphiql_routes(not settings.is_production),
         ],
         exception_handlers={HTTPException: http_error, 500: http_error},
         lifespan=lifespan,
     )
     app.state.database = database
     app.state.settings = settings
+    app.add_middleware(StrictBody)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    install_edge(app, settings)
     return app

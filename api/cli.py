@@ -30,7 +30,9 @@ def serve(host: str, port: int) -> None:
 
     from api.app import create_app
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(get_settings()), host=host, port=port, log_level="info", server_header=False
+    )
 
 
 @main.command()

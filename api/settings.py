@@ -7,13 +7,14 @@ database; these are the ones an operator sets when starting the process.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.protections.limits import QueryLimits
+from api.setting_checks import origin_list, rate_limit, storage_uri
 from domain.program import ProgramSettings
 
 DEV_SECRET_KEY = "dev-secret-key-for-local-development-only"
@@ -38,6 +39,42 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=50_000, ge=1, validation_alias="LOYALTY_MAX_QUERY_COST")
     max_query_depth: int = Field(default=10, ge=1, validation_alias="LOYALTY_MAX_QUERY_DEPTH")
     max_query_aliases: int = Field(default=30, ge=0, validation_alias="LOYALTY_MAX_QUERY_ALIASES")
+    # The public edge (api/http/): browser origins, and rate limits in the `limits`
+    # syntax ("600/minute", "10/second;600/hour") kept in memory or in Redis.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="LOYALTY_CORS_ORIGINS"
+    )
+    rate_limit_key: str = Field(default="1200/minute", validation_alias="LOYALTY_RATE_LIMIT_KEY")
+    rate_limit_token: str = Field(
+        default="300/minute", validation_alias="LOYALTY_RATE_LIMIT_TOKEN"
+    )
+    rate_limit_anonymous: str = Field(
+        default="60/minute", validation_alias="LOYALTY_RATE_LIMIT_ANONYMOUS"
+    )
+    rate_limit_auth_failures: str = Field(
+        default="30/minute", validation_alias="LOYALTY_RATE_LIMIT_AUTH_FAILURES"
+    )
+    rate_limit_storage: str = Field(
+        default="memory://", validation_alias="LOYALTY_RATE_LIMIT_STORAGE"
+    )
+    rate_limit_prefix: str = Field(default="loyalty", validation_alias="LOYALTY_RATE_LIMIT_PREFIX")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        return origin_list(value)
+
+    @field_validator(
+        "rate_limit_key", "rate_limit_token", "rate_limit_anonymous", "rate_limit_auth_failures"
+    )
+    @classmethod
+    def _rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        return rate_limit(value, f"LOYALTY_{(info.field_name or '').upper()}")
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        return storage_uri(value)
 
     @field_validator("default_timezone")
     @classmethod
