@@ -75,7 +75,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
 from sqlalchemy.engine import make_url
 
 from api import ids
@@ -293,6 +293,14 @@ async def seed(world: World, size: Size) -> None:
             world.customers = [(r[0], r[1]) for r in rows]
         # The newest customers shop: their ids are far from small constants (see capture).
         world.shoppers = world.customers[-size.shoppers :]
+        if not world.is_sqlite:
+            # Apart from one another too: a learned order id must never be a lot id.
+            # (SQLite runs one writer at a time, so its replays keep the capture's pace.)
+            for n, table in enumerate(ID_TABLES, start=2):
+                await session.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {n * 10**7})")
+                )
+            await session.commit()
         await TierService(SqlUnitOfWork(database), clock).ensure_defaults()
         rewards = RewardService(SqlUnitOfWork(database), clock)
         for cost in (50, 100, 200, 300, 500, 800, 1_000, 1_500, 2_000, 3_000, 5_000, 8_000):
