@@ -362,14 +362,10 @@ class Server:
         return peak / 1024
 
 
-async def start_server(world: World, workdir: Path, profile_to: Path | None) -> Server:
+async def start_server(world: World, workdir: Path) -> Server:
     port = free_port()
     log = workdir / f"server-{world.label}.log"
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if profile_to is not None:
-        # py-spy starts the server as its own child: no ptrace permission needed.
-        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        command = [spy, "record", "--format", "speedscope", "-o", str(profile_to), "--", *command]
     process = subprocess.Popen(  # noqa: ASYNC220 - once, before any load
         command,
         cwd=ROOT,
@@ -393,7 +389,7 @@ async def start_server(world: World, workdir: Path, profile_to: Path | None) -> 
 
 
 def stop_server(server: Server) -> None:
-    server.process.send_signal(2)  # SIGINT: py-spy writes its profile, uvicorn shuts down
+    server.process.send_signal(2)  # SIGINT: uvicorn shuts down
     try:
         server.process.wait(timeout=60)
     except subprocess.TimeoutExpired:
@@ -914,7 +910,7 @@ async def bench_database(
     print(f"{world.label}: seeded {len(world.customers):,} customers in "
           f"{time.perf_counter() - started:.1f} s", flush=True)
     profile_to = workdir / f"profile-{world.label}-{profile}.json" if profile else None
-    server = await start_server(world, workdir, profile_to)
+    server = await start_server(world, workdir)
     try:
         await issue_tokens(world, server)
         chosen = paths(size)
@@ -928,7 +924,10 @@ async def bench_database(
             # the history the reads will see (the bulk's first level wrote it).
             cap = None
             for connections in path.levels:
+                spy = start_profile(server, profile_to) if profile_to else None
                 figures = await run_api(world, server, path, connections, size, number * 100)
+                if spy is not None:
+                    stop_profile(spy)
                 floor = None
                 if not profile:
                     if cap is None:
@@ -954,6 +953,23 @@ async def bench_database(
         print(f"profile written to {profile_to}")
         summarize_profile(profile_to)
     return rows
+
+
+def start_profile(server: Server, to: Path) -> subprocess.Popen:
+    """py-spy attached to the running server for one level only (not the seeding)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [spy, "record", "--nonblocking", "--format", "speedscope", "-o", str(to),
+               "--pid", str(server.process.pid)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1)  # let it attach before the load starts
+    return process
+
+
+def stop_profile(process: subprocess.Popen) -> None:
+    process.send_signal(2)  # SIGINT: py-spy writes the profile and exits
+    _, err = process.communicate(timeout=120)
+    if process.returncode not in (0, None) and err:
+        print(err.decode(errors="replace")[-1000:])
 
 
 def summarize_profile(path: Path, top: int = 10) -> None:
