@@ -972,16 +972,54 @@ def stop_profile(process: subprocess.Popen) -> None:
         print(err.decode(errors="replace")[-1000:])
 
 
-def summarize_profile(path: Path, top: int = 10) -> None:
+# What a sample is doing, by a frame anywhere on its stack (shares overlap).
+ACTIVITIES: list[tuple[str, Callable[[str, str], bool]]] = [
+    ("GraphQL validation", lambda n, f: "graphql/validation" in f),
+    ("GraphQL execution", lambda n, f: "graphql/execution" in f),
+    ("authenticate() (its own session)", lambda n, f: n == "authenticate"),
+    ("dataloader batches", lambda n, f: "strawberry/dataloader" in f),
+    ("asyncpg, all", lambda n, f: "asyncpg/" in f),
+    ("pool pre-ping round trip", lambda n, f: n.endswith("_async_ping")),
+    ("BEGIN round trip", lambda n, f: n == "Transaction.start"),
+    ("COMMIT/ROLLBACK round trip", lambda n, f: n in ("Transaction.rollback", "Transaction.commit")),
+    ("statement prepare", lambda n, f: n == "Connection.prepare"),
+    ("SQLAlchemy ORM", lambda n, f: "sqlalchemy/orm" in f),
+    ("ORM flush", lambda n, f: n.endswith("Session.flush")),
+    ("SQL compilation", lambda n, f: "sqlalchemy/sql/compiler" in f),
+    ("socket writes", lambda n, f: n == "_SelectorSocketTransport.write"),
+    ("domain/ (ours)", lambda n, f: "/domain/" in f),
+    ("HTTP parsing (h11)", lambda n, f: "h11/" in f),
+    ("JSON", lambda n, f: "/json/" in f),
+]
+
+
+def layer_of(file: str) -> str:
+    """The package a frame's file belongs to (graphql, sqlalchemy…), or our own area."""
+    if "site-packages/" in file:
+        return file.split("site-packages/")[-1].split("/")[0]
+    for ours in ("api", "domain", "persistence"):
+        if f"/{ours}/" in file:
+            return f"{ours}/ (ours)"
+    if "/lib/python3" in file:
+        return "stdlib: " + file.split("/")[-1]
+    return file or "?"
+
+
+def summarize_profile(path: Path, top: int = 10) -> None:  # noqa: C901
     """Top frames of a py-spy speedscope file, by self and by inclusive share."""
     data = json.loads(path.read_text())
     frames = data["shared"]["frames"]
     own: dict[int, float] = {}
     inclusive: dict[int, float] = {}
     total = 0.0
+    doing: dict[str, float] = {}
     for profile in data["profiles"]:
         for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
             total += weight
+            named = [(frames[i]["name"], frames[i].get("file") or "") for i in stack]
+            for activity, test in ACTIVITIES:
+                if any(test(n, f) for n, f in named):
+                    doing[activity] = doing.get(activity, 0) + weight
             if stack:
                 own[stack[-1]] = own.get(stack[-1], 0) + weight
             for index in set(stack):
@@ -993,9 +1031,19 @@ def summarize_profile(path: Path, top: int = 10) -> None:
         where = where.split("site-packages/")[-1]
         return f"{f['name']} ({where}:{f.get('line', '?')})"
 
-    print(f"Top {top} frames by own time ({total:,.0f} samples):")
+    print(f"Top {top} frames by own time (of {total:,.1f} s sampled):")
     for i, w in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {w / total:6.1%}  {name(i)}")
+    layers: dict[str, float] = {}
+    for i, w in own.items():
+        layer = layer_of(frames[i].get("file") or "")
+        layers[layer] = layers.get(layer, 0) + w
+    print("Own time by package:")
+    for layer, w in sorted(layers.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {w / total:6.1%}  {layer}")
+    print("Inclusive share by activity:")
+    for activity, _ in ACTIVITIES:
+        print(f"  {doing.get(activity, 0) / total:6.1%}  {activity}")
     print(f"Top {top * 3} frames by inclusive time:")
     for i, w in sorted(inclusive.items(), key=lambda kv: -kv[1])[: top * 3]:
         print(f"  {w / total:6.1%}  {name(i)}")
