@@ -531,8 +531,8 @@ def bulk_request(world: World, n: int, rng: random.Random, customer=None):  # no
     inputs = []
     for i in range(BULK):
         k = n * BULK + i
-        customer = world.shoppers[k % len(world.shoppers)] if k < history else rng.choice(
-            world.customers
+        customer = (
+            world.shoppers[k % len(world.shoppers)] if k < history else rng.choice(world.customers)
         )
         inputs.append(order_input(world.next_order_id("bulk"), customer[1], rng))
     return {"inputs": inputs}, world.storefront_key, world.shoppers[0]
@@ -620,8 +620,13 @@ async def capture(world: World, path: Path_, seed_: int) -> Capture:
     from api.app import create_app
     from api.settings import Settings
 
-    settings = Settings(**{"DATABASE_URL": world.url, "LOYALTY_ENV": "production",
-                           "LOYALTY_SECRET_KEY": world.secret})
+    settings = Settings(
+        **{
+            "DATABASE_URL": world.url,
+            "LOYALTY_ENV": "production",
+            "LOYALTY_SECRET_KEY": world.secret,
+        }
+    )
     database = Database.connect(world.url)
     open_: dict[int, list[Statement]] = {}
     order: list[tuple[int, int]] = []  # (connection key, index into finished)
@@ -762,8 +767,12 @@ class SqliteReplayer:
 
         for _ in range(self.connections):
             conn = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
-                           "synchronous=NORMAL"):
+            for pragma in (
+                "journal_mode=WAL",
+                "foreign_keys=ON",
+                "busy_timeout=30000",
+                "synchronous=NORMAL",
+            ):
                 await conn.execute(f"PRAGMA {pragma}")
             self.all.append(conn)
             self.free.put_nowait(conn)
@@ -879,9 +888,7 @@ def print_table(rows: list[Row], size: Size) -> None:
         ratio = f"{r.api.rate / floor.rate:.1%}" if floor and floor.rate else "—"
         rss = f"{r.api.rss_mb:,.0f} MB" if r.api.rss_mb is not None else "—"
         rss += "" if r.api.rss_mb is None or r.api.rss_mb < RSS_TARGET_MB else " (over)"
-        floor_cells = (
-            f"{floor.rate:,.0f} | {floor.percentile(50):,.1f}" if floor else "— | —"
-        )
+        floor_cells = f"{floor.rate:,.0f} | {floor.percentile(50):,.1f}" if floor else "— | —"
         print(
             f"| {r.database} | {r.path} | {r.connections} | {r.api.rate:,.0f} {r.unit}"
             f" | {r.api.percentile(50):,.1f} | {r.api.percentile(99):,.1f} | {floor_cells}",
@@ -892,23 +899,30 @@ def print_table(rows: list[Row], size: Size) -> None:
     failures = [r for r in rows if r.api.failures or (r.floor and r.floor.failures)]
     for r in failures:
         if r.api.failures:
-            print(f"! {r.database} {r.path} x{r.connections}: {r.api.failures} API failures,"
-                  f" first: {r.api.first_failure}")
+            print(
+                f"! {r.database} {r.path} x{r.connections}: {r.api.failures} API failures,"
+                f" first: {r.api.first_failure}"
+            )
         if r.floor and r.floor.failures:
-            print(f"! {r.database} {r.path} x{r.connections}: {r.floor.failures} floor failures,"
-                  f" first: {r.floor.first_failure}")
-    print("Statements per request (captured): " + ", ".join(
-        sorted({f"{r.database} {r.path} {r.statements}" for r in rows})))
+            print(
+                f"! {r.database} {r.path} x{r.connections}: {r.floor.failures} floor failures,"
+                f" first: {r.floor.first_failure}"
+            )
+    print(
+        "Statements per request (captured): "
+        + ", ".join(sorted({f"{r.database} {r.path} {r.statements}" for r in rows}))
+    )
 
 
-async def bench_database(
-    world: World, size: Size, workdir: Path, profile: str | None
-) -> list[Row]:
+async def bench_database(world: World, size: Size, workdir: Path, profile: str | None) -> list[Row]:
     rows: list[Row] = []
     started = time.perf_counter()
     await seed(world, size)
-    print(f"{world.label}: seeded {len(world.customers):,} customers in "
-          f"{time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"{world.label}: seeded {len(world.customers):,} customers in "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     profile_to = workdir / f"profile-{world.label}-{profile}.json" if profile else None
     server = await start_server(world, workdir)
     try:
@@ -934,16 +948,27 @@ async def bench_database(
                         cap = await capture(world, path, 7_000 + number)
                     floor = await run_floor(world, path, cap, connections, size, number * 10)
                 rows.append(
-                    Row(world.label, path.name, path.unit, connections, figures, floor,
-                        cap.statement_count if cap else 0)
+                    Row(
+                        world.label,
+                        path.name,
+                        path.unit,
+                        connections,
+                        figures,
+                        floor,
+                        cap.statement_count if cap else 0,
+                    )
                 )
                 f = figures
                 print(
                     f"  {path.name:<17} x{connections:<3} API {f.rate:>9,.1f} {path.unit}"
                     f" p50 {f.percentile(50):>8,.1f} ms p99 {f.percentile(99):>8,.1f} ms"
                     f" rss {f.rss_mb:,.0f} MB client cpu {f.client_cpu or 0:.0%}"
-                    + (f" | floor {floor.rate:>9,.1f} p50 {floor.percentile(50):,.1f} ms"
-                       f" ratio {f.rate / floor.rate:.1%}" if floor and floor.rate else "")
+                    + (
+                        f" | floor {floor.rate:>9,.1f} p50 {floor.percentile(50):,.1f} ms"
+                        f" ratio {f.rate / floor.rate:.1%}"
+                        if floor and floor.rate
+                        else ""
+                    )
                     + (f" | {f.failures} failures: {f.first_failure}" if f.failures else ""),
                     flush=True,
                 )
@@ -958,8 +983,17 @@ async def bench_database(
 def start_profile(server: Server, to: Path) -> subprocess.Popen:
     """py-spy attached to the running server for one level only (not the seeding)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    command = [spy, "record", "--nonblocking", "--format", "speedscope", "-o", str(to),
-               "--pid", str(server.process.pid)]
+    command = [
+        spy,
+        "record",
+        "--nonblocking",
+        "--format",
+        "speedscope",
+        "-o",
+        str(to),
+        "--pid",
+        str(server.process.pid),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1)  # let it attach before the load starts
     return process
@@ -981,7 +1015,10 @@ ACTIVITIES: list[tuple[str, Callable[[str, str], bool]]] = [
     ("asyncpg, all", lambda n, f: "asyncpg/" in f),
     ("pool pre-ping round trip", lambda n, f: n.endswith("_async_ping")),
     ("BEGIN round trip", lambda n, f: n == "Transaction.start"),
-    ("COMMIT/ROLLBACK round trip", lambda n, f: n in ("Transaction.rollback", "Transaction.commit")),
+    (
+        "COMMIT/ROLLBACK round trip",
+        lambda n, f: n in ("Transaction.rollback", "Transaction.commit"),
+    ),
     ("statement prepare", lambda n, f: n == "Connection.prepare"),
     ("SQLAlchemy ORM", lambda n, f: "sqlalchemy/orm" in f),
     ("ORM flush", lambda n, f: n.endswith("Session.flush")),
@@ -1062,14 +1099,24 @@ async def main() -> None:
         ),
         help="a server to create (and drop) loyalty_bench_<pid> on",
     )
-    parser.add_argument("--profile", choices=["shopper", "orderRecord"],
-                        help="run this path at 8 connections under py-spy, no floor")
+    parser.add_argument(
+        "--profile",
+        choices=["shopper", "orderRecord"],
+        help="run this path at 8 connections under py-spy, no floor",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir and databases")
     args = parser.parse_args()
     size = QUICK if args.quick else FULL if args.full else SMALL
     if args.profile:
-        size = Size(size.name, size.customers, size.shoppers, (1,), (8,), size.requests * 2,
-                    size.seconds * 2)
+        size = Size(
+            size.name,
+            size.customers,
+            size.shoppers,
+            (1,),
+            (8,),
+            size.requests * 2,
+            size.seconds * 2,
+        )
     workdir = Path(tempfile.mkdtemp(prefix="loyalty-bench-api-"))
     worlds = []
     if args.only != "postgres":
