@@ -1,7 +1,7 @@
 """The API from outside, beside the floor of the same SQL through the driver.
 
     python -m bench.api              # small size: a few minutes on 2 cores
-    python -m bench.api --quick      # a tiny size (~30 s a database): does it all still run?
+    python -m bench.api --quick      # a tiny size (250-order bulk calls): does it all run?
     python -m bench.api --full       # the issue's sizes
     python -m bench.api --only sqlite|postgres  [--postgres-url URL]
     python -m bench.api --profile shopper|orderRecord --only postgres   # under py-spy
@@ -107,11 +107,12 @@ class Size:
     levels: tuple[int, ...]
     requests: int  # per level, at most
     seconds: float  # per level, at most (no request starts after it)
+    batch: int = BULK  # orders per ordersRecordBulk call
 
 
 # Small: the bulk runs at one connection only (its first call writes the shoppers'
 # history; on this machine a 1,000-order call takes a minute or more today).
-QUICK = Size("quick", 500, 20, (1,), (1, 8, 32), 150, 4)
+QUICK = Size("quick", 500, 10, (1,), (1, 8, 32), 100, 3, batch=250)
 SMALL = Size("small", 10_000, 40, (1,), (1, 8, 32), 2_000, 12)
 FULL = Size("full", 10_000, 1_000, (1, 8, 32), (1, 8, 32), 20_000, 60)
 
@@ -218,6 +219,7 @@ class World:
     tokens: dict[int, str] = field(default_factory=dict)  # customer id -> token
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     order_seq: int = 0
+    batch: int = BULK  # orders per ordersRecordBulk call, from the size
 
     @property
     def is_sqlite(self) -> bool:
@@ -529,8 +531,8 @@ def bulk_request(world: World, n: int, rng: random.Random, customer=None):  # no
     # The first calls write the shoppers' history; later ones spread over everybody.
     history = len(world.shoppers) * HISTORY_PER_SHOPPER
     inputs = []
-    for i in range(BULK):
-        k = n * BULK + i
+    for i in range(world.batch):
+        k = n * world.batch + i
         customer = (
             world.shoppers[k % len(world.shoppers)] if k < history else rng.choice(world.customers)
         )
@@ -550,7 +552,14 @@ def page_request(world: World, n: int, rng: random.Random, customer=None):  # no
 
 def paths(size: Size) -> list[Path_]:
     return [
-        Path_("ordersRecordBulk", "orders/s", ORDERS_BULK, size.bulk_levels, bulk_request, BULK),
+        Path_(
+            "ordersRecordBulk",
+            "orders/s",
+            ORDERS_BULK,
+            size.bulk_levels,
+            bulk_request,
+            size.batch,
+        ),
         Path_("orderRecord", "orders/s", ORDER_RECORD, size.levels, order_record_request),
         Path_("shopper's read", "reads/s", SHOPPER_READ, size.levels, shopper_request),
         Path_("customer page", "reads/s", CUSTOMER_PAGE, size.levels, page_request),
@@ -572,7 +581,7 @@ async def run_api(
         total, seconds = size.requests, size.seconds
         if path.per_request_units > 1:
             # The bulk: the first level writes the whole history, then one call a client.
-            history_calls = -(-len(world.shoppers) * HISTORY_PER_SHOPPER // BULK)
+            history_calls = -(-len(world.shoppers) * HISTORY_PER_SHOPPER // world.batch)
             # Bounded by count only: the history must be complete, and a level of N
             # clients is N calls.
             total = history_calls if connections == 1 else connections
@@ -917,6 +926,7 @@ def print_table(rows: list[Row], size: Size) -> None:
 async def bench_database(world: World, size: Size, workdir: Path, profile: str | None) -> list[Row]:
     rows: list[Row] = []
     started = time.perf_counter()
+    world.batch = size.batch
     await seed(world, size)
     print(
         f"{world.label}: seeded {len(world.customers):,} customers in "
