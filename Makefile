@@ -35,13 +35,22 @@ test: $(STAMP) lint typecheck
 schema: $(STAMP)
 	$(BIN)/loyalty export-schema > schema.graphql
 
-# The benchmark also needs DuckDB (the floor it prints), an optional extra.
+# The benchmarks need an optional extra: DuckDB (bench/metrics.py's floor), aiohttp
+# and py-spy (bench/api.py). `make bench` runs the small sizes in minutes;
+# `make bench FULL=1` the issue's sizes. Never part of `make test`.
+BENCH_METRICS_SMALL := BENCH_ORDERS=100000 BENCH_CUSTOMERS=20000
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
+ifdef FULL
+	$(BIN)/python -m bench.api --full
 	$(BIN)/python -m bench.metrics
+else
+	$(BIN)/python -m bench.api
+	$(BENCH_METRICS_SMALL) $(BIN)/python -m bench.metrics
+endif
 
 # The browser test's needs: Debian's Chromium (apt, as root: CI and these machines
 # run as root) and the Playwright client, which drives it without downloading a browser.
