@@ -1,5 +1,5 @@
 """Retention metrics: `metrics`, `metricsSeries` and `cohorts`.
 
-Every figure is defined in domain/metrics.py (and DOMAIN.md); this package only
+Every figure is defined in domain/metrics.py (and docs/metrics.md); this package only
 shapes them.
 """
