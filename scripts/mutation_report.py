@@ -48,8 +48,10 @@ def main() -> int:
         print(f"  {target}: {len(names) - len(alive)}/{len(names)} killed ({score:.1f} %)")
         for name in alive:
             print(f"      {status[name]:<10} {name}    (mutmut show {name})")
-    print(f"Required: {required:.0f} % per target; survivors are explained in "
-          "docs/mutation-survivors.md.")
+    print(
+        f"Required: {required:.0f} % per target; survivors are explained in "
+        "docs/mutation-survivors.md."
+    )
     return 1 if failing else 0
 
 

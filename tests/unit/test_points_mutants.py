@@ -534,13 +534,18 @@ def figures(**changes) -> AuditFigures:  # noqa: ANN003
 
 def test_clean_figures_pass():
     assert audit_violations(figures()) == []
-    assert audit_violations(figures(balance=0, entries_sum=0, last_balance_after=None,
-                                    available_remaining=0)) == []
+    assert (
+        audit_violations(
+            figures(balance=0, entries_sum=0, last_balance_after=None, available_remaining=0)
+        )
+        == []
+    )
 
 
 def test_clean_figures_in_debt_pass():
-    in_debt = figures(balance=-3, debt=3, entries_sum=-3, last_balance_after=-3,
-                      available_remaining=0)
+    in_debt = figures(
+        balance=-3, debt=3, entries_sum=-3, last_balance_after=-3, available_remaining=0
+    )
     assert audit_violations(in_debt) == []
     one = figures(balance=-1, debt=1, entries_sum=-1, last_balance_after=-1, available_remaining=0)
     assert audit_violations(one) == []
