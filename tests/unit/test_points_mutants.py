@@ -148,7 +148,7 @@ def test_fifo_key_of_an_unsaved_lot_sorts_as_id_zero():
 
 
 def test_a_credit_must_be_positive():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a credit is positive$"):
         account().credit(EntryKind.ADJUST, 0, now=NOW, available_at=NOW, expires_at=None)
 
 
@@ -244,7 +244,7 @@ def test_activation_of_an_emptied_lot_writes_nothing():
 
 
 def test_only_a_pending_lot_is_activated():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^only a pending lot becomes available$"):
         account().activate(lot(1, 5), NOW)
 
 
@@ -252,7 +252,7 @@ def test_only_a_pending_lot_is_activated():
 
 
 def test_a_debit_must_be_positive():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a debit is positive$"):
         account(lot(1, 5)).debit(EntryKind.ADJUST, 0, now=NOW)
 
 
