@@ -102,6 +102,8 @@ async def test_a_second_cancel_with_another_key_is_refused(database):
     with pytest.raises(DomainError) as refused:
         await service.cancel(CancelRedemption(redemption, "k2"))
     assert refused.value.code is ErrorCode.ALREADY_CANCELLED
+    assert refused.value.message == "This redemption was cancelled."
+    assert refused.value.field  # names the redemption, whatever the path's form
     assert await shop.figures(customer) == (100, 0)
 
 
@@ -114,6 +116,8 @@ async def test_a_cancel_after_use_is_refused(database):
     with pytest.raises(DomainError) as refused:
         await service.cancel(CancelRedemption(redemption, "k"))
     assert refused.value.code is ErrorCode.ALREADY_USED
+    assert refused.value.message == "This redemption was already used."
+    assert refused.value.field
     assert await shop.figures(customer) == (70, 0)
 
 
@@ -122,6 +126,8 @@ async def test_cancel_of_an_unknown_redemption_is_not_found(database):
     with pytest.raises(DomainError) as refused:
         await wiring.redemptions(database, shop.clock).cancel(CancelRedemption(999, "k"))
     assert refused.value.code is ErrorCode.NOT_FOUND
+    assert refused.value.message == "No redemption has this id."
+    assert refused.value.field
 
 
 async def test_cancel_needs_an_idempotency_key(database):

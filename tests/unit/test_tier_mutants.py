@@ -41,14 +41,19 @@ def test_a_threshold_equal_to_a_lower_ranks_is_refused():
     with pytest.raises(DomainError) as caught:
         check_order(Tier(None, "New", 4, Decimal(500), Decimal(1)), SHUFFLED)
     assert caught.value.code is ErrorCode.INVALID
-    assert "above 500" in caught.value.message
+    assert caught.value.message == (
+        "threshold must be above 500 of 'Top' (rank 3): thresholds rise with rank."
+    )
+    assert caught.value.field and caught.value.field[-1] == "threshold"
 
 
 def test_a_threshold_equal_to_a_higher_ranks_is_refused():
     with pytest.raises(DomainError) as caught:
         check_order(Tier(None, "New", 0, Decimal(0), Decimal(1)), SHUFFLED)
     assert caught.value.code is ErrorCode.INVALID
-    assert "below 0" in caught.value.message
+    assert caught.value.message == (
+        "threshold must be below 0 of 'Low' (rank 1): thresholds rise with rank."
+    )
 
 
 def test_a_threshold_between_its_neighbours_is_accepted():
@@ -62,9 +67,13 @@ def test_same_rank_or_name_is_taken_whatever_the_threshold():
     with pytest.raises(DomainError) as caught:
         check_order(Tier(None, "Other", 2, Decimal(200), Decimal(1)), SHUFFLED)
     assert caught.value.code is ErrorCode.TAKEN
+    assert caught.value.message == "Tier 'Mid' has rank 2."
+    assert caught.value.field and caught.value.field[-1] == "rank"
     with pytest.raises(DomainError) as caught:
         check_order(Tier(None, "MID", 9, Decimal(9000), Decimal(1)), SHUFFLED)
     assert caught.value.code is ErrorCode.TAKEN
+    assert caught.value.message == "A tier 'Mid' exists."
+    assert caught.value.field and caught.value.field[-1] == "name"
 
 
 def test_qualifying_tier_reaches_a_threshold_exactly_and_picks_the_highest_rank():
