@@ -65,3 +65,20 @@ async def test_the_basis_named_in_the_event_is_the_programs(database):
     assert change.to_tier.name == "Silver"
     ((_, payload),) = await events(database, customer)
     assert payload["basis"] == "SPEND" and payload["qualifyingValue"] == "1500"
+
+
+async def test_the_daily_job_judges_by_the_programs_basis(database):
+    """Spend keeps the tier although no points were earned: the job must sum spend,
+    both when it picks the candidates and when it re-checks them."""
+    await default_tiers(database)
+    customer = await new_customer(database)
+    spend = ProgramSettings(tier_basis=TierBasis.SPEND, tier_retention_days=30)
+    change = await order(database, customer, NOW, program=spend, amount="1500.00", points=0)
+    assert change.to_tier.name == "Silver"
+
+    later = NOW + timedelta(days=60)  # retention over, the order still in the window
+    assert await daily(database, later, program=spend) == 0
+    assert (await tier_of(database, customer))[0] == "Silver"
+    points = ProgramSettings(tier_retention_days=30)
+    assert await daily(database, later, program=points) == 1
+    assert (await tier_of(database, customer))[0] == "Bronze"
