@@ -135,3 +135,15 @@ async def test_cancel_needs_an_idempotency_key(database):
     with pytest.raises(DomainError) as refused:
         await wiring.redemptions(database, shop.clock).cancel(CancelRedemption(redemption, ""))
     assert refused.value.code is ErrorCode.REQUIRED
+
+
+async def test_a_cancel_key_reused_for_another_redemption_conflicts(database):
+    shop, customer, reward, first = await issued(database)
+    second = await shop.redeem(customer, reward)
+    service = wiring.redemptions(database, shop.clock)
+    await service.cancel(CancelRedemption(first, "same-key"))
+    with pytest.raises(DomainError) as refused:
+        await service.cancel(CancelRedemption(second, "same-key"))
+    assert refused.value.code is ErrorCode.IDEMPOTENCY_CONFLICT
+    async with wiring.unit_of_work(database) as uow:
+        assert (await uow.redemptions.get(second)).status is RedemptionStatus.ISSUED

@@ -360,6 +360,16 @@ def test_restore_of_nothing_writes_nothing():
     assert account().restore([], NOW, "cancel") == []
 
 
+def test_restore_of_a_single_point():
+    spent = lot(1, 0, points=1)
+    acc = account()
+    entries = acc.restore([Draw(spent, 1)], NOW, "cancel")
+    assert [(e.kind, e.points, e.balance_after) for e in entries] == [
+        (EntryKind.REDEEM_CANCEL, 1, 1)
+    ]
+    assert spent.remaining == 1
+
+
 def test_restore_gives_points_back_to_their_lots():
     a = lot(1, 0, points=5, expires_at=NOW + 5 * DAY)
     b = lot(2, 2, points=8, expires_at=NOW + 9 * DAY)
