@@ -5,6 +5,7 @@ nothing writes nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from domain.program import ProgramSettings, TierBasis
 from tests.service.test_tiers import (
@@ -82,3 +83,21 @@ async def test_the_daily_job_judges_by_the_programs_basis(database):
     points = ProgramSettings(tier_retention_days=30)
     assert await daily(database, later, program=points) == 1
     assert (await tier_of(database, customer))[0] == "Bronze"
+
+
+async def test_a_downgrade_to_no_tier_names_none(database):
+    from domain.clock import FixedClock
+    from domain.tiers import CreateTier
+    from tests.service import wiring
+
+    only = await wiring.tiers(database, FixedClock(NOW)).create(
+        CreateTier("Only", 1, Decimal(100), Decimal(1))
+    )
+    customer = await new_customer(database)
+    await order(database, customer, NOW, points=150)
+    later = NOW + timedelta(days=400)
+    assert await daily(database, later) == 1
+    assert await tier_of(database, customer) == (None, None)  # no tier, held since never
+    _, (kind, payload) = await events(database, customer)
+    assert kind == "tier.downgraded"
+    assert (payload["fromTierId"], payload["toTierId"], payload["toTier"]) == (only.id, None, None)
