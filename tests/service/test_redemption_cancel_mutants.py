@@ -147,3 +147,15 @@ async def test_a_cancel_key_reused_for_another_redemption_conflicts(database):
     assert refused.value.code is ErrorCode.IDEMPOTENCY_CONFLICT
     async with wiring.unit_of_work(database) as uow:
         assert (await uow.redemptions.get(second)).status is RedemptionStatus.ISSUED
+
+
+async def test_two_customers_may_use_the_same_cancel_key(database):
+    """Keys are chosen by each shopper's app, so they are scoped by customer."""
+    shop, ann, reward, anns = await issued(database)
+    bob, _ = await shop.order("100", customer="c-2")
+    bobs = await shop.redeem(bob, reward)
+    service = wiring.redemptions(database, shop.clock)
+    await service.cancel(CancelRedemption(anns, "cancel"))
+    result = await service.cancel(CancelRedemption(bobs, "cancel"))
+    assert (result.replayed, result.redemption.id) == (False, bobs)
+    assert await shop.figures(bob) == (100, 0)
