@@ -55,3 +55,20 @@ async def test_partial_refund_of_the_qualifying_order_leaves_the_referral_alone(
     shop, referral_id, qualifying = await referred(database)
     await shop.refund(qualifying, "39.99")
     assert (await referral(database, referral_id)).status is ReferralStatus.QUALIFIED
+
+
+async def test_bonus_lots_follow_the_programs_expiry(database):
+    shop = Shop(database)
+    await shop.program(pending_days=0, expiry_days=10)
+    referrer, _ = await shop.order("1", customer="referrer")
+    service = wiring.referrals(database, shop.clock)
+    code = await service.code_of(referrer)
+    recorded = await service.record(
+        RecordReferral(code, CustomerRef(external_id="friend", profile=ProfileInput()), "k")
+    )
+    await shop.order("40", customer="friend")
+    account = await shop.account(recorded.referral.referee_id)
+    bonus = [lot for lot in account.lots if lot.referral_id == recorded.referral.id]
+    assert [(lot.points, lot.expires_at) for lot in bonus] == [
+        (100, shop.clock.now() + timedelta(days=10))
+    ]

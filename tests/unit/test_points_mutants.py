@@ -226,6 +226,7 @@ def test_activation_writes_the_entry_and_pays_debt():
         4,
     )
     assert entry.reason == "order points became available"
+    assert entry.created_at == NOW
     assert pending.state is LotState.AVAILABLE and pending.remaining == 4
     assert (acc.debt, acc.lifetime_earned) == (0, 6)
 
