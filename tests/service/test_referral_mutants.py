@@ -72,3 +72,86 @@ async def test_bonus_lots_follow_the_programs_expiry(database):
     assert [(lot.points, lot.expires_at) for lot in bonus] == [
         (100, shop.clock.now() + timedelta(days=10))
     ]
+
+
+async def events_of(database, customer_id: int) -> list[tuple[str, dict]]:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from persistence.events import EventRow
+
+    async with database.sessions() as session:
+        rows = await session.execute(
+            select(EventRow).where(EventRow.customer_id == customer_id).order_by(EventRow.id)
+        )
+        return [(r.type, r.payload) for r in rows.scalars()]
+
+
+async def test_qualifying_writes_the_referral_entries_and_events(database):
+    shop = Shop(database)
+    await shop.program(pending_days=0, expiry_days=None, referrer_bonus=0, referee_bonus=70)
+    referrer, _ = await shop.order("1", customer="referrer")
+    service = wiring.referrals(database, shop.clock)
+    code = await service.code_of(referrer)
+    recorded = await service.record(
+        RecordReferral(code, CustomerRef(external_id="friend", profile=ProfileInput()), "k")
+    )
+    referee = recorded.referral.referee_id
+    shop.clock.at += timedelta(hours=1)
+    _, order = await shop.order("40", customer="friend")
+
+    found = await referral(database, recorded.referral.id)
+    assert found.status is ReferralStatus.QUALIFIED
+    assert (found.qualified_at, found.referrer_bonus, found.referee_bonus) == (
+        shop.clock.now(),
+        0,
+        70,
+    )
+    assert found.qualifying_order_id is not None
+    assert await shop.figures(referrer) == (1, 0)  # a zero bonus pays nothing
+    assert await shop.figures(referee) == (40 + 70, 0)
+    assert (await shop.entries(referee))[-1] == ("BONUS", 70, 110)
+    referee_events = await events_of(database, referee)
+    assert (
+        "points.earned",
+        {"points": 70, "reason": "referral bonus (referee)", "balance": 110},
+    ) in referee_events
+    assert referee_events[-1] == (
+        "referral.qualified",
+        {"referrerId": referrer, "refereeId": referee, "referrerBonus": 0, "refereeBonus": 70},
+    )
+    assert not [
+        payload
+        for kind, payload in await events_of(database, referrer)
+        if kind == "points.earned" and "referral" in str(payload.get("reason"))
+    ]
+
+
+async def test_both_sides_get_their_bonus_with_its_reason(database):
+    shop = Shop(database)
+    await shop.program(pending_days=0, expiry_days=None, referrer_bonus=30, referee_bonus=0)
+    referrer, _ = await shop.order("1", customer="referrer")
+    service = wiring.referrals(database, shop.clock)
+    code = await service.code_of(referrer)
+    recorded = await service.record(
+        RecordReferral(code, CustomerRef(external_id="friend", profile=ProfileInput()), "k")
+    )
+    await shop.order("40", customer="friend")
+    assert await shop.figures(referrer) == (31, 0)
+    assert await shop.figures(recorded.referral.referee_id) == (40, 0)
+    from sqlalchemy import select
+
+    from persistence.points import LedgerEntryRow
+
+    async with database.sessions() as session:
+        reasons = (
+            (
+                await session.execute(
+                    select(LedgerEntryRow.reason).where(
+                        LedgerEntryRow.customer_id == referrer, LedgerEntryRow.kind == "BONUS"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert reasons == ["referral bonus (referrer)"]
