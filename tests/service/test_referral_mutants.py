@@ -128,7 +128,7 @@ async def test_qualifying_writes_the_referral_entries_and_events(database):
 
 async def test_both_sides_get_their_bonus_with_its_reason(database):
     shop = Shop(database)
-    await shop.program(pending_days=0, expiry_days=None, referrer_bonus=30, referee_bonus=0)
+    await shop.program(pending_days=0, expiry_days=None, referrer_bonus=30, referee_bonus=1)
     referrer, _ = await shop.order("1", customer="referrer")
     service = wiring.referrals(database, shop.clock)
     code = await service.code_of(referrer)
@@ -137,7 +137,9 @@ async def test_both_sides_get_their_bonus_with_its_reason(database):
     )
     await shop.order("40", customer="friend")
     assert await shop.figures(referrer) == (31, 0)
-    assert await shop.figures(recorded.referral.referee_id) == (40, 0)
+    assert await shop.figures(recorded.referral.referee_id) == (41, 0)  # a bonus of 1 counts
+    found = await referral(database, recorded.referral.id)
+    assert (found.referrer_bonus, found.referee_bonus) == (30, 1)
     from sqlalchemy import select
 
     from persistence.points import LedgerEntryRow
