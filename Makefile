@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install run test lint typecheck schema bench clean graphiql-assets browser
+.PHONY: install run test lint typecheck schema bench mutation clean graphiql-assets browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,5 +78,16 @@ graphiql-assets:
 	cp .graphiql-build/react-dom-18.3.1/package/LICENSE $(GRAPHIQL_ASSETS)/LICENSE.react-dom
 	rm -rf .graphiql-build
 
+# Mutation testing of the ledger, tier, referral and audit rules (README "Mutation
+# testing"): minutes, so not part of `make test`. mutmut is an optional extra.
+MUTATION_STAMP := $(VENV)/.mutation-stamp
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,mutation]"
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	rm -rf mutants
+	$(BIN)/python scripts/mutation_report.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis loyalty.db loyalty.db-*
+	rm -rf mutants $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis loyalty.db loyalty.db-*

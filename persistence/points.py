@@ -146,6 +146,9 @@ class SqlPointsRepository:
                     and_(LotRow.state == LotState.AVAILABLE.value, LotRow.remaining > 0),
                 ),
             )
+            # Id order, explicitly: the FIFO tie-break and a refund's own-lot order must
+            # not rest on the order rows happen to come back in.
+            .order_by(LotRow.id)
         )
         lots = [lot_to_domain(r) for r in rows.scalars()]
         self._loaded.update(
