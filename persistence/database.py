@@ -19,10 +19,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-# Every table must be registered before the first flush, or a foreign key to a model
-# nobody imported yet (customers.tier_id → tiers) cannot be resolved.
-import persistence.models  # noqa: F401
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "loyalty_write"
 
@@ -32,6 +28,11 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    # Every table must be registered before the first flush, or a foreign key to a
+    # model nobody imported yet (customers.tier_id → tiers) cannot be resolved.
+    from persistence.repositories import import_areas
+
+    import_areas()
     if is_sqlite(url):
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
