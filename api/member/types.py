@@ -195,17 +195,13 @@ class MemberOrder:
         return [RefundType.from_domain(r, self.amount.currency) for r in refunds]
 
 
-@strawberry.type(
-    description="A referral the member is part of, without the other side's identity."
-)
+@strawberry.type(description="A referral the member is part of, without the other side's identity.")
 class MemberReferral:
     status: ReferralStatus  # type: ignore[valid-type]
     recorded_at: datetime
     qualified_at: datetime | None
     reversed_at: datetime | None
-    bonus: int = strawberry.field(
-        description="Points this member got from it (0 until qualified)."
-    )
+    bonus: int = strawberry.field(description="Points this member got from it (0 until qualified).")
 
     @classmethod
     def of(cls, referral: domain_referrals.Referral, member_id: int) -> MemberReferral:
@@ -314,7 +310,9 @@ class Member:
             sort="LEDGER",
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(point_reads.ledger_page, self.db_id, key, size),
+            read=lambda key, size: info.context.read(
+                point_reads.ledger_page, self.db_id, key, size
+            ),
             count=lambda: info.context.read(point_reads.count_entries, self.db_id),
             to_node=MemberLedgerEntry.from_domain,
         )

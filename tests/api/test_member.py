@@ -12,7 +12,9 @@ UPSERT = """mutation($id: String!) { customerUpsert(input: {externalId: $id, nam
 REFER = """mutation($code: String!) { referralRecord(input: {code: $code, referee: {externalId: "bob", name: "Bob"}, idempotencyKey: "k"}) { userErrors { code } } }"""
 READ = """query($id: String!) { customer(externalId: $id) {
   externalId referrals(first: 5) { nodes { status } } referredBy { status } } }"""
-REFERRED_BY = """query($id: String!) { customer(externalId: $id) { externalId referredBy { status } } }"""
+REFERRED_BY = (
+    """query($id: String!) { customer(externalId: $id) { externalId referredBy { status } } }"""
+)
 TOKEN = """mutation($id: ID!) { customerTokenCreate(input: {customerId: $id, ttlSeconds: 600}) { token } }"""
 
 
@@ -60,9 +62,9 @@ async def test_a_token_reading_rewards_never_reaches_customer_count(gql, databas
     assert body["errors"][0]["path"] == ["rewards", "nodes", 0, "lowestTier", "customerCount"]
     # The list answers; only the refused tier is null.
     assert body["data"]["rewards"]["nodes"] == [{"name": "Tea", "lowestTier": None}]
-    assert (await gql.as_key(token)("{ rewards { nodes { lowestTier { name } } } }"))[
-        "rewards"
-    ]["nodes"] == [{"lowestTier": {"name": "Gold"}}]
+    assert (await gql.as_key(token)("{ rewards { nodes { lowestTier { name } } } }"))["rewards"][
+        "nodes"
+    ] == [{"lowestTier": {"name": "Gold"}}]
     # API keys keep the count.
     assert (await storefront(REWARDS))["rewards"]["nodes"] == [
         {"name": "Tea", "lowestTier": {"name": "Gold", "customerCount": 0}}
