@@ -293,6 +293,21 @@ class Member:
     async def total_spent(self, info: strawberry.Info) -> Money:
         return money(self.stats.total_spent, (await info.context.program()).currency)
 
+    @strawberry.field(description="totalSpent / ordersCount; null before the first order.")
+    async def average_order_value(self, info: strawberry.Info) -> Money | None:
+        value = self.stats.average_order_value
+        if value is None:
+            return None
+        return money(value, (await info.context.program()).currency)
+
+    @strawberry.field
+    def first_order_at(self) -> datetime | None:
+        return self.stats.first_order_at
+
+    @strawberry.field
+    def last_order_at(self) -> datetime | None:
+        return self.stats.last_order_at
+
     @strawberry.field(description="Balances: available, pending, debt, lifetime, expiring.")
     def points(self) -> CustomerPoints:
         return CustomerPoints(
