@@ -1,1 +1,1 @@
-"""Customer tokens: `customerTokenCreate` (storefront) and `me`."""
+"""Customer tokens: `customerTokenCreate` (storefront); what a token reads is api/member."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from api.areas import customer_fields
+from api.auth import requires
 from api.customers.base import CustomerFields
 from api.pagination import Connection, paginate
 from api.referrals.loaders import REFERRAL_CODE, REFERRAL_OF_REFEREE
 from api.referrals.types import ReferralType
+from domain.access import Scope
 from persistence import referrals as reads
 
 
@@ -33,7 +35,11 @@ class CustomerReferralFields(CustomerFields):
         )
         return await service.code_of(self.db_id)
 
-    @strawberry.field(description="The friends this customer referred, newest first.")
+    @strawberry.field(
+        description="The friends this customer referred, newest first.",
+        # The same scope as the `referrals` list: this is the list, one referrer at a time.
+        permission_classes=[requires(Scope.REFERRALS_READ)],
+    )
     async def referrals(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[ReferralType]:
@@ -48,7 +54,10 @@ class CustomerReferralFields(CustomerFields):
             to_node=ReferralType.from_domain,
         )
 
-    @strawberry.field(description="The referral that brought this customer, if any.")
+    @strawberry.field(
+        description="The referral that brought this customer, if any.",
+        permission_classes=[requires(Scope.REFERRALS_READ)],
+    )
     async def referred_by(self, info: strawberry.Info) -> ReferralType | None:
         referral = await info.context.loader(REFERRAL_OF_REFEREE).load(self.db_id)
         return ReferralType.from_domain(referral) if referral else None

@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from api import ids
+from api.auth import requires_api_key
 from api.conversion import from_domain
 from api.node import Node, register
 from api.tiers.loaders import TIER, TIER_CUSTOMER_COUNT
@@ -39,7 +40,12 @@ class TierType(Node):
     def from_domain(cls, tier: domain.Tier) -> TierType:
         return from_domain(cls, tier, id=strawberry.ID(ids.encode("Tier", tier.id)), db_id=tier.id)
 
-    @strawberry.field(description="How many customers hold this tier now (erased ones included).")
+    @strawberry.field(
+        description="How many customers hold this tier now (erased ones included). "
+        "API keys only: a customer token is refused (it reads tiers through `me`).",
+        # An aggregate over other customers; a token reaches Tier through `rewards`.
+        permission_classes=[requires_api_key()],
+    )
     async def customer_count(self, info: strawberry.Info) -> int:
         return await info.context.loader(TIER_CUSTOMER_COUNT).load(self.db_id)
 

@@ -4,7 +4,8 @@ The operations are generated from the schema itself, so a field added later is
 covered without touching this file. Every argument that takes an ID gets another
 customer's ID. For each root field, the response to a shopper's token must either
 refuse the field (FORBIDDEN) or, for the few fields a token is meant to use, contain
-nothing of the other customer.
+nothing of the other customer. And every field reachable from `me` (a `Member`)
+answers the token for its own data: nothing inside `me` is FORBIDDEN.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from graphql import (
 
 from api.schema import schema
 from domain.access import Role
+from tests.api.ledger_calls import RECORD, order_input
 from tests.conftest import make_key
 
 # Root fields a customer token is meant to use (each still only for itself).
@@ -216,3 +218,125 @@ async def test_revoking_the_issuing_key_ends_its_tokens(gql, shoppers):
     body = await as_shopper.raw("{ me { id } }")
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "revoked" in body["errors"][0]["message"]
+
+
+def full_selection(graphql_type, path: tuple[str, ...] = ()) -> str:  # noqa: ANN001
+    """Every field of `graphql_type` and of the types below it, to any depth (a type
+    already on the path is not entered again); arguments keep their defaults."""
+    named = unwrap(graphql_type)
+    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        return ""
+    assert not isinstance(named, GraphQLInterfaceType | GraphQLUnionType), named.name
+    fields = []
+    for name, field in named.fields.items():
+        assert not any(
+            isinstance(a.type, GraphQLNonNull) and a.default_value is None
+            for a in field.args.values()
+        ), f"{named.name}.{name} needs an argument"
+        inner = unwrap(field.type)
+        if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+            fields.append(name)
+        elif inner.name not in path:
+            fields.append(name + " " + full_selection(inner, (*path, named.name)))
+    return "{ __typename " + " ".join(fields) + " }"
+
+
+def reachable_types(type_name: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [type_name]
+    while todo:
+        named = schema._schema.get_type(todo.pop())
+        if named.name in seen or not hasattr(named, "fields"):
+            continue
+        seen.add(named.name)
+        todo += [unwrap(f.type).name for f in named.fields.values()]
+    return seen
+
+
+def test_member_reaches_no_admin_type():
+    """What a token may read is its own type: no `Customer`, `Tier` (customerCount),
+    `Referral` (the other side, its code) or type linking back to them."""
+    reachable = reachable_types("Member")
+    admin = {"Customer", "Tier", "Referral", "Reward", "Order", "LedgerEntry", "Redemption"}
+    assert not reachable & admin
+    assert {"MemberTier", "MemberOrder", "MemberLedgerEntry", "MemberReferral"} <= reachable
+    assert "customerCount" not in schema._schema.get_type("MemberTier").fields
+    assert not {"code", "referrer", "referee", "id"} & set(
+        schema._schema.get_type("MemberReferral").fields
+    )
+
+
+PROGRAM = """mutation($input: ProgramUpdateInput!) { programUpdate(input: $input) { userErrors { code } } }"""
+REFER = """mutation($code: String!, $referee: String!) { referralRecord(input: {code: $code, referee: {externalId: $referee, name: "Friend"}, idempotencyKey: $referee}) { userErrors { code } } }"""
+CODE = """query($id: String!) { customer(externalId: $id) { id referralCode name } }"""
+TIER = """mutation { tierCreate(input: {name: "Silver", rank: 1, threshold: "10", earnMultiplier: "1"}) { tier { id } userErrors { code } } }"""
+REWARD = """mutation($tier: ID!) { rewardCreate(input: {name: "Tea", pointsCost: 10, kind: CUSTOM, lowestTierId: $tier}) { reward { id } userErrors { code } } }"""
+REDEEM = """mutation($c: ID!, $r: ID!) { rewardRedeem(input: {customerId: $c, rewardId: $r, idempotencyKey: "r-1"}) { userErrors { code } } }"""
+
+
+@pytest.fixture
+async def member(gql, database):
+    """A member with something in every list: referred by a sponsor and referring a
+    friend (both qualified), an order that moved it into a tier, a redemption of a
+    reward that needs that tier. Returns the token's client and what belongs to others."""
+    await gql(PROGRAM, {"input": {"referrerBonus": 30, "refereeBonus": 20, "referralMinOrderAmount": "1"}})
+    await gql(UPSERT, {"input": {"externalId": "sponsor", "name": "Sponsor Person"}})
+    sponsor = (await gql(CODE, {"id": "sponsor"}))["customer"]
+    assert (await gql(REFER, {"code": sponsor["referralCode"], "referee": "member-1"}))[
+        "referralRecord"
+    ]["userErrors"] == []
+    mine = (await gql(CODE, {"id": "member-1"}))["customer"]
+    assert (await gql(REFER, {"code": mine["referralCode"], "referee": "friend-1"}))[
+        "referralRecord"
+    ]["userErrors"] == []
+    tier = (await gql(TIER))["tierCreate"]["tier"]["id"]
+    for external_id, customer in (("o-1", "member-1"), ("o-2", "friend-1")):
+        placed = order_input(external_id, "80.00", customer=customer, placed_at="2026-11-20T10:00:00Z")
+        placed["items"] = [{"sku": "tea", "quantity": 1, "unitPrice": "80.00"}]
+        assert (await gql(RECORD, {"input": placed}))["orderRecord"]["userErrors"] == []
+    reward = (await gql(REWARD, {"tier": tier}))["rewardCreate"]["reward"]["id"]
+    assert (await gql(REDEEM, {"c": mine["id"], "r": reward}))["rewardRedeem"]["userErrors"] == []
+    storefront = gql.as_key(await make_key(database, Role.STOREFRONT, name="till"))
+    token = (await storefront(TOKEN, {"id": mine["id"]}))["customerTokenCreate"]["token"]
+    friend = (await gql(CODE, {"id": "friend-1"}))["customer"]
+    others = [
+        sponsor["id"], sponsor["referralCode"], "Sponsor Person", "sponsor",
+        friend["id"], friend["referralCode"], "friend-1",
+    ]  # fmt: skip
+    return gql.as_key(token), others
+
+
+async def test_every_field_reachable_from_me_answers_the_token(member):
+    as_member, others = member
+    document = "{ me " + full_selection(schema._schema.get_type("Member")) + " }"
+    body = await as_member.raw(document)
+    assert "errors" not in body, body["errors"]
+    me = body["data"]["me"]
+    assert me["externalId"] == "member-1"
+    text = json.dumps(me, ensure_ascii=False)
+    assert not [s for s in others if s in text]
+    # Every list and link below `me` had something in it, so every field really ran.
+    entries = [e["node"] for e in me["ledger"]["edges"]]
+    assert {e["kind"] for e in entries} >= {"EARN", "BONUS", "REDEEM"}, entries
+    assert any(e["order"] and e["order"]["items"] for e in entries)
+    assert any(e["redemption"] and e["redemption"]["reward"]["lowestTier"] for e in entries)
+    assert {e["referral"]["bonus"] for e in entries if e["referral"]} == {20, 30}
+    assert me["tier"]["name"] == "Silver"
+    assert me["tierHistory"][0]["to"]["name"] == "Silver"
+    assert me["tierProgress"]["current"]["name"] == "Silver"
+    assert me["redemptions"]["nodes"][0]["reward"]["lowestTier"]["name"] == "Silver"
+    assert me["referrals"]["nodes"][0]["status"] == "QUALIFIED"
+    assert me["referrals"]["nodes"][0]["bonus"] == 30
+    assert me["referredBy"] == {
+        **me["referredBy"],
+        "__typename": "MemberReferral",
+        "status": "QUALIFIED",
+        "bonus": 20,
+    }
+    assert me["orders"]["nodes"][0]["items"][0]["sku"] == "tea"
+
+
+async def test_an_api_key_is_still_refused_me(gql):
+    body = await gql.raw("{ me { id } }")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert body["data"] is None or body["data"]["me"] is None
