@@ -61,11 +61,26 @@ def customer_fields(position: int) -> Callable[[T], T]:
     return _contributes(CUSTOMER_FIELDS, position)
 
 
+AREA_MODULES = frozenset({"types", "queries", "mutations", "customer_fields"})
+
+
 def area_names() -> list[str]:
-    """The area packages: every subpackage of api/."""
+    """The area packages: every subpackage of api/ with a module an area has (types,
+    queries, mutations or Customer fields). Infrastructure packages such as api/http
+    and api/protections have none of them, so they are not areas."""
     import api
 
-    return sorted(m.name for m in pkgutil.iter_modules(api.__path__) if m.ispkg)
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules(api.__path__)
+        if m.ispkg and AREA_MODULES & _modules_of(m.name)
+    )
+
+
+def _modules_of(package: str) -> set[str]:
+    spec = importlib.util.find_spec(f"api.{package}")
+    locations = spec.submodule_search_locations if spec is not None else None
+    return {m.name for m in pkgutil.iter_modules(locations or [])}
 
 
 def contributions(kind: str) -> list[type]:
