@@ -27,6 +27,7 @@ from api.http.edge import install_edge
 from api.http.graphiql import graphiql_routes, with_graphiql
 from api.http.rate_limits import note_authentication
 from api.http.transport import StrictBody
+from api.protections.documents import DocumentCache
 from api.schema import build_schema
 from api.settings import Settings, get_settings
 from domain import customer_tokens
@@ -80,8 +81,13 @@ def _unusable(key: ApiKey | None, now: datetime, what: str) -> str | None:
 
 class LoyaltyGraphQL(GraphQL):
     def __init__(self, database: Database, settings: Settings, clock: Clock) -> None:
+        self.documents = DocumentCache()
         super().__init__(
-            build_schema(production=settings.is_production, limits=settings.query_limits()),
+            build_schema(
+                production=settings.is_production,
+                limits=settings.query_limits(),
+                documents=self.documents,
+            ),
             graphql_ide=None,  # api/http/graphiql.py serves an offline page instead
             allow_queries_via_get=False,
         )
@@ -213,6 +219,7 @@ def create_app(
     )
     app.state.database = database
     app.state.settings = settings
+    app.state.documents = graphql.documents  # parse/validation counts, for the tests
     app.add_middleware(StrictBody)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     install_edge(app, settings)
