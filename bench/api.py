@@ -303,8 +303,8 @@ async def seed(world: World, size: Size) -> None:
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {n * 10**7})")
                 )
             await session.commit()
-        await TierService(SqlUnitOfWork(database), clock).ensure_defaults()
-        rewards = RewardService(SqlUnitOfWork(database), clock)
+        await TierService(lambda: SqlUnitOfWork(database), clock).ensure_defaults()
+        rewards = RewardService(lambda: SqlUnitOfWork(database), clock)
         for cost in (50, 100, 200, 300, 500, 800, 1_000, 1_500, 2_000, 3_000, 5_000, 8_000):
             for variant in range(3):
                 await rewards.create(
@@ -315,7 +315,7 @@ async def seed(world: World, size: Size) -> None:
                         stock=None if variant else 1_000_000,
                     )
                 )
-        keys = ApiKeyService(SqlUnitOfWork(database), clock)
+        keys = ApiKeyService(lambda: SqlUnitOfWork(database), clock)
         world.admin_key = (await keys.create(CreateApiKey("bench admin", Role.ADMIN))).secret
         world.storefront_key = (
             await keys.create(CreateApiKey("bench storefront", Role.STOREFRONT))
