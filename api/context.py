@@ -73,6 +73,7 @@ class Context:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())
 
     async def read(self, query: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
-        """Runs one read-model query in a short session of its own."""
-        async with self.database.sessions() as session:
+        """Runs one read-model query in a short read session of its own (no BEGIN/COMMIT
+        round trips on PostgreSQL: persistence/database.py)."""
+        async with self.database.reads() as session:
             return await query(session, *args, **kwargs)
