@@ -16,8 +16,9 @@ The cache is bounded (LRU) so a stream of distinct documents cannot grow memory.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
@@ -39,7 +40,7 @@ class DocumentCache:
         self.parses = 0
         self.validations = 0
 
-    def parse(self, text: str, options: dict[str, Any]) -> DocumentNode:
+    def parse(self, text: str, options: Mapping[str, Any]) -> DocumentNode:
         key = (text, tuple(sorted(options.items())))
         found = self._documents.get(key)
         if found is None:
@@ -80,10 +81,9 @@ def cached_documents(cache: DocumentCache) -> type[SchemaExtension]:
         def on_parse(self) -> Iterator[None]:
             context = self.execution_context
             if context.graphql_document is None and context.query:
-                try:
+                # On a syntax error strawberry parses again and reports it itself.
+                with contextlib.suppress(GraphQLError):
                     context.graphql_document = cache.parse(context.query, context.parse_options)
-                except GraphQLError:
-                    pass  # strawberry parses again and reports the syntax error itself
             yield
 
         def on_validate(self) -> Iterator[None]:

@@ -162,9 +162,10 @@ async def test_a_repeated_document_is_validated_once_and_costed_every_time(
         for n in (5, 6):
             assert (await gql(query, {"n": n}))["customers"]["nodes"] == []
         # Same text, other variables: the cost (which reads them) is checked again.
-        assert refused(await gql.raw(query, {"n": 30}), "QUERY_TOO_COMPLEX")["extensions"][
-            "cost"
-        ] == 31
+        assert (
+            refused(await gql.raw(query, {"n": 30}), "QUERY_TOO_COMPLEX")["extensions"]["cost"]
+            == 31
+        )
         documents = app.state.documents
         assert (documents.parses, documents.validations) == (1, 1)
         await gql.raw("{ customers(first: 1) { nodes { id } } }")
