@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from api.api_keys.cache import KeyCache
 from api.auth import Anonymous, Caller
 from api.loaders import LoaderKey
 from api.settings import Settings
@@ -35,6 +36,8 @@ class Context:
     settings: Settings
     clock: Clock
     caller: Caller | Anonymous
+    keys: KeyCache | None = None
+    """The process's API key cache, so a revocation here is seen at once."""
     _loaders: dict[LoaderKey[Any, Any], DataLoader[Any, Any]] = field(
         init=False, default_factory=dict
     )
