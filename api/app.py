@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -106,6 +107,14 @@ class LoyaltyGraphQL(GraphQL):
         except GraphQLHTTPException as exc:
             response = graphql_error_response(exc.reason, exc.status_code)
         await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> str | bytes:
+        """orjson: several times faster than json.dumps on a page of results. Anything
+        it refuses (an integer beyond 64 bits) goes through json as before."""
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            return super().encode_json(data)
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         caller = await authenticate(
