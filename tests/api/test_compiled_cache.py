@@ -32,9 +32,9 @@ class CacheMisses:
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
         self.executed += 1
-        if context is not None and context.compiled is not None:
-            if context.cache_hit is not CACHE_HIT:
-                self.compiled.append(f"{context.cache_hit}: {statement}")
+        compiled = context is not None and context.compiled is not None
+        if compiled and context.cache_hit is not CACHE_HIT:
+            self.compiled.append(f"{context.cache_hit}: {statement}")
 
 
 async def test_a_repeated_page_and_order_compile_nothing_again(gql, database):
