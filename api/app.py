@@ -95,7 +95,7 @@ class LoyaltyGraphQL(GraphQL):
         self.database = database
         self.settings = settings
         self.clock = clock
-        self.keys = KeyCache()
+        self.keys = KeyCache(ttl=settings.api_key_cache_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As strawberry's, but a malformed request gets a JSON error, not plain text."""

@@ -2,7 +2,7 @@
 
 Every request authenticates, and on a short read the key's SELECT (a session, a
 round trip) was a measurable share of the work (docs/performance.md). A key found is
-kept for `TTL_SECONDS`; a key not found is never remembered (new keys work at once,
+kept for `TTL_SECONDS` (LOYALTY_API_KEY_CACHE_SECONDS; 0 turns the cache off); a key not found is never remembered (new keys work at once,
 and random bearer strings cannot fill the cache).
 
 The bound on revocation: a key revoked through this process's API is forgotten at
@@ -61,7 +61,7 @@ class KeyCache:
     ) -> ApiKey | None:
         now = self.monotonic()
         found = self._entries.get(entry)
-        if found is not None and found[0] > now:
+        if found is not None and found[0] > now:  # never true with ttl 0
             return found[1]
         self.lookups += 1
         async with database.reads() as session:
@@ -69,6 +69,8 @@ class KeyCache:
         if key is None:
             self._entries.pop(entry, None)
             return None
+        if self.ttl <= 0:
+            return key
         self._entries[entry] = (now + self.ttl, key)
         self._entries.move_to_end(entry)
         while len(self._entries) > MAX_ENTRIES:

@@ -3,7 +3,11 @@ through this process's API seen at once, one made elsewhere within the TTL."""
 
 from __future__ import annotations
 
+import httpx
+
 from api.api_keys.cache import TTL_SECONDS, KeyCache
+from api.app import create_app
+from api.settings import Settings
 from domain.access import ApiKeyService, Role, hash_key
 from domain.clock import SystemClock
 from persistence.unit_of_work import SqlUnitOfWork
@@ -20,13 +24,27 @@ class Ticks:
         return self.now
 
 
-async def test_requests_with_one_key_look_it_up_once(client, admin_key):
-    gql = GraphQLClient(client, admin_key)
-    keys = client._transport.app.state.keys
-    before = keys.lookups
-    for _ in range(3):
-        await gql("{ apiKeys { id } }")
-    assert keys.lookups - before == 1
+async def test_requests_with_one_key_look_it_up_once_and_see_its_revocation(
+    database, database_url, admin_key
+):
+    app = create_app(Settings(DATABASE_URL=database_url), database=database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        gql = GraphQLClient(http, admin_key)
+        for _ in range(3):
+            keys = (await gql("{ apiKeys { id name } }"))["apiKeys"]
+        assert app.state.keys.lookups == 1
+        other = await make_key(database, Role.ADMIN, name="other")
+        await GraphQLClient(http, other)("{ apiKeys { id } }")  # cached now
+        revoked = next(k["id"] for k in keys if k["name"] != "other")
+        await gql(  # the admin revokes its own key through this process: seen at once
+            "mutation($id: ID!) { apiKeyRevoke(input: {id: $id}) { userErrors { code } } }",
+            {"id": revoked},
+        )
+        body = await gql.raw("{ apiKeys { id } }")
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        await GraphQLClient(http, other)("{ apiKeys { id } }")  # another key unaffected
 
 
 async def test_a_key_revoked_elsewhere_is_refused_after_the_ttl(database):
