@@ -2,13 +2,14 @@
 
 Every request authenticates, and on a short read the key's SELECT (a session, a
 round trip) was a measurable share of the work (docs/performance.md). A key found is
-kept for `TTL_SECONDS` (LOYALTY_API_KEY_CACHE_SECONDS; 0 turns the cache off); a key not found is never remembered (new keys work at once,
-and random bearer strings cannot fill the cache).
+kept for the TTL (LOYALTY_API_KEY_CACHE_SECONDS, default `TTL_SECONDS`; 0 turns the
+cache off); a key not found is never remembered (new keys work at once, and random
+bearer strings cannot fill the cache).
 
 The bound on revocation: a key revoked through this process's API is forgotten at
 once (`forget`, called by `apiKeyRevoke`); a key revoked elsewhere (another worker
 process, another server, `loyalty apikey revoke`) keeps working for at most
-`TTL_SECONDS` in a process that had it cached. Expiry is not cached: it is checked on
+the TTL in a process that had it cached. Expiry is not cached: it is checked on
 every request against the request's clock.
 """
 
