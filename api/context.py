@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from api.api_keys.cache import KeyCache
 from api.auth import Anonymous, Caller
 from api.loaders import LoaderKey
 from api.settings import Settings
@@ -35,6 +36,8 @@ class Context:
     settings: Settings
     clock: Clock
     caller: Caller | Anonymous
+    keys: KeyCache | None = None
+    """The process's API key cache, so a revocation here is seen at once."""
     _loaders: dict[LoaderKey[Any, Any], DataLoader[Any, Any]] = field(
         init=False, default_factory=dict
     )
@@ -73,6 +76,7 @@ class Context:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())
 
     async def read(self, query: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
-        """Runs one read-model query in a short session of its own."""
-        async with self.database.sessions() as session:
+        """Runs one read-model query in a short read session of its own (no BEGIN/COMMIT
+        round trips on PostgreSQL: persistence/database.py)."""
+        async with self.database.reads() as session:
             return await query(session, *args, **kwargs)

@@ -41,7 +41,7 @@ class LoaderKey(Generic[K, V]):
         missing = self.missing
 
         async def batch(keys: list[K]) -> list[V]:
-            async with database.sessions() as session:
+            async with database.reads() as session:
                 found = await fetch(session, keys)
             return [found.get(key, missing) for key in keys]
 

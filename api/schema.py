@@ -19,9 +19,7 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -30,6 +28,7 @@ from api import areas
 from api.errors import PublicError
 from api.node import NodeQuery
 from api.protections.cost import cost_limit
+from api.protections.documents import DocumentCache, cached_documents
 from api.protections.limits import QueryLimits
 from api.protections.messages import CodedErrors, NoSuggestions
 from api.protections.scalars import SCALAR_OVERRIDES
@@ -52,15 +51,20 @@ def is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, PublicError | GraphQLError)
 
 
-def build_schema(*, production: bool, limits: QueryLimits = DEFAULT_LIMITS) -> strawberry.Schema:
-    shape_limits = shape_rule(limits)
+def build_schema(
+    *,
+    production: bool,
+    limits: QueryLimits = DEFAULT_LIMITS,
+    documents: DocumentCache | None = None,
+) -> strawberry.Schema:
+    """The schema; `documents` caches parse + validation by text (one per schema)."""
+    shape_limits = shape_rule(limits)  # one class per schema, so cached validations hit
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules([shape_limits]),
         cost_limit(limits),
         CodedErrors,
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        cached_documents(documents or DocumentCache()),
     ]
     if production:
         extensions += [

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         default="memory://", validation_alias="LOYALTY_RATE_LIMIT_STORAGE"
     )
     rate_limit_prefix: str = Field(default="loyalty", validation_alias="LOYALTY_RATE_LIMIT_PREFIX")
+    # How long a process may keep using an API key it looked up (api/api_keys/cache.py):
+    # the bound on seeing a revocation made by another process. 0 looks up every time.
+    api_key_cache_seconds: float = Field(
+        default=5.0, ge=0, le=60, validation_alias="LOYALTY_API_KEY_CACHE_SECONDS"
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -303,8 +303,8 @@ async def seed(world: World, size: Size) -> None:
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {n * 10**7})")
                 )
             await session.commit()
-        await TierService(SqlUnitOfWork(database), clock).ensure_defaults()
-        rewards = RewardService(SqlUnitOfWork(database), clock)
+        await TierService(lambda: SqlUnitOfWork(database), clock).ensure_defaults()
+        rewards = RewardService(lambda: SqlUnitOfWork(database), clock)
         for cost in (50, 100, 200, 300, 500, 800, 1_000, 1_500, 2_000, 3_000, 5_000, 8_000):
             for variant in range(3):
                 await rewards.create(
@@ -315,7 +315,7 @@ async def seed(world: World, size: Size) -> None:
                         stock=None if variant else 1_000_000,
                     )
                 )
-        keys = ApiKeyService(SqlUnitOfWork(database), clock)
+        keys = ApiKeyService(lambda: SqlUnitOfWork(database), clock)
         world.admin_key = (await keys.create(CreateApiKey("bench admin", Role.ADMIN))).secret
         world.storefront_key = (
             await keys.create(CreateApiKey("bench storefront", Role.STOREFRONT))
@@ -609,6 +609,7 @@ class Statement:
 class Transaction:
     statements: list[Statement]
     end: str  # COMMIT or ROLLBACK
+    autocommit: bool = False  # a read session in autocommit: replayed without BEGIN
 
 
 @dataclass
@@ -620,6 +621,12 @@ class Capture:
     @property
     def statement_count(self) -> int:
         return sum(len(t.statements) for t in self.transactions)
+
+    @property
+    def round_trips(self) -> int:
+        """Statements plus each transaction's BEGIN and COMMIT/ROLLBACK (none for a
+        read in autocommit); PostgreSQL's view, the driver's prepares not counted."""
+        return self.statement_count + sum(2 for t in self.transactions if not t.autocommit)
 
 
 async def capture(world: World, path: Path_, seed_: int) -> Capture:
@@ -638,6 +645,7 @@ async def capture(world: World, path: Path_, seed_: int) -> Capture:
     )
     database = Database.connect(world.url)
     open_: dict[int, list[Statement]] = {}
+    autocommit: set[int] = set()  # id() of the statement lists run in autocommit
     order: list[tuple[int, int]] = []  # (connection key, index into finished)
     finished: list[Transaction] = []
     started: list[tuple[int, list[Statement]]] = []
@@ -652,6 +660,8 @@ async def capture(world: World, path: Path_, seed_: int) -> Capture:
         if k not in open_:
             open_[k] = []
             started.append((k, open_[k]))
+            if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                autocommit.add(id(open_[k]))
         params = tuple(parameters) if isinstance(parameters, tuple | list) else ()
         # insertmanyvalues batches arrive flagged executemany with one flat tuple.
         many = executemany and bool(params) and isinstance(params[0], tuple | list)
@@ -667,7 +677,7 @@ async def capture(world: World, path: Path_, seed_: int) -> Capture:
         def end(conn) -> None:  # noqa: ANN001
             statements = open_.pop(key(conn), None)
             if statements is not None:
-                finished.append(Transaction(statements, kind))
+                finished.append(Transaction(statements, kind, id(statements) in autocommit))
                 order.append((id(statements), len(finished) - 1))
 
         return end
@@ -755,7 +765,7 @@ class PgReplayer:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
             for tx in cap.transactions:
-                async with conn.transaction():
+                async with contextlib.nullcontext() if tx.autocommit else conn.transaction():
                     for s in tx.statements:
                         if s.many:
                             await conn.executemany(s.sql, [remap.params(p) for p in s.params])
@@ -857,6 +867,7 @@ class Row:
     api: Figures
     floor: Figures | None
     statements: int
+    round_trips: int = 0
 
 
 def target(row: Row) -> str:
@@ -921,6 +932,10 @@ def print_table(rows: list[Row], size: Size) -> None:
         "Statements per request (captured): "
         + ", ".join(sorted({f"{r.database} {r.path} {r.statements}" for r in rows}))
     )
+    print(
+        "Round trips per request (statements + BEGIN/END of each transaction): "
+        + ", ".join(sorted({f"{r.database} {r.path} {r.round_trips}" for r in rows}))
+    )
 
 
 async def bench_database(world: World, size: Size, workdir: Path, profile: str | None) -> list[Row]:
@@ -966,6 +981,7 @@ async def bench_database(world: World, size: Size, workdir: Path, profile: str |
                         figures,
                         floor,
                         cap.statement_count if cap else 0,
+                        cap.round_trips if cap else 0,
                     )
                 )
                 f = figures

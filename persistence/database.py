@@ -3,6 +3,21 @@
 SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy
 timeout; a write transaction starts with ``BEGIN IMMEDIATE`` so two writers never
 both read and then fail to upgrade their lock. PostgreSQL uses asyncpg's pool.
+
+Round trips are most of a short read's cost on PostgreSQL (docs/performance.md), so:
+
+- no pre-ping (`SELECT 1`) on every checkout. A connection PostgreSQL dropped is
+  found by the statement that uses it: SQLAlchemy recognises the disconnect,
+  invalidates that connection and every older one in the pool, and the next checkout
+  connects afresh, so one request per server restart fails instead of every request
+  paying a round trip. `pool_recycle` replaces connections older than 30 minutes,
+  before a firewall or a pgbouncer `server_lifetime` closes them under us.
+- read sessions (`Database.reads`) run in autocommit: no `BEGIN` before their
+  statements and no `ROLLBACK` after. Under PostgreSQL's READ COMMITTED each
+  statement takes its own snapshot whether or not it is inside a transaction, so a
+  read session sees exactly what it saw before; only `write_session()`/the unit of
+  work needs a transaction. Nothing may write or lock (`FOR UPDATE`) through `reads`.
+  asyncpg keeps a prepared-statement cache per connection either way.
 """
 
 from __future__ import annotations
@@ -21,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "loyalty_write"
+POOL_RECYCLE_SECONDS = 1800
 
 
 def is_sqlite(url: str) -> bool:
@@ -39,7 +55,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=POOL_RECYCLE_SECONDS
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -69,12 +87,19 @@ class Database:
     url: str
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reads: async_sessionmaker[AsyncSession]
+    """Sessions for reads only: autocommit on PostgreSQL (no BEGIN/ROLLBACK round
+    trips), the same as `sessions` on SQLite, where BEGIN costs no round trip."""
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> Database:
         engine = create_engine(url, echo=echo)
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        return cls(url=url, engine=engine, sessions=sessions)
+        reads = sessions
+        if not is_sqlite(url):
+            autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+            reads = async_sessionmaker(autocommit, expire_on_commit=False, autoflush=False)
+        return cls(url=url, engine=engine, sessions=sessions, reads=reads)
 
     @property
     def is_sqlite(self) -> bool:

@@ -110,9 +110,19 @@ ANALYTICS_WORK_MEM = "64MB"
 async def analytical_read(session: AsyncSession) -> None:
     """Gives this read transaction the memory a large aggregate needs and no JIT
     compilation (PostgreSQL)."""
-    if is_postgresql(session):
-        await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
-        await session.execute(text("SET LOCAL jit = off"))
+    if not is_postgresql(session):
+        return
+    if not session.in_transaction():
+        # A read session runs in autocommit (persistence/database.py), where SET LOCAL
+        # does nothing: this read takes a transaction of its own instead.
+        await session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+    options = (await session.connection()).sync_connection
+    if options is not None and options.get_execution_options().get("isolation_level") == (
+        "AUTOCOMMIT"
+    ):
+        return  # already reading in autocommit: the default settings (slower, same rows)
+    await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
+    await session.execute(text("SET LOCAL jit = off"))
 
 
 class epoch_seconds(FunctionElement[float]):  # noqa: N801 - a SQL function, named like one

@@ -79,7 +79,11 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(DATABASE_URL=database_url, LOYALTY_ENV="development")
+    # No API key cache: statement-count tests compare requests, and a cached key
+    # would make the first differ from the next (tests/api/test_key_cache.py has it on).
+    return Settings(
+        DATABASE_URL=database_url, LOYALTY_ENV="development", LOYALTY_API_KEY_CACHE_SECONDS=0
+    )
 
 
 @pytest.fixture

@@ -56,4 +56,6 @@ class ApiKeyMutation:
     ) -> ApiKeyRevokePayload:
         key_id = decode_input_id(input.id, "ApiKey", ("input", "id"))
         key = await api_key_service(info).revoke(key_id)
+        if info.context.keys is not None:
+            info.context.keys.forget(key.id)  # refused from the next request on
         return ApiKeyRevokePayload(api_key=ApiKeyType.from_domain(key))

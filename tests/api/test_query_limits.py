@@ -147,3 +147,26 @@ async def test_production_suggests_nothing(production, query, variables, named):
 async def test_development_still_suggests(gql):
     body = await gql.raw("{ customers(frist: 1) { totalCount } }")
     assert "Did you mean 'first'?" in body["errors"][0]["message"]
+
+
+async def test_a_repeated_document_is_validated_once_and_costed_every_time(
+    database, database_url, admin_key
+):
+    settings = Settings(DATABASE_URL=database_url, LOYALTY_MAX_QUERY_COST=30)
+    app = create_app(settings, database=database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        gql = GraphQLClient(http, admin_key)
+        query = "query($n: Int) { customers(first: $n) { nodes { id } } }"
+        for n in (5, 6):
+            assert (await gql(query, {"n": n}))["customers"]["nodes"] == []
+        # Same text, other variables: the cost (which reads them) is checked again.
+        assert (
+            refused(await gql.raw(query, {"n": 30}), "QUERY_TOO_COMPLEX")["extensions"]["cost"]
+            == 31
+        )
+        documents = app.state.documents
+        assert (documents.parses, documents.validations) == (1, 1)
+        await gql.raw("{ customers(first: 1) { nodes { id } } }")
+        assert (documents.parses, documents.validations) == (2, 2)
