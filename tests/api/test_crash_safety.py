@@ -67,7 +67,7 @@ mutation($input: RewardRedeemInput!) {
 }"""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per request
 class Call:
     """One client request: resent byte-for-byte when it got no answer."""
 
@@ -273,7 +273,7 @@ async def count_rows(database_url: str) -> dict[str, object]:
                 "redemption_keys": dict(
                     await rows(
                         "SELECT split_part(key, ':', 2), count(*) FROM idempotency_keys "
-                        "WHERE operation = 'rewardRedeem' GROUP BY 2"
+                        "WHERE operation = 'rewardRedeem' GROUP BY 1"
                     )
                 ),
                 "redemptions": await rows("SELECT id, points_spent FROM redemptions"),
@@ -345,6 +345,11 @@ async def test_sigkill_mid_stream_then_retries_leave_each_write_exactly_once(
         assert again[call]["replayed"] is True, call
         assert outcome(call, again[call]) == outcome(call, result), call
 
+    done_before_kill = sum(1 for result in retried.values() if result["replayed"])
+    print(  # shown with -rP: how many cut-off requests had committed before the kill
+        f"answered {len(stream.answered)}, unanswered {len(stream.unanswered)}, "
+        f"of which committed before the kill {done_before_kill}"
+    )
     final = {**stream.answered, **retried}
     order_calls = [c for c in calls if c.kind == "orderRecord"]
     redeem_calls = [c for c in calls if c.kind == "rewardRedeem"]
