@@ -38,6 +38,12 @@ from tests.conftest import GraphQLClient, make_key
 from tests.databases import PostgresTemplate
 
 ROOT = Path(__file__).resolve().parents[2]
+_SCRIPT = Path(sys.executable).with_name("loyalty")  # the console script operators run
+LOYALTY = (
+    [str(_SCRIPT)]
+    if _SCRIPT.exists()
+    else [sys.executable, "-c", "from api.cli import main; main()"]
+)
 WORKERS = 8
 ORDERS = 120
 REDEMPTIONS = 120
@@ -109,16 +115,19 @@ class ServerProcess:
             "LOYALTY_RATE_LIMIT_STORAGE": "memory://",
         }
 
-    async def start(self) -> None:
+    def launch(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from api.cli import main; main()", "serve",
-                 "--port", str(self.port)],
+            return subprocess.Popen(
+                [*LOYALTY, "serve", "--port", str(self.port)],
                 cwd=ROOT,
                 env=self.environment(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    async def start(self) -> None:
+        """Launches the server and polls /healthz (bounded) until it answers."""
+        self.process = self.launch()
         async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
             for _ in range(READINESS_POLLS):
                 if self.process.poll() is not None:
@@ -301,7 +310,7 @@ async def ledger_audit(database_url: str) -> subprocess.CompletedProcess[str]:
     """`loyalty ledger audit` as an operator runs it after the incident."""
     return await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-c", "from api.cli import main; main()", "ledger", "audit"],
+        [*LOYALTY, "ledger", "audit"],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
