@@ -236,6 +236,20 @@ async def send(http: httpx.AsyncClient, key: str, call: Call) -> dict:
     return payload(call, response.json())
 
 
+async def send_all(http: httpx.AsyncClient, key: str, calls: list[Call]) -> dict[Call, dict]:
+    """The calls over WORKERS concurrent clients, each of which must be answered."""
+    results: dict[Call, dict] = {}
+    pending = list(reversed(calls))
+
+    async def worker() -> None:
+        while pending:
+            call = pending.pop()
+            results[call] = await send(http, key, call)
+
+    await asyncio.gather(*(worker() for _ in range(WORKERS)))
+    return results
+
+
 async def run_until_killed(server: ServerProcess, key: str, calls: list[Call]) -> Stream:
     """WORKERS clients take calls in order; the one receiving answer number
     KILL_AFTER_ANSWERS kills the server at once, while the others are mid-request.
@@ -341,9 +355,9 @@ async def test_sigkill_mid_stream_then_retries_leave_each_write_exactly_once(
 
     await server.start()  # same database, same port: the clients' URL is unchanged
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
-        retried = {call: await send(http, key, call) for call in stream.unanswered}
-        replayed = {call: await send(http, key, call) for call in stream.answered}
-        again = {call: await send(http, key, call) for call in stream.unanswered}
+        retried = await send_all(http, key, stream.unanswered)
+        replayed = await send_all(http, key, list(stream.answered))
+        again = await send_all(http, key, stream.unanswered)
 
     # Every answered call replays to the very result it first gave.
     for call, first in stream.answered.items():
