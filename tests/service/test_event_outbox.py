@@ -68,10 +68,10 @@ async def test_a_late_commit_lands_after_the_cursor_on_postgresql(database):
 
     a = await SqlUnitOfWork(database).__aenter__()
     try:
-        await a.events.append(marker("A"))
+        await a.repo(EVENTS).append(marker("A"))
         await a.session.flush()
         async with SqlUnitOfWork(database) as b:
-            await b.events.append(marker("B"))
+            await b.repo(EVENTS).append(marker("B"))
             await b.commit()
 
         ids = await _ids_by_marker(a.session)  # A's own row, and B's committed one
@@ -98,7 +98,7 @@ async def test_sqlite_writers_commit_in_id_order(database):
 
     a = await SqlUnitOfWork(database).__aenter__()
     try:
-        await a.events.append(marker("A"))
+        await a.repo(EVENTS).append(marker("A"))
         await a.session.flush()
         b = asyncio.create_task(commit_one(database, "B"))
         for _ in range(50):
