@@ -124,7 +124,7 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
     check("name", lambda v: required_text(v, (*path, "name"), max_length=MAX_NAME))
     check(
         "description",
-        lambda v: optional_text(v, (*path, "description"), max_length=MAX_DESCRIPTION),
+        lambda v: optional_text(v, (*path, "description"), max_length=MAX_DESCRIPTION, multiline=True),
     )
     check("points_cost", lambda v: _whole(v, (*path, "points_cost"), 1, MAX_COST))
     check("kind", lambda v: RewardKind(v))

@@ -120,7 +120,7 @@ class TagService:
             errors.capture(exc)
         try:
             description = optional_text(
-                command.description, ("description",), max_length=MAX_TAG_DESCRIPTION
+                command.description, ("description",), max_length=MAX_TAG_DESCRIPTION, multiline=True
             )
         except DomainError as exc:
             errors.capture(exc)
@@ -169,6 +169,7 @@ class TagService:
                         command.description,
                         ("description",),
                         max_length=MAX_TAG_DESCRIPTION,
+                        multiline=True,
                     )
                 except DomainError as exc:
                     errors.capture(exc)
