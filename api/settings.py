@@ -60,9 +60,7 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="LOYALTY_CORS_ORIGINS"
     )
     rate_limit_key: str = Field(default="1200/minute", validation_alias="LOYALTY_RATE_LIMIT_KEY")
-    rate_limit_token: str = Field(
-        default="300/minute", validation_alias="LOYALTY_RATE_LIMIT_TOKEN"
-    )
+    rate_limit_token: str = Field(default="300/minute", validation_alias="LOYALTY_RATE_LIMIT_TOKEN")
     rate_limit_anonymous: str = Field(
         default="60/minute", validation_alias="LOYALTY_RATE_LIMIT_ANONYMOUS"
     )
