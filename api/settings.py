@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         default=10_000, ge=1, validation_alias="LOYALTY_REQUEST_TIMEOUT_MS"
     )
     db_pool_size: int = Field(default=10, ge=1, validation_alias="LOYALTY_DB_POOL_SIZE")
-    db_max_overflow: int = Field(default=10, ge=0, validation_alias="LOYALTY_DB_MAX_OVERFLOW")
+    db_max_overflow: int = Field(default=20, ge=0, validation_alias="LOYALTY_DB_MAX_OVERFLOW")
     db_pool_timeout_s: float = Field(
         default=3.0, gt=0, validation_alias="LOYALTY_DB_POOL_TIMEOUT_S"
     )
