@@ -6,6 +6,7 @@ non-GraphQL error is a JSON body, never an HTML page.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from api.http.graphiql import graphiql_routes, with_graphiql
 from api.http.rate_limits import note_authentication
 from api.http.transport import StrictBody
 from api.protections.documents import DocumentCache
+from api.protections.time_limits import time_limit_error
 from api.schema import build_schema
 from api.settings import Settings, get_settings
 from domain import customer_tokens
@@ -103,9 +105,18 @@ class LoyaltyGraphQL(GraphQL):
             await super().__call__(scope, receive, send)
             return
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+                response = await self.run(Request(scope=scope, receive=receive))
         except GraphQLHTTPException as exc:
             response = graphql_error_response(exc.reason, exc.status_code)
+        except Exception as exc:
+            # The deadline passed, or authentication found no free connection: a coded
+            # 503 (api/protections/time_limits.py), never a 500 or a hung socket.
+            public = time_limit_error(exc)
+            if public is None:
+                raise
+            log.warning("request refused: %s (%s)", public.code, type(exc).__name__)
+            response = graphql_error_response(public.message, 503, code=public.code)
         await response(scope, receive, send)
 
     def encode_json(self, data: object) -> str | bytes:
@@ -138,9 +149,9 @@ HTTP_ERROR_CODES = {
 }
 
 
-def graphql_error_response(message: str, status: int) -> JSONResponse:
+def graphql_error_response(message: str, status: int, *, code: str | None = None) -> JSONResponse:
     """A transport-level refusal in the GraphQL error shape clients already parse."""
-    code = HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+    code = code or HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
     )
@@ -211,7 +222,9 @@ def create_app(
 ) -> Starlette:
     settings = settings or get_settings()
     owns_database = database is None
-    database = database or Database.connect(settings.database_url)
+    database = database or Database.connect(
+        settings.database_url, limits=settings.database_limits()
+    )
     graphql = LoyaltyGraphQL(database, settings, clock or SystemClock())
 
     @contextlib.asynccontextmanager

@@ -33,6 +33,7 @@ from api.protections.limits import QueryLimits
 from api.protections.messages import CodedErrors, NoSuggestions
 from api.protections.scalars import SCALAR_OVERRIDES
 from api.protections.shape import shape_rule
+from api.protections.time_limits import TimeLimitErrors
 
 DEFAULT_LIMITS = QueryLimits()
 MAX_DEPTH = DEFAULT_LIMITS.max_depth
@@ -72,6 +73,8 @@ def build_schema(
             lambda: MaskErrors(should_mask_error=is_internal),
             NoSuggestions,
         ]
+    # Last, so its hook runs first on the way out: time limits are coded before masking.
+    extensions.append(TimeLimitErrors)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from api.protections.limits import QueryLimits
 from api.setting_checks import origin_list, rate_limit, storage_uri
 from domain.program import ProgramSettings
+from persistence.database import DatabaseLimits
 
 DEV_SECRET_KEY = "dev-secret-key-for-local-development-only"
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "placeholder", DEV_SECRET_KEY}
@@ -39,15 +40,27 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=50_000, ge=1, validation_alias="LOYALTY_MAX_QUERY_COST")
     max_query_depth: int = Field(default=10, ge=1, validation_alias="LOYALTY_MAX_QUERY_DEPTH")
     max_query_aliases: int = Field(default=30, ge=0, validation_alias="LOYALTY_MAX_QUERY_ALIASES")
+    # Time limits (README "Time limits"): a PostgreSQL statement_timeout on the API's
+    # own connections, a deadline for each GraphQL request, and a connection pool whose
+    # wait ends before the deadline. 0 turns the statement timeout off.
+    statement_timeout_ms: int = Field(
+        default=5_000, ge=0, validation_alias="LOYALTY_STATEMENT_TIMEOUT_MS"
+    )
+    request_timeout_ms: int = Field(
+        default=10_000, ge=1, validation_alias="LOYALTY_REQUEST_TIMEOUT_MS"
+    )
+    db_pool_size: int = Field(default=10, ge=1, validation_alias="LOYALTY_DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=20, ge=0, validation_alias="LOYALTY_DB_MAX_OVERFLOW")
+    db_pool_timeout_s: float = Field(
+        default=3.0, gt=0, validation_alias="LOYALTY_DB_POOL_TIMEOUT_S"
+    )
     # The public edge (api/http/): browser origins, and rate limits in the `limits`
     # syntax ("600/minute", "10/second;600/hour") kept in memory or in Redis.
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="LOYALTY_CORS_ORIGINS"
     )
     rate_limit_key: str = Field(default="1200/minute", validation_alias="LOYALTY_RATE_LIMIT_KEY")
-    rate_limit_token: str = Field(
-        default="300/minute", validation_alias="LOYALTY_RATE_LIMIT_TOKEN"
-    )
+    rate_limit_token: str = Field(default="300/minute", validation_alias="LOYALTY_RATE_LIMIT_TOKEN")
     rate_limit_anonymous: str = Field(
         default="60/minute", validation_alias="LOYALTY_RATE_LIMIT_ANONYMOUS"
     )
@@ -109,6 +122,20 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _waits_end_before_the_deadline(self) -> Settings:
+        """A wait for a connection or a statement longer than the request deadline
+        would only hold resources for an answer nobody receives."""
+        if self.db_pool_timeout_s * 1000 >= self.request_timeout_ms:
+            raise ValueError(
+                "LOYALTY_DB_POOL_TIMEOUT_S must be shorter than LOYALTY_REQUEST_TIMEOUT_MS"
+            )
+        if self.statement_timeout_ms >= self.request_timeout_ms:
+            raise ValueError(
+                "LOYALTY_STATEMENT_TIMEOUT_MS must be shorter than LOYALTY_REQUEST_TIMEOUT_MS"
+            )
+        return self
+
     @property
     def is_production(self) -> bool:
         return self.loyalty_env == "production"
@@ -119,6 +146,15 @@ class Settings(BaseSettings):
             max_depth=self.max_query_depth,
             max_aliases=self.max_query_aliases,
             max_cost=self.max_query_cost,
+        )
+
+    def database_limits(self) -> DatabaseLimits:
+        """The pool and statement limits of the API's own database connections."""
+        return DatabaseLimits(
+            pool_size=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
+            pool_timeout_s=self.db_pool_timeout_s,
+            statement_timeout_ms=self.statement_timeout_ms or None,
         )
 
     def program_defaults(self) -> ProgramSettings:

@@ -76,7 +76,7 @@ def check_answer(command: RecordFeedback, errors: ErrorCollector) -> str | None:
             f"A {command.kind.value} score is a whole number from {low} to {high}.",
         )
     try:
-        return optional_text(command.comment, ("comment",), max_length=MAX_COMMENT)
+        return optional_text(command.comment, ("comment",), max_length=MAX_COMMENT, multiline=True)
     except DomainError as exc:
         errors.capture(exc)
         return None

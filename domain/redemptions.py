@@ -25,7 +25,7 @@ from domain.clock import Clock
 from domain.customers import CUSTOMERS, Customer
 from domain.errors import DomainError, ErrorCode, present
 from domain.events import EVENTS, Event, EventType
-from domain.fields import required_text
+from domain.fields import refuse_control_characters, required_text
 from domain.idempotency import (
     IDEMPOTENCY,
     fingerprint,
@@ -267,6 +267,7 @@ class RedemptionService:
         """The storefront marks a code at checkout; a code is used at most once."""
         now = self.clock.now()
         field = ("code",)
+        refuse_control_characters(code_text or "", field)
         code = normalize_code(code_text or "")
         async with self.uow_factory() as uow:
             found = await uow.repo(REDEMPTIONS).by_code(code) if code else None

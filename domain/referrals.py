@@ -35,7 +35,7 @@ from domain.customers import (
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.events import EVENTS, Event, EventType
-from domain.fields import required_text
+from domain.fields import refuse_control_characters, required_text
 from domain.idempotency import (
     IDEMPOTENCY,
     fingerprint,
@@ -141,8 +141,15 @@ class ReferralService:
         errors = ErrorCollector()
         key = None
         code = normalize_code(command.code or "")
-        if not code:
-            errors.add(ErrorCode.REQUIRED, ("code",), "code must not be empty.")
+        try:
+            # normalize_code drops what is not a letter or digit; a control character
+            # is refused rather than silently dropped.
+            refuse_control_characters(command.code or "", ("code",))
+        except DomainError as exc:
+            errors.capture(exc)
+        else:
+            if not code:
+                errors.add(ErrorCode.REQUIRED, ("code",), "code must not be empty.")
         try:
             key = required_text(
                 command.idempotency_key, ("idempotency_key",), max_length=128

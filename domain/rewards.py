@@ -124,7 +124,9 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
     check("name", lambda v: required_text(v, (*path, "name"), max_length=MAX_NAME))
     check(
         "description",
-        lambda v: optional_text(v, (*path, "description"), max_length=MAX_DESCRIPTION),
+        lambda v: optional_text(
+            v, (*path, "description"), max_length=MAX_DESCRIPTION, multiline=True
+        ),
     )
     check("points_cost", lambda v: _whole(v, (*path, "points_cost"), 1, MAX_COST))
     check("kind", lambda v: RewardKind(v))
@@ -144,9 +146,7 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
         and result.active_until is not None
         and result.active_until <= result.active_from
     ):
-        errors.add(
-            ErrorCode.INVALID, ("active_until",), "activeUntil is not after activeFrom."
-        )
+        errors.add(ErrorCode.INVALID, ("active_until",), "activeUntil is not after activeFrom.")
     return result
 
 
@@ -198,9 +198,7 @@ class RewardService:
                 raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No reward has this id.")
             errors = ErrorCollector()
             if fields.name is None or fields.points_cost is None or fields.kind is None:
-                errors.add(
-                    ErrorCode.REQUIRED, (), "name, pointsCost and kind cannot be null."
-                )
+                errors.add(ErrorCode.REQUIRED, (), "name, pointsCost and kind cannot be null.")
                 errors.raise_if_any()
             reward = apply_fields(current, fields, errors)
             errors.raise_if_any()
@@ -226,6 +224,4 @@ class RewardService:
             reward.lowest_tier_id is not None
             and await uow.repo(REWARDS).tier_rank(reward.lowest_tier_id) is None
         ):
-            raise DomainError(
-                ErrorCode.NOT_FOUND, ("lowest_tier_id",), "No tier has this id."
-            )
+            raise DomainError(ErrorCode.NOT_FOUND, ("lowest_tier_id",), "No tier has this id.")

@@ -186,7 +186,7 @@ def _checked(name: Any, rule: Any, description: Any, errors: ErrorCollector) -> 
     if description is not UNSET:
         try:
             changes["description"] = optional_text(
-                description, ("description",), max_length=MAX_SEGMENT_DESCRIPTION
+                description, ("description",), max_length=MAX_SEGMENT_DESCRIPTION, multiline=True
             )
         except DomainError as exc:
             errors.capture(exc)

@@ -120,7 +120,10 @@ class TagService:
             errors.capture(exc)
         try:
             description = optional_text(
-                command.description, ("description",), max_length=MAX_TAG_DESCRIPTION
+                command.description,
+                ("description",),
+                max_length=MAX_TAG_DESCRIPTION,
+                multiline=True,
             )
         except DomainError as exc:
             errors.capture(exc)
@@ -136,9 +139,7 @@ class TagService:
             # finds the tag and refuses the name as taken.
             async with self.uow_factory() as uow:
                 if await uow.repo(TAGS).by_keys([tag_key(tag_name)]):
-                    raise DomainError(
-                        ErrorCode.TAKEN, ("name",), f"A tag {tag_name!r} exists."
-                    )
+                    raise DomainError(ErrorCode.TAKEN, ("name",), f"A tag {tag_name!r} exists.")
                 tag = await uow.repo(TAGS).add(
                     Tag(None, tag_name, description, color, command.source, self.clock.now())
                 )
@@ -169,6 +170,7 @@ class TagService:
                         command.description,
                         ("description",),
                         max_length=MAX_TAG_DESCRIPTION,
+                        multiline=True,
                     )
                 except DomainError as exc:
                     errors.capture(exc)
@@ -180,9 +182,7 @@ class TagService:
             errors.raise_if_any()
             updated = replace(tag, **changes)
             if updated.key != tag.key and await uow.repo(TAGS).by_keys([updated.key]):
-                raise DomainError(
-                    ErrorCode.TAKEN, ("name",), f"A tag {updated.name!r} exists."
-                )
+                raise DomainError(ErrorCode.TAKEN, ("name",), f"A tag {updated.name!r} exists.")
             await uow.repo(TAGS).save(updated)
             await uow.commit()
             return updated
@@ -218,9 +218,7 @@ class TagService:
         names: dict[str, str] = {}
         for index, raw in enumerate(command.tag_names):
             try:
-                name = required_text(
-                    raw, ("tag_names", str(index)), max_length=MAX_TAG_NAME
-                )
+                name = required_text(raw, ("tag_names", str(index)), max_length=MAX_TAG_NAME)
             except DomainError as exc:
                 errors.capture(exc)
                 continue

@@ -43,20 +43,57 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+@dataclass(frozen=True)
+class DatabaseLimits:
+    """How long a caller may wait for a connection and for one statement.
+
+    The API process connects with its settings' limits (api/settings.py); the CLI,
+    the worker and the migrations connect with `UNLIMITED`: a ledger audit or a
+    backfill may rightly run for minutes.
+
+    `statement_timeout_ms` is PostgreSQL's `statement_timeout`, set for the whole
+    connection as a server setting when it is opened (no round trip per transaction;
+    a read's own `SET LOCAL work_mem` is unaffected). SQLite has no equivalent: there
+    the request deadline (api/app.py) is the only time limit.
+    """
+
+    pool_size: int = 10
+    max_overflow: int = 20
+    pool_timeout_s: float = 30.0
+    statement_timeout_ms: int | None = None
+
+
+UNLIMITED = DatabaseLimits()
+
+
+def create_engine(
+    url: str, *, echo: bool = False, limits: DatabaseLimits = UNLIMITED
+) -> AsyncEngine:
     # Every table must be registered before the first flush, or a foreign key to a
     # model nobody imported yet (customers.tier_id → tiers) cannot be resolved.
     from persistence.repositories import import_areas
 
     import_areas()
+    pool = {
+        "pool_size": limits.pool_size,
+        "max_overflow": limits.max_overflow,
+        "pool_timeout": limits.pool_timeout_s,
+    }
     if is_sqlite(url):
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
         )
         _configure_sqlite(engine)
         return engine
+    connect_args: dict[str, Any] = {}
+    if limits.statement_timeout_ms:
+        connect_args["server_settings"] = {"statement_timeout": str(limits.statement_timeout_ms)}
     return create_async_engine(
-        url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=POOL_RECYCLE_SECONDS
+        url,
+        echo=echo,
+        pool_recycle=POOL_RECYCLE_SECONDS,
+        connect_args=connect_args,
+        **pool,
     )
 
 
@@ -92,8 +129,10 @@ class Database:
     trips), the same as `sessions` on SQLite, where BEGIN costs no round trip."""
 
     @classmethod
-    def connect(cls, url: str, *, echo: bool = False) -> Database:
-        engine = create_engine(url, echo=echo)
+    def connect(
+        cls, url: str, *, echo: bool = False, limits: DatabaseLimits = UNLIMITED
+    ) -> Database:
+        engine = create_engine(url, echo=echo, limits=limits)
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         reads = sessions
         if not is_sqlite(url):

@@ -77,12 +77,21 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
+# The suite runs on shared, loaded machines where seeding a hundred orders in one
+# request can take longer than the production deadline; the time limits themselves
+# are tested in tests/api/test_time_limits.py.
+SUITE_REQUEST_TIMEOUT_MS = 300_000
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     # No API key cache: statement-count tests compare requests, and a cached key
     # would make the first differ from the next (tests/api/test_key_cache.py has it on).
     return Settings(
-        DATABASE_URL=database_url, LOYALTY_ENV="development", LOYALTY_API_KEY_CACHE_SECONDS=0
+        DATABASE_URL=database_url,
+        LOYALTY_ENV="development",
+        LOYALTY_API_KEY_CACHE_SECONDS=0,
+        LOYALTY_REQUEST_TIMEOUT_MS=SUITE_REQUEST_TIMEOUT_MS,
     )
 
 
