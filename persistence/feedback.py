@@ -18,7 +18,15 @@ from domain.feedback import FEEDBACK, Feedback, FeedbackKind
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    counts_per_parent,
+    keyset,
+    page_of,
+    pages_per_parent,
+)
 from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
@@ -114,5 +122,24 @@ async def feedback_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int
     rows = await session.execute(select(FeedbackRow).where(FeedbackRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}
 
+
+
+async def feedback_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[Feedback]]:
+    """`Customer.feedback` for a page of customers: one query per distinct cursor."""
+    pages = await pages_per_parent(
+        session,
+        FeedbackRow,
+        FeedbackRow.customer_id,
+        NEWEST_FIRST,
+        requests,
+        lambda r: (r.created_at, r.id),
+    )
+    return {k: Page([to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()}
+
+
+async def feedback_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, FeedbackRow.customer_id, customer_ids)
 
 register(FEEDBACK, lambda tx: SqlFeedbackRepository(tx.session))

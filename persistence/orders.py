@@ -29,7 +29,15 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 from domain.orders import ORDERS, Order, OrderItem, Refund
 from persistence.base import Base
 from persistence.customers import CustomerRow
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    counts_per_parent,
+    keyset,
+    page_of,
+    pages_per_parent,
+)
 from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
@@ -319,6 +327,27 @@ async def first_orders_of_customers(
             [order_to_domain(r) for r in page.items], page.keys, page.has_next
         )
     return found
+
+
+async def order_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[Order]]:
+    """`Customer.orders` pages after a cursor, for a page of customers at once."""
+    pages = await pages_per_parent(
+        session,
+        OrderRow,
+        OrderRow.customer_id,
+        ORDER_SORT,
+        requests,
+        lambda r: (r.placed_at, r.id),
+    )
+    return {
+        k: Page([order_to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()
+    }
+
+
+async def order_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, OrderRow.customer_id, customer_ids)
 
 
 async def count_orders_of_customer(session: AsyncSession, customer_id: int) -> int:

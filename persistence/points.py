@@ -24,7 +24,15 @@ from domain.points import (
 )
 from persistence.base import Base
 from persistence.customers import CustomerRow
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    counts_per_parent,
+    keyset,
+    page_of,
+    pages_per_parent,
+)
 from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
@@ -442,5 +450,19 @@ async def entries_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int,
     rows = await session.execute(select(LedgerEntryRow).where(LedgerEntryRow.id.in_(list(ids))))
     return {r.id: entry_to_domain(r) for r in rows.scalars()}
 
+
+
+async def ledger_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[LedgerEntry]]:
+    """`Customer.ledger` for a page of customers: one query per distinct cursor."""
+    pages = await pages_per_parent(
+        session, LedgerEntryRow, LedgerEntryRow.customer_id, LEDGER_SORT, requests, lambda r: (r.id,)
+    )
+    return {k: Page([entry_to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()}
+
+
+async def entry_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, LedgerEntryRow.customer_id, customer_ids)
 
 register(POINTS, lambda tx: SqlPointsRepository(tx.session))

@@ -8,10 +8,9 @@ import strawberry
 
 from api.areas import customer_fields
 from api.customers.base import CustomerFields
-from api.orders.loaders import FIRST_ORDERS
+from api.orders.loaders import FIRST_ORDERS, ORDER_COUNTS, ORDER_PAGES
 from api.orders.types import OrderType
 from api.pagination import Connection, paginate
-from persistence import orders as reads
 from persistence.pagination import Page
 
 
@@ -26,13 +25,15 @@ class CustomerOrderFields(CustomerFields):
             if key is None:  # the first page: batched across the customers of a list
                 page: Page[Any] = await info.context.loader(FIRST_ORDERS).load((self.db_id, size))
                 return page
-            return await info.context.read(reads.orders_of_customer, self.db_id, key, size)
+            # A cursor is a sort key, valid for every customer: batched too.
+            later: Page[Any] = await info.context.loader(ORDER_PAGES).load((self.db_id, key, size))
+            return later
 
         return await paginate(
             sort="PLACED_AT_DESC",
             first=first,
             after=after,
             read=read,
-            count=lambda: info.context.read(reads.count_orders_of_customer, self.db_id),
+            count=lambda: info.context.loader(ORDER_COUNTS).load(self.db_id),
             to_node=OrderType.from_domain,
         )

@@ -16,3 +16,6 @@ ORDER_ITEMS: LoaderKey[int, list[OrderItem]] = loader(
 ORDER_REFUNDS: LoaderKey[int, list[Refund]] = loader(
     "order_refunds", reads.refunds_of_orders, missing=[]
 )
+# Keyed by (customer id, after, first): pages after a cursor, and the totalCount.
+ORDER_PAGES = loader("order_pages", reads.order_pages, missing=None)
+ORDER_COUNTS = loader("order_counts", reads.order_counts, missing=0)
