@@ -123,7 +123,6 @@ async def feedback_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int
     return {r.id: to_domain(r) for r in rows.scalars()}
 
 
-
 async def feedback_pages(
     session: AsyncSession, requests: Sequence[PageRequest]
 ) -> dict[PageRequest, Page[Feedback]]:
@@ -141,5 +140,6 @@ async def feedback_pages(
 
 async def feedback_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
     return await counts_per_parent(session, FeedbackRow.customer_id, customer_ids)
+
 
 register(FEEDBACK, lambda tx: SqlFeedbackRepository(tx.session))

@@ -71,11 +71,14 @@ async def pages_per_parent(
     key: SortKey,
     requests: Sequence[PageRequest],
     key_of: Callable[[Any], tuple[Any, ...]],
+    *,
+    narrow: Callable[[Select[*tuple[Any, ...]]], Select[*tuple[Any, ...]]] | None = None,
 ) -> dict[PageRequest, Page[Any]]:
     """The pages of many parents' lists in one query per distinct cursor: each parent's
     rows are ranked with ROW_NUMBER() OVER (PARTITION BY parent ORDER BY the sort key)
     and only the top `first + 1` are read, so a page of parents costs one statement,
-    not one each. An `after` cursor is a sort key, valid for any parent."""
+    not one each. An `after` cursor is a sort key, valid for every parent. `narrow`
+    adds joins and conditions (a parent column of another table, rows left out)."""
     found: dict[PageRequest, Page[Any]] = {}
     by_after: dict[tuple[Any, ...] | None, list[PageRequest]] = {}
     for request in requests:
@@ -85,19 +88,20 @@ async def pages_per_parent(
         parent_ids = sorted({parent_id for parent_id, _, _ in group})
         most = max(first for _, _, first in group)
         rank = func.row_number().over(partition_by=parent, order_by=order).label("rank")
-        inner = select(row_type, rank).where(parent.in_(parent_ids))
+        inner = select(row_type, parent.label("parent_id"), rank).where(parent.in_(parent_ids))
+        if narrow is not None:
+            inner = narrow(inner)
         if after is not None:
             inner = inner.where(after_clause(key, after))
         ranked = inner.subquery()
-        row = aliased(row_type, ranked)
         rows = await session.execute(
-            select(row)
+            select(aliased(row_type, ranked), ranked.c.parent_id)
             .where(ranked.c.rank <= most + 1)
-            .order_by(ranked.c[parent.key], ranked.c.rank)
+            .order_by(ranked.c.parent_id, ranked.c.rank)
         )
         by_parent: dict[int, list[Any]] = {parent_id: [] for parent_id in parent_ids}
-        for found_row in rows.scalars():
-            by_parent[getattr(found_row, parent.key)].append(found_row)
+        for found_row, parent_id in rows.all():
+            by_parent[parent_id].append(found_row)
         for request in group:
             parent_id, _, first = request
             found[request] = page_of(by_parent[parent_id][: first + 1], first, key_of)
@@ -112,5 +116,5 @@ async def counts_per_parent(
         select(parent, func.count()).where(parent.in_(list(parent_ids))).group_by(parent)
     )
     found = dict.fromkeys(parent_ids, 0)
-    found.update({parent_id: int(total) for parent_id, total in rows.tuples()})
+    found.update({parent_id: int(total) for parent_id, total in rows.all()})
     return found

@@ -451,18 +451,25 @@ async def entries_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int,
     return {r.id: entry_to_domain(r) for r in rows.scalars()}
 
 
-
 async def ledger_pages(
     session: AsyncSession, requests: Sequence[PageRequest]
 ) -> dict[PageRequest, Page[LedgerEntry]]:
     """`Customer.ledger` for a page of customers: one query per distinct cursor."""
     pages = await pages_per_parent(
-        session, LedgerEntryRow, LedgerEntryRow.customer_id, LEDGER_SORT, requests, lambda r: (r.id,)
+        session,
+        LedgerEntryRow,
+        LedgerEntryRow.customer_id,
+        LEDGER_SORT,
+        requests,
+        lambda r: (r.id,),
     )
-    return {k: Page([entry_to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()}
+    return {
+        k: Page([entry_to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()
+    }
 
 
 async def entry_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
     return await counts_per_parent(session, LedgerEntryRow.customer_id, customer_ids)
+
 
 register(POINTS, lambda tx: SqlPointsRepository(tx.session))

@@ -212,7 +212,6 @@ async def referrals_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[in
     return {r.id: to_domain(r) for r in rows.scalars()}
 
 
-
 async def referral_pages(
     session: AsyncSession, requests: Sequence[PageRequest]
 ) -> dict[PageRequest, Page[Referral]]:
@@ -225,5 +224,6 @@ async def referral_pages(
 
 async def referral_counts(session: AsyncSession, referrer_ids: Sequence[int]) -> dict[int, int]:
     return await counts_per_parent(session, ReferralRow.referrer_id, referrer_ids)
+
 
 register(REFERRALS, lambda tx: SqlReferralRepository(tx.session))

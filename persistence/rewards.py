@@ -338,13 +338,17 @@ async def count_redemptions_of_customer(session: AsyncSession, customer_id: int)
     return int((await session.execute(statement)).scalar_one())
 
 
-
 async def redemption_pages(
     session: AsyncSession, requests: Sequence[PageRequest]
 ) -> dict[PageRequest, Page[Redemption]]:
     """`Customer.redemptions` for a page of customers: one query per distinct cursor."""
     pages = await pages_per_parent(
-        session, RedemptionRow, RedemptionRow.customer_id, REDEMPTIONS_SORT, requests, lambda r: (r.id,)
+        session,
+        RedemptionRow,
+        RedemptionRow.customer_id,
+        REDEMPTIONS_SORT,
+        requests,
+        lambda r: (r.id,),
     )
     return {
         k: Page([redemption_to_domain(r) for r in p.items], p.keys, p.has_next)
@@ -354,6 +358,7 @@ async def redemption_pages(
 
 async def redemption_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
     return await counts_per_parent(session, RedemptionRow.customer_id, customer_ids)
+
 
 register(REWARDS, lambda tx: SqlRewardRepository(tx.session))
 register(REDEMPTIONS, lambda tx: SqlRedemptionRepository(tx.session))

@@ -24,7 +24,9 @@ class CustomerFeedbackFields(CustomerFields):
             sort=SORT,
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(FEEDBACK_PAGES).load((self.db_id, key, size)),
+            read=lambda key, size: info.context.loader(FEEDBACK_PAGES).load(
+                (self.db_id, key, size)
+            ),
             count=lambda: info.context.loader(FEEDBACK_COUNTS).load(self.db_id),
             to_node=FeedbackType.from_domain,
         )

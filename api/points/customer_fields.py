@@ -7,8 +7,8 @@ import strawberry
 from api.areas import customer_fields
 from api.customers.base import CustomerFields
 from api.pagination import Connection, paginate
-from api.points.types import CustomerPoints, LedgerEntryType
 from api.points.loaders import LEDGER_COUNTS, LEDGER_PAGES
+from api.points.types import CustomerPoints, LedgerEntryType
 
 
 @customer_fields(position=10)

@@ -45,7 +45,9 @@ class CustomerReferralFields(CustomerFields):
             sort="REFERRALS",
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(REFERRAL_PAGES).load((self.db_id, key, size)),
+            read=lambda key, size: info.context.loader(REFERRAL_PAGES).load(
+                (self.db_id, key, size)
+            ),
             count=lambda: info.context.loader(REFERRAL_COUNTS).load(self.db_id),
             to_node=ReferralType.from_domain,
         )

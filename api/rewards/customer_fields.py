@@ -29,7 +29,9 @@ class CustomerRewardFields(CustomerFields):
             sort=REDEMPTIONS_SORT,
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(REDEMPTION_PAGES).load((self.db_id, key, size)),
+            read=lambda key, size: info.context.loader(REDEMPTION_PAGES).load(
+                (self.db_id, key, size)
+            ),
             count=lambda: info.context.loader(REDEMPTION_COUNTS).load(self.db_id),
             to_node=RedemptionType.from_domain,
         )

@@ -170,7 +170,9 @@ def _selection(field: GraphQLField) -> str:
 
 def test_every_list_field_is_covered():
     reached, uncovered = cases()
-    assert uncovered == [], f"list fields no paged root reaches; reach them or list them: {uncovered}"
+    assert uncovered == [], (
+        f"list fields no paged root reaches; reach them or list them: {uncovered}"
+    )
     names = {case.name for case in reached}
     # The ones issue 11 names, so a broken walk cannot pass by covering nothing.
     assert {
@@ -193,7 +195,9 @@ BULK = """
 mutation($inputs: [OrderRecordInput!]!) {
   ordersRecordBulk(inputs: $inputs) { results { userErrors { code field message } } userErrors { code } }
 }"""
-IDS = """query($first: Int!) { customers(first: $first) { nodes { id externalId referralCode } } }"""
+IDS = (
+    """query($first: Int!) { customers(first: $first) { nodes { id externalId referralCode } } }"""
+)
 
 
 async def _mutations(gql, documents: list[str]) -> None:  # noqa: ANN001
@@ -301,7 +305,7 @@ async def test_no_list_field_costs_more_statements_for_more_parents(gql, databas
             small = await _statements(gql, database, case.query(SMALL, target))
             large = await _statements(gql, database, case.query(LARGE, target))
             measured[label] = (small, large)
+            print(f"{label}: {small} → {large}", flush=True)
             if large != small:
                 grown[label] = (small, large)
-    print("\n".join(f"{label}: {s} → {l}" for label, (s, l) in sorted(measured.items())))
     assert grown == {}, f"statements at {SMALL} → {LARGE} parents: {grown}"
