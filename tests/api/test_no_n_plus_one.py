@@ -227,6 +227,14 @@ async def seed(gql, clock) -> None:  # noqa: ANN001
             " { userErrors { code field message } }",
         ],
     )
+    await _mutations(
+        gql,
+        [
+            f'rewardCreate(input: {{name: "Mug {i}", pointsCost: 1, kind: FREE_PRODUCT}})'
+            " { reward { id } userErrors { code field message } }"
+            for i in range(LARGE)
+        ],
+    )
     inputs = [
         order_input(
             f"o-{c}-{n}",
@@ -282,12 +290,37 @@ async def _cursor(gql, case: Case) -> str | None:  # noqa: ANN001
     return None
 
 
-async def test_no_list_field_costs_more_statements_for_more_parents(gql, database, clock):
+def _single_fields() -> dict[str, list[tuple[str, str]]]:
+    """The other fields (one value each) of every reached type, by type: field name and
+    its selection. Single-valued fields batch too (`tier`, `lifecycleStage`, `rfm`, …)."""
+    paths = _paths()
+    found: dict[str, list[tuple[str, str]]] = {}
+    for owner in paths:
+        kind = schema._schema.get_type(owner)
+        assert isinstance(kind, GraphQLObjectType)
+        found[owner] = [
+            (name, _selection(field))
+            for name, field in kind.fields.items()
+            if not _is_list(field) and not _needs_arguments(field)
+        ]
+    return found
+
+
+async def _grows(gql, database, case: Case, target: str) -> tuple[int, int]:  # noqa: ANN001
+    small = await _statements(gql, database, case.query(SMALL, target))
+    large = await _statements(gql, database, case.query(LARGE, target))
+    return small, large
+
+
+async def test_no_field_costs_more_statements_for_more_parents(gql, database, clock):
     await seed(gql, clock)
+    for root in {case.path[0][0] for case in cases()[0]} | {p[0][0] for p in _paths().values()}:
+        extra = ROOT_ARGUMENTS.get(root, "")
+        data = await gql(f"{{ {root}(first: {LARGE}{extra}) {{ nodes {{ __typename }} }} }}")
+        assert len(data[root]["nodes"]) == LARGE, f"{root}: fewer than {LARGE} parents"
     reached, _ = cases()
     graphql_schema = schema._schema
     grown: dict[str, tuple[int, int]] = {}
-    measured: dict[str, tuple[int, int]] = {}
     for case in reached:
         owner = graphql_schema.get_type(case.owner)
         assert isinstance(owner, GraphQLObjectType)
@@ -302,10 +335,22 @@ async def test_no_list_field_costs_more_statements_for_more_parents(gql, databas
                 f'{case.field}(first: 1, after: "{cursor}") {{ nodes {{ __typename }} }}'
             )
         for label, target in targets.items():
-            small = await _statements(gql, database, case.query(SMALL, target))
-            large = await _statements(gql, database, case.query(LARGE, target))
-            measured[label] = (small, large)
+            small, large = await _grows(gql, database, case, target)
             print(f"{label}: {small} → {large}", flush=True)
             if large != small:
                 grown[label] = (small, large)
+    # Every single-valued field of a reached type: all of a type's fields in one query,
+    # then one by one only when that query grows (to name the field).
+    paths = _paths()
+    for owner, fields in _single_fields().items():
+        case = Case(owner, "*", paths[owner], connection=False)
+        together = " ".join(f"{name} {selection}" for name, selection in fields)
+        small, large = await _grows(gql, database, case, together)
+        print(f"{owner}.* ({len(fields)} fields): {small} → {large}", flush=True)
+        if large == small:
+            continue
+        for name, selection in fields:
+            small, large = await _grows(gql, database, case, f"{name} {selection}")
+            if large != small:
+                grown[f"{owner}.{name}"] = (small, large)
     assert grown == {}, f"statements at {SMALL} → {LARGE} parents: {grown}"
