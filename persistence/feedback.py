@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, func, select
+from sqlalchemy import ForeignKey, Index, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,8 +22,6 @@ from persistence.pagination import (
     PageRequest,
     SortKey,
     counts_per_parent,
-    keyset,
-    page_of,
     pages_per_parent,
 )
 from persistence.repositories import register
@@ -97,25 +94,6 @@ class SqlFeedbackRepository:
 # ---- reads for the API -------------------------------------------------------------
 
 NEWEST_FIRST = SortKey((FeedbackRow.created_at, FeedbackRow.id), True)
-
-
-async def feedback_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
-) -> Page[Feedback]:
-    statement = keyset(
-        select(FeedbackRow).where(FeedbackRow.customer_id == customer_id),
-        NEWEST_FIRST,
-        after,
-        first,
-    )
-    rows = (await session.execute(statement)).scalars().all()
-    page = page_of(rows, first, lambda r: (r.created_at, r.id))
-    return Page([to_domain(r) for r in page.items], page.keys, page.has_next)
-
-
-async def count_feedback_of_customer(session: AsyncSession, customer_id: int) -> int:
-    statement = select(func.count()).where(FeedbackRow.customer_id == customer_id)
-    return (await session.execute(statement)).scalar_one()
 
 
 async def feedback_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Feedback]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,8 +28,6 @@ from persistence.pagination import (
     PageRequest,
     SortKey,
     counts_per_parent,
-    keyset,
-    page_of,
     pages_per_parent,
 )
 from persistence.repositories import register
@@ -336,20 +333,6 @@ class SqlPointsRepository:
 # ---- reads for the API -------------------------------------------------------------
 
 LEDGER_SORT = SortKey((LedgerEntryRow.id,), descending=True)
-
-
-async def ledger_page(
-    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
-) -> Page[LedgerEntry]:
-    statement = select(LedgerEntryRow).where(LedgerEntryRow.customer_id == customer_id)
-    rows = (await session.execute(keyset(statement, LEDGER_SORT, after, first))).scalars().all()
-    page = page_of(rows, first, lambda r: (r.id,))
-    return Page([entry_to_domain(r) for r in page.items], page.keys, page.has_next)
-
-
-async def count_entries(session: AsyncSession, customer_id: int) -> int:
-    statement = select(func.count()).where(LedgerEntryRow.customer_id == customer_id)
-    return (await session.execute(statement)).scalar_one()
 
 
 async def pending_points(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:

@@ -324,20 +324,6 @@ async def redemptions_by_codes(
     return {r.code: redemption_to_domain(r) for r in rows.scalars()}
 
 
-async def redemptions_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
-) -> Page[Redemption]:
-    statement = select(RedemptionRow).where(RedemptionRow.customer_id == customer_id)
-    rows = (await session.execute(keyset(statement, REDEMPTIONS_SORT, after, first))).scalars()
-    page = page_of(rows.all(), first, lambda r: (r.id,))
-    return Page([redemption_to_domain(r) for r in page.items], page.keys, page.has_next)
-
-
-async def count_redemptions_of_customer(session: AsyncSession, customer_id: int) -> int:
-    statement = select(func.count()).where(RedemptionRow.customer_id == customer_id)
-    return int((await session.execute(statement)).scalar_one())
-
-
 async def redemption_pages(
     session: AsyncSession, requests: Sequence[PageRequest]
 ) -> dict[PageRequest, Page[Redemption]]:
