@@ -8,7 +8,14 @@ N = 10 and N = 100 parents, and counts the SQL statements. A connection is also 
 for its `totalCount` and for a page `after` a cursor (a cursor is a sort key, valid
 for every parent, so a client can ask it of a whole page of parents at once). A new
 list field is covered automatically, or fails `test_every_list_field_is_covered`
-until it is reachable or listed in UNREACHABLE with the reason.
+until it is reachable or listed in UNREACHABLE with the reason. Every single-valued
+field of the types reached is checked the same way (`tier`, `lifecycleStage`, `rfm`,
+`Segment.count` with its default asOf, …).
+
+Known limit: the members of different segments are different rules, so
+`Segment.customers` costs one member query per distinct segment (the same segment
+under every customer of a page is read once; `Segment.count` is one query per
+instant for all segments).
 """
 
 from __future__ import annotations
