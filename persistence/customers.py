@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from domain.customers import CUSTOMERS, Customer, CustomerStats, Gender
 from domain.referrals import new_code
 from persistence.base import Base
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import Page, PageRequest, SortKey, keyset, page_of, pages_per_parent
 from persistence.repositories import register
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
@@ -247,6 +247,29 @@ async def list_customers(
 async def count_customers(session: AsyncSession, criteria: CustomerFilter) -> int:
     statement = _filtered(select(func.count()).select_from(CustomerRow), criteria)
     return int((await session.execute(statement)).scalar_one())
+
+
+async def customer_pages_of_tags(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[Customer]]:
+    """`Tag.customers` (newest first, erased left out) for a page of tags at once."""
+    from persistence.tags import CustomerTagRow
+
+    def narrow(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+        return statement.join(CustomerTagRow, CustomerTagRow.customer_id == CustomerRow.id).where(
+            CustomerRow.erased_at.is_(None)
+        )
+
+    pages = await pages_per_parent(
+        session,
+        CustomerRow,
+        CustomerTagRow.tag_id,
+        SORT_KEYS[CustomerSort.CREATED_AT_DESC],
+        requests,
+        lambda r: (r.created_at, r.id),
+        narrow=narrow,
+    )
+    return {k: Page([to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()}
 
 
 async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:

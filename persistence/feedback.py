@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, func, select
+from sqlalchemy import ForeignKey, Index, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,7 +17,13 @@ from domain.feedback import FEEDBACK, Feedback, FeedbackKind
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    counts_per_parent,
+    pages_per_parent,
+)
 from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
@@ -91,28 +96,28 @@ class SqlFeedbackRepository:
 NEWEST_FIRST = SortKey((FeedbackRow.created_at, FeedbackRow.id), True)
 
 
-async def feedback_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
-) -> Page[Feedback]:
-    statement = keyset(
-        select(FeedbackRow).where(FeedbackRow.customer_id == customer_id),
-        NEWEST_FIRST,
-        after,
-        first,
-    )
-    rows = (await session.execute(statement)).scalars().all()
-    page = page_of(rows, first, lambda r: (r.created_at, r.id))
-    return Page([to_domain(r) for r in page.items], page.keys, page.has_next)
-
-
-async def count_feedback_of_customer(session: AsyncSession, customer_id: int) -> int:
-    statement = select(func.count()).where(FeedbackRow.customer_id == customer_id)
-    return (await session.execute(statement)).scalar_one()
-
-
 async def feedback_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Feedback]:
     rows = await session.execute(select(FeedbackRow).where(FeedbackRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}
+
+
+async def feedback_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[Feedback]]:
+    """`Customer.feedback` for a page of customers: one query per distinct cursor."""
+    pages = await pages_per_parent(
+        session,
+        FeedbackRow,
+        FeedbackRow.customer_id,
+        NEWEST_FIRST,
+        requests,
+        lambda r: (r.created_at, r.id),
+    )
+    return {k: Page([to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()}
+
+
+async def feedback_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, FeedbackRow.customer_id, customer_ids)
 
 
 register(FEEDBACK, lambda tx: SqlFeedbackRepository(tx.session))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -24,12 +23,18 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.orders import ORDERS, Order, OrderItem, Refund
 from persistence.base import Base
 from persistence.customers import CustomerRow
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    counts_per_parent,
+    pages_per_parent,
+)
 from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
@@ -276,54 +281,25 @@ def refresh_every_customer_stats() -> Update:
 ORDER_SORT = SortKey((OrderRow.placed_at, OrderRow.id), descending=True)
 
 
-async def orders_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
-) -> Page[Order]:
-    statement = select(OrderRow).where(OrderRow.customer_id == customer_id)
-    rows = (await session.execute(keyset(statement, ORDER_SORT, after, first))).scalars().all()
-    page = page_of(rows, first, lambda r: (r.placed_at, r.id))
-    return Page([order_to_domain(r) for r in page.items], page.keys, page.has_next)
-
-
-async def first_orders_of_customers(
-    session: AsyncSession, keys: Sequence[tuple[int, int]]
-) -> dict[tuple[int, int], Page[Order]]:
-    """The first page of orders (newest placed first) for many (customer, first) keys in
-    one query: each customer's orders are ranked with ROW_NUMBER() and only the top
-    `first + 1` are read, so a page of customers costs one statement, not one each.
-    Later pages (`after` given) go through `orders_of_customer`."""
-    customer_ids = sorted({customer_id for customer_id, _ in keys})
-    most = max(first for _, first in keys)
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=OrderRow.customer_id,
-            order_by=(OrderRow.placed_at.desc(), OrderRow.id.desc()),
-        )
-        .label("rank")
+async def order_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[Order]]:
+    """`Customer.orders` pages after a cursor, for a page of customers at once."""
+    pages = await pages_per_parent(
+        session,
+        OrderRow,
+        OrderRow.customer_id,
+        ORDER_SORT,
+        requests,
+        lambda r: (r.placed_at, r.id),
     )
-    ranked = select(OrderRow, rank).where(OrderRow.customer_id.in_(customer_ids)).subquery()
-    order = aliased(OrderRow, ranked)
-    rows = await session.execute(
-        select(order, ranked.c.rank)
-        .where(ranked.c.rank <= most + 1)
-        .order_by(ranked.c.customer_id, ranked.c.rank)
-    )
-    by_customer: dict[int, list[OrderRow]] = {customer_id: [] for customer_id in customer_ids}
-    for row, _ in rows.all():
-        by_customer[row.customer_id].append(row)
-    found = {}
-    for customer_id, first in keys:
-        page = page_of(by_customer[customer_id][: first + 1], first, lambda r: (r.placed_at, r.id))
-        found[(customer_id, first)] = Page(
-            [order_to_domain(r) for r in page.items], page.keys, page.has_next
-        )
-    return found
+    return {
+        k: Page([order_to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()
+    }
 
 
-async def count_orders_of_customer(session: AsyncSession, customer_id: int) -> int:
-    statement = select(func.count()).where(OrderRow.customer_id == customer_id)
-    return (await session.execute(statement)).scalar_one()
+async def order_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, OrderRow.customer_id, customer_ids)
 
 
 async def orders_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Order]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +23,13 @@ from domain.points import (
 )
 from persistence.base import Base
 from persistence.customers import CustomerRow
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    counts_per_parent,
+    pages_per_parent,
+)
 from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
 
@@ -333,20 +338,6 @@ class SqlPointsRepository:
 LEDGER_SORT = SortKey((LedgerEntryRow.id,), descending=True)
 
 
-async def ledger_page(
-    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
-) -> Page[LedgerEntry]:
-    statement = select(LedgerEntryRow).where(LedgerEntryRow.customer_id == customer_id)
-    rows = (await session.execute(keyset(statement, LEDGER_SORT, after, first))).scalars().all()
-    page = page_of(rows, first, lambda r: (r.id,))
-    return Page([entry_to_domain(r) for r in page.items], page.keys, page.has_next)
-
-
-async def count_entries(session: AsyncSession, customer_id: int) -> int:
-    statement = select(func.count()).where(LedgerEntryRow.customer_id == customer_id)
-    return (await session.execute(statement)).scalar_one()
-
-
 async def pending_points(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
     rows = await session.execute(
         select(LotRow.customer_id, func.coalesce(func.sum(LotRow.remaining), 0))
@@ -444,6 +435,27 @@ async def audit_figures(session: AsyncSession) -> list[AuditFigures]:
 async def entries_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, LedgerEntry]:
     rows = await session.execute(select(LedgerEntryRow).where(LedgerEntryRow.id.in_(list(ids))))
     return {r.id: entry_to_domain(r) for r in rows.scalars()}
+
+
+async def ledger_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[LedgerEntry]]:
+    """`Customer.ledger` for a page of customers: one query per distinct cursor."""
+    pages = await pages_per_parent(
+        session,
+        LedgerEntryRow,
+        LedgerEntryRow.customer_id,
+        LEDGER_SORT,
+        requests,
+        lambda r: (r.id,),
+    )
+    return {
+        k: Page([entry_to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()
+    }
+
+
+async def entry_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, LedgerEntryRow.customer_id, customer_ids)
 
 
 register(POINTS, lambda tx: SqlPointsRepository(tx.session))

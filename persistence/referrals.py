@@ -16,7 +16,15 @@ from domain.referrals import REFERRALS, Referral, ReferralStatus, new_code
 from persistence.base import Base
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    counts_per_parent,
+    keyset,
+    page_of,
+    pages_per_parent,
+)
 from persistence.points import LotRow, lot_to_domain
 from persistence.repositories import register
 from persistence.types import BigId, UtcDateTime
@@ -202,6 +210,20 @@ async def referral_codes(session: AsyncSession, customer_ids: Sequence[int]) -> 
 async def referrals_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Referral]:
     rows = await session.execute(select(ReferralRow).where(ReferralRow.id.in_(list(ids))))
     return {r.id: to_domain(r) for r in rows.scalars()}
+
+
+async def referral_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[Referral]]:
+    """`Customer.referrals` for a page of referrers: one query per distinct cursor."""
+    pages = await pages_per_parent(
+        session, ReferralRow, ReferralRow.referrer_id, REFERRAL_SORT, requests, lambda r: (r.id,)
+    )
+    return {k: Page([to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()}
+
+
+async def referral_counts(session: AsyncSession, referrer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, ReferralRow.referrer_id, referrer_ids)
 
 
 register(REFERRALS, lambda tx: SqlReferralRepository(tx.session))

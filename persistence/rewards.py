@@ -29,7 +29,15 @@ from domain.redemptions import REDEMPTIONS, Redemption, RedemptionStatus
 from domain.rewards import REWARDS, Reward, RewardKind
 from persistence.base import Base
 from persistence.customers import CustomerRow
-from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.pagination import (
+    Page,
+    PageRequest,
+    SortKey,
+    counts_per_parent,
+    keyset,
+    page_of,
+    pages_per_parent,
+)
 from persistence.repositories import register
 from persistence.statements import rows_matched
 from persistence.tiers import TierRow
@@ -316,18 +324,26 @@ async def redemptions_by_codes(
     return {r.code: redemption_to_domain(r) for r in rows.scalars()}
 
 
-async def redemptions_of_customer(
-    session: AsyncSession, customer_id: int, after: Sequence[Any] | None, first: int
-) -> Page[Redemption]:
-    statement = select(RedemptionRow).where(RedemptionRow.customer_id == customer_id)
-    rows = (await session.execute(keyset(statement, REDEMPTIONS_SORT, after, first))).scalars()
-    page = page_of(rows.all(), first, lambda r: (r.id,))
-    return Page([redemption_to_domain(r) for r in page.items], page.keys, page.has_next)
+async def redemption_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[Redemption]]:
+    """`Customer.redemptions` for a page of customers: one query per distinct cursor."""
+    pages = await pages_per_parent(
+        session,
+        RedemptionRow,
+        RedemptionRow.customer_id,
+        REDEMPTIONS_SORT,
+        requests,
+        lambda r: (r.id,),
+    )
+    return {
+        k: Page([redemption_to_domain(r) for r in p.items], p.keys, p.has_next)
+        for k, p in pages.items()
+    }
 
 
-async def count_redemptions_of_customer(session: AsyncSession, customer_id: int) -> int:
-    statement = select(func.count()).where(RedemptionRow.customer_id == customer_id)
-    return int((await session.execute(statement)).scalar_one())
+async def redemption_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, RedemptionRow.customer_id, customer_ids)
 
 
 register(REWARDS, lambda tx: SqlRewardRepository(tx.session))

@@ -6,9 +6,9 @@ import strawberry
 
 from api.areas import customer_fields
 from api.customers.base import CustomerFields
+from api.feedback.loaders import FEEDBACK_COUNTS, FEEDBACK_PAGES
 from api.feedback.types import FeedbackType
 from api.pagination import Connection, paginate
-from persistence import feedback as reads
 
 SORT = "CREATED_AT_DESC"
 
@@ -24,9 +24,9 @@ class CustomerFeedbackFields(CustomerFields):
             sort=SORT,
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(
-                reads.feedback_of_customer, self.db_id, key, size
+            read=lambda key, size: info.context.loader(FEEDBACK_PAGES).load(
+                (self.db_id, key, size)
             ),
-            count=lambda: info.context.read(reads.count_feedback_of_customer, self.db_id),
+            count=lambda: info.context.loader(FEEDBACK_COUNTS).load(self.db_id),
             to_node=FeedbackType.from_domain,
         )

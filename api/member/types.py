@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 
@@ -22,13 +21,20 @@ from api.conversion import from_domain
 from api.customers.types import Gender
 from api.errors import BadUserInput
 from api.money import Money, money
-from api.orders.loaders import FIRST_ORDERS, ORDER, ORDER_ITEMS, ORDER_REFUNDS
+from api.orders.loaders import ORDER, ORDER_COUNTS, ORDER_ITEMS, ORDER_PAGES, ORDER_REFUNDS
 from api.orders.types import OrderItemType, RefundType
 from api.pagination import Connection, paginate
+from api.points.loaders import LEDGER_COUNTS, LEDGER_PAGES
 from api.points.types import CustomerPoints, LedgerEntryKind
-from api.referrals.loaders import REFERRAL, REFERRAL_CODE, REFERRAL_OF_REFEREE
+from api.referrals.loaders import (
+    REFERRAL,
+    REFERRAL_CODE,
+    REFERRAL_COUNTS,
+    REFERRAL_OF_REFEREE,
+    REFERRAL_PAGES,
+)
 from api.referrals.types import ReferralStatus
-from api.rewards.loaders import REDEMPTION, REWARD
+from api.rewards.loaders import REDEMPTION, REDEMPTION_COUNTS, REDEMPTION_PAGES, REWARD
 from api.rewards.types import RedemptionStatus, RewardKind
 from api.tiers.loaders import TIER, TIER_HISTORY, TIER_OF_CUSTOMER, TIER_PROGRESS
 from domain import customers as domain_customers
@@ -38,11 +44,6 @@ from domain import referrals as domain_referrals
 from domain import rewards as domain_rewards
 from domain import tiers as domain_tiers
 from domain.points import LedgerEntry
-from persistence import orders as order_reads
-from persistence import points as point_reads
-from persistence import referrals as referral_reads
-from persistence import rewards as reward_reads
-from persistence.pagination import Page
 
 MAX_HISTORY = 100
 
@@ -325,10 +326,8 @@ class Member:
             sort="LEDGER",
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(
-                point_reads.ledger_page, self.db_id, key, size
-            ),
-            count=lambda: info.context.read(point_reads.count_entries, self.db_id),
+            read=lambda key, size: info.context.loader(LEDGER_PAGES).load((self.db_id, key, size)),
+            count=lambda: info.context.loader(LEDGER_COUNTS).load(self.db_id),
             to_node=MemberLedgerEntry.from_domain,
         )
 
@@ -336,18 +335,12 @@ class Member:
     async def orders(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[MemberOrder]:
-        async def read(key: tuple[Any, ...] | None, size: int) -> Page[Any]:
-            if key is None:
-                page: Page[Any] = await info.context.loader(FIRST_ORDERS).load((self.db_id, size))
-                return page
-            return await info.context.read(order_reads.orders_of_customer, self.db_id, key, size)
-
         return await paginate(
             sort="PLACED_AT_DESC",
             first=first,
             after=after,
-            read=read,
-            count=lambda: info.context.read(order_reads.count_orders_of_customer, self.db_id),
+            read=lambda key, size: info.context.loader(ORDER_PAGES).load((self.db_id, key, size)),
+            count=lambda: info.context.loader(ORDER_COUNTS).load(self.db_id),
             to_node=MemberOrder.from_domain,
         )
 
@@ -382,10 +375,10 @@ class Member:
             sort="NEWEST",
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(
-                reward_reads.redemptions_of_customer, self.db_id, key, size
+            read=lambda key, size: info.context.loader(REDEMPTION_PAGES).load(
+                (self.db_id, key, size)
             ),
-            count=lambda: info.context.read(reward_reads.count_redemptions_of_customer, self.db_id),
+            count=lambda: info.context.loader(REDEMPTION_COUNTS).load(self.db_id),
             to_node=MemberRedemption.from_domain,
         )
 
@@ -410,10 +403,10 @@ class Member:
             sort="REFERRALS",
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(
-                referral_reads.list_referrals, key, size, referrer_id=self.db_id
+            read=lambda key, size: info.context.loader(REFERRAL_PAGES).load(
+                (self.db_id, key, size)
             ),
-            count=lambda: info.context.read(referral_reads.count_referrals, referrer_id=self.db_id),
+            count=lambda: info.context.loader(REFERRAL_COUNTS).load(self.db_id),
             to_node=lambda referral: MemberReferral.of(referral, self.db_id),
         )
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from api.areas import customer_fields
 from api.customers.base import CustomerFields
-from api.orders.loaders import FIRST_ORDERS
+from api.orders.loaders import ORDER_COUNTS, ORDER_PAGES
 from api.orders.types import OrderType
 from api.pagination import Connection, paginate
-from persistence import orders as reads
-from persistence.pagination import Page
 
 
 @customer_fields(position=30)
@@ -22,17 +18,13 @@ class CustomerOrderFields(CustomerFields):
     async def orders(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[OrderType]:
-        async def read(key: tuple[Any, ...] | None, size: int) -> Page[Any]:
-            if key is None:  # the first page: batched across the customers of a list
-                page: Page[Any] = await info.context.loader(FIRST_ORDERS).load((self.db_id, size))
-                return page
-            return await info.context.read(reads.orders_of_customer, self.db_id, key, size)
-
+        # Batched across the customers of a list, first pages and pages after a cursor
+        # alike (a cursor is a sort key, valid for every customer).
         return await paginate(
             sort="PLACED_AT_DESC",
             first=first,
             after=after,
-            read=read,
-            count=lambda: info.context.read(reads.count_orders_of_customer, self.db_id),
+            read=lambda key, size: info.context.loader(ORDER_PAGES).load((self.db_id, key, size)),
+            count=lambda: info.context.loader(ORDER_COUNTS).load(self.db_id),
             to_node=OrderType.from_domain,
         )

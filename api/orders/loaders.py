@@ -8,11 +8,12 @@ from persistence import orders as reads
 
 ORDER = loader("order", reads.orders_by_ids, missing=None)
 ORDER_BY_EXTERNAL_ID = loader("order_by_external_id", reads.orders_by_external_ids, missing=None)
-# Keyed by (customer id, page size): the first page of each customer of a list.
-FIRST_ORDERS = loader("first_orders", reads.first_orders_of_customers, missing=None)
 ORDER_ITEMS: LoaderKey[int, list[OrderItem]] = loader(
     "order_items", reads.items_of_orders, missing=[]
 )
 ORDER_REFUNDS: LoaderKey[int, list[Refund]] = loader(
     "order_refunds", reads.refunds_of_orders, missing=[]
 )
+# Keyed by (customer id, after, first): `Customer.orders` pages, and their totalCount.
+ORDER_PAGES = loader("order_pages", reads.order_pages, missing=None)
+ORDER_COUNTS = loader("order_counts", reads.order_counts, missing=0)

@@ -7,8 +7,8 @@ import strawberry
 from api.areas import customer_fields
 from api.customers.base import CustomerFields
 from api.pagination import Connection, paginate
+from api.points.loaders import LEDGER_COUNTS, LEDGER_PAGES
 from api.points.types import CustomerPoints, LedgerEntryType
-from persistence import points as reads
 
 
 @customer_fields(position=10)
@@ -31,7 +31,7 @@ class CustomerPointsFields(CustomerFields):
             sort="LEDGER",
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(reads.ledger_page, self.db_id, key, size),
-            count=lambda: info.context.read(reads.count_entries, self.db_id),
+            read=lambda key, size: info.context.loader(LEDGER_PAGES).load((self.db_id, key, size)),
+            count=lambda: info.context.loader(LEDGER_COUNTS).load(self.db_id),
             to_node=LedgerEntryType.from_domain,
         )

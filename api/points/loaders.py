@@ -13,3 +13,6 @@ PENDING_POINTS = loader("pending_points", reads.pending_points, missing=0)
 EXPIRING_POINTS: LoaderKey[tuple[int, datetime], list[tuple[datetime, int]]] = loader(
     "expiring_points", reads.expiring_lots, missing=[]
 )
+# Keyed by (customer id, after, first): `Customer.ledger` pages, and their totalCount.
+LEDGER_PAGES = loader("ledger_pages", reads.ledger_pages, missing=None)
+LEDGER_COUNTS = loader("ledger_counts", reads.entry_counts, missing=0)

@@ -8,10 +8,14 @@ from api.areas import customer_fields
 from api.auth import requires
 from api.customers.base import CustomerFields
 from api.pagination import Connection, paginate
-from api.referrals.loaders import REFERRAL_CODE, REFERRAL_OF_REFEREE
+from api.referrals.loaders import (
+    REFERRAL_CODE,
+    REFERRAL_COUNTS,
+    REFERRAL_OF_REFEREE,
+    REFERRAL_PAGES,
+)
 from api.referrals.types import ReferralType
 from domain.access import Scope
-from persistence import referrals as reads
 
 
 @customer_fields(position=20)
@@ -47,10 +51,10 @@ class CustomerReferralFields(CustomerFields):
             sort="REFERRALS",
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(
-                reads.list_referrals, key, size, referrer_id=self.db_id
+            read=lambda key, size: info.context.loader(REFERRAL_PAGES).load(
+                (self.db_id, key, size)
             ),
-            count=lambda: info.context.read(reads.count_referrals, referrer_id=self.db_id),
+            count=lambda: info.context.loader(REFERRAL_COUNTS).load(self.db_id),
             to_node=ReferralType.from_domain,
         )
 

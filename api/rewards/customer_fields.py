@@ -8,9 +8,9 @@ from api.areas import customer_fields
 from api.auth import requires
 from api.customers.base import CustomerFields
 from api.pagination import Connection, paginate
+from api.rewards.loaders import REDEMPTION_COUNTS, REDEMPTION_PAGES
 from api.rewards.types import RedemptionType
 from domain.access import Scope
-from persistence import rewards as reads
 
 REDEMPTIONS_SORT = "NEWEST"
 
@@ -29,9 +29,9 @@ class CustomerRewardFields(CustomerFields):
             sort=REDEMPTIONS_SORT,
             first=first,
             after=after,
-            read=lambda key, size: info.context.read(
-                reads.redemptions_of_customer, self.db_id, key, size
+            read=lambda key, size: info.context.loader(REDEMPTION_PAGES).load(
+                (self.db_id, key, size)
             ),
-            count=lambda: info.context.read(reads.count_redemptions_of_customer, self.db_id),
+            count=lambda: info.context.loader(REDEMPTION_COUNTS).load(self.db_id),
             to_node=RedemptionType.from_domain,
         )

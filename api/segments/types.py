@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,11 +13,10 @@ from api.conversion import from_domain
 from api.errors import BadUserInput
 from api.node import Node, register
 from api.pagination import Connection, paginate
+from api.segments.loaders import SEGMENT_COUNT, SEGMENT_MEMBERS
 from domain import segments as domain
 from domain.access import Scope
-from domain.segment_rules import Rule, RuleErrors, parse_rule
 from persistence import segments as reads
-from persistence.pagination import Page
 
 if TYPE_CHECKING:
     from api.customers.types import CustomerType
@@ -69,65 +68,29 @@ class SegmentType(Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Annotated[CustomerType, strawberry.lazy("api.customers.types")]]:
-        return await members(info, stored_rule(self.rule), as_of_of(info, as_of), first, after)
+        from api.customers.types import CustomerType
+
+        moment = as_of_of(info, as_of)
+        return await paginate(
+            sort=MEMBER_SORT,
+            first=first,
+            after=after,
+            read=lambda key, size: info.context.loader(SEGMENT_MEMBERS).load(
+                (self.rule, moment, key, size)
+            ),
+            count=lambda: info.context.loader(SEGMENT_COUNT).load((self.rule, moment)),
+            to_node=CustomerType.from_domain,
+        )
 
     @strawberry.field(
         description="How many customers are members as of asOf (default now).",
         permission_classes=[requires(Scope.SEGMENTS_READ)],
     )
     async def count(self, info: strawberry.Info, as_of: datetime | None = None) -> int:
-        rule = stored_rule(self.rule)
-        if rule is None:
-            return 0
-        return await info.context.read(
-            reads.segment_count, rule, as_of_of(info, as_of), info.context.program_defaults()
+        count: int = await info.context.loader(SEGMENT_COUNT).load(
+            (self.rule, as_of_of(info, as_of))
         )
-
-
-def stored_rule(text: str) -> Rule | None:
-    """A saved rule that no longer parses (saved before a check existed) matches
-    nobody, so one bad segment never fails the reads of the others."""
-    try:
-        return parse_rule(text)
-    except RuleErrors:
-        return None
-
-
-async def members(
-    info: strawberry.Info, rule: Rule | None, as_of: datetime, first: int | None, after: str | None
-) -> Connection[CustomerType]:
-    """The members of `rule`; a rule of None (a stored rule that no longer parses)
-    has none."""
-    from api.customers.types import CustomerType
-
-    defaults = info.context.program_defaults()
-    if rule is None:
-        return await paginate(
-            sort=MEMBER_SORT,
-            first=first,
-            after=after,
-            read=lambda key, size: _no_page(),
-            count=_no_count,
-            to_node=CustomerType.from_domain,
-        )
-    return await paginate(
-        sort=MEMBER_SORT,
-        first=first,
-        after=after,
-        read=lambda key, size: info.context.read(
-            reads.segment_members, rule, as_of, defaults, key, size
-        ),
-        count=lambda: info.context.read(reads.segment_count, rule, as_of, defaults),
-        to_node=CustomerType.from_domain,
-    )
-
-
-async def _no_page() -> Page[Any]:
-    return Page([], [], False)
-
-
-async def _no_count() -> int:
-    return 0
+        return count
 
 
 @register(SAVED, Scope.SEGMENTS_READ)

@@ -12,7 +12,7 @@ from api.auth import requires
 from api.conversion import from_domain
 from api.node import Node, register
 from api.pagination import Connection, paginate
-from api.tags.loaders import TAG, TAG_CUSTOMER_COUNT
+from api.tags.loaders import TAG, TAG_CUSTOMER_COUNT, TAG_CUSTOMERS
 from domain import tags as domain
 from domain.access import Scope
 from persistence import customers as customer_reads
@@ -54,16 +54,14 @@ class TagType(Node):
         from api.customers.types import CustomerType
 
         sort = customer_reads.CustomerSort.CREATED_AT_DESC
-        criteria = customer_reads.CustomerFilter(tag=self.name)
+        # Batched across a page of tags: one query per distinct cursor, one count query.
         return await paginate(
             sort=sort.value,
             first=first,
             after=after,
             cursor_types=(datetime, int),
-            read=lambda key, size: info.context.read(
-                customer_reads.list_customers, criteria, sort, key, size
-            ),
-            count=lambda: info.context.read(customer_reads.count_customers, criteria),
+            read=lambda key, size: info.context.loader(TAG_CUSTOMERS).load((self.db_id, key, size)),
+            count=lambda: info.context.loader(TAG_CUSTOMER_COUNT).load(self.db_id),
             to_node=CustomerType.from_domain,
         )
 

@@ -129,3 +129,56 @@ async def segments_of_customers(
                 segment for index, (segment, _) in enumerate(segments) if row[index + 1]
             ]
     return result
+
+
+async def segment_counts(
+    session: AsyncSession,
+    keys: Sequence[tuple[str, datetime]],
+    defaults: ProgramSettings,
+) -> dict[tuple[str, datetime], int]:
+    """How many customers each (rule text, as-of) matches: one SELECT per distinct
+    as-of with one SUM(CASE …) column per rule, for a whole list of segments. A rule
+    that no longer parses matches nobody."""
+    program = await load_program(session, defaults)
+    dialect = dialect_name(session)
+    result = dict.fromkeys(keys, 0)
+    by_as_of: dict[datetime, list[tuple[str, Rule]]] = {}
+    for text, as_of in dict.fromkeys(keys):
+        try:
+            by_as_of.setdefault(as_of, []).append((text, parse_rule(text)))
+        except RuleErrors:
+            continue
+    for as_of, rules in by_as_of.items():
+        needs_orders = any(rule.uses_orders for _, rule in rules)
+        cls = classification_query(as_of, program).subquery("classification")
+        ctx = RuleContext(as_of, program, dialect, cls if needs_orders else None)
+        columns = [
+            func.coalesce(func.sum(case((rule_clause(rule, ctx), 1), else_=0)), 0).label(f"s{i}")
+            for i, (_, rule) in enumerate(rules)
+        ]
+        statement = with_classification(select(*columns).select_from(CustomerRow), ctx).where(
+            CustomerRow.erased_at.is_(None)
+        )
+        row = (await session.execute(statement)).one()
+        for index, (text, _) in enumerate(rules):
+            result[(text, as_of)] = int(row[index])
+    return result
+
+
+async def members_of_rules(
+    session: AsyncSession,
+    keys: Sequence[tuple[str, datetime, tuple[Any, ...] | None, int]],
+    defaults: ProgramSettings,
+) -> dict[tuple[str, datetime, tuple[Any, ...] | None, int], Page[Customer]]:
+    """Member pages of (rule text, as-of, after, first): one query per distinct key, so
+    the same segment under every customer of a page is read once."""
+    result: dict[tuple[str, datetime, tuple[Any, ...] | None, int], Page[Customer]] = {}
+    for key in dict.fromkeys(keys):
+        text, as_of, after, first = key
+        try:
+            rule = parse_rule(text)
+        except RuleErrors:
+            result[key] = Page([], [], False)
+            continue
+        result[key] = await segment_members(session, rule, as_of, defaults, after, first)
+    return result
