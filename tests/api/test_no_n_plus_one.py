@@ -54,6 +54,9 @@ UNREACHABLE = {
     "SegmentPreview.customers": "a single preview (Query.segmentPreview), one rule",
     "SegmentPreview.errors": "a single preview (Query.segmentPreview), no query",
     "UserError.field": "only in mutation payloads",
+    "Member.*": "only under Query.me: one member per request (a customer token), no parents",
+    "MemberOrder.*": "only under Query.me's orders: one member's page, read with the same "
+    "batched order loaders as Customer.orders",
 }
 
 # The oldest customers first: the referred friends, made last, have no lists of their own.
