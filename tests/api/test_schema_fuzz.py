@@ -71,35 +71,40 @@ def id_strategy(real_ids: list[str]) -> st.SearchStrategy[graphql.ValueNode]:
         st.sampled_from(["Customer", "Order", "Tier", "Reward", "Tag", "Segment", "Nope", ""]),
         st.one_of(st.integers(), st.text(max_size=12)),
     )
-    return st.one_of(
-        st.sampled_from(real_ids), st.sampled_from(real_ids), forged, st.text(max_size=40)
-    ).map(string)
+    real = st.sampled_from(real_ids)
+    return st.one_of(real, real, real, forged, st.text(max_size=40)).map(string)
 
 
 def datetime_strategy() -> st.SearchStrategy[graphql.ValueNode]:
+    """Mostly valid instants (else every document fails at coercion), then the bounds,
+    instants without offset and text."""
     zones = st.sampled_from([UTC, *(timezone(timedelta(hours=h)) for h in (-12, 8, 14))])
-    return st.one_of(
-        st.datetimes(timezones=zones).map(datetime.isoformat),
-        st.datetimes().map(datetime.isoformat),  # no offset
-        st.sampled_from(["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00", "1900-01-01T00:00Z"]),
-        st.text(max_size=30),
-    ).map(string)
+    valid = st.datetimes(
+        min_value=datetime(1900, 1, 2), max_value=datetime(9999, 12, 30), timezones=zones
+    ).map(datetime.isoformat)
+    edges = st.sampled_from(
+        ["1900-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00Z"]
+    )
+    odd = st.one_of(st.datetimes().map(datetime.isoformat), st.text(max_size=30))
+    return st.one_of(valid, valid, valid, edges, odd).map(string)
 
 
 def date_strategy() -> st.SearchStrategy[graphql.ValueNode]:
-    return st.one_of(
-        st.dates().map(date.isoformat),
-        st.sampled_from(["1900-01-01", "9999-12-31", "0001-01-01"]),
-        st.text(max_size=12),
-    ).map(string)
+    valid = st.dates(min_value=date(1900, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat)
+    edges = st.sampled_from(["1900-01-01", "9999-12-31", "0001-01-01", "2024-02-29"])
+    return st.one_of(valid, valid, valid, edges, st.text(max_size=12)).map(string)
 
 
 def decimal_strategy() -> st.SearchStrategy[graphql.ValueNode]:
-    return st.one_of(
-        st.decimals(allow_nan=True, allow_infinity=True).map(str),
-        st.sampled_from(["0", "-1", "0.005", "1e18", "1e999999999", "sNaN", "99999999999999999999"]),
-        st.text(max_size=20),
+    valid = st.decimals(min_value=-(10**6), max_value=10**9, places=2).map(str).map(string)
+    edges = st.sampled_from(
+        ["0", "-0", "0.005", "1e18", "9999999999999999999", "1e-30", "1e999999999", "sNaN"]
     ).map(string)
+    numbers = st.one_of(
+        st.integers().map(gql_nodes.Int),
+        st.floats(allow_nan=False, allow_infinity=False).map(gql_nodes.Float),
+    )
+    return st.one_of(valid, valid, valid, edges, numbers, st.text(max_size=20).map(string))
 
 
 def ast_from_json(value: object) -> graphql.ValueNode:
