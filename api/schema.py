@@ -32,7 +32,7 @@ from api.node import NodeQuery
 from api.protections.cost import cost_limit
 from api.protections.limits import QueryLimits
 from api.protections.messages import CodedErrors, NoSuggestions
-from api.protections.scalars import SCALAR_OVERRIDES
+from api.protections.scalars import SCALAR_OVERRIDES, NoNulInStrings
 from api.protections.shape import shape_rule
 
 DEFAULT_LIMITS = QueryLimits()
@@ -56,7 +56,7 @@ def build_schema(*, production: bool, limits: QueryLimits = DEFAULT_LIMITS) -> s
     shape_limits = shape_rule(limits)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: AddValidationRules([shape_limits]),
+        lambda: AddValidationRules([shape_limits, NoNulInStrings]),
         cost_limit(limits),
         CodedErrors,
         lambda: ParserCache(maxsize=256),

@@ -140,9 +140,22 @@ def rule_strategy() -> st.SearchStrategy[str]:
         st.integers().map(str),
         st.decimals(allow_nan=False, allow_infinity=False).map(str),
         st.sampled_from(
-            ["-9999999999d", "-0d", "99999999999999999999999999999999999999h", "-2w",
-             "9999-12-31", "0001-01-01", "1900-01-01", "2024-02-30", "this_month", "true",
-             "SILENT", "1e999999", "''", '"x"']
+            [
+                "-9999999999d",
+                "-0d",
+                "99999999999999999999999999999999999999h",
+                "-2w",
+                "9999-12-31",
+                "0001-01-01",
+                "1900-01-01",
+                "2024-02-30",
+                "this_month",
+                "true",
+                "SILENT",
+                "1e999999",
+                "''",
+                '"x"',
+            ]
         ),
         st.integers(min_value=-(10**40), max_value=10**40).map(lambda n: f"{n}d"),
         st.text(alphabet=st.characters(codec="ascii", min_codepoint=32), max_size=8).map(
@@ -191,9 +204,7 @@ class Caller:
         self.headers = {"Authorization": f"Bearer {credential}"}
 
     async def check(self, document: str) -> None:
-        response = await self.http.post(
-            "/graphql", json={"query": document}, headers=self.headers
-        )
+        response = await self.http.post("/graphql", json={"query": document}, headers=self.headers)
         assert response.status_code < 500, (response.status_code, response.text)
         body = response.json()
         for error in body.get("errors") or []:
@@ -270,9 +281,7 @@ def fuzz_field(
 
 
 @pytest.mark.parametrize("who", ["admin", "token"])
-async def test_every_root_field_survives_generated_operations(
-    production, program, database, who
-):
+async def test_every_root_field_survives_generated_operations(production, program, database, who):
     caller = Caller(production, program[who])
     loop = asyncio.get_running_loop()
     scalars = custom_scalars(program["ids"])
