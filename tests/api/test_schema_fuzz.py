@@ -7,10 +7,17 @@ Every answer must be below 500, carry an `extensions.code` on each error, and ne
 be the masked "Unexpected error.": that message means a value went unchecked into a
 resolver or the database. The ledger audit must be clean afterwards.
 
+Scalars (ID, String, DateTime, Date, Decimal, JSON) come from our strategies: mostly
+valid values, so documents get past coercion, plus bounds, forged IDs, rules built
+from the segment grammar, NUL and oversized text.
+
 Bounded for CI: FUZZ_EXAMPLES operations per root field and caller (default 4,
-derandomized so every run sends the same documents); `FUZZ_EXAMPLES=200 pytest
-tests/api/test_schema_fuzz.py` searches harder. Hypothesis drives a synchronous test
-body, so it runs in a worker thread and hands each request to the test's event loop.
+derandomized so every run sends the same documents; about 20 s per caller and
+database). It runs on both databases like every API test: PostgreSQL refuses values
+SQLite stores (NUL was found only there). `FUZZ_EXAMPLES=50 pytest
+tests/api/test_schema_fuzz.py` searches harder; FUZZ_FIELDS narrows to some root
+fields. Hypothesis drives a synchronous test body, so it runs in a worker thread and
+hands each request to the test's event loop.
 """
 
 from __future__ import annotations
