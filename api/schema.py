@@ -31,7 +31,7 @@ from api.protections.cost import cost_limit
 from api.protections.documents import DocumentCache, cached_documents
 from api.protections.limits import QueryLimits
 from api.protections.messages import CodedErrors, NoSuggestions
-from api.protections.scalars import SCALAR_OVERRIDES
+from api.protections.scalars import SCALAR_OVERRIDES, NoNulInStrings
 from api.protections.shape import shape_rule
 from api.protections.time_limits import TimeLimitErrors
 
@@ -62,7 +62,7 @@ def build_schema(
     shape_limits = shape_rule(limits)  # one class per schema, so cached validations hit
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: AddValidationRules([shape_limits]),
+        lambda: AddValidationRules([shape_limits, NoNulInStrings]),
         cost_limit(limits),
         CodedErrors,
         cached_documents(documents or DocumentCache()),

@@ -101,6 +101,10 @@ def _check_text(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise BadBody("The body holds an unpaired UTF-16 surrogate (\\ud800-\\udfff).") from None
+    if "\x00" in text:
+        # No text column can store it (PostgreSQL refuses the statement); literals in
+        # the document are refused by api/protections/scalars.NoNulInStrings.
+        raise BadBody("The body holds a NUL character (\\u0000).")
 
 
 def _media_type(scope: Scope) -> str:

@@ -13,10 +13,18 @@ import decimal
 from collections.abc import Callable
 from typing import Any
 
-from graphql import ValueNode, value_from_ast_untyped
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    StringValueNode,
+    ValueNode,
+    value_from_ast_untyped,
+)
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import isoformat
 from strawberry.types.scalar import ScalarDefinition
+
+from api.protections.messages import literal_path
 
 MIN_YEAR = 1900
 MAX_YEAR = 9999
@@ -143,3 +151,24 @@ SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
     ),
 }
 """strawberry's own scalars, replaced in every schema (see api/schema.py)."""
+
+
+class NoNulInStrings(ASTValidationRule):
+    """Refuses string literals holding NUL (\\u0000), naming the argument.
+
+    PostgreSQL text cannot hold NUL (asyncpg refuses the whole statement), so a NUL in
+    any name, key or search would end as "Unexpected error."; GraphQL's own String
+    scalar cannot be replaced, so literals are checked here and variables at the HTTP
+    edge (api/http/transport.py).
+    """
+
+    def enter_string_value(self, node: StringValueNode, *_args: object) -> None:
+        if "\x00" in node.value:
+            name = literal_path(self.context.document, node) or "a string literal"
+            self.report_error(
+                GraphQLError(
+                    f"Argument '{name}' has an invalid value: NUL (\\u0000) is not allowed.",
+                    nodes=[node],
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            )
