@@ -45,7 +45,15 @@ async def post(http: httpx.AsyncClient, key: str, query: str) -> httpx.Response:
 
 
 def limited_settings(database_url: str, **env: object) -> Settings:
-    return Settings(**{"DATABASE_URL": database_url, "LOYALTY_ENV": "development", **env})
+    # No API key cache: authentication must need a connection for the pool tests.
+    return Settings(
+        **{
+            "DATABASE_URL": database_url,
+            "LOYALTY_ENV": "development",
+            "LOYALTY_API_KEY_CACHE_SECONDS": 0,
+            **env,
+        }
+    )
 
 
 @contextlib.asynccontextmanager
