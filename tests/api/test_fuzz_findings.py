@@ -7,7 +7,7 @@ import pytest
 
 TAG_CREATE = """mutation { tagCreate(input: {name: "a\\u0000b"}) { tag { id } userErrors { code } } }"""
 UPSERT = """mutation($input: CustomerUpsertInput!) {
-  customerUpsert(input: $input) { customer { id } userErrors { code } } }"""
+  customerUpsert(input: $input) { customer { id } userErrors { code field } } }"""
 
 
 def bad_input(body: dict) -> str:
@@ -44,5 +44,13 @@ async def test_nul_in_variables_is_a_400_body(client, admin_key, customer):
 
 
 async def test_strings_without_nul_still_pass(gql):
-    data = await gql(UPSERT, {"input": {"externalId": "ü\u0001 \\u0000", "name": "Zoë"}})
+    # The text "\u0000" (a backslash and five characters) is not a NUL.
+    data = await gql(UPSERT, {"input": {"externalId": "ü \\u0000", "name": "Zoë"}})
     assert data["customerUpsert"]["userErrors"] == []
+
+
+async def test_other_control_characters_are_a_user_error_naming_the_field(gql):
+    data = await gql(UPSERT, {"input": {"externalId": "a\u0001b", "name": "Zoë"}})
+    errors = data["customerUpsert"]["userErrors"]
+    assert [e["code"] for e in errors] == ["INVALID"]
+    assert errors[0]["field"] == ["input", "externalId"]
