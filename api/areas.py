@@ -61,11 +61,17 @@ def customer_fields(position: int) -> Callable[[T], T]:
     return _contributes(CUSTOMER_FIELDS, position)
 
 
+# Subpackages of api/ that serve every area rather than being one.
+_NOT_AREAS = frozenset({"http", "protections"})
+
+
 def area_names() -> list[str]:
-    """The area packages: every subpackage of api/."""
+    """The area packages: every subpackage of api/ but the shared edge ones."""
     import api
 
-    return sorted(m.name for m in pkgutil.iter_modules(api.__path__) if m.ispkg)
+    return sorted(
+        m.name for m in pkgutil.iter_modules(api.__path__) if m.ispkg and m.name not in _NOT_AREAS
+    )
 
 
 def contributions(kind: str) -> list[type]:
