@@ -14,7 +14,8 @@ import asyncio
 
 import pytest
 
-from domain.points import EntryKind
+from domain.customers import CUSTOMERS
+from domain.points import POINTS, EntryKind
 from domain.redemptions import CancelRedemption
 from tests.ledger_audit import assert_ledger_clean
 from tests.service import wiring
@@ -32,10 +33,10 @@ async def test_a_cancel_waits_for_a_debit_in_flight(database, database_url):
 
     adjusting = wiring.unit_of_work(database)
     async with adjusting:
-        await adjusting.customers.get(customer, for_update=True)
-        account = await adjusting.points.load_account(customer)
+        await adjusting.repo(CUSTOMERS).get(customer, for_update=True)
+        account = await adjusting.repo(POINTS).load_account(customer)
         entry = account.debit(EntryKind.ADJUST, 10, now=shop.clock.now(), reason="in flight")
-        await adjusting.points.save_account(account, [entry])
+        await adjusting.repo(POINTS).save_account(account, [entry])
 
         task = asyncio.create_task(
             wiring.redemptions(database, shop.clock).cancel(CancelRedemption(redemption, "k"))

@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from domain.customers import CustomerRef, ProfileInput
-from domain.points import EntryKind
+from domain.customers import CUSTOMERS, CustomerRef, ProfileInput
+from domain.points import POINTS, EntryKind
 from domain.referrals import RecordReferral
 from tests.ledger_audit import assert_ledger_clean
 from tests.service import wiring
@@ -23,10 +23,10 @@ async def debit_in_flight(shop: Shop, database_url: str, customer: int, step) ->
     """Runs `step` while an uncommitted 10-point debit holds `customer`'s lock."""
     adjusting = wiring.unit_of_work(shop.database)
     async with adjusting:
-        await adjusting.customers.get(customer, for_update=True)
-        account = await adjusting.points.load_account(customer)
+        await adjusting.repo(CUSTOMERS).get(customer, for_update=True)
+        account = await adjusting.repo(POINTS).load_account(customer)
         entry = account.debit(EntryKind.ADJUST, 10, now=shop.clock.now(), reason="in flight")
-        await adjusting.points.save_account(account, [entry])
+        await adjusting.repo(POINTS).save_account(account, [entry])
         task = asyncio.create_task(step())
         await blocked_or_done(database_url, task)
         await adjusting.commit()
