@@ -79,7 +79,8 @@ graphiql-assets:
 	rm -rf .graphiql-build
 
 # Mutation testing of the ledger, tier, referral and audit rules (README "Mutation
-# testing"): minutes, so not part of `make test`. mutmut is an optional extra.
+# testing"): minutes, so not part of `make test`. mutmut is an optional extra. The score
+# that counts is with TEST_DATABASE_URL set (the row-lock tests run on PostgreSQL only).
 MUTATION_STAMP := $(VENV)/.mutation-stamp
 $(MUTATION_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,mutation]"

@@ -15,8 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 THIS_FILE = Path(__file__).resolve()
 
-# Directories that are not the project's own text (tools, caches, generated data).
-SKIPPED_DIRS = {"node_modules", "__pycache__", "data"}
+# Directories that are not the project's own text (tools, caches, generated data,
+# mutmut's working copy).
+SKIPPED_DIRS = {"node_modules", "__pycache__", "data", "mutants"}
 
 # Files that live outside the repository; citing them is always a dead end.
 OUTSIDE = ("DOMAIN" + ".md", "DESIGN" + ".md", "../" + "shared", "/work/" + "shared")

@@ -627,3 +627,27 @@ def test_audit_names_each_customer_with_each_problem():
         Violation(2, "3 lots with remaining outside 0..points"),
     ]
     assert audit([]) == []
+
+
+# ---- totals add up: debt and lifetime earned grow, they are not overwritten -----------
+
+
+def test_activation_adds_to_the_lifetime_already_earned():
+    pending = lot(1, 6, state=LotState.PENDING, kind=EntryKind.EARN)
+    acc = account(pending, lifetime=10)
+    acc.activate(pending, NOW)
+    assert acc.lifetime_earned == 16
+
+
+def test_a_reversal_beyond_the_balance_adds_to_the_debt_already_owed():
+    acc = account(debt=4)
+    acc.debit(EntryKind.REVERSE, 3, now=NOW, allow_debt=True)
+    assert (acc.balance, acc.debt) == (-7, 7)
+
+
+def test_an_emptied_preferred_lot_gives_no_draw():
+    emptied = lot(1, 0, points=5)
+    other = lot(2, 10)
+    acc = account(emptied, other)
+    entry = acc.debit(EntryKind.ADJUST, 4, now=NOW, first_from=[emptied])
+    assert taken(entry) == [(2, 4)]
