@@ -93,7 +93,10 @@ class Stream:
 
 
 class ServerProcess:
-    """`loyalty serve` in a child process of its own; killed, never asked to stop."""
+    """`loyalty serve` in a child process of its own; killed, never asked to stop.
+
+    One worker: with several, SIGKILL reaches only uvicorn's supervisor and its
+    workers would go on answering (a crash of the whole host kills them all)."""
 
     def __init__(self, database_url: str, port: int, log: Path) -> None:
         self.database_url = database_url
@@ -118,7 +121,7 @@ class ServerProcess:
     def launch(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as out:
             return subprocess.Popen(
-                [*LOYALTY, "serve", "--port", str(self.port)],
+                [*LOYALTY, "serve", "--port", str(self.port), "--workers", "1"],
                 cwd=ROOT,
                 env=self.environment(),
                 stdout=out,
