@@ -132,8 +132,10 @@ def _describe(exc: Exception) -> str:
 
 
 def client_address(scope: Scope) -> str:
-    """The peer address; behind a proxy, run uvicorn with --proxy-headers and
-    --forwarded-allow-ips so that this is the caller's, not the proxy's."""
+    """The peer address. uvicorn (as `loyalty serve` runs it) takes the caller's
+    address from X-Forwarded-For only from the proxies it trusts (127.0.0.1 and ::1,
+    or FORWARDED_ALLOW_IPS), so behind such a proxy this is the caller's, not the
+    proxy's."""
     client = scope.get("client")
     return client[0] if client else "unknown"
 
