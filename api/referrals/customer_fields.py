@@ -22,7 +22,8 @@ from domain.access import Scope
 @strawberry.type
 class CustomerReferralFields(CustomerFields):
     @strawberry.field(
-        description="The customer's referral code, made when the customer was created and never changed."
+        description="The customer's referral code, made when the customer was created and "
+        "never changed."
     )
     async def referral_code(self, info: strawberry.Info) -> str:
         from domain.referrals import ReferralService
