@@ -91,6 +91,8 @@ async def blocked_by_or_done(database_url: str, holder: int, task: asyncio.Task)
         await connection.close()
 
 
+HANG_GUARD_SECONDS = 300
+
 BLOCKED_BY = (
     "SELECT count(*) FROM pg_stat_activity"
     " WHERE datname = current_database() AND $1 = ANY(pg_blocking_pids(pid))"
@@ -120,38 +122,40 @@ async def test_a_referral_recorded_while_the_order_waits_still_locks_the_referre
         friend_id = present((await uow.repo(CUSTOMERS).add(friend)).id, "friend id")
         await uow.commit()
 
-    holding = wiring.unit_of_work(database)
-    adjusting = wiring.unit_of_work(database)
-    async with holding, adjusting:
-        # The referee's lock is held while the order reads "no referral" and waits for
-        # it. FOR NO KEY UPDATE: it still lets the referral's foreign key be checked.
-        await holding.session.execute(
-            text("SELECT id FROM customers WHERE id = :id FOR NO KEY UPDATE"), {"id": friend_id}
-        )
-        order = asyncio.create_task(shop.order("40", "friend"))
-        await blocked_by_or_done(database_url, await backend_pid(holding), order)
-        assert not order.done()
-        async with wiring.unit_of_work(database) as recording:
-            await recording.repo(REFERRALS).add(
-                Referral(
-                    id=None, referrer_id=referrer, referee_id=friend_id, code=code,
-                    status=ReferralStatus.PENDING, recorded_at=shop.clock.now(),
-                    idempotency_key="k",
-                )
+    # A guard, not a timing: a wrong interleaving fails here instead of hanging CI.
+    async with asyncio.timeout(HANG_GUARD_SECONDS):
+        holding = wiring.unit_of_work(database)
+        adjusting = wiring.unit_of_work(database)
+        async with holding, adjusting:
+            # The referee's lock is held while the order reads "no referral" and waits for
+            # it. FOR NO KEY UPDATE: it still lets the referral's foreign key be checked.
+            await holding.session.execute(
+                text("SELECT id FROM customers WHERE id = :id FOR NO KEY UPDATE"), {"id": friend_id}
             )
-            await recording.commit()
-        # A debit of the referrer in flight, then the referee is let go.
-        await adjusting.repo(CUSTOMERS).get(referrer, for_update=True)
-        account = await adjusting.repo(POINTS).load_account(referrer)
-        entry = account.debit(EntryKind.ADJUST, 10, now=shop.clock.now(), reason="in flight")
-        await adjusting.repo(POINTS).save_account(account, [entry])
-        await adjusting.session.flush()
-        await holding.session.rollback()
-        # The order goes on, finds the referral PENDING and reaches the referrer: under
-        # the lock it waits for the debit; without it, it has read the balance already.
-        await blocked_by_or_done(database_url, await backend_pid(adjusting), order)
-        await adjusting.commit()
-    await order
+            order = asyncio.create_task(shop.order("40", "friend"))
+            await blocked_by_or_done(database_url, await backend_pid(holding), order)
+            assert not order.done()
+            async with wiring.unit_of_work(database) as recording:
+                await recording.repo(REFERRALS).add(
+                    Referral(
+                        id=None, referrer_id=referrer, referee_id=friend_id, code=code,
+                        status=ReferralStatus.PENDING, recorded_at=shop.clock.now(),
+                        idempotency_key="k",
+                    )
+                )
+                await recording.commit()
+            # A debit of the referrer in flight, then the referee is let go.
+            await adjusting.repo(CUSTOMERS).get(referrer, for_update=True)
+            account = await adjusting.repo(POINTS).load_account(referrer)
+            entry = account.debit(EntryKind.ADJUST, 10, now=shop.clock.now(), reason="in flight")
+            await adjusting.repo(POINTS).save_account(account, [entry])
+            await adjusting.session.flush()
+            await holding.session.rollback()
+            # The order goes on, finds the referral PENDING and reaches the referrer: under
+            # the lock it waits for the debit; without it, it has read the balance already.
+            await blocked_by_or_done(database_url, await backend_pid(adjusting), order)
+            await adjusting.commit()
+        await order
 
     assert (await shop.figures(referrer))[0] == 50 - 10 + 100
     bonuses = [e for e in await shop.entries(referrer) if e[0] is EntryKind.BONUS]
