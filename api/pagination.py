@@ -145,3 +145,27 @@ async def paginate(
     size = page_size(first)
     key = decode_cursor(after, sort, cursor_types) if after else None
     return connection(await read(key, size), sort, to_node, count, after=after)
+
+
+async def paginate_per_parent(
+    info: strawberry.Info,
+    parent: int,
+    *,
+    sort: str,
+    first: int | None,
+    after: str | None,
+    pages: Any,
+    counts: Any,
+    to_node: Callable[[Any], Any],
+) -> Connection:
+    """One parent's page of a list read through the area's batched loaders: `pages`
+    keyed by (parent, after key, size) and `counts` by parent, so a page of parents
+    costs one query for all their pages and one for all their counts."""
+    return await paginate(
+        sort=sort,
+        first=first,
+        after=after,
+        read=lambda key, size: info.context.loader(pages).load((parent, key, size)),
+        count=lambda: info.context.loader(counts).load(parent),
+        to_node=to_node,
+    )

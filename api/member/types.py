@@ -23,7 +23,7 @@ from api.errors import BadUserInput
 from api.money import Money, money
 from api.orders.loaders import ORDER, ORDER_COUNTS, ORDER_ITEMS, ORDER_PAGES, ORDER_REFUNDS
 from api.orders.types import OrderItemType, RefundType
-from api.pagination import Connection, paginate
+from api.pagination import Connection, paginate_per_parent
 from api.points.loaders import LEDGER_COUNTS, LEDGER_PAGES
 from api.points.types import CustomerPoints, LedgerEntryKind
 from api.referrals.loaders import (
@@ -322,12 +322,14 @@ class Member:
     async def ledger(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[MemberLedgerEntry]:
-        return await paginate(
+        return await paginate_per_parent(
+            info,
+            self.db_id,
             sort="LEDGER",
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(LEDGER_PAGES).load((self.db_id, key, size)),
-            count=lambda: info.context.loader(LEDGER_COUNTS).load(self.db_id),
+            pages=LEDGER_PAGES,
+            counts=LEDGER_COUNTS,
             to_node=MemberLedgerEntry.from_domain,
         )
 
@@ -335,12 +337,14 @@ class Member:
     async def orders(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[MemberOrder]:
-        return await paginate(
+        return await paginate_per_parent(
+            info,
+            self.db_id,
             sort="PLACED_AT_DESC",
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(ORDER_PAGES).load((self.db_id, key, size)),
-            count=lambda: info.context.loader(ORDER_COUNTS).load(self.db_id),
+            pages=ORDER_PAGES,
+            counts=ORDER_COUNTS,
             to_node=MemberOrder.from_domain,
         )
 
@@ -371,14 +375,14 @@ class Member:
     async def redemptions(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[MemberRedemption]:
-        return await paginate(
+        return await paginate_per_parent(
+            info,
+            self.db_id,
             sort="NEWEST",
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(REDEMPTION_PAGES).load(
-                (self.db_id, key, size)
-            ),
-            count=lambda: info.context.loader(REDEMPTION_COUNTS).load(self.db_id),
+            pages=REDEMPTION_PAGES,
+            counts=REDEMPTION_COUNTS,
             to_node=MemberRedemption.from_domain,
         )
 
@@ -399,14 +403,14 @@ class Member:
     async def referrals(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[MemberReferral]:
-        return await paginate(
+        return await paginate_per_parent(
+            info,
+            self.db_id,
             sort="REFERRALS",
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(REFERRAL_PAGES).load(
-                (self.db_id, key, size)
-            ),
-            count=lambda: info.context.loader(REFERRAL_COUNTS).load(self.db_id),
+            pages=REFERRAL_PAGES,
+            counts=REFERRAL_COUNTS,
             to_node=lambda referral: MemberReferral.of(referral, self.db_id),
         )
 

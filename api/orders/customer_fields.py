@@ -8,7 +8,7 @@ from api.areas import customer_fields
 from api.customers.base import CustomerFields
 from api.orders.loaders import ORDER_COUNTS, ORDER_PAGES
 from api.orders.types import OrderType
-from api.pagination import Connection, paginate
+from api.pagination import Connection, paginate_per_parent
 
 
 @customer_fields(position=30)
@@ -20,11 +20,13 @@ class CustomerOrderFields(CustomerFields):
     ) -> Connection[OrderType]:
         # Batched across the customers of a list, first pages and pages after a cursor
         # alike (a cursor is a sort key, valid for every customer).
-        return await paginate(
+        return await paginate_per_parent(
+            info,
+            self.db_id,
             sort="PLACED_AT_DESC",
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(ORDER_PAGES).load((self.db_id, key, size)),
-            count=lambda: info.context.loader(ORDER_COUNTS).load(self.db_id),
+            pages=ORDER_PAGES,
+            counts=ORDER_COUNTS,
             to_node=OrderType.from_domain,
         )

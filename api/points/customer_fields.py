@@ -6,7 +6,7 @@ import strawberry
 
 from api.areas import customer_fields
 from api.customers.base import CustomerFields
-from api.pagination import Connection, paginate
+from api.pagination import Connection, paginate_per_parent
 from api.points.loaders import LEDGER_COUNTS, LEDGER_PAGES
 from api.points.types import CustomerPoints, LedgerEntryType
 
@@ -27,11 +27,13 @@ class CustomerPointsFields(CustomerFields):
     async def ledger(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[LedgerEntryType]:
-        return await paginate(
+        return await paginate_per_parent(
+            info,
+            self.db_id,
             sort="LEDGER",
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(LEDGER_PAGES).load((self.db_id, key, size)),
-            count=lambda: info.context.loader(LEDGER_COUNTS).load(self.db_id),
+            pages=LEDGER_PAGES,
+            counts=LEDGER_COUNTS,
             to_node=LedgerEntryType.from_domain,
         )

@@ -7,7 +7,7 @@ import strawberry
 from api.areas import customer_fields
 from api.auth import requires
 from api.customers.base import CustomerFields
-from api.pagination import Connection, paginate
+from api.pagination import Connection, paginate_per_parent
 from api.referrals.loaders import (
     REFERRAL_CODE,
     REFERRAL_COUNTS,
@@ -48,14 +48,14 @@ class CustomerReferralFields(CustomerFields):
     async def referrals(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[ReferralType]:
-        return await paginate(
+        return await paginate_per_parent(
+            info,
+            self.db_id,
             sort="REFERRALS",
             first=first,
             after=after,
-            read=lambda key, size: info.context.loader(REFERRAL_PAGES).load(
-                (self.db_id, key, size)
-            ),
-            count=lambda: info.context.loader(REFERRAL_COUNTS).load(self.db_id),
+            pages=REFERRAL_PAGES,
+            counts=REFERRAL_COUNTS,
             to_node=ReferralType.from_domain,
         )
 
