@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install run test lint typecheck schema bench mutation clean graphiql-assets browser
+.PHONY: install run worker test lint typecheck schema bench mutation clean graphiql-assets browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/loyalty migrate
 	$(BIN)/loyalty demo
-	$(BIN)/loyalty serve
+	$(BIN)/loyalty serve --with-worker
+
+# The worker alone (webhook delivery and the daily pass), beside a `loyalty serve`
+# started elsewhere; several may run against one PostgreSQL database.
+worker: $(STAMP)
+	$(BIN)/loyalty migrate
+	$(BIN)/loyalty worker
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

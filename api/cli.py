@@ -30,19 +30,45 @@ def main() -> None:
     default=None,
     help="Server processes sharing the port [default: the number of cores].",
 )
-def serve(host: str, port: int, workers: int | None) -> None:
+@click.option(
+    "--with-worker",
+    is_flag=True,
+    help="Also run `loyalty worker` beside the server (a child process, stopped with it).",
+)
+def serve(host: str, port: int, workers: int | None, with_worker: bool) -> None:
     """Serves the API (GraphiQL at /graphql in development).
 
     One process runs Python on one core, so the default is one process per core; each
     has its own engine and pool (at most 30 PostgreSQL connections each), its
     own document and API key caches, and, with the default `memory://` rate-limit
     storage, its own rate-limit counters (use Redis to share them). uvloop and
-    httptools replace asyncio's default loop and the pure-Python h11 parser."""
+    httptools replace asyncio's default loop and the pure-Python h11 parser.
+
+    `--with-worker` (what `make run` uses) starts one `loyalty worker` beside the
+    server, so webhooks are delivered with one command."""
+    get_settings()  # refuse bad settings here, once, before any worker starts
+    worker = None
+    if with_worker:
+        import subprocess
+        import sys
+
+        worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+    try:
+        _run_server(host, port, workers)
+    finally:
+        if worker is not None:
+            worker.terminate()  # SIGTERM: the worker finishes or releases its sends
+            try:
+                worker.wait(timeout=get_settings().worker_shutdown_grace_s + 10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def _run_server(host: str, port: int, workers: int | None) -> None:
     import os
 
     import uvicorn
 
-    get_settings()  # refuse bad settings here, once, before any worker starts
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -208,6 +234,47 @@ def jobs_run_daily(as_of: datetime | None) -> None:
         f"{report.expired_lots} lots expired ({report.expired_points} points), "
         f"{report.expiry_notices} expiring-soon notices, {report.tier_changes} tier downgrades"
     )
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one round (fan out, daily pass if due, send).")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    default=None,
+    help="Run the daily pass as of this instant (UTC unless an offset is given), even "
+    "if a worker already ran that day, then exit.",
+)
+def worker(once: bool, as_of: datetime | None) -> None:
+    """Delivers webhooks and runs the daily pass once per program-local day.
+
+    Runs until SIGTERM or SIGINT: sends in flight finish (or are released for
+    another worker). Several workers may share one PostgreSQL database; run one on
+    SQLite."""
+    import logging
+
+    from api.worker import Worker, serve_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+
+    async def run() -> None:
+        database = _database()
+        try:
+            if as_of is None:
+                await serve_worker(database, settings, once=once)
+                return
+            when = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+            hand = Worker(database, settings)
+            try:
+                report = await hand.run_daily_as_of(when)
+            finally:
+                await hand.close()
+            click.echo(f"daily pass as of {when.isoformat()}: {report}")
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
 
 
 @main.group()

@@ -77,6 +77,23 @@ class Settings(BaseSettings):
         default=5.0, ge=0, le=60, validation_alias="LOYALTY_API_KEY_CACHE_SECONDS"
     )
 
+    # The worker (`loyalty worker`, README "Webhooks"): each send's timeout, failures
+    # before a delivery is DEAD, concurrent sends, how often an idle worker looks for
+    # work, and how long a stopping worker lets its sends in flight finish.
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, validation_alias="LOYALTY_WEBHOOK_TIMEOUT_S"
+    )
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, le=30, validation_alias="LOYALTY_WEBHOOK_MAX_ATTEMPTS"
+    )
+    worker_concurrency: int = Field(
+        default=16, ge=1, le=500, validation_alias="LOYALTY_WORKER_CONCURRENCY"
+    )
+    worker_poll_s: float = Field(default=1.0, gt=0, le=60, validation_alias="LOYALTY_WORKER_POLL_S")
+    worker_shutdown_grace_s: float = Field(
+        default=15.0, ge=0, le=300, validation_alias="LOYALTY_WORKER_SHUTDOWN_GRACE_S"
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origin_list(cls, value: object) -> object:

@@ -48,6 +48,7 @@ class Scope(StrEnum):
     FEEDBACK_WRITE = "feedback:write"
     SEGMENTS_READ = "segments:read"
     SEGMENTS_WRITE = "segments:write"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 class Role(StrEnum):

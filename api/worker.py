@@ -1,0 +1,260 @@
+"""`loyalty worker`: the loop and its signals. The work itself is the domain's:
+`WebhookDispatcher` (fan-out, claim, send, record) and `DailyScheduler` (the daily
+pass once per program-local day).
+
+Each turn of the loop fans new outbox events out into deliveries, runs the daily
+pass if no worker has run it today, and claims as many due deliveries as it has
+free sending slots. Sends run as tasks beside the loop, each bounded by its own
+timeout, so a slow receiver holds one slot and never the others nor the next turn.
+
+SIGTERM or SIGINT stops claiming; sends in flight get `shutdown_grace_s` to finish
+(more than a send's timeout, so normally all do), and any still running after that
+are cancelled and their deliveries released, due again at once for the next worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from api.settings import Settings
+from api.webhooks.render import render
+from api.webhooks.transport import HttpSender
+from domain.clock import Clock, SystemClock
+from domain.daily import DailyScheduler
+from domain.webhooks import (
+    Claimed,
+    RetryPolicy,
+    RoundReport,
+    SecretBox,
+    WebhookDispatcher,
+    WebhookSender,
+)
+from persistence.database import Database
+from persistence.unit_of_work import unit_of_work_factory
+
+log = logging.getLogger("loyalty.worker")
+
+FANOUT_BATCH = 1000
+MAX_FANOUT_BATCHES_PER_TURN = 20
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+@dataclass
+class Totals:
+    fanned_out: int = 0
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    dead: int = 0
+    daily_passes: int = 0
+    released: int = 0
+    in_flight: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class Worker:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        sender: WebhookSender | None = None,
+        policy: RetryPolicy | None = None,
+        name: str | None = None,
+        daily: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.name = name or worker_name()
+        self._own_sender = sender is None
+        self.sender: WebhookSender = sender or HttpSender(
+            production=settings.is_production, timeout_s=settings.webhook_timeout_s
+        )
+        uow = unit_of_work_factory(database, settings.program_defaults())
+        self.dispatcher = WebhookDispatcher(
+            uow,
+            self.clock,
+            SecretBox(settings.secret_key),
+            self.sender,
+            worker=self.name,
+            policy=policy or RetryPolicy(max_attempts=settings.webhook_max_attempts),
+            render=render,
+        )
+        self.scheduler = DailyScheduler(uow, self.clock, worker=self.name) if daily else None
+        self.concurrency = settings.worker_concurrency
+        self.totals = Totals()
+
+    async def close(self) -> None:
+        if self._own_sender and isinstance(self.sender, HttpSender):
+            await self.sender.aclose()
+
+    # ---- one turn
+
+    async def fan_out(self) -> int:
+        made = 0
+        for _ in range(MAX_FANOUT_BATCHES_PER_TURN):
+            before = await self.dispatcher.fan_out(FANOUT_BATCH)
+            made += before
+            if before == 0:
+                break
+        self.totals.fanned_out += made
+        return made
+
+    async def daily_pass(self) -> None:
+        if self.scheduler is None:
+            return
+        ran = await self.scheduler.run_if_due()
+        if ran is not None:
+            day, report = ran
+            self.totals.daily_passes += 1
+            log.info("daily pass for %s: %s", day.isoformat(), report)
+
+    async def run_daily_as_of(self, as_of: datetime) -> object:
+        """The daily pass by hand (`--as-of`), whether or not that day already ran."""
+        scheduler = self.scheduler or DailyScheduler(
+            self.dispatcher.uow_factory, self.clock, worker=self.name
+        )
+        ran = await scheduler.run_for(as_of, force=True)
+        assert ran is not None
+        return ran[1]
+
+    async def _send(self, claimed: Claimed) -> None:
+        try:
+            delivery = await self.dispatcher.send(claimed)
+        except Exception:
+            log.exception("delivery %s: sending failed", claimed.delivery.id)
+            return
+        self.totals.sent += 1
+        if delivery.status.value == "SUCCEEDED":
+            self.totals.succeeded += 1
+        elif delivery.status.value == "DEAD":
+            self.totals.dead += 1
+            log.warning(
+                "delivery %s to subscription %s is DEAD after %s failures: %s",
+                delivery.id,
+                delivery.subscription_id,
+                delivery.failures,
+                delivery.last_error,
+            )
+        else:
+            self.totals.failed += 1
+
+    def _start_sends(self, claimed: list[Claimed]) -> None:
+        for item in claimed:
+            task = asyncio.ensure_future(self._send(item))
+            task.claimed = item  # type: ignore[attr-defined]
+            self.totals.in_flight.add(task)
+            task.add_done_callback(self.totals.in_flight.discard)
+
+    async def run_once(self) -> RoundReport:
+        """One full round (`--once`): fan out, the daily pass if due, then claim and
+        send every due delivery, waiting for the sends."""
+        before = Totals(**{k: v for k, v in vars(self.totals).items() if k != "in_flight"})
+        await self.fan_out()
+        await self.daily_pass()
+        while True:
+            claimed = await self.dispatcher.claim(self.concurrency)
+            if not claimed:
+                break
+            self._start_sends(claimed)
+            await asyncio.gather(*list(self.totals.in_flight))
+        return RoundReport(
+            fanned_out=self.totals.fanned_out - before.fanned_out,
+            sent=self.totals.sent - before.sent,
+            succeeded=self.totals.succeeded - before.succeeded,
+            failed=self.totals.failed - before.failed,
+            dead=self.totals.dead - before.dead,
+        )
+
+    # ---- the loop
+
+    async def run(self, stop: asyncio.Event) -> None:
+        poll = self.settings.worker_poll_s
+        log.info("worker %s started (%d sending slots)", self.name, self.concurrency)
+        last_logged = (0, 0)
+        while not stop.is_set():
+            try:
+                await self.fan_out()
+                await self.daily_pass()
+                free = self.concurrency - len(self.totals.in_flight)
+                claimed = await self.dispatcher.claim(free) if free > 0 else []
+                self._start_sends(claimed)
+            except Exception:
+                log.exception("worker turn failed; trying again")
+                claimed = []
+            counts = (self.totals.fanned_out, self.totals.sent)
+            if counts != last_logged:
+                last_logged = counts
+                log.info(
+                    "fanned out %d, sent %d (%d ok, %d to retry, %d dead), %d in flight",
+                    self.totals.fanned_out,
+                    self.totals.sent,
+                    self.totals.succeeded,
+                    self.totals.failed,
+                    self.totals.dead,
+                    len(self.totals.in_flight),
+                )
+            if claimed and len(self.totals.in_flight) < self.concurrency:
+                continue  # more may be due: claim again at once
+            await _first_of(stop, self.totals.in_flight, poll)
+        await self._drain()
+        log.info("worker %s stopped: %s", self.name, self.summary())
+
+    async def _drain(self) -> None:
+        in_flight = list(self.totals.in_flight)
+        if not in_flight:
+            return
+        log.info("stopping: waiting for %d sends in flight", len(in_flight))
+        _, pending = await asyncio.wait(in_flight, timeout=self.settings.worker_shutdown_grace_s)
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        ids = [t.claimed.delivery.id for t in pending]  # type: ignore[attr-defined]
+        await self.dispatcher.release([i for i in ids if i is not None])
+        self.totals.released += len(ids)
+        log.info("released %d unfinished deliveries", len(ids))
+
+    def summary(self) -> str:
+        t = self.totals
+        return (
+            f"fanned out {t.fanned_out}, sent {t.sent} ({t.succeeded} ok, {t.failed} to retry, "
+            f"{t.dead} dead), {t.daily_passes} daily passes, {t.released} released"
+        )
+
+
+async def _first_of(stop: asyncio.Event, tasks: set[asyncio.Task[None]], poll_s: float) -> None:
+    """Waits until stop is set, a send finishes, or `poll_s` seconds pass."""
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({stopper, *tasks}, timeout=poll_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+
+
+async def serve_worker(database: Database, settings: Settings, *, once: bool = False) -> Worker:
+    """Runs the worker until SIGTERM/SIGINT (or one round with `once`)."""
+    worker = Worker(database, settings)
+    try:
+        if once:
+            report = await worker.run_once()
+            log.info("one round: %s", report)
+            return worker
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await worker.run(stop)
+        return worker
+    finally:
+        await worker.close()
