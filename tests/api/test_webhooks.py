@@ -8,11 +8,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from api.webhooks.transport import HttpSender
 from api.worker import Worker
 from domain.webhooks import RetryPolicy
+from persistence.webhooks import WebhookSubscriptionRow
 from tests.event_horizon import settle
 from tests.webhook_receiver import receiver
 
@@ -81,6 +83,11 @@ async def test_a_delivery_is_signed_to_the_standard_webhooks_spec(gql, database,
     with receiver() as hook:
         sub, secret = await subscribe(gql, hook.url)
         assert secret.startswith("whsec_")
+        async with database.sessions() as session:
+            stored = (
+                await session.execute(select(WebhookSubscriptionRow.secret_sealed))
+            ).scalar_one()
+        assert secret[len("whsec_") :] not in stored  # sealed: the database alone does not tell
         await gql(UPSERT, {"id": "ada"})
         await gql(UPSERT, {"id": "bob"})
 
