@@ -49,9 +49,14 @@ def serve(host: str, port: int, workers: int | None, with_worker: bool) -> None:
     get_settings()  # refuse bad settings here, once, before any worker starts
     worker = None
     if with_worker:
+        import signal
         import subprocess
         import sys
 
+        # uvicorn re-raises the SIGTERM it stopped on once it has shut down; as an
+        # exception here (not the default, which ends the process at once) it lets the
+        # `finally` below stop the worker too.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
     try:
         _run_server(host, port, workers)
@@ -62,6 +67,10 @@ def serve(host: str, port: int, workers: int | None, with_worker: bool) -> None:
                 worker.wait(timeout=get_settings().worker_shutdown_grace_s + 10)
             except subprocess.TimeoutExpired:
                 worker.kill()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _run_server(host: str, port: int, workers: int | None) -> None:
@@ -255,7 +264,8 @@ def worker(once: bool, as_of: datetime | None) -> None:
 
     from api.worker import Worker, serve_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("loyalty.worker").setLevel(logging.INFO)
     settings = get_settings()
 
     async def run() -> None:

@@ -89,3 +89,45 @@ async def test_a_send_outlasting_the_grace_period_is_released(database):
         None,
         None,
     )
+
+
+def test_serve_with_worker_starts_and_stops_both(tmp_path):
+    """`make run`'s command: one process tree, the worker stopped with the server."""
+    from persistence.migrations import upgrade
+    from tests.api.live_server import free_port
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'run.db'}"
+    upgrade(url)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--with-worker", "--workers", "1"]
+        + ["--port", str(free_port())],
+        env={**os.environ, "DATABASE_URL": url, "LOYALTY_WORKER_POLL_S": "0.05"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert server.stdout is not None
+        for line in server.stdout:
+            lines.append(line)
+            text = "".join(lines)
+            if "started (" in text and "Application startup complete" in text:
+                ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert ready.wait(HANG_GUARD_S), "".join(lines)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(HANG_GUARD_S) == 0
+        reader.join(HANG_GUARD_S)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    output = "".join(lines)
+    assert "Finished server process" in output
+    assert "stopped: fanned out 0" in output, output
