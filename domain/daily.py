@@ -41,6 +41,7 @@ class DailyScheduler:
         *,
         worker: str,
         stale_after: timedelta = timedelta(hours=1),
+        recheck_after: timedelta = timedelta(minutes=5),
         run: DailyRun = jobs.run_daily,
     ) -> None:
         self.uow_factory = uow_factory
@@ -48,6 +49,10 @@ class DailyScheduler:
         self.worker = worker
         self.stale_after = stale_after
         self.run = run
+        self.recheck_after = recheck_after
+        self._skip: tuple[date, datetime] | None = None
+        """(day, until): this day needs no claim attempt before `until` (ran here, or
+        claimed elsewhere), so an idle worker's turns skip the claim's write."""
 
     async def local_day(self, at: datetime) -> date:
         async with self.uow_factory() as uow:
@@ -58,6 +63,10 @@ class DailyScheduler:
         """Runs the pass as of now if no worker has run it for today (program time);
         returns the day and the pass's report, or None when it was not due here."""
         now = self.clock.now()
+        if self._skip is not None:
+            day, until = self._skip
+            if now < until and await self.local_day(now) == day:
+                return None
         return await self.run_for(now, force=False)
 
     async def run_for(self, as_of: datetime, *, force: bool) -> tuple[date, Any] | None:
@@ -71,9 +80,12 @@ class DailyScheduler:
             )
             await uow.commit()
         if not claimed and not force:
+            # Claimed elsewhere: look again later in case that worker dies mid-pass.
+            self._skip = (day, now + self.recheck_after)
             return None
         report = await self.run(self.uow_factory, as_of)
         async with self.uow_factory() as uow:
             await uow.repo(DAY_CLAIMS).finish(day, self.worker, self.clock.now())
             await uow.commit()
+        self._skip = (day, datetime.max.replace(tzinfo=now.tzinfo))
         return day, report
