@@ -4,17 +4,23 @@ library, retries and DEAD driven by the injected clock (no sleeps)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from starlette.applications import Starlette
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 from api.webhooks.transport import HttpSender
 from api.worker import Worker
 from domain.webhooks import RetryPolicy
 from persistence.webhooks import WebhookSubscriptionRow
+from tests.api.live_server import serving
 from tests.event_horizon import settle
 from tests.webhook_receiver import receiver
 
@@ -300,3 +306,59 @@ async def test_redirects_are_not_followed():
             await sender.aclose()
         assert (result.status_code, result.succeeded) == (307, False)
         assert len(hook.requests) == 1
+
+
+async def test_a_slow_receiver_does_not_hold_up_another_subscriber(gql, database, settings, clock):
+    """The worker loop sends concurrently: the fast receiver gets its event while the
+    slow one has not answered yet."""
+    with receiver() as slow, receiver() as fast:
+        slow.hold = threading.Event()
+        await subscribe(gql, slow.url)
+        await subscribe(gql, fast.url)
+        await gql(UPSERT, {"id": "ada"})
+        await settle(database)
+        work = Worker(database, settings, clock=clock, policy=POLICY, name="loop")
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(work.run(stop))
+        try:
+            assert await asyncio.to_thread(fast.arrived.wait, 120)
+            assert await asyncio.to_thread(slow.arrived.wait, 120)
+            assert not slow.hold.is_set()  # still unanswered when the fast one got it
+        finally:
+            slow.hold.set()
+            stop.set()
+            await running
+            await work.close()
+        assert len(fast.requests) == 1 and len(slow.requests) == 1
+        assert work.totals.succeeded == 2
+
+
+async def test_a_receiver_that_never_answers_times_out():
+    with receiver() as hook:
+        hook.hold = threading.Event()
+        sender = HttpSender(production=False, timeout_s=0.2)
+        try:
+            result = await sender.post(hook.url, {}, b"{}")
+        finally:
+            hook.hold.set()
+            await sender.aclose()
+        assert (result.status_code, result.error) == (None, "timeout after 0.2 s")
+
+
+async def test_an_endless_answer_is_read_only_up_to_the_cap():
+    async def endless(request):  # noqa: ANN001, ANN202
+        async def chunks():  # noqa: ANN202
+            while True:
+                yield b"x" * 65536
+
+        return StreamingResponse(chunks(), status_code=500)
+
+    app = Starlette(routes=[Route("/hook", endless, methods=["POST"])])
+    with serving(app) as base:
+        sender = HttpSender(production=False, timeout_s=30)
+        try:
+            result = await sender.post(f"{base}/hook", {}, b"{}")
+        finally:
+            await sender.aclose()
+    assert result.status_code == 500
+    assert result.error is not None and result.error.startswith("HTTP 500: xxx")
