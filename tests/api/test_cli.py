@@ -103,3 +103,19 @@ def test_demo_in_a_fresh_process(tmp_path: Path):
         )
         assert done.returncode == 0, done.stderr
     assert "Admin key: lg_" in done.stdout
+
+
+async def test_worker_runs_the_daily_pass_by_hand_and_one_round(database_file):
+    await loyalty("migrate")
+    by_hand = (await loyalty("worker", "--as-of", "2027-02-28")).output
+    assert "daily pass as of 2027-02-28T00:00:00+00:00" in by_hand
+    # By hand means whether or not that day already ran; the claim is recorded.
+    assert "daily pass as of" in (await loyalty("worker", "--as-of", "2027-02-28")).output
+    await loyalty("worker", "--once")  # one round (today's pass included) and exit
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_file.replace("+aiosqlite", ""))
+    with engine.connect() as connection:
+        days = connection.execute(text("SELECT day FROM worker_days ORDER BY day")).scalars()
+        assert "2027-02-28" in list(days)
+    engine.dispose()

@@ -362,3 +362,48 @@ async def test_an_endless_answer_is_read_only_up_to_the_cap():
             await sender.aclose()
     assert result.status_code == 500
     assert result.error is not None and result.error.startswith("HTTP 500: xxx")
+
+
+UPDATE = """
+mutation($input: WebhookSubscriptionUpdateInput!) {
+  webhookSubscriptionUpdate(input: $input) {
+    webhookSubscription { active eventTypes description } userErrors { code field }
+  }
+}"""
+
+
+async def test_an_inactive_subscription_waits_and_a_deleted_one_is_gone(
+    gql, database, settings, clock
+):
+    with receiver() as hook:
+        sub, _ = await subscribe(gql, hook.url)
+        paused = await gql(UPDATE, {"input": {"id": sub, "active": False, "description": "CRM"}})
+        assert paused["webhookSubscriptionUpdate"] == {
+            "webhookSubscription": {
+                "active": False,
+                "eventTypes": ["customer.created"],
+                "description": "CRM",
+            },
+            "userErrors": [],
+        }
+        await gql(UPSERT, {"id": "ada"})
+        work = worker(database, settings, clock)
+        assert (await work.run_once()).sent == 0 and hook.requests == []
+
+        await gql(UPDATE, {"input": {"id": sub, "active": True}})
+        await gql(UPSERT, {"id": "bob"})  # made while active: it gets a delivery
+        assert (await work.run_once()).sent == 1
+        assert json.loads(hook.requests[0].body)["type"] == "customer.created"
+
+        deleted = await gql(
+            "mutation($id: ID!) { webhookSubscriptionDelete(input: {id: $id})"
+            " { deletedId userErrors { code } } }",
+            {"id": sub},
+        )
+        assert deleted["webhookSubscriptionDelete"] == {"deletedId": sub, "userErrors": []}
+        assert (await gql("{ webhookSubscriptions { id } }"))["webhookSubscriptions"] == []
+        assert await deliveries(gql, None) == []
+        missing = await gql(UPDATE, {"input": {"id": sub, "active": True}})
+        assert missing["webhookSubscriptionUpdate"]["userErrors"] == [
+            {"code": "NOT_FOUND", "field": ["input", "id"]}
+        ]
