@@ -48,6 +48,9 @@ class Scope(StrEnum):
     FEEDBACK_WRITE = "feedback:write"
     SEGMENTS_READ = "segments:read"
     SEGMENTS_WRITE = "segments:write"
+    COUPONS_READ = "coupons:read"
+    COUPONS_WRITE = "coupons:write"
+    COUPONS_USE = "coupons:use"
 
 
 class Role(StrEnum):
@@ -71,6 +74,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REDEMPTIONS_USE,
             Scope.REFERRALS_WRITE,
             Scope.FEEDBACK_WRITE,
+            Scope.COUPONS_USE,
         }
     ),
     Role.PARTNER: frozenset(
@@ -91,6 +95,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REWARDS_READ,
             Scope.METRICS_READ,
             Scope.SEGMENTS_READ,
+            Scope.COUPONS_READ,
         }
     ),
 }

@@ -223,6 +223,17 @@ class RedemptionService:
                     api_key_id=command.api_key_id,
                 )
             )
+            if reward.coupon_template_id is not None:  # a COUPON reward: points buy a coupon
+                from domain.coupons import issue_in  # coupons → redemptions (codes)
+
+                await issue_in(
+                    uow,
+                    reward.coupon_template_id,
+                    customer_id,
+                    now,
+                    redemption_id=redemption.id,
+                    field_path=("reward_id",),
+                )
             entry.redemption_id = redemption.id
             entry.api_key_id = command.api_key_id
             entry.idempotency_key = key

@@ -18,8 +18,11 @@ import strawberry
 
 from api import ids
 from api.conversion import from_domain
+from api.coupons.loaders import COUPON_COUNTS, COUPON_PAGES, STATUS_COUNTS, STATUS_PAGES
+from api.coupons.types import CouponStatus
 from api.customers.types import Gender
 from api.errors import BadUserInput
+from api.member.coupons import MemberCoupon
 from api.money import Money, money
 from api.orders.loaders import ORDER, ORDER_COUNTS, ORDER_ITEMS, ORDER_PAGES, ORDER_REFUNDS
 from api.orders.types import OrderItemType, RefundType
@@ -37,6 +40,7 @@ from api.referrals.types import ReferralStatus
 from api.rewards.loaders import REDEMPTION, REDEMPTION_COUNTS, REDEMPTION_PAGES, REWARD
 from api.rewards.types import RedemptionStatus, RewardKind
 from api.tiers.loaders import TIER, TIER_HISTORY, TIER_OF_CUSTOMER, TIER_PROGRESS
+from domain import coupons as domain_coupons
 from domain import customers as domain_customers
 from domain import orders as domain_orders
 from domain import redemptions as redeeming
@@ -384,6 +388,29 @@ class Member:
             pages=REDEMPTION_PAGES,
             counts=REDEMPTION_COUNTS,
             to_node=MemberRedemption.from_domain,
+        )
+
+    @strawberry.field(
+        description="The member's coupons, newest first; `status` keeps those with that "
+        "status as of now (ISSUED: usable now or later, EXPIRED, USED)."
+    )
+    async def coupons(
+        self,
+        info: strawberry.Info,
+        status: CouponStatus | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[MemberCoupon]:
+        chosen = domain_coupons.CouponStatus(status) if status is not None else None
+        return await paginate_per_parent(
+            info,
+            self.db_id,
+            sort="NEWEST",
+            first=first,
+            after=after,
+            pages=STATUS_PAGES[chosen] if chosen else COUPON_PAGES,
+            counts=STATUS_COUNTS[chosen] if chosen else COUPON_COUNTS,
+            to_node=MemberCoupon.from_domain,
         )
 
     @strawberry.field(description="The member's own referral code, to share with friends.")

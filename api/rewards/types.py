@@ -69,6 +69,11 @@ class RewardType(Node):
     def active(self, info: strawberry.Info) -> bool:
         return self.model.is_active(info.context.clock.now())
 
+    @strawberry.field(description="COUPON rewards: the template of the coupon redeeming issues.")
+    def coupon_template_id(self) -> strawberry.ID | None:
+        key = self.model.coupon_template_id
+        return strawberry.ID(ids.encode("CouponTemplate", key)) if key is not None else None
+
 
 async def load_reward(info: strawberry.Info, key: int) -> RewardType | None:
     reward = await info.context.loader(REWARD).load(key)
