@@ -274,7 +274,7 @@ async def test_points_buy_a_coupon_through_reward_redeem(gql):
 async def _used_then_refunded(gql, clock, name: str) -> dict:  # noqa: ANN001
     template = await new_template(gql, name=name)
     await _order(gql, f"{name}-order", name, clock.at - timedelta(minutes=5))
-    customers = await gql(f"{{ customers(first: 100) {{ nodes {{ id externalId }} }} }}")
+    customers = await gql("{ customers(first: 100) { nodes { id externalId } } }")
     shopper = next(c["id"] for c in customers["customers"]["nodes"] if c["externalId"] == name)
     coupon = await issued(gql, template["id"], shopper)
     assert (await use(gql, coupon["code"], f"{name}-order"))["userErrors"] == []
