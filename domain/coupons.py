@@ -65,6 +65,7 @@ class CouponStatus(StrEnum):
     ISSUED = "ISSUED"
     USED = "USED"
     EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"  # the redemption that bought it was cancelled
 
 
 class CouponRefusal(StrEnum):
@@ -72,6 +73,7 @@ class CouponRefusal(StrEnum):
 
     NOT_FOUND = "NOT_FOUND"
     ALREADY_USED = "ALREADY_USED"
+    REVOKED = "REVOKED"
     EXPIRED = "EXPIRED"
     NOT_YET_VALID = "NOT_YET_VALID"
     NOT_ELIGIBLE = "NOT_ELIGIBLE"
@@ -385,6 +387,8 @@ def time_refusal(coupon: Coupon, now: datetime) -> tuple[CouponRefusal, str] | N
     (excluded)."""
     if coupon.status is CouponStatus.USED:
         return CouponRefusal.ALREADY_USED, "This coupon was already used."
+    if coupon.status is CouponStatus.REVOKED:
+        return CouponRefusal.REVOKED, "This coupon was withdrawn (its redemption was cancelled)."
     if coupon.status is CouponStatus.EXPIRED or now >= coupon.valid_until:
         return CouponRefusal.EXPIRED, "This coupon has expired."
     if now < coupon.valid_from:
@@ -405,6 +409,7 @@ def spend_refusal(template: CouponTemplate, cart: Cart) -> tuple[CouponRefusal, 
 REFUSAL_CODES = {
     CouponRefusal.NOT_FOUND: ErrorCode.NOT_FOUND,
     CouponRefusal.ALREADY_USED: ErrorCode.ALREADY_USED,
+    CouponRefusal.REVOKED: ErrorCode.ALREADY_CANCELLED,
     CouponRefusal.EXPIRED: ErrorCode.EXPIRED,
     CouponRefusal.NOT_YET_VALID: ErrorCode.NOT_YET_VALID,
     CouponRefusal.NOT_ELIGIBLE: ErrorCode.NOT_ELIGIBLE,
@@ -477,6 +482,11 @@ class CouponRepository(Protocol):
     async def on_order(self, order_external_id: str) -> list[Coupon]: ...
     async def mark_used(self, coupon_id: int, order_external_id: str, at: datetime) -> bool:
         """ISSUED → USED, only if still ISSUED; False when it no longer was."""
+        ...
+
+    async def revoke_for_redemption(self, redemption_id: int) -> CouponStatus | None:
+        """ISSUED → REVOKED for the coupon a redemption bought; the status it had (None
+        when the redemption bought no coupon)."""
         ...
 
     async def restore_for_order(self, customer_id: int, order_external_id: str) -> int:
@@ -587,6 +597,17 @@ async def issue_in(
             redemption_id=redemption_id,
         )
     )
+
+
+async def revoke_with_redemption(uow: UnitOfWork, redemption_id: int) -> None:
+    """Called by the cancellation of a redemption: the coupon it bought is withdrawn
+    (the points come back, so the coupon cannot stay), unless it was already used, in
+    which case the cancellation is refused."""
+    before = await uow.repo(COUPONS).revoke_for_redemption(redemption_id)
+    if before is CouponStatus.USED:
+        raise DomainError(
+            ErrorCode.ALREADY_USED, ("id",), "The coupon bought with this redemption was used."
+        )
 
 
 async def restore_on_full_refund(

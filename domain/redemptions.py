@@ -332,6 +332,9 @@ class RedemptionService:
             ):
                 current = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
                 _refuse_settled(current, ("id",))
+            from domain.coupons import revoke_with_redemption  # coupons → redemptions
+
+            await revoke_with_redemption(uow, found_id)  # a COUPON reward's coupon goes too
             entry_id = present(
                 await uow.repo(REDEMPTIONS).redeem_entry_id(found_id), "redeem entry id"
             )

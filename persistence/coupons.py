@@ -122,7 +122,9 @@ class CouponRow(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     order_external_id: Mapped[str | None] = mapped_column(String(128))
-    redemption_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("redemptions.id"))
+    redemption_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("redemptions.id"), index=True
+    )
     expiry_notice_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
@@ -289,7 +291,9 @@ class SqlCouponRepository:
 
     async def count_held(self, template_id: int, customer_id: int) -> int:
         statement = select(func.count()).where(
-            CouponRow.template_id == template_id, CouponRow.customer_id == customer_id
+            CouponRow.template_id == template_id,
+            CouponRow.customer_id == customer_id,
+            CouponRow.status != CouponStatus.REVOKED.value,  # a withdrawn one gives the right back
         )
         return int((await self.session.execute(statement)).scalar_one())
 
@@ -357,7 +361,9 @@ class SqlCouponRepository:
         candidates = _joined(targeted, audience_cls).where(
             audience,
             ~exists().where(
-                CouponRow.template_id == template_id, CouponRow.customer_id == CustomerRow.id
+                CouponRow.template_id == template_id,
+                CouponRow.customer_id == CustomerRow.id,
+                CouponRow.status != CouponStatus.REVOKED.value,
             ),
         )
         ranked = candidates.add_columns(
@@ -440,6 +446,23 @@ class SqlCouponRepository:
             .execution_options(synchronize_session=False)
         )
         return rows_matched(result) == 1
+
+    async def revoke_for_redemption(self, redemption_id: int) -> CouponStatus | None:
+        statement = (
+            select(CouponRow).where(CouponRow.redemption_id == redemption_id).with_for_update()
+        )
+        row = (await self.session.execute(statement)).scalar_one_or_none()
+        if row is None:
+            return None
+        before = CouponStatus(row.status)
+        if before is CouponStatus.ISSUED:
+            await self.session.execute(
+                update(CouponRow)
+                .where(CouponRow.id == row.id, CouponRow.status == CouponStatus.ISSUED.value)
+                .values(status=CouponStatus.REVOKED.value)
+                .execution_options(synchronize_session=False)
+            )
+        return before
 
     async def restore_for_order(self, customer_id: int, order_external_id: str) -> int:
         result = await self.session.execute(
@@ -546,8 +569,8 @@ def status_clause(status: CouponStatus | None, now: datetime) -> ColumnElement[b
             CouponRow.status == CouponStatus.EXPIRED.value,
             and_(issued, CouponRow.valid_until <= now),
         )
-    if status is CouponStatus.USED:
-        return CouponRow.status == CouponStatus.USED.value
+    if status is not None:
+        return CouponRow.status == status.value
     return true()
 
 

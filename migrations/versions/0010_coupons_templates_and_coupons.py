@@ -73,6 +73,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_coupons_status_valid_until', ['status', 'valid_until'], unique=False)
         batch_op.create_index('ix_coupons_order_external_id', ['order_external_id'], unique=False)
         batch_op.create_index('ix_coupons_template_id_issued_at', ['template_id', 'issued_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_coupons_redemption_id'), ['redemption_id'], unique=False)
 
     with op.batch_alter_table('rewards', schema=None) as batch_op:
         batch_op.add_column(sa.Column('coupon_template_id', BIG_ID, nullable=True))
@@ -93,6 +94,7 @@ def downgrade() -> None:
         batch_op.drop_column('coupon_template_id')
 
     with op.batch_alter_table('coupons', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_coupons_redemption_id'))
         batch_op.drop_index('ix_coupons_template_id_issued_at')
         batch_op.drop_index('ix_coupons_order_external_id')
         batch_op.drop_index('ix_coupons_status_valid_until')

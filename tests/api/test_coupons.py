@@ -20,7 +20,7 @@ from tests.api.coupon_calls import (
     validate,
 )
 from tests.api.ledger_calls import RECORD, REFUND, order_input
-from tests.api.reward_calls import TOKEN, give_points, new_reward, redeem
+from tests.api.reward_calls import CANCEL, TOKEN, give_points, new_reward, redeem
 from tests.conftest import make_key, utc
 
 
@@ -262,6 +262,24 @@ async def test_points_buy_a_coupon_through_reward_redeem(gql):
     second = await redeem(gql, shopper, reward["id"], "buy-2")
     assert [e["code"] for e in second["userErrors"]] == ["LIMIT_REACHED"]
     assert (await coupons_of(gql, shopper))["totalCount"] == 1
+    # Cancelling the redemption gives the points back and withdraws the unused coupon.
+    cancel = await gql(
+        CANCEL, {"input": {"id": result["redemption"]["id"], "idempotencyKey": "c1"}}
+    )
+    assert cancel["redemptionCancel"]["userErrors"] == []
+    assert cancel["redemptionCancel"]["customer"]["points"]["available"] == 500
+    assert (await coupons_of(gql, shopper))["nodes"][0]["status"] == "REVOKED"
+    code = (await coupons_of(gql, shopper))["nodes"][0]["code"]
+    assert (await validate(gql, code, "500"))["reason"] == "REVOKED"
+    # A coupon already used keeps its redemption: the cancellation is refused.
+    again = await redeem(gql, shopper, reward["id"], "buy-3")
+    assert again["userErrors"] == []
+    fresh = (await coupons_of(gql, shopper))["nodes"][0]
+    assert (await use(gql, fresh["code"], "order-9"))["userErrors"] == []
+    refused = await gql(
+        CANCEL, {"input": {"id": again["redemption"]["id"], "idempotencyKey": "c2"}}
+    )
+    assert codes(refused["redemptionCancel"]) == ["ALREADY_USED"]
     plain = await gql(
         'mutation { rewardCreate(input: {name: "x", pointsCost: 1, kind: COUPON}) '
         "{ userErrors { field code } } }"
