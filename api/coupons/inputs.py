@@ -13,6 +13,7 @@ from api.coupons.types import CouponAudience, CouponKind
 from api.errors import decode_input_id
 from domain import coupons as domain
 from domain.errors import DomainError, ErrorCode
+from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
 from domain.money import parse_money
 
 SAVED_SEGMENT = "Segment"
@@ -190,14 +191,24 @@ def segment_target(global_id: str) -> tuple[int | None, int | None]:
 
 def cart_of(data: CartInput) -> domain.Cart:
     """The cart with its amounts parsed as money (a bad one names its field)."""
-    items = tuple(
-        domain.CartLine(
-            sku=line.sku,
-            quantity=line.quantity,
-            unit_price=parse_money(line.unit_price, ("cart", "items", str(i), "unit_price")),
+    items = []
+    for i, line in enumerate(data.items or []):
+        path = ("cart", "items", str(i))
+        if line.quantity < 1:
+            raise DomainError(
+                ErrorCode.INVALID, (*path, "quantity"), "quantity must be at least 1."
+            )
+        items.append(
+            domain.CartLine(
+                sku=required_text(line.sku, (*path, "sku"), max_length=domain.MAX_SKU),
+                quantity=line.quantity,
+                unit_price=parse_money(line.unit_price, (*path, "unit_price")),
+            )
         )
-        for i, line in enumerate(data.items or [])
-    )
+    if len(items) > MAX_LIST_ITEMS:
+        raise DomainError(ErrorCode.TOO_MANY, ("cart", "items"), "The cart has too many lines.")
     return domain.Cart(
-        amount=parse_money(data.amount, ("cart", "amount")), items=items, channel=data.channel
+        amount=parse_money(data.amount, ("cart", "amount")),
+        items=tuple(items),
+        channel=optional_text(data.channel, ("cart", "channel"), max_length=64),
     )

@@ -353,12 +353,33 @@ async def test_a_token_reads_only_its_own_coupons(gql):
     ]
     filtered = await shopper("{ me { coupons(status: USED) { totalCount } } }")
     assert filtered["me"]["coupons"]["totalCount"] == 0
-    refused = await shopper.raw(
-        "query($id: ID!) { node(id: $id) { ... on Customer { coupons { totalCount } } } }",
-        {"id": theirs},
+    # Nor another customer's coupon by its ID, nor any customer's Customer.coupons.
+    other = await shopper.raw(
+        "query($id: ID!) { node(id: $id) { id } }",
+        {"id": (await coupons_of(gql, theirs))["nodes"][0]["id"]},
     )
-    assert refused["data"]["node"] is None or "errors" in refused
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    listed = await shopper.raw(
+        "query($id: ID!) { node(id: $id) { ... on Customer { coupons { totalCount } } } }",
+        {"id": mine},
+    )
+    assert listed["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     checkout = await shopper.raw(
         'mutation { couponUse(input: {code: "x", orderExternalId: "o"}) { userErrors { code } } }'
     )
     assert checkout["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_bad_cart_is_refused_naming_its_field(gql):
+    coupon = await issued(gql, (await new_template(gql))["id"], await new_customer(gql, "cart"))
+    for cart, words in [
+        ({"amount": "-1"}, "amount must not be negative"),
+        ({"amount": "10.001"}, "amount has more than 2 decimals"),
+        ({"amount": "10", "items": [{"sku": "A", "quantity": 0, "unitPrice": "1"}]}, "quantity"),
+    ]:
+        body = await gql.raw(
+            "query($input: CouponValidateInput!) { couponValidate(input: $input) { applies } }",
+            {"input": {"code": coupon["code"], "cart": cart}},
+        )
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+        assert words in body["errors"][0]["message"], body
