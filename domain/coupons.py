@@ -283,6 +283,12 @@ def apply_fields(
         lambda v: None if v is None else _whole(v, ("total_limit",), 0, MAX_LIMIT),
     )
     check("stackable", lambda v: bool(v))
+    # Moving to another audience drops the old one's tier or segment unless one is sent.
+    audience = changes.get("audience")
+    if audience is not None and audience is not CouponAudience.TIER:
+        changes.setdefault("audience_tier_id", None)
+    if audience is not None and audience is not CouponAudience.SEGMENT:
+        changes.setdefault("audience_segment_id", None)
     result = replace(template, **changes)
     _check_terms(result, errors)
     _check_audience(result, errors)

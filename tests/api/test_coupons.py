@@ -243,6 +243,9 @@ async def test_a_tier_audience_refuses_customers_below_it(gql):
     template = await new_template(gql, audience="TIER", audienceTierId=tier_id)
     shopper = await new_customer(gql, "bronze")
     assert codes(await issue(gql, template["id"], shopper)) == ["NOT_ELIGIBLE"]
+    opened = await gql(UPDATE_TEMPLATE, {"input": {"id": template["id"], "audience": "ANY"}})
+    assert opened["couponTemplateUpdate"]["couponTemplate"]["audience"] == "ANY"
+    assert (await issue(gql, template["id"], shopper, "again"))["userErrors"] == []
 
 
 async def test_points_buy_a_coupon_through_reward_redeem(gql):
