@@ -558,6 +558,16 @@ async def coupons_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int,
     return {r.id: coupon_to_domain(r) for r in rows.scalars()}
 
 
+async def coupons_of_redemptions(
+    session: AsyncSession, redemption_ids: Sequence[int]
+) -> dict[int, Coupon]:
+    """The coupon each COUPON-reward redemption bought (others have none)."""
+    rows = await session.execute(
+        select(CouponRow).where(CouponRow.redemption_id.in_(list(redemption_ids)))
+    )
+    return {r.redemption_id: coupon_to_domain(r) for r in rows.scalars() if r.redemption_id}
+
+
 def status_clause(status: CouponStatus | None, now: datetime) -> ColumnElement[bool]:
     """The status a shopper sees as of `now` (an issued coupon past its end is
     expired before the daily pass writes it down)."""

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 COUPON_TEMPLATE = loader("coupon_template", reads.templates_by_ids, missing=None)
 COUPON = loader("coupon", reads.coupons_by_ids, missing=None)
+# Keyed by redemption id: the coupon a COUPON reward's redemption bought.
+COUPON_OF_REDEMPTION = loader("coupon_of_redemption", reads.coupons_of_redemptions, missing=None)
 # Keyed by (customer id, after, first): `Customer.coupons` pages, and their totalCount.
 COUPON_PAGES = loader("coupon_pages", reads.coupon_pages, missing=None)
 COUPON_COUNTS = loader("coupon_counts", reads.coupon_counts, missing=0)

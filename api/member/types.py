@@ -18,7 +18,13 @@ import strawberry
 
 from api import ids
 from api.conversion import from_domain
-from api.coupons.loaders import COUPON_COUNTS, COUPON_PAGES, STATUS_COUNTS, STATUS_PAGES
+from api.coupons.loaders import (
+    COUPON_COUNTS,
+    COUPON_OF_REDEMPTION,
+    COUPON_PAGES,
+    STATUS_COUNTS,
+    STATUS_PAGES,
+)
 from api.coupons.types import CouponStatus
 from api.customers.types import Gender
 from api.errors import BadUserInput
@@ -145,6 +151,7 @@ class MemberRedemption:
     used_at: datetime | None
     cancelled_at: datetime | None
     reward_key: strawberry.Private[int]
+    db_id: strawberry.Private[int]
 
     @classmethod
     def from_domain(cls, redemption: redeeming.Redemption) -> MemberRedemption:
@@ -154,6 +161,7 @@ class MemberRedemption:
             id=strawberry.ID(ids.encode("Redemption", redemption.id)),
             code=redeeming.display_code(redemption.code),
             reward_key=redemption.reward_id,
+            db_id=redemption.id,
         )
 
     @strawberry.field
@@ -161,6 +169,11 @@ class MemberRedemption:
         found = await info.context.loader(REWARD).load(self.reward_key)
         assert found is not None, "a redeemed reward is archived, never deleted"
         return MemberReward.from_domain(found)
+
+    @strawberry.field(description="COUPON rewards: the coupon this redemption bought.")
+    async def coupon(self, info: strawberry.Info) -> MemberCoupon | None:
+        found = await info.context.loader(COUPON_OF_REDEMPTION).load(self.db_id)
+        return MemberCoupon.from_domain(found) if found else None
 
 
 @strawberry.type(description="One of the member's orders.")

@@ -261,6 +261,14 @@ async def test_points_buy_a_coupon_through_reward_redeem(gql):
     held = await coupons_of(gql, shopper)
     assert held["totalCount"] == 1
     assert held["nodes"][0]["template"]["id"] == template["id"]
+    bought = await gql(
+        "query($id: ID!) { node(id: $id) { ... on Redemption { coupon { code template { id } } } } }",
+        {"id": result["redemption"]["id"]},
+    )
+    assert bought["node"]["coupon"] == {
+        "code": held["nodes"][0]["code"],
+        "template": {"id": template["id"]},
+    }
     # The per-customer limit (1) refuses a second purchase, and no points are spent on it.
     second = await redeem(gql, shopper, reward["id"], "buy-2")
     assert [e["code"] for e in second["userErrors"]] == ["LIMIT_REACHED"]
