@@ -3,6 +3,9 @@ admin tool, a storefront's checkout and a mini-program would send them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from tests.api.ledger_calls import RECORD, order_input
 from tests.api.reward_calls import UPSERT
 
 TEMPLATE_FIELDS = """id name kind amountOff percentOff maxDiscount minSpend productSku audience
@@ -113,3 +116,16 @@ async def coupons_of(gql, customer_id: str) -> dict:  # noqa: ANN001
 
 def codes(payload: dict) -> list[str]:
     return [e["code"] for e in payload["userErrors"]]
+
+
+async def record_order(gql, external_id: str, customer: str, placed_at: datetime) -> None:  # noqa: ANN001
+    """An order of 300.00 by the customer of that externalId (created if new)."""
+    data = await gql(
+        RECORD,
+        {
+            "input": order_input(
+                external_id, "300.00", customer=customer, placed_at=placed_at.isoformat()
+            )
+        },
+    )
+    assert data["orderRecord"]["userErrors"] == []

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from domain.jobs import run_daily
 from persistence.events import EventRow
 from persistence.unit_of_work import SqlUnitOfWork
-from tests.api.coupon_calls import coupons_of, issued, new_customer, new_template
-from tests.api.test_coupons import _order
+from tests.api.coupon_calls import coupons_of, issued, new_customer, new_template, record_order
 from tests.conftest import utc
 
 
@@ -56,7 +55,7 @@ async def test_coupon_metrics_count_issues_and_uses_in_the_period(gql, clock):
     template = await new_template(gql, name="September", minSpend="0")
     shoppers = [await new_customer(gql, f"m-{i}") for i in range(4)]
     coupons = [await issued(gql, template["id"], s, f"m-{i}") for i, s in enumerate(shoppers)]
-    await _order(gql, "m-order", "m-0", clock.at - timedelta(hours=1))
+    await record_order(gql, "m-order", "m-0", clock.at - timedelta(hours=1))
     used = await gql(
         'mutation($code: String!) { couponUse(input: {code: $code, orderExternalId: "m-order"}) '
         "{ userErrors { code } } }",

@@ -16,10 +16,11 @@ from tests.api.coupon_calls import (
     issued,
     new_customer,
     new_template,
+    record_order,
     use,
     validate,
 )
-from tests.api.ledger_calls import RECORD, REFUND, order_input
+from tests.api.ledger_calls import REFUND
 from tests.api.reward_calls import CANCEL, TOKEN, give_points, new_reward, redeem
 from tests.conftest import make_key, utc
 
@@ -165,23 +166,11 @@ async def test_per_customer_limit_and_idempotent_issue(gql):
     assert codes(await issue(gql, template["id"], shopper, "k-2")) == ["LIMIT_REACHED"]
 
 
-async def _order(gql, external_id: str, customer: str, placed_at: datetime) -> None:  # noqa: ANN001
-    data = await gql(
-        RECORD,
-        {
-            "input": order_input(
-                external_id, "300.00", customer=customer, placed_at=placed_at.isoformat()
-            )
-        },
-    )
-    assert data["orderRecord"]["userErrors"] == []
-
-
 async def test_win_back_coupon_to_the_silent_segment_issues_once(gql, clock):
     now = clock.at
     for i in range(3):  # last order 45 days ago: SILENT
-        await _order(gql, f"old-{i}", f"silent-{i}", now - timedelta(days=45))
-    await _order(gql, "fresh", "active-1", now - timedelta(days=2))
+        await record_order(gql, f"old-{i}", f"silent-{i}", now - timedelta(days=45))
+    await record_order(gql, "fresh", "active-1", now - timedelta(days=2))
     segments = (await gql("{ segments { id name } }"))["segments"]
     silent = next(s["id"] for s in segments if s["name"] == "沉默客户")
     template = await new_template(gql, name="Win-back 满200减30", validDays=14)
@@ -302,7 +291,7 @@ async def test_points_buy_a_coupon_through_reward_redeem(gql):
 
 async def _used_then_refunded(gql, clock, name: str) -> dict:  # noqa: ANN001
     template = await new_template(gql, name=name)
-    await _order(gql, f"{name}-order", name, clock.at - timedelta(minutes=5))
+    await record_order(gql, f"{name}-order", name, clock.at - timedelta(minutes=5))
     customers = await gql("{ customers(first: 100) { nodes { id externalId } } }")
     shopper = next(c["id"] for c in customers["customers"]["nodes"] if c["externalId"] == name)
     coupon = await issued(gql, template["id"], shopper)
