@@ -49,6 +49,9 @@ class Scope(StrEnum):
     SEGMENTS_READ = "segments:read"
     SEGMENTS_WRITE = "segments:write"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    COUPONS_READ = "coupons:read"
+    COUPONS_WRITE = "coupons:write"
+    COUPONS_USE = "coupons:use"
 
 
 class Role(StrEnum):
@@ -72,6 +75,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REDEMPTIONS_USE,
             Scope.REFERRALS_WRITE,
             Scope.FEEDBACK_WRITE,
+            Scope.COUPONS_USE,
         }
     ),
     Role.PARTNER: frozenset(
@@ -92,6 +96,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REWARDS_READ,
             Scope.METRICS_READ,
             Scope.SEGMENTS_READ,
+            Scope.COUPONS_READ,
         }
     ),
 }

@@ -38,6 +38,9 @@ class EventType(StrEnum):
     CUSTOMER_REPURCHASE_DUE = "customer.repurchase_due"
     SEGMENT_ENTERED = "segment.entered"
     SEGMENT_EXITED = "segment.exited"
+    COUPON_USED = "coupon.used"
+    COUPON_RESTORED = "coupon.restored"
+    COUPON_EXPIRING_SOON = "coupon.expiring_soon"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain import tiers
+from domain import coupons, tiers
 from domain.customers import CUSTOMERS
 from domain.events import EVENTS, Event, EventType
 from domain.points import POINTS, LotState
@@ -44,6 +44,7 @@ async def run_daily(uow_factory: UnitOfWorkFactory, as_of: datetime) -> DailyRep
         program = await uow.repo(PROGRAM).get()
     report.expiry_notices = await _notify_expiring(uow_factory, program, as_of)
     report.tier_changes = await tiers.run_downgrades(uow_factory, program, as_of)
+    await coupons.run_coupon_pass(uow_factory, as_of)  # coupons: expire, expiring soon
     return report
 
 

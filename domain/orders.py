@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from domain import referrals, tiers
+from domain import coupons, referrals, tiers
 from domain.clock import Clock
 from domain.customers import (
     CUSTOMERS,
@@ -456,6 +456,10 @@ class OrderService:
                 await uow.repo(POINTS).save_account(account, entries)
             if not order.counted:
                 await referrals.reverse_on_full_refund(uow, order, now)
+                # coupons: a full refund gives back the coupons used on it (a program setting)
+                await coupons.restore_on_full_refund(
+                    uow, order.customer_id, order.external_id, now
+                )
             await uow.repo(EVENTS).append(
                 Event(
                     EventType.ORDER_REFUNDED,

@@ -52,6 +52,8 @@ class ProgramSettings:
     rfm_cut: RfmCut = RfmCut.MEAN
     attribution_days: int = 7
     repurchase_reminder_days: int = 30
+    coupon_expiring_soon_days: int = 3
+    coupon_restore_on_refund: bool = False
     updated_at: datetime | None = None
 
     @property
@@ -78,6 +80,7 @@ INT_BOUNDS: dict[str, tuple[int, int]] = {
     "lifecycle_silent_days": (1, 3650),
     "attribution_days": (1, 365),
     "repurchase_reminder_days": (1, 3650),
+    "coupon_expiring_soon_days": (1, 365),
 }
 
 

@@ -223,6 +223,17 @@ class RedemptionService:
                     api_key_id=command.api_key_id,
                 )
             )
+            if reward.coupon_template_id is not None:  # a COUPON reward: points buy a coupon
+                from domain.coupons import issue_in  # coupons → redemptions (codes)
+
+                await issue_in(
+                    uow,
+                    reward.coupon_template_id,
+                    customer_id,
+                    now,
+                    redemption_id=redemption.id,
+                    field_path=("reward_id",),
+                )
             entry.redemption_id = redemption.id
             entry.api_key_id = command.api_key_id
             entry.idempotency_key = key
@@ -321,6 +332,9 @@ class RedemptionService:
             ):
                 current = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
                 _refuse_settled(current, ("id",))
+            from domain.coupons import revoke_with_redemption  # coupons → redemptions
+
+            await revoke_with_redemption(uow, found_id)  # a COUPON reward's coupon goes too
             entry_id = present(
                 await uow.repo(REDEMPTIONS).redeem_entry_id(found_id), "redeem entry id"
             )

@@ -35,6 +35,7 @@ class RewardKind(StrEnum):
     DISCOUNT_AMOUNT = "DISCOUNT_AMOUNT"
     FREE_PRODUCT = "FREE_PRODUCT"
     CUSTOM = "CUSTOM"
+    COUPON = "COUPON"  # issues a coupon of `coupon_template_id` (domain/coupons.py)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Reward:
     archived_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    coupon_template_id: int | None = None
 
     def is_active(self, now: datetime) -> bool:
         if self.archived_at is not None:
@@ -76,6 +78,7 @@ class RewardFields:
     lowest_tier_id: Any = UNSET
     active_from: Any = UNSET
     active_until: Any = UNSET
+    coupon_template_id: Any = UNSET
 
 
 class RewardRepository(Protocol):
@@ -139,8 +142,10 @@ def apply_fields(reward: Reward, fields: RewardFields, errors: ErrorCollector) -
     check("lowest_tier_id", lambda v: v)
     check("active_from", lambda v: v)
     check("active_until", lambda v: v)
+    check("coupon_template_id", lambda v: v)
     result = replace(reward, **changes)
     _check_value(result, errors)
+    _check_coupon(result, errors)
     if (
         result.active_from is not None
         and result.active_until is not None
@@ -163,6 +168,15 @@ def _check_value(reward: Reward, errors: ErrorCollector) -> None:
             errors.add(ErrorCode.INVALID, field, "An amount discount needs a value above 0.")
     elif value is not None and value < 0:
         errors.add(ErrorCode.INVALID, field, "value must not be negative.")
+
+
+def _check_coupon(reward: Reward, errors: ErrorCollector) -> None:
+    """A COUPON reward names the template it issues from; no other kind names one."""
+    field = ("coupon_template_id",)
+    if reward.kind is RewardKind.COUPON and reward.coupon_template_id is None:
+        errors.add(ErrorCode.REQUIRED, field, "A COUPON reward needs a coupon template.")
+    if reward.kind is not RewardKind.COUPON and reward.coupon_template_id is not None:
+        errors.add(ErrorCode.INVALID, field, "Only a COUPON reward has a coupon template.")
 
 
 class RewardService:
@@ -225,3 +239,10 @@ class RewardService:
             and await uow.repo(REWARDS).tier_rank(reward.lowest_tier_id) is None
         ):
             raise DomainError(ErrorCode.NOT_FOUND, ("lowest_tier_id",), "No tier has this id.")
+        if reward.coupon_template_id is not None:
+            from domain.coupons import COUPONS  # coupons → redemptions → rewards
+
+            if await uow.repo(COUPONS).get_template(reward.coupon_template_id) is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("coupon_template_id",), "No coupon template has this id."
+                )

@@ -16,7 +16,7 @@ from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Integer, Numeric, String, select
+from sqlalchemy import Boolean, Integer, Numeric, String, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,6 +53,8 @@ class ProgramRow(Base):
     rfm_cut: Mapped[str] = mapped_column(String(8))
     attribution_days: Mapped[int] = mapped_column(Integer)
     repurchase_reminder_days: Mapped[int] = mapped_column(Integer)
+    coupon_expiring_soon_days: Mapped[int] = mapped_column(Integer, server_default="3")
+    coupon_restore_on_refund: Mapped[bool] = mapped_column(Boolean, server_default=false())
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 

@@ -61,6 +61,7 @@ class RewardRow(Base):
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    coupon_template_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("coupon_templates.id"))
 
     __table_args__ = (
         # The last line of defence against overselling, whatever the code does.
@@ -105,6 +106,7 @@ def reward_to_domain(row: RewardRow) -> Reward:
         archived_at=row.archived_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        coupon_template_id=row.coupon_template_id,
     )
 
 
@@ -123,6 +125,7 @@ def _reward_values(reward: Reward) -> dict[str, Any]:
         "archived_at": reward.archived_at,
         "created_at": reward.created_at,
         "updated_at": reward.updated_at,
+        "coupon_template_id": reward.coupon_template_id,
     }
 
 

@@ -18,8 +18,17 @@ import strawberry
 
 from api import ids
 from api.conversion import from_domain
+from api.coupons.loaders import (
+    COUPON_COUNTS,
+    COUPON_OF_REDEMPTION,
+    COUPON_PAGES,
+    STATUS_COUNTS,
+    STATUS_PAGES,
+)
+from api.coupons.types import CouponStatus
 from api.customers.types import Gender
 from api.errors import BadUserInput
+from api.member.coupons import MemberCoupon
 from api.money import Money, money
 from api.orders.loaders import ORDER, ORDER_COUNTS, ORDER_ITEMS, ORDER_PAGES, ORDER_REFUNDS
 from api.orders.types import OrderItemType, RefundType
@@ -37,6 +46,7 @@ from api.referrals.types import ReferralStatus
 from api.rewards.loaders import REDEMPTION, REDEMPTION_COUNTS, REDEMPTION_PAGES, REWARD
 from api.rewards.types import RedemptionStatus, RewardKind
 from api.tiers.loaders import TIER, TIER_HISTORY, TIER_OF_CUSTOMER, TIER_PROGRESS
+from domain import coupons as domain_coupons
 from domain import customers as domain_customers
 from domain import orders as domain_orders
 from domain import redemptions as redeeming
@@ -141,6 +151,7 @@ class MemberRedemption:
     used_at: datetime | None
     cancelled_at: datetime | None
     reward_key: strawberry.Private[int]
+    db_id: strawberry.Private[int]
 
     @classmethod
     def from_domain(cls, redemption: redeeming.Redemption) -> MemberRedemption:
@@ -150,6 +161,7 @@ class MemberRedemption:
             id=strawberry.ID(ids.encode("Redemption", redemption.id)),
             code=redeeming.display_code(redemption.code),
             reward_key=redemption.reward_id,
+            db_id=redemption.id,
         )
 
     @strawberry.field
@@ -157,6 +169,11 @@ class MemberRedemption:
         found = await info.context.loader(REWARD).load(self.reward_key)
         assert found is not None, "a redeemed reward is archived, never deleted"
         return MemberReward.from_domain(found)
+
+    @strawberry.field(description="COUPON rewards: the coupon this redemption bought.")
+    async def coupon(self, info: strawberry.Info) -> MemberCoupon | None:
+        found = await info.context.loader(COUPON_OF_REDEMPTION).load(self.db_id)
+        return MemberCoupon.from_domain(found) if found else None
 
 
 @strawberry.type(description="One of the member's orders.")
@@ -384,6 +401,29 @@ class Member:
             pages=REDEMPTION_PAGES,
             counts=REDEMPTION_COUNTS,
             to_node=MemberRedemption.from_domain,
+        )
+
+    @strawberry.field(
+        description="The member's coupons, newest first; `status` keeps those with that "
+        "status as of now (ISSUED: usable now or later, EXPIRED, USED)."
+    )
+    async def coupons(
+        self,
+        info: strawberry.Info,
+        status: CouponStatus | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[MemberCoupon]:
+        chosen = domain_coupons.CouponStatus(status) if status is not None else None
+        return await paginate_per_parent(
+            info,
+            self.db_id,
+            sort="NEWEST",
+            first=first,
+            after=after,
+            pages=STATUS_PAGES[chosen] if chosen else COUPON_PAGES,
+            counts=STATUS_COUNTS[chosen] if chosen else COUPON_COUNTS,
+            to_node=MemberCoupon.from_domain,
         )
 
     @strawberry.field(description="The member's own referral code, to share with friends.")

@@ -32,3 +32,5 @@ class ProgramUpdateInput:
     rfm_cut: RfmCut | None = strawberry.UNSET  # type: ignore[valid-type]
     attribution_days: int | None = strawberry.UNSET
     repurchase_reminder_days: int | None = strawberry.UNSET
+    coupon_expiring_soon_days: int | None = strawberry.UNSET
+    coupon_restore_on_refund: bool | None = strawberry.UNSET

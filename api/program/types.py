@@ -39,6 +39,12 @@ class ProgramType:
     rfm_cut: RfmCut  # type: ignore[valid-type]
     attribution_days: int
     repurchase_reminder_days: int
+    coupon_expiring_soon_days: int = strawberry.field(
+        description="Days before its end that a coupon raises coupon.expiring_soon."
+    )
+    coupon_restore_on_refund: bool = strawberry.field(
+        description="Whether a full refund of an order gives back the coupons used on it."
+    )
     updated_at: datetime | None
 
     @classmethod

@@ -39,6 +39,9 @@ class RewardCreateInput:
     lowest_tier_id: strawberry.ID | None = None
     active_from: datetime | None = None
     active_until: datetime | None = None
+    coupon_template_id: strawberry.ID | None = strawberry.field(
+        default=None, description="COUPON rewards: the template of the coupon it issues."
+    )
 
 
 @strawberry.input(description="Fields to change; an omitted field is left as it is.")
@@ -56,6 +59,7 @@ class RewardUpdateInput:
     lowest_tier_id: strawberry.ID | None = strawberry.UNSET
     active_from: datetime | None = strawberry.UNSET
     active_until: datetime | None = strawberry.UNSET
+    coupon_template_id: strawberry.ID | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -87,6 +91,9 @@ def reward_fields(data: RewardCreateInput | RewardUpdateInput) -> domain.RewardF
     tier = unset_to_domain(data.lowest_tier_id)
     if isinstance(tier, str):
         tier = decode_input_id(tier, "Tier", ("input", "lowestTierId"))
+    template = unset_to_domain(data.coupon_template_id)
+    if isinstance(template, str):
+        template = decode_input_id(template, "CouponTemplate", ("input", "couponTemplateId"))
     return domain.RewardFields(
         name=unset_to_domain(data.name),
         description=unset_to_domain(data.description),
@@ -98,4 +105,5 @@ def reward_fields(data: RewardCreateInput | RewardUpdateInput) -> domain.RewardF
         lowest_tier_id=tier,
         active_from=unset_to_domain(data.active_from),
         active_until=unset_to_domain(data.active_until),
+        coupon_template_id=template,
     )

@@ -10,6 +10,8 @@ import strawberry
 
 from api import ids
 from api.conversion import from_domain
+from api.coupons.loaders import COUPON_OF_REDEMPTION
+from api.coupons.types import CouponType
 from api.customers.nodes import load_customer
 from api.node import Node, register
 from api.rewards.loaders import REDEMPTION, REWARD
@@ -69,6 +71,11 @@ class RewardType(Node):
     def active(self, info: strawberry.Info) -> bool:
         return self.model.is_active(info.context.clock.now())
 
+    @strawberry.field(description="COUPON rewards: the template of the coupon redeeming issues.")
+    def coupon_template_id(self) -> strawberry.ID | None:
+        key = self.model.coupon_template_id
+        return strawberry.ID(ids.encode("CouponTemplate", key)) if key is not None else None
+
 
 async def load_reward(info: strawberry.Info, key: int) -> RewardType | None:
     reward = await info.context.loader(REWARD).load(key)
@@ -121,6 +128,11 @@ class RedemptionType(Node):
         found = await load_customer(info, self.customer_key)
         assert found is not None, "a redemption's customer is never deleted"
         return found
+
+    @strawberry.field(description="COUPON rewards: the coupon this redemption bought.")
+    async def coupon(self, info: strawberry.Info) -> CouponType | None:
+        found = await info.context.loader(COUPON_OF_REDEMPTION).load(self.db_id)
+        return CouponType.from_domain(found) if found else None
 
 
 async def load_redemption(info: strawberry.Info, key: int) -> RedemptionType | None:

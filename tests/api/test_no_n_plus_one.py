@@ -199,6 +199,7 @@ def test_every_list_field_is_covered():
         "Tag.customers",
         "Segment.customers",
         "Order.items",
+        "Customer.coupons",
     } <= names
 
 
@@ -248,6 +249,14 @@ async def seed(gql, clock) -> None:  # noqa: ANN001
             for i in range(LARGE)
         ],
     )
+    await _mutations(
+        gql,
+        [
+            f'couponTemplateCreate(input: {{name: "Coupon {i}", kind: FREE_SHIPPING, validDays: 7}})'
+            " { couponTemplate { id } userErrors { code field message } }"
+            for i in range(LARGE)
+        ],
+    )
     inputs = [
         order_input(
             f"o-{c}-{n}",
@@ -263,6 +272,17 @@ async def seed(gql, clock) -> None:  # noqa: ANN001
     assert all(r["userErrors"] == [] for r in data["ordersRecordBulk"]["results"])
     customers = (await gql(IDS, {"first": LARGE}))["customers"]["nodes"]
     reward = (await gql("{ rewards(first: 1) { nodes { id } } }"))["rewards"]["nodes"][0]["id"]
+    template = (await gql("{ couponTemplates(first: 1) { nodes { id } } }"))["couponTemplates"]
+    issued = await gql(
+        "mutation($input: CouponIssueBulkInput!) { couponIssueBulk(input: $input) { issued } }",
+        {
+            "input": {
+                "templateId": template["nodes"][0]["id"],
+                "customerIds": [c["id"] for c in customers],
+            }
+        },
+    )
+    assert issued["couponIssueBulk"]["issued"] == LARGE
     documents = []
     for i, customer in enumerate(customers):
         cid, code = customer["id"], customer["referralCode"]

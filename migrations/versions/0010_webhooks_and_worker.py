@@ -1,6 +1,6 @@
 """Webhook subscriptions and deliveries, the fan-out cursor, the worker's day claims
 
-Revision ID: 0010_webhooks
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01 22:35:59.783376
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import persistence.base
 
-revision: str = '0010_webhooks'
+revision: str = '0010'
 down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
