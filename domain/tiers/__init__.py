@@ -77,6 +77,7 @@ from domain.tiers.service import (
     TierService,
     earn_multiplier,
     run_downgrades,
+    tier_event,
     upgrade_after_order,
 )
 
@@ -120,6 +121,7 @@ __all__ = [
     "qualifying_window",
     "retention_over",
     "run_downgrades",
+    "tier_event",
     "tier_key",
     "upgrade_after_order",
 ]

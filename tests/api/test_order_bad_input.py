@@ -163,7 +163,7 @@ async def test_bulk_records_the_good_orders_and_reports_the_bad_one(gql, databas
     ]
     assert [errors(r) for r in payload["results"]] == [
         [],
-        [("CURRENCY_MISMATCH", ["input", "currency"])],
+        [("CURRENCY_MISMATCH", ["inputs", "1", "currency"])],
         [],
     ]
     after = await row_counts(database)
