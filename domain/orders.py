@@ -43,6 +43,7 @@ from domain.points import (
     POINTS,
     EntryKind,
     LedgerEntry,
+    Lot,
     PointsAccount,
     earned_points,
     lot_dates,
@@ -356,6 +357,7 @@ class OrderOutcome:
 
     order: Order
     entry: LedgerEntry | None
+    lots: list[Lot]
     entries: list[LedgerEntry]
     events: list[Event]
     referral: referrals.Referral | None
@@ -398,9 +400,11 @@ def decide_order(
     multiplier = held.earn_multiplier if held is not None else Decimal(1)
     points = order_points(order, program, multiplier)
     entry = None
+    lots: list[Lot] = []
     events: list[Event] = []
     if points > 0:
         entry = earn(state.account, order, points, program, now, api_key_id)
+        lots.append(state.account.new_lots[-1])
         if entry is not None:
             events.append(
                 Event(
@@ -435,6 +439,7 @@ def decide_order(
     qualification = referrals.qualify_on_order(state.referral, order, accounts, program, now)
     if qualification is not None:
         state.referral = qualification.referral
+        lots += qualification.lots
         entries += qualification.entries
         events += qualification.events
     state.qualifying_value += qualifying_contribution(order, program, now)
@@ -449,6 +454,7 @@ def decide_order(
     return OrderOutcome(
         order,
         entry,
+        lots,
         entries,
         events,
         qualification.referral if qualification else None,
@@ -699,6 +705,7 @@ class OrderService:
         # no new lot is as it was loaded.
         await uow.repo(POINTS).save_credits(
             [states[cid].account for cid in sorted(states) if states[cid].account.new_lots],
+            [lot for o in outcomes for lot in o.lots],
             [entry for o in outcomes for entry in o.entries],
         )
         await uow.repo(ORDERS).refresh_customers_stats(

@@ -134,11 +134,15 @@ class PointsRepository(Protocol):
     async def save_account(self, account: PointsAccount, entries: list[LedgerEntry]) -> None: ...
 
     async def save_credits(
-        self, accounts: Sequence[PointsAccount], entries: Sequence[LedgerEntry]
+        self,
+        accounts: Sequence[PointsAccount],
+        lots: Sequence[Lot],
+        entries: Sequence[LedgerEntry],
     ) -> None:
         """Many accounts changed by credits only (`PointsAccount.credit`): their new
-        lots, the entries (each linked to its lot) and the totals, in one round of
-        statements whatever their number. The customers must be locked."""
+        `lots` (in the order given: lot ids break FIFO ties, so the order they were
+        credited in), the entries (each linked to its lot) and the totals, in one
+        round of statements whatever their number. The customers must be locked."""
         ...
 
     async def expiry_notices_due(

@@ -299,6 +299,7 @@ class Qualification:
     bonus entries (None for a pending lot) and the events, in the order written."""
 
     referral: Referral
+    lots: list[Lot]
     entries: list[LedgerEntry]
     events: list[Event]
 
@@ -327,6 +328,7 @@ def qualify_on_order(
         referrer_bonus=program.referrer_bonus,
         referee_bonus=program.referee_bonus,
     )
+    lots: list[Lot] = []
     entries: list[LedgerEntry] = []
     events: list[Event] = []
     for customer_id, points, side in (
@@ -344,6 +346,7 @@ def qualify_on_order(
             reason=f"referral bonus ({side})",
             referral_id=referral.id,
         )
+        lots.append(accounts[customer_id].new_lots[-1])
         if entry is not None:
             entries.append(entry)
             events.append(
@@ -367,7 +370,7 @@ def qualify_on_order(
             },
         )
     )
-    return Qualification(referral, entries, events)
+    return Qualification(referral, lots, entries, events)
 
 
 async def reverse_on_full_refund(uow: UnitOfWork, order: Order, now: datetime) -> None:

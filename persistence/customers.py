@@ -19,7 +19,6 @@ from sqlalchemy import (
     Select,
     String,
     func,
-    insert,
     or_,
     select,
     update,
@@ -32,6 +31,7 @@ from domain.referrals import new_code
 from persistence.base import Base, table_of
 from persistence.pagination import Page, PageRequest, SortKey, keyset, page_of, pages_per_parent
 from persistence.repositories import register
+from persistence.statements import insert_returning_ids
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -201,12 +201,10 @@ class SqlCustomerRepository:
     async def add_many(self, customers: Sequence[Customer]) -> None:
         if not customers:
             return
-        table = table_of(CustomerRow)
-        rows = await self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [_values(c) for c in customers],
+        ids = await insert_returning_ids(
+            self.session, table_of(CustomerRow), [_values(c) for c in customers]
         )
-        for customer, (new_id,) in zip(customers, rows.all(), strict=True):
+        for customer, new_id in zip(customers, ids, strict=True):
             customer.id = new_id
 
 

@@ -38,6 +38,7 @@ from persistence.pagination import (
     pages_per_parent,
 )
 from persistence.repositories import register
+from persistence.statements import insert_returning_ids
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -235,8 +236,9 @@ class SqlOrderRepository:
         if not orders:
             return
         table = table_of(OrderRow)
-        rows = await self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+        ids = await insert_returning_ids(
+            self.session,
+            table,
             [
                 {
                     "customer_id": order.customer_id,
@@ -255,7 +257,7 @@ class SqlOrderRepository:
                 for order in orders
             ],
         )
-        for order, (order_id,) in zip(orders, rows.all(), strict=True):
+        for order, order_id in zip(orders, ids, strict=True):
             order.id = order_id
         items = [
             {

@@ -44,6 +44,7 @@ from persistence.pagination import (
     pages_per_parent,
 )
 from persistence.repositories import register
+from persistence.statements import insert_returning_ids
 from persistence.types import BigId, UtcDateTime
 
 
@@ -263,17 +264,23 @@ class SqlPointsRepository:
         await self.session.flush()
 
     async def save_credits(
-        self, accounts: Sequence[PointsAccount], entries: Sequence[LedgerEntry]
+        self,
+        accounts: Sequence[PointsAccount],
+        lots: Sequence[Lot],
+        entries: Sequence[LedgerEntry],
     ) -> None:
         """Core statements, not ORM objects: a batch of a thousand orders writes
         thousands of rows, and per-object bookkeeping would grow with them."""
         if any(entry.draws for entry in entries):
             raise ValueError("save_credits takes credits only; a debit goes through save_account")
-        new_lots = [lot for account in accounts for lot in account.new_lots]
+        new_lots = list(lots)
+        if {id(lot) for lot in new_lots} != {id(x) for a in accounts for x in a.new_lots}:
+            raise ValueError("save_credits takes exactly the accounts' new lots")
         if new_lots:
-            lots = table_of(LotRow)
-            rows = await self.session.execute(
-                insert(lots).returning(lots.c.id, sort_by_parameter_order=True),
+            table = table_of(LotRow)
+            ids = await insert_returning_ids(
+                self.session,
+                table,
                 [
                     {
                         "customer_id": lot.customer_id,
@@ -290,7 +297,7 @@ class SqlPointsRepository:
                     for lot in new_lots
                 ],
             )
-            for lot, (lot_id,) in zip(new_lots, rows.all(), strict=True):
+            for lot, lot_id in zip(new_lots, ids, strict=True):
                 lot.id = lot_id
                 self._loaded[lot_id] = (lot.remaining, lot.state.value)
         for account in accounts:
