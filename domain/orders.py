@@ -553,6 +553,11 @@ class OrderService:
             existing = await uow.repo(ORDERS).by_external_ids(
                 [i.valid.external_id for i in inputs if i.valid is not None and i.refusal is None]
             )
+            tier_list = await uow.repo(TIERS).all()
+            # Before this batch's orders are written: decide_order adds each one's share.
+            values = await uow.repo(TIERS).qualifying_values(
+                sorted(locked), program.tier_basis, tiers.qualifying_window(program, now)
+            )
             created = self._plan(inputs, locked, existing, now)
             await uow.repo(CUSTOMERS).add_many(created)
             new_orders = [i.new_order for i in inputs if i.new_order is not None]
@@ -564,10 +569,6 @@ class OrderService:
                         customer_id, str(item.new_order.amount)
                     )
             await uow.repo(ORDERS).add_many(new_orders)
-            tier_list = await uow.repo(TIERS).all()
-            values = await uow.repo(TIERS).qualifying_values(
-                sorted(locked), program.tier_basis, tiers.qualifying_window(program, now)
-            )
             states = {
                 cid: CustomerState.of(c, values.get(cid, Decimal(0)), referral_of.get(cid))
                 for cid, c in locked.items()

@@ -24,6 +24,7 @@ from domain.clock import FixedClock
 from domain.customers import CustomerRef, ProfileInput
 from domain.errors import DomainError, InvalidInput
 from domain.orders import OrderItem, RecordOrder, RecordResult
+from domain.program import TierBasis
 from domain.referrals import RecordReferral
 from persistence.customers import CustomerRow
 from persistence.database import Database
@@ -66,10 +67,16 @@ async def twin(
         await postgres_template.drop(name)
 
 
-async def prepare(database: Database, clock: FixedClock, pending_days: int) -> dict[str, int]:
+async def prepare(
+    database: Database, clock: FixedClock, pending_days: int, basis: str = "POINTS_EARNED"
+) -> dict[str, int]:
     """The program, the default tiers, five customers and two pending referrals."""
     await wiring.program(database, clock).update(
-        {"pending_days": pending_days, "referral_min_order_amount": Decimal("50")}
+        {
+            "pending_days": pending_days,
+            "referral_min_order_amount": Decimal("50"),
+            "tier_basis": TierBasis(basis),
+        }
     )
     await wiring.tiers(database, clock).ensure_defaults()
     orders = wiring.orders(database, clock)
@@ -273,13 +280,16 @@ async def stored(database: Database) -> dict[str, list[Any]]:
         }
 
 
-@pytest.mark.parametrize(("seed", "pending_days"), [(1, 0), (2, 7), (3, 0), (4, 14)])
+@pytest.mark.parametrize(
+    ("seed", "pending_days", "basis"),
+    [(1, 0, "POINTS_EARNED"), (2, 7, "SPEND"), (3, 0, "SPEND"), (4, 14, "POINTS_EARNED")],
+)
 async def test_bulk_gives_what_one_order_record_per_input_gives(
-    database: Database, twin: Database, seed: int, pending_days: int
+    database: Database, twin: Database, seed: int, pending_days: int, basis: str
 ):
     clock = FixedClock(START)
-    ids = await prepare(database, clock, pending_days)
-    assert await prepare(twin, clock, pending_days) == ids
+    ids = await prepare(database, clock, pending_days, basis)
+    assert await prepare(twin, clock, pending_days, basis) == ids
     bulk, one_by_one = wiring.orders(database, clock), wiring.orders(twin, clock)
 
     bulk_results, sequential_results = [], []
@@ -308,6 +318,65 @@ async def test_bulk_gives_what_one_order_record_per_input_gives(
         assert bulk_state[table] == sequential_state[table], table
     await assert_ledger_clean(database)
     await assert_ledger_clean(twin)
+    await assert_points_and_tiers_follow_the_rules(database, TierBasis(basis))
+
+
+async def assert_points_and_tiers_follow_the_rules(database: Database, basis: TierBasis) -> None:
+    """An oracle apart from the code under test: replays the event stream and checks
+    each order's points (floor of amount × the multiplier of the tier held then) and
+    each upgrade (the value summed from the stored orders recorded so far, in the
+    window; an upgrade exactly when the value reaches a higher tier)."""
+    async with database.sessions() as session:
+        orders = {o.external_id: o for o in (await session.execute(select(OrderRow))).scalars()}
+        tiers = list((await session.execute(select(TierRow).order_by(TierRow.rank))).scalars())
+        events = list((await session.execute(select(EventRow).order_by(EventRow.id))).scalars())
+    held: dict[int, TierRow | None] = {}
+    recorded: dict[int, list[OrderRow]] = {}
+    checked = 0
+    for e in events:
+        if e.type != "order.recorded":
+            continue
+        order = orders[e.payload["orderExternalId"]]
+        customer = order.customer_id
+        tier = held.get(customer)
+        multiplier = Decimal(tier.earn_multiplier) if tier else Decimal(1)
+        expected = int(Decimal(order.amount) * multiplier // 1) if order.award_points else 0
+        assert order.points_earned == expected, order.external_id
+        recorded.setdefault(customer, []).append(order)
+        start = e.occurred_at - timedelta(days=365)
+        value = sum(
+            (
+                Decimal(o.amount) if basis is TierBasis.SPEND else Decimal(o.points_earned)
+                for o in recorded[customer]
+                if start < o.placed_at <= e.occurred_at
+            ),
+            Decimal(0),
+        )
+        reached = [t for t in tiers if Decimal(t.threshold) <= value]
+        target = reached[-1] if reached else None
+        upgrade = next(
+            (
+                u
+                for u in events
+                if u.type == "tier.upgraded"
+                and u.customer_id == customer
+                and u.id > e.id
+                and not any(
+                    x.type == "order.recorded" and x.customer_id == customer and e.id < x.id < u.id
+                    for x in events
+                )
+            ),
+            None,
+        )
+        if target is not None and (tier is None or target.rank > tier.rank):
+            assert upgrade is not None, order.external_id
+            assert upgrade.payload["toTier"] == target.name
+            assert Decimal(upgrade.payload["qualifyingValue"]) == value
+            held[customer] = target
+            checked += 1
+        else:
+            assert upgrade is None, order.external_id
+    assert checked > 0
 
 
 async def test_a_referral_qualifies_inside_a_batch_and_both_sides_are_paid(
