@@ -314,6 +314,8 @@ async def test_bulk_gives_what_one_order_record_per_input_gives(
         "tier.upgraded",
         "customer.created",
     }
+    assert any(r[2] == "QUALIFIED" for r in bulk_state["referrals"])
+    assert any(lot[3] == "PENDING" for lot in bulk_state["lots"]) == (pending_days > 0)
     for table in bulk_state:
         assert bulk_state[table] == sequential_state[table], table
     await assert_ledger_clean(database)
