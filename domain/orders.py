@@ -8,6 +8,11 @@ it), the customer's order statistics are brought up to date, points are earned i
 a lot, the tier is upgraded if a threshold was crossed, and the events are appended.
 
 An order's statistics count only *counted* orders: those not refunded in full.
+
+Recording is set-based (`OrderService.record_many`, which `record` calls with a batch
+of one): a batch reads what it needs in a few statements, decides each order in input
+order with the pure `decide_order` (the points rule is `order_points`), and writes
+everything with multi-row statements. docs/performance.md walks through it.
 """
 
 from __future__ import annotations
