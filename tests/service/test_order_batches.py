@@ -11,6 +11,7 @@ audit clean. And a batch costs the same number of statements whatever its size.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -449,4 +450,38 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(database: Dat
         counts.append(len(statements))
     assert counts[0] == counts[1]
     assert counts[0] <= 25
+    await assert_ledger_clean(database)
+
+
+async def test_two_batches_over_the_same_customers_at_once_both_commit(database: Database):
+    """Two batches name the same customers in opposite orders and both create the same
+    new customer: the locks are taken in id order in one statement (no deadlock), the
+    loser of the new customer's insert runs again and finds it, and every order is
+    recorded once with a clean ledger."""
+    clock = FixedClock(START)
+    ids = await prepare(database, clock, pending_days=0)
+    names = ["c-0", "c-1", "c-2", "c-3", "c-4"]
+
+    def batch(tag: str, order: list[str]) -> list[RecordOrder]:
+        commands = [
+            RecordOrder(f"{tag}-{name}", CustomerRef(id=ids[name]), "120", "CNY", START)
+            for name in order
+        ]
+        shared = CustomerRef(external_id="shared-new", profile=ProfileInput(name="S"))
+        commands.append(RecordOrder(f"{tag}-shared", shared, "30", "CNY", START))
+        return commands
+
+    first, second = await asyncio.gather(
+        wiring.orders(database, clock).record_many(batch("a", names)),
+        wiring.orders(database, clock).record_many(batch("b", names[::-1])),
+    )
+
+    assert all(isinstance(r, RecordResult) and not r.replayed for r in first + second)
+    state = await stored(database)
+    counts = {c[0]: c[2] for c in state["customers"]}
+    assert counts["shared-new"] == 2
+    assert [counts[n] for n in names] == [3, 3, 3, 2, 2]  # c-3, c-4 had no seed order
+    assert (
+        sum(1 for e in state["events"] if e[0] == "customer.created" and e[1] == "shared-new") == 1
+    )
     await assert_ledger_clean(database)
