@@ -296,7 +296,8 @@ async def lock_with_referrer(
 @dataclass(frozen=True)
 class Qualification:
     """What an order that qualifies a referral changes: the referral, both sides'
-    bonus entries (None for a pending lot) and the events, in the order written."""
+    bonus lots, the entries of those available at once (a pending lot writes its entry
+    when it becomes available) and the events, in the order written."""
 
     referral: Referral
     lots: list[Lot]
