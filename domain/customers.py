@@ -158,6 +158,21 @@ class CustomerRepository(Protocol):
 
     async def save(self, customer: Customer) -> None: ...
     async def existing_ids(self, customer_ids: Sequence[int]) -> set[int]: ...
+    async def find_many(
+        self, customer_ids: Sequence[int], external_ids: Sequence[str]
+    ) -> list[Customer]:
+        """Customers with any of these ids or externalIds, not locked."""
+        ...
+
+    async def lock_many(self, customer_ids: Sequence[int]) -> dict[int, Customer]:
+        """Locks these customers in one statement, in id order (the order every write
+        that locks several customers takes), and returns them as locked."""
+        ...
+
+    async def add_many(self, customers: Sequence[Customer]) -> None:
+        """Adds the customers in one round (setting their ids); a taken externalId
+        fails the transaction as `add` does."""
+        ...
 
 
 CUSTOMERS: Port[CustomerRepository] = Port("customers")
@@ -300,6 +315,46 @@ def erased_copy(customer: Customer, at: datetime) -> Customer:
     )
 
 
+def ref_key(ref: CustomerRef, path: tuple[str, ...]) -> int | str:
+    """What `ref` looks a customer up by: our id, or its checked externalId."""
+    if ref.id is not None:
+        return ref.id
+    return required_text(ref.external_id, (*path, "external_id"), max_length=MAX_EXTERNAL_ID)
+
+
+def found_or_prepared(
+    ref: CustomerRef,
+    key: int | str,
+    found: Customer | None,
+    now: datetime,
+    *,
+    phone_region: str | None,
+    path: tuple[str, ...],
+) -> tuple[Customer, bool]:
+    """The pure half of `find_or_prepare`: `found` (the customer looked up by `key`,
+    or None), or a new customer built from the profile fields — not yet added — and
+    True. Unknown without profile fields is NOT_FOUND, so a typo in an externalId
+    never creates a stray customer."""
+    if found is not None:
+        return found, False
+    if isinstance(key, int):
+        raise DomainError(ErrorCode.NOT_FOUND, (*path, "id"), "No customer has this id.")
+    if ref.profile is None:
+        raise DomainError(
+            ErrorCode.NOT_FOUND,
+            (*path, "external_id"),
+            "No customer has this externalId; send profile fields to create one.",
+        )
+    fresh = apply_profile(
+        Customer(id=None, external_id=key, created_at=now, updated_at=now),
+        ref.profile,
+        today=now.date(),
+        phone_region=phone_region,
+        path=path,
+    )
+    return fresh, True
+
+
 async def find_or_prepare(
     customers: CustomerRepository,
     ref: CustomerRef,
@@ -310,31 +365,13 @@ async def find_or_prepare(
     lock: bool,
 ) -> tuple[Customer, bool]:
     """The customer `ref` names (locked when `lock`), or a new one built from its
-    profile fields — not yet added — and True. Unknown without profile fields is
-    NOT_FOUND, so a typo in an externalId never creates a stray customer."""
-    if ref.id is not None:
-        customer = await customers.get(ref.id, for_update=lock)
-        if customer is None:
-            raise DomainError(ErrorCode.NOT_FOUND, (*path, "id"), "No customer has this id.")
-        return customer, False
-    external_id = required_text(ref.external_id, (*path, "external_id"), max_length=MAX_EXTERNAL_ID)
-    customer = await customers.get_by_external_id(external_id, for_update=lock)
-    if customer is not None:
-        return customer, False
-    if ref.profile is None:
-        raise DomainError(
-            ErrorCode.NOT_FOUND,
-            (*path, "external_id"),
-            "No customer has this externalId; send profile fields to create one.",
-        )
-    fresh = apply_profile(
-        Customer(id=None, external_id=external_id, created_at=now, updated_at=now),
-        ref.profile,
-        today=now.date(),
-        phone_region=phone_region,
-        path=path,
-    )
-    return fresh, True
+    profile fields — not yet added — and True (see `found_or_prepared`)."""
+    key = ref_key(ref, path)
+    if isinstance(key, int):
+        found = await customers.get(key, for_update=lock)
+    else:
+        found = await customers.get_by_external_id(key, for_update=lock)
+    return found_or_prepared(ref, key, found, now, phone_region=phone_region, path=path)
 
 
 class CustomerService:

@@ -9,6 +9,7 @@ cursor that never skips an event whose transaction committed late
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -54,6 +55,9 @@ class Event:
 
 class EventRepository(Protocol):
     async def append(self, event: Event) -> None: ...
+    async def append_many(self, events: Sequence[Event]) -> None:
+        """Appends the events in this order, in one statement whatever their number."""
+        ...
 
 
 EVENTS: Port[EventRepository] = Port("events")

@@ -8,11 +8,16 @@ it), the customer's order statistics are brought up to date, points are earned i
 a lot, the tier is upgraded if a threshold was crossed, and the events are appended.
 
 An order's statistics count only *counted* orders: those not refunded in full.
+
+Recording is set-based (`OrderService.record_many`, which `record` calls with a batch
+of one): a batch reads what it needs in a few statements, decides each order in input
+order with the pure `decide_order` (the points rule is `order_points`), and writes
+everything with multi-row statements. docs/performance.md walks through it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,9 +30,11 @@ from domain.customers import (
     MAX_EXTERNAL_ID,
     Customer,
     CustomerRef,
-    find_or_prepare,
+    CustomerStats,
+    found_or_prepared,
+    ref_key,
 )
-from domain.errors import DomainError, ErrorCode, ErrorCollector, present
+from domain.errors import DomainError, ErrorCode, ErrorCollector, InvalidInput, present
 from domain.events import EVENTS, Event, EventType
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
 from domain.idempotency import (
@@ -41,11 +48,15 @@ from domain.points import (
     POINTS,
     EntryKind,
     LedgerEntry,
+    Lot,
+    PointsAccount,
     earned_points,
     lot_dates,
     reversal_points,
 )
-from domain.program import PROGRAM, ProgramSettings
+from domain.program import PROGRAM, ProgramSettings, TierBasis
+from domain.referrals import REFERRALS
+from domain.tiers import TIERS
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 # Orders may be stamped a little ahead of our clock by a storefront's clock.
@@ -142,9 +153,29 @@ class OrderRepository(Protocol):
     async def add_refund(self, refund: Refund) -> Refund: ...
     async def get_refund(self, refund_id: int) -> Refund | None: ...
     async def refresh_customer_stats(self, customer_id: int) -> None: ...
+    async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Order]: ...
+    async def add_many(self, orders: Sequence[Order]) -> None: ...
+    async def save_points_earned(self, orders: Sequence[Order]) -> None: ...
+    async def refresh_customers_stats(self, customer_ids: Sequence[int]) -> None:
+        """THE place order writes maintain the customers' order statistics (a read
+        model kept on order writes hangs here)."""
+        ...
 
 
 ORDERS: Port[OrderRepository] = Port("orders")
+
+
+def _conflict() -> DomainError:
+    return DomainError(
+        ErrorCode.IDEMPOTENCY_CONFLICT,
+        ("external_id",),
+        "An order with this externalId was recorded for another customer or amount.",
+    )
+
+
+def _referrers(found: Iterable[referrals.Referral]) -> list[int]:
+    """The referrers of pending referrals: an order of their referee may pay them."""
+    return [r.referrer_id for r in found if r.status is referrals.ReferralStatus.PENDING]
 
 
 def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[OrderItem]:
@@ -173,6 +204,289 @@ def check_items(items: Sequence[OrderItem], errors: ErrorCollector) -> list[Orde
     return clean
 
 
+@dataclass(frozen=True)
+class ValidOrder:
+    """An order's fields once checked (`validate_order`)."""
+
+    external_id: str
+    amount: Decimal
+    currency: str
+    channel: str | None
+    items: list[OrderItem]
+
+
+def validate_order(command: RecordOrder, program: ProgramSettings, now: datetime) -> ValidOrder:
+    """Every problem of the order's own fields at once (InvalidInput), or its clean
+    values. Pure: orderRecord and ordersRecordBulk check each input here."""
+    errors = ErrorCollector()
+    external_id = amount = None
+    try:
+        external_id = required_text(
+            command.external_id, ("external_id",), max_length=MAX_EXTERNAL_ID
+        )
+    except DomainError as exc:
+        errors.capture(exc)
+    try:
+        amount = parse_money(command.amount, ("amount",), positive=True, high=MAX_AMOUNT)
+    except DomainError as exc:
+        errors.capture(exc)
+    currency = (command.currency or "").strip().upper()
+    if currency != program.currency:
+        errors.add(
+            ErrorCode.CURRENCY_MISMATCH,
+            ("currency",),
+            f"This program keeps accounts in {program.currency}; the order is in "
+            f"{currency or 'no currency'}. Convert it before recording.",
+        )
+    if command.placed_at.tzinfo is None:
+        errors.add(ErrorCode.INVALID, ("placed_at",), "placedAt needs a UTC offset.")
+    elif command.placed_at > now + CLOCK_SKEW:
+        errors.add(ErrorCode.INVALID, ("placed_at",), "placedAt is in the future.")
+    channel = None
+    try:
+        channel = optional_text(command.channel, ("channel",), max_length=64)
+    except DomainError as exc:
+        errors.capture(exc)
+    ref = command.customer
+    if (ref.id is None) == (ref.external_id is None):
+        errors.add(
+            ErrorCode.REQUIRED,
+            ("customer",),
+            "Name the customer by exactly one of id and externalId.",
+        )
+    items = check_items(command.items, errors)
+    errors.raise_if_any()
+    return ValidOrder(
+        present(external_id, "externalId"),
+        present(amount, "amount"),
+        currency,
+        channel,
+        items,
+    )
+
+
+# ---- the per-order decision (pure), shared by orderRecord and ordersRecordBulk ------
+
+
+def order_points(order: Order, program: ProgramSettings, multiplier: Decimal) -> int:
+    """THE points decision for one order: what it earns, given the program and the
+    customer's tier multiplier as held when the order comes in. Every path that
+    records an order asks here (a new earning rule belongs in this function)."""
+    if not order.award_points:
+        return 0
+    return earned_points(order.amount, program.earn_rate, multiplier)
+
+
+def earn(
+    account: PointsAccount,
+    order: Order,
+    points: int,
+    program: ProgramSettings,
+    now: datetime,
+    api_key_id: int | None,
+) -> LedgerEntry | None:
+    """Credits the order's points into a lot of its own; returns the ledger entry, or
+    None while the lot is pending. Sets `order.points_earned`."""
+    # An order stamped a little ahead of our clock (CLOCK_SKEW) starts its lot now:
+    # otherwise pending_days=0 would leave its points pending until the next job.
+    available_at, expires_at = lot_dates(
+        min(order.placed_at, now), program.pending_days, program.expiry_days
+    )
+    entry = account.credit(
+        EntryKind.EARN,
+        points,
+        now=now,
+        available_at=available_at,
+        expires_at=expires_at,
+        reason=f"order {order.external_id}",
+        order_id=order.id,
+    )
+    if entry is not None:
+        entry.api_key_id = api_key_id
+    order.points_earned = points
+    return entry
+
+
+@dataclass
+class CustomerState:
+    """One customer as the orders of a batch see it, locked: the record, the points
+    account (totals only: credits need no lots), the tier held and the qualifying
+    value, the referral where they are the referee, and the order statistics."""
+
+    customer: Customer
+    account: PointsAccount
+    standing: tiers.Standing
+    qualifying_value: Decimal
+    referral: referrals.Referral | None
+    stats: CustomerStats
+
+    @classmethod
+    def of(
+        cls, customer: Customer, value: Decimal, referral: referrals.Referral | None
+    ) -> CustomerState:
+        customer_id = present(customer.id, "customer id")
+        stats = customer.stats or CustomerStats()
+        return cls(
+            customer=customer,
+            account=PointsAccount(
+                customer_id=customer_id,
+                balance=stats.points_balance,
+                debt=stats.points_debt,
+                lifetime_earned=stats.lifetime_earned,
+                lots=[],
+            ),
+            standing=tiers.Standing(customer_id, stats.tier_id, stats.tier_since),
+            qualifying_value=value,
+            referral=referral,
+            stats=stats,
+        )
+
+    def snapshot(self) -> Customer:
+        """The customer as the orders decided so far leave them."""
+        return replace(
+            self.customer,
+            stats=replace(
+                self.stats,
+                points_balance=self.account.balance,
+                points_debt=self.account.debt,
+                lifetime_earned=self.account.lifetime_earned,
+                tier_id=self.standing.tier_id,
+                tier_since=self.standing.since,
+            ),
+        )
+
+
+@dataclass
+class OrderOutcome:
+    """What recording one new order changes, beyond the order row itself."""
+
+    order: Order
+    entry: LedgerEntry | None
+    lots: list[Lot]
+    entries: list[LedgerEntry]
+    events: list[Event]
+    referral: referrals.Referral | None
+    tier_change: tiers.TierChange | None
+
+
+def qualifying_contribution(order: Order, program: ProgramSettings, now: datetime) -> Decimal:
+    """What a new order adds to its customer's qualifying value (persistence/tiers.py
+    sums the same over stored orders): its points or its amount, when it was placed
+    in the window."""
+    window = tiers.qualifying_window(program, now)
+    if not window.start < order.placed_at <= window.end:
+        return Decimal(0)
+    if program.tier_basis is TierBasis.SPEND:
+        return order.amount - order.refunded_amount
+    return Decimal(order.points_earned - order.points_reversed)
+
+
+def decide_order(
+    order: Order,
+    state: CustomerState,
+    referrer: CustomerState | None,
+    tier_list: Sequence[tiers.Tier],
+    program: ProgramSettings,
+    now: datetime,
+    api_key_id: int | None,
+) -> OrderOutcome:
+    """Everything a new order (already numbered) decides, in the order orderRecord
+    has always taken: statistics, points at the tier held, the order's event, the
+    referral it qualifies, then the tier its value now reaches. Changes `state`
+    (and `referrer`'s points) so the customer's next order in a batch sees them."""
+    state.stats = replace(
+        state.stats,
+        orders_count=state.stats.orders_count + 1,
+        total_spent=state.stats.total_spent + order.amount,
+        first_order_at=min(filter(None, (state.stats.first_order_at, order.placed_at))),
+        last_order_at=max(filter(None, (state.stats.last_order_at, order.placed_at))),
+    )
+    held = tiers.find_tier(tier_list, state.standing.tier_id)
+    multiplier = held.earn_multiplier if held is not None else Decimal(1)
+    points = order_points(order, program, multiplier)
+    entry = None
+    lots: list[Lot] = []
+    events: list[Event] = []
+    if points > 0:
+        entry = earn(state.account, order, points, program, now, api_key_id)
+        lots.append(state.account.new_lots[-1])
+        if entry is not None:
+            events.append(
+                Event(
+                    EventType.POINTS_EARNED,
+                    order.customer_id,
+                    now,
+                    {
+                        "points": points,
+                        "orderExternalId": order.external_id,
+                        "balance": entry.balance_after,
+                    },
+                )
+            )
+    events.append(
+        Event(
+            EventType.ORDER_RECORDED,
+            order.customer_id,
+            now,
+            {
+                "orderExternalId": order.external_id,
+                "amount": str(order.amount),
+                "currency": order.currency,
+                "placedAt": order.placed_at.isoformat(),
+                "pointsEarned": order.points_earned,
+            },
+        )
+    )
+    entries = [entry] if entry is not None else []
+    accounts = {state.account.customer_id: state.account}
+    if referrer is not None:
+        accounts[referrer.account.customer_id] = referrer.account
+    qualification = referrals.qualify_on_order(state.referral, order, accounts, program, now)
+    if qualification is not None:
+        state.referral = qualification.referral
+        lots += qualification.lots
+        entries += qualification.entries
+        events += qualification.events
+    state.qualifying_value += qualifying_contribution(order, program, now)
+    change = None
+    if tier_list:
+        change = tiers.decide_upgrade(tier_list, state.standing, state.qualifying_value, now)
+    if change is not None:
+        state.standing = tiers.Standing(
+            change.customer_id, change.to_tier.id if change.to_tier else None, change.at
+        )
+        events.append(tiers.tier_event(change, program))
+    return OrderOutcome(
+        order,
+        entry,
+        lots,
+        entries,
+        events,
+        qualification.referral if qualification else None,
+        change,
+    )
+
+
+# ---- recording a batch ---------------------------------------------------------------
+
+Refusal = DomainError | InvalidInput
+
+
+@dataclass
+class _Input:
+    """One command of a batch on its way through `_record_batch_once`."""
+
+    command: RecordOrder
+    valid: ValidOrder | None = None
+    key: int | str | None = None
+    refusal: Refusal | None = None
+    # Set by the plan: the customer it records for, and whether it is new.
+    customer: Customer | None = None
+    creates: bool = False
+    new_order: Order | None = None
+    replay_of: Order | None = None
+
+
 class OrderService:
     def __init__(
         self,
@@ -185,197 +499,229 @@ class OrderService:
         self.clock = clock
         self.phone_region = phone_region
 
-    # ---- orderRecord ---------------------------------------------------------------
+    # ---- orderRecord, ordersRecordBulk ---------------------------------------------
 
     async def record(self, command: RecordOrder) -> RecordResult:
-        return await retrying(lambda: self._record_once(command))
+        """One order: exactly a batch of one (`record_many`), so the two can never
+        differ. Raises the refusal."""
+        (result,) = await self.record_many([command])
+        if isinstance(result, RecordResult):
+            return result
+        raise result
 
-    def _validate(
-        self, command: RecordOrder, program: ProgramSettings, now: datetime
-    ) -> tuple[str, Decimal, str, str | None, list[OrderItem]]:
-        errors = ErrorCollector()
-        external_id = amount = None
-        try:
-            external_id = required_text(
-                command.external_id, ("external_id",), max_length=MAX_EXTERNAL_ID
-            )
-        except DomainError as exc:
-            errors.capture(exc)
-        try:
-            amount = parse_money(command.amount, ("amount",), positive=True, high=MAX_AMOUNT)
-        except DomainError as exc:
-            errors.capture(exc)
-        currency = (command.currency or "").strip().upper()
-        if currency != program.currency:
-            errors.add(
-                ErrorCode.CURRENCY_MISMATCH,
-                ("currency",),
-                f"This program keeps accounts in {program.currency}; the order is in "
-                f"{currency or 'no currency'}. Convert it before recording.",
-            )
-        if command.placed_at.tzinfo is None:
-            errors.add(ErrorCode.INVALID, ("placed_at",), "placedAt needs a UTC offset.")
-        elif command.placed_at > now + CLOCK_SKEW:
-            errors.add(ErrorCode.INVALID, ("placed_at",), "placedAt is in the future.")
-        channel = None
-        try:
-            channel = optional_text(command.channel, ("channel",), max_length=64)
-        except DomainError as exc:
-            errors.capture(exc)
-        ref = command.customer
-        if (ref.id is None) == (ref.external_id is None):
-            errors.add(
-                ErrorCode.REQUIRED,
-                ("customer",),
-                "Name the customer by exactly one of id and externalId.",
-            )
-        items = check_items(command.items, errors)
-        errors.raise_if_any()
-        return (
-            present(external_id, "externalId"),
-            present(amount, "amount"),
-            currency,
-            channel,
-            items,
-        )
+    async def record_many(self, commands: Sequence[RecordOrder]) -> list[RecordResult | Refusal]:
+        """Records the orders as if each were recorded by its own `record`, one after
+        the other in this order, and returns one result or refusal per command.
 
-    async def _record_once(self, command: RecordOrder) -> RecordResult:
+        One transaction and one round of statements for the whole batch, whatever its
+        size: a set of reads (the customers, locked in id order with the referrers of
+        their pending referrals; the orders already recorded under these externalIds;
+        the tiers and qualifying values; the referrals), the decisions in Python with
+        `decide_order`, then multi-row writes. Atomicity: each command succeeds or is
+        refused on its own (a refusal writes nothing of its own and leaves the others
+        alone); the batch commits as a whole, so a crash or a database error leaves
+        all of it or none of it. A lost race on a unique key (a concurrent write of
+        the same externalId) runs the whole batch again, which then replays."""
+        if not commands:
+            return []
+        return await retrying(lambda: self._record_batch_once(commands))
+
+    async def _record_batch_once(
+        self, commands: Sequence[RecordOrder]
+    ) -> list[RecordResult | Refusal]:
         now = self.clock.now()
+        inputs = [_Input(command) for command in commands]
         async with self.uow_factory() as uow:
             program = await uow.repo(PROGRAM).get()
-            external_id, amount, currency, channel, items = self._validate(command, program, now)
-            customer, created = await self._customer(uow, command.customer, now)
-            if not created:
-                customer = (
-                    await referrals.lock_with_referrer(
-                        uow, present(customer.id, "customer id"),
-                        settles=referrals.ReferralStatus.PENDING,
-                    )
-                    or customer
-                )
-            existing = await uow.repo(ORDERS).get_by_external_id(external_id)
-            if existing is not None:
-                if created or existing.request_hash != fingerprint(customer.id, str(amount)):
-                    raise DomainError(
-                        ErrorCode.IDEMPOTENCY_CONFLICT,
-                        ("external_id",),
-                        "An order with this externalId was recorded for another customer "
-                        "or amount.",
-                    )
-                return RecordResult(existing, customer, replayed=True)
-            if created:
-                customer = await uow.repo(CUSTOMERS).add(customer)
-                await uow.repo(EVENTS).append(
-                    Event(
-                        EventType.CUSTOMER_CREATED,
-                        customer.id,
-                        now,
-                        {"externalId": customer.external_id},
-                    )
-                )
-            customer_id = present(customer.id, "customer id")
-            request_hash = fingerprint(customer_id, str(amount))
-            order = await uow.repo(ORDERS).add(
-                Order(
-                    id=None,
-                    customer_id=customer_id,
-                    external_id=external_id,
-                    amount=amount,
-                    currency=currency,
-                    placed_at=command.placed_at,
-                    channel=channel,
-                    award_points=command.award_points,
-                    request_hash=request_hash,
-                    created_at=now,
-                    items=items,
-                )
+            for item in inputs:
+                try:
+                    item.valid = validate_order(item.command, program, now)
+                    item.key = ref_key(item.command.customer, ("customer",))
+                except (DomainError, InvalidInput) as exc:
+                    item.refusal = exc
+            keys = [i.key for i in inputs if i.refusal is None]
+            found = await uow.repo(CUSTOMERS).find_many(
+                [k for k in keys if isinstance(k, int)], [k for k in keys if isinstance(k, str)]
             )
-            await uow.repo(ORDERS).refresh_customer_stats(customer_id)
-            entry = None
-            if command.award_points:
-                multiplier = await tiers.earn_multiplier(uow, customer_id)
-                points = earned_points(amount, program.earn_rate, multiplier)
-                if points > 0:
-                    entry = await self._earn(uow, order, points, program, now, command.api_key_id)
-            await uow.repo(EVENTS).append(
-                Event(
-                    EventType.ORDER_RECORDED,
-                    customer_id,
-                    now,
-                    {
-                        "orderExternalId": order.external_id,
-                        "amount": str(order.amount),
-                        "currency": order.currency,
-                        "placedAt": order.placed_at.isoformat(),
-                        "pointsEarned": order.points_earned,
-                    },
-                )
+            found_ids = [present(c.id, "customer id") for c in found]
+            # Read the referrals before taking any lock (see lock_with_referrer): the
+            # referrers of pending ones are locked with the customers, in id order.
+            pending = await uow.repo(REFERRALS).by_referees(found_ids)
+            locked = await uow.repo(CUSTOMERS).lock_many(
+                [*found_ids, *_referrers(pending.values())]
             )
-            await referrals.qualify_on_order(uow, order, program, now)
-            await tiers.upgrade_after_order(uow, customer_id, program, now)
-            # Statistics, balance and tier as this transaction left them.
-            refreshed = await uow.repo(CUSTOMERS).get(customer_id)
+            # A referral recorded between that read and the locks: its referrer too.
+            referral_of = await uow.repo(REFERRALS).by_referees(found_ids)
+            late = set(_referrers(referral_of.values())) - set(locked)
+            if late:
+                locked.update(await uow.repo(CUSTOMERS).lock_many(sorted(late)))
+            existing = await uow.repo(ORDERS).by_external_ids(
+                [i.valid.external_id for i in inputs if i.valid is not None and i.refusal is None]
+            )
+            tier_list = await uow.repo(TIERS).all()
+            # Before this batch's orders are written: decide_order adds each one's share.
+            values = await uow.repo(TIERS).qualifying_values(
+                sorted(locked), program.tier_basis, tiers.qualifying_window(program, now)
+            )
+            created = self._plan(inputs, locked, existing, now)
+            await uow.repo(CUSTOMERS).add_many(created)
+            new_orders = [i.new_order for i in inputs if i.new_order is not None]
+            for item in inputs:
+                if item.new_order is not None:
+                    customer_id = present(present(item.customer, "customer").id, "customer id")
+                    item.new_order.customer_id = customer_id
+                    item.new_order.request_hash = fingerprint(
+                        customer_id, str(item.new_order.amount)
+                    )
+            await uow.repo(ORDERS).add_many(new_orders)
+            states = {
+                cid: CustomerState.of(c, values.get(cid, Decimal(0)), referral_of.get(cid))
+                for cid, c in locked.items()
+            }
+            for customer in created:
+                states[present(customer.id, "customer id")] = CustomerState.of(
+                    customer, Decimal(0), None
+                )
+            results, outcomes, events = self._decide(inputs, states, tier_list, program, now)
+            await self._write(uow, states, outcomes, events)
             await uow.commit()
-            return RecordResult(order, refreshed or customer, replayed=False, entry=entry)
+            return results
 
-    async def _earn(
+    def _plan(
         self,
-        uow: UnitOfWork,
-        order: Order,
-        points: int,
+        inputs: Sequence[_Input],
+        locked: dict[int, Customer],
+        existing: dict[str, Order],
+        now: datetime,
+    ) -> list[Customer]:
+        """Which input records a new order, replays one, or is refused, walking them
+        in order as sequential calls would; returns the customers to create (their
+        first order is recorded). Orders are built without customer ids yet."""
+        by_external = {c.external_id: c for c in locked.values()}
+        recorded: dict[str, tuple[Order, Customer]] = {}
+        created: list[Customer] = []
+        for item in inputs:
+            if item.refusal is not None:
+                continue
+            valid = present(item.valid, "valid order")
+            key = item.key
+            if key is None:
+                raise AssertionError("a checked input has its customer key")
+            found = locked.get(key) if isinstance(key, int) else by_external.get(key)
+            try:
+                customer, new = found_or_prepared(
+                    item.command.customer,
+                    key,
+                    found,
+                    now,
+                    phone_region=self.phone_region,
+                    path=("customer",),
+                )
+                earlier = recorded.get(valid.external_id)
+                if earlier is not None:
+                    order, owner = earlier
+                    if new or owner is not customer or str(order.amount) != str(valid.amount):
+                        raise _conflict()
+                    item.customer, item.replay_of = customer, order
+                    continue
+                stored = existing.get(valid.external_id)
+                if stored is not None:
+                    if new or stored.request_hash != fingerprint(customer.id, str(valid.amount)):
+                        raise _conflict()
+                    item.customer, item.replay_of = customer, stored
+                    continue
+            except (DomainError, InvalidInput) as exc:
+                item.refusal = exc
+                continue
+            if new:
+                created.append(customer)
+                by_external[customer.external_id] = customer
+            item.customer, item.creates = customer, new
+            item.new_order = Order(
+                id=None,
+                customer_id=0,  # set once a new customer has its id
+                external_id=valid.external_id,
+                amount=valid.amount,
+                currency=valid.currency,
+                placed_at=item.command.placed_at,
+                channel=valid.channel,
+                award_points=item.command.award_points,
+                request_hash="",
+                created_at=now,
+                items=valid.items,
+            )
+            recorded[valid.external_id] = (item.new_order, customer)
+        return created
+
+    def _decide(
+        self,
+        inputs: Sequence[_Input],
+        states: dict[int, CustomerState],
+        tier_list: Sequence[tiers.Tier],
         program: ProgramSettings,
         now: datetime,
-        api_key_id: int | None,
-    ) -> LedgerEntry | None:
-        account = await uow.repo(POINTS).load_account(order.customer_id)
-        # An order stamped a little ahead of our clock (CLOCK_SKEW) starts its lot now:
-        # otherwise pending_days=0 would leave its points pending until the next job.
-        available_at, expires_at = lot_dates(
-            min(order.placed_at, now), program.pending_days, program.expiry_days
-        )
-        entry = account.credit(
-            EntryKind.EARN,
-            points,
-            now=now,
-            available_at=available_at,
-            expires_at=expires_at,
-            reason=f"order {order.external_id}",
-            order_id=order.id,
-        )
-        entries = [entry] if entry else []
-        for e in entries:
-            e.api_key_id = api_key_id
-        await uow.repo(POINTS).save_account(account, entries)
-        order.points_earned = points
-        await uow.repo(ORDERS).save(order)
-        if entry is not None:
-            await uow.repo(EVENTS).append(
-                Event(
-                    EventType.POINTS_EARNED,
-                    order.customer_id,
-                    now,
-                    {
-                        "points": points,
-                        "orderExternalId": order.external_id,
-                        "balance": entry.balance_after,
-                    },
+    ) -> tuple[list[RecordResult | Refusal], list[OrderOutcome], list[Event]]:
+        results: list[RecordResult | Refusal] = []
+        outcomes: list[OrderOutcome] = []
+        events: list[Event] = []
+        for item in inputs:
+            if item.refusal is not None:
+                results.append(item.refusal)
+                continue
+            state = states[present(present(item.customer, "customer").id, "customer id")]
+            if item.replay_of is not None:
+                results.append(RecordResult(item.replay_of, state.snapshot(), replayed=True))
+                continue
+            order = present(item.new_order, "order")
+            if item.creates:
+                events.append(
+                    Event(
+                        EventType.CUSTOMER_CREATED,
+                        order.customer_id,
+                        now,
+                        {"externalId": state.customer.external_id},
+                    )
                 )
+            referral = state.referral
+            referrer = None
+            if referral is not None and referral.status is referrals.ReferralStatus.PENDING:
+                referrer = states[referral.referrer_id]
+            outcome = decide_order(
+                order, state, referrer, tier_list, program, now, item.command.api_key_id
             )
-        return entry
+            outcomes.append(outcome)
+            events += outcome.events
+            results.append(
+                RecordResult(order, state.snapshot(), replayed=False, entry=outcome.entry)
+            )
+        return results, outcomes, events
 
-    async def _customer(
-        self, uow: UnitOfWork, ref: CustomerRef, now: datetime
-    ) -> tuple[Customer, bool]:
-        """The order's customer, not locked yet (the caller locks it with its
-        referrer, in id order); or a new one (not yet added) and True."""
-        return await find_or_prepare(
-            uow.repo(CUSTOMERS),
-            ref,
-            now,
-            phone_region=self.phone_region,
-            path=("customer",),
-            lock=False,
+    @staticmethod
+    async def _write(
+        uow: UnitOfWork,
+        states: dict[int, CustomerState],
+        outcomes: Sequence[OrderOutcome],
+        events: Sequence[Event],
+    ) -> None:
+        """The batch's writes, a fixed number of statements whatever its size."""
+        await uow.repo(ORDERS).save_points_earned(
+            [o.order for o in outcomes if o.order.points_earned]
         )
+        # Credits are the only change an order makes to an account: an account with
+        # no new lot is as it was loaded.
+        await uow.repo(POINTS).save_credits(
+            [states[cid].account for cid in sorted(states) if states[cid].account.new_lots],
+            [lot for o in outcomes for lot in o.lots],
+            [entry for o in outcomes for entry in o.entries],
+        )
+        await uow.repo(ORDERS).refresh_customers_stats(
+            sorted({o.order.customer_id for o in outcomes})
+        )
+        await uow.repo(REFERRALS).save_many([o.referral for o in outcomes if o.referral])
+        changes = [o.tier_change for o in outcomes if o.tier_change is not None]
+        if changes:
+            await uow.repo(TIERS).move(changes)
+        await uow.repo(EVENTS).append_many(events)
 
     # ---- orderRefund ---------------------------------------------------------------
 
@@ -390,9 +736,7 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            key = required_text(
-                command.idempotency_key, ("idempotency_key",), max_length=128
-            )
+            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()

@@ -21,7 +21,7 @@ Model:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -132,6 +132,18 @@ class PointsRepository(Protocol):
         ...
 
     async def save_account(self, account: PointsAccount, entries: list[LedgerEntry]) -> None: ...
+
+    async def save_credits(
+        self,
+        accounts: Sequence[PointsAccount],
+        lots: Sequence[Lot],
+        entries: Sequence[LedgerEntry],
+    ) -> None:
+        """Many accounts changed by credits only (`PointsAccount.credit`): their new
+        `lots` (in the order given: lot ids break FIFO ties, so the order they were
+        credited in), the entries (each linked to its lot) and the totals, in one
+        round of statements whatever their number. The customers must be locked."""
+        ...
 
     async def expiry_notices_due(
         self, as_of: datetime, horizon: datetime, limit: int

@@ -21,6 +21,7 @@ Rules (docs/referrals.md, with the decisions where a bare rule is silent):
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -42,7 +43,7 @@ from domain.idempotency import (
     remembered_result,
     retrying,
 )
-from domain.points import POINTS, EntryKind, LedgerEntry, Lot, lot_dates
+from domain.points import POINTS, EntryKind, LedgerEntry, Lot, PointsAccount, lot_dates
 from domain.program import PROGRAM, ProgramSettings
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
@@ -100,6 +101,8 @@ class RecordReferralResult:
 class ReferralRepository(Protocol):
     async def get(self, referral_id: int) -> Referral | None: ...
     async def by_referee(self, referee_id: int) -> Referral | None: ...
+    async def by_referees(self, referee_ids: Sequence[int]) -> dict[int, Referral]: ...
+    async def save_many(self, referrals: Sequence[Referral]) -> None: ...
     async def add(self, referral: Referral) -> Referral: ...
     async def save(self, referral: Referral) -> None: ...
     async def qualified_since(self, referrer_id: int, since: datetime) -> int: ...
@@ -151,9 +154,7 @@ class ReferralService:
             if not code:
                 errors.add(ErrorCode.REQUIRED, ("code",), "code must not be empty.")
         try:
-            key = required_text(
-                command.idempotency_key, ("idempotency_key",), max_length=128
-            )
+            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
         except DomainError as exc:
             errors.capture(exc)
         ref = command.referee
@@ -292,20 +293,33 @@ async def lock_with_referrer(
     return locked[customer_id]
 
 
-async def qualify_on_order(
-    uow: UnitOfWork, order: Order, program: ProgramSettings, now: datetime
-) -> Referral | None:
-    """Called in the order's transaction (referee and referrer already locked by
-    `lock_with_referrer`): the first order of at least the minimum amount qualifies a
-    pending referral and pays both bonuses."""
-    referral = await uow.repo(REFERRALS).by_referee(order.customer_id)
+@dataclass(frozen=True)
+class Qualification:
+    """What an order that qualifies a referral changes: the referral, both sides'
+    bonus lots, the entries of those available at once (a pending lot writes its entry
+    when it becomes available) and the events, in the order written."""
+
+    referral: Referral
+    lots: list[Lot]
+    entries: list[LedgerEntry]
+    events: list[Event]
+
+
+def qualify_on_order(
+    referral: Referral | None,
+    order: Order,
+    accounts: dict[int, PointsAccount],
+    program: ProgramSettings,
+    now: datetime,
+) -> Qualification | None:
+    """The pure rule, in the order's transaction: the first order of at least the
+    minimum amount qualifies the customer's pending referral and pays both bonuses
+    into `accounts` (referrer's and referee's, both locked by the caller — see
+    `lock_with_referrer`). None when the order qualifies nothing."""
     if referral is None or referral.status is not ReferralStatus.PENDING:
         return None
     if order.amount < program.referral_min_order_amount:
         return None
-    # Already held (see lock_with_referrer) unless the referral was recorded after the
-    # order read it; taking it again is then needed and otherwise free.
-    await uow.repo(CUSTOMERS).get(referral.referrer_id, for_update=True)
     available_at, expires_at = lot_dates(order.placed_at, program.pending_days, program.expiry_days)
     referral = replace(
         referral,
@@ -315,15 +329,16 @@ async def qualify_on_order(
         referrer_bonus=program.referrer_bonus,
         referee_bonus=program.referee_bonus,
     )
-    await uow.repo(REFERRALS).save(referral)
+    lots: list[Lot] = []
+    entries: list[LedgerEntry] = []
+    events: list[Event] = []
     for customer_id, points, side in (
         (referral.referrer_id, program.referrer_bonus, "referrer"),
         (referral.referee_id, program.referee_bonus, "referee"),
     ):
         if points <= 0:
             continue
-        account = await uow.repo(POINTS).load_account(customer_id)
-        entry: LedgerEntry | None = account.credit(
+        entry = accounts[customer_id].credit(
             EntryKind.BONUS,
             points,
             now=now,
@@ -332,9 +347,10 @@ async def qualify_on_order(
             reason=f"referral bonus ({side})",
             referral_id=referral.id,
         )
-        await uow.repo(POINTS).save_account(account, [entry] if entry else [])
+        lots.append(accounts[customer_id].new_lots[-1])
         if entry is not None:
-            await uow.repo(EVENTS).append(
+            entries.append(entry)
+            events.append(
                 Event(
                     EventType.POINTS_EARNED,
                     customer_id,
@@ -342,7 +358,7 @@ async def qualify_on_order(
                     {"points": points, "reason": entry.reason, "balance": entry.balance_after},
                 )
             )
-    await uow.repo(EVENTS).append(
+    events.append(
         Event(
             EventType.REFERRAL_QUALIFIED,
             referral.referee_id,
@@ -355,7 +371,7 @@ async def qualify_on_order(
             },
         )
     )
-    return referral
+    return Qualification(referral, lots, entries, events)
 
 
 async def reverse_on_full_refund(uow: UnitOfWork, order: Order, now: datetime) -> None:

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.customers import CUSTOMERS, Customer, CustomerStats, Gender
 from domain.referrals import new_code
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.pagination import Page, PageRequest, SortKey, keyset, page_of, pages_per_parent
 from persistence.repositories import register
+from persistence.statements import insert_returning_ids
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -165,6 +166,46 @@ class SqlCustomerRepository:
             select(CustomerRow.id).where(CustomerRow.id.in_(list(customer_ids)))
         )
         return set(rows.scalars())
+
+    async def find_many(
+        self, customer_ids: Sequence[int], external_ids: Sequence[str]
+    ) -> list[Customer]:
+        if not customer_ids and not external_ids:
+            return []
+        rows = await self.session.execute(
+            select(CustomerRow)
+            .where(
+                or_(
+                    CustomerRow.id.in_(list(customer_ids)),
+                    CustomerRow.external_id.in_(list(external_ids)),
+                )
+            )
+            .execution_options(populate_existing=True)
+        )
+        return [to_domain(r) for r in rows.scalars()]
+
+    async def lock_many(self, customer_ids: Sequence[int]) -> dict[int, Customer]:
+        # ORDER BY id under FOR UPDATE: PostgreSQL locks the rows as the sorted scan
+        # returns them, so two batches lock their common customers in the same order.
+        if not customer_ids:
+            return {}
+        rows = await self.session.execute(
+            select(CustomerRow)
+            .where(CustomerRow.id.in_(sorted(set(customer_ids))))
+            .order_by(CustomerRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return {r.id: to_domain(r) for r in rows.scalars()}
+
+    async def add_many(self, customers: Sequence[Customer]) -> None:
+        if not customers:
+            return
+        ids = await insert_returning_ids(
+            self.session, table_of(CustomerRow), [_values(c) for c in customers]
+        )
+        for customer, new_id in zip(customers, ids, strict=True):
+            customer.id = new_id
 
 
 # ---- reads for the API -------------------------------------------------------------

@@ -48,6 +48,7 @@ from sqlalchemy import (
     Select,
     String,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -57,7 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.events import EVENTS, Event, EventType
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.repositories import register
 from persistence.statements import is_postgresql
@@ -97,6 +98,26 @@ class SqlEventRepository:
                 occurred_at=event.occurred_at,
                 txid=await self._transaction_id(),
             )
+        )
+
+    async def append_many(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        # Rows added through `append` still pending go first, to keep the append order.
+        await self.session.flush()
+        txid = await self._transaction_id()
+        await self.session.execute(
+            insert(table_of(EventRow)),
+            [
+                {
+                    "type": event.type.value,
+                    "customer_id": event.customer_id,
+                    "payload": event.payload,
+                    "occurred_at": event.occurred_at,
+                    "txid": txid,
+                }
+                for event in events
+            ],
         )
 
     async def _transaction_id(self) -> int | None:

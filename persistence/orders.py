@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -14,9 +15,10 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    ScalarSelect,
     String,
     Update,
-    and_,
+    bindparam,
     func,
     insert,
     select,
@@ -26,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.orders import ORDERS, Order, OrderItem, Refund
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.pagination import (
     Page,
@@ -36,6 +38,7 @@ from persistence.pagination import (
     pages_per_parent,
 )
 from persistence.repositories import register
+from persistence.statements import insert_returning_ids
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -222,36 +225,108 @@ class SqlOrderRepository:
         row = await self.session.get(RefundRow, refund_id)
         return refund_to_domain(row) if row else None
 
-    async def refresh_customer_stats(self, customer_id: int) -> None:
-        """Recomputes the customer's order statistics from their counted orders, so
-        they can never drift from the orders themselves."""
-        mine = and_(OrderRow.customer_id == customer_id, counted())
-        stats = (
-            await self.session.execute(
-                select(
-                    func.count(),
-                    func.coalesce(func.sum(OrderRow.amount - OrderRow.refunded_amount), 0),
-                    func.min(OrderRow.placed_at),
-                    func.max(OrderRow.placed_at),
-                ).where(mine)
-            )
-        ).one()
+    async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Order]:
+        if not external_ids:
+            return {}
+        return await orders_by_external_ids(self.session, list(dict.fromkeys(external_ids)))
+
+    async def add_many(self, orders: Sequence[Order]) -> None:
+        """The orders and their items in one round (Core statements: a batch of a
+        thousand orders must not pay ORM bookkeeping per row); sets their ids."""
+        if not orders:
+            return
+        table = table_of(OrderRow)
+        ids = await insert_returning_ids(
+            self.session,
+            table,
+            [
+                {
+                    "customer_id": order.customer_id,
+                    "external_id": order.external_id,
+                    "amount": order.amount,
+                    "refunded_amount": order.refunded_amount,
+                    "currency": order.currency,
+                    "placed_at": order.placed_at,
+                    "channel": order.channel,
+                    "award_points": order.award_points,
+                    "points_earned": order.points_earned,
+                    "points_reversed": order.points_reversed,
+                    "request_hash": order.request_hash,
+                    "created_at": order.created_at,
+                }
+                for order in orders
+            ],
+        )
+        for order, order_id in zip(orders, ids, strict=True):
+            order.id = order_id
+        items = [
+            {
+                "order_id": order.id,
+                "customer_id": order.customer_id,
+                "sku": item.sku,
+                "name": item.name,
+                "category": item.category,
+                "quantity": item.quantity,
+                "unit_price": item.unit_price,
+            }
+            for order in orders
+            for item in order.items
+        ]
+        if items:
+            await self.session.execute(insert(table_of(OrderItemRow)), items)
+
+    async def save_points_earned(self, orders: Sequence[Order]) -> None:
+        if not orders:
+            return
+        table = table_of(OrderRow)
         await self.session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.id == customer_id)
+            table.update()
+            .where(table.c.id == bindparam("order"))
+            .values(points_earned=bindparam("points")),
+            [{"order": order.id, "points": order.points_earned} for order in orders],
+        )
+
+    async def refresh_customer_stats(self, customer_id: int) -> None:
+        await self.refresh_customers_stats([customer_id])
+
+    async def refresh_customers_stats(self, customer_ids: Sequence[int]) -> None:
+        """THE place order writes maintain the customers' order statistics: recomputed
+        from their counted orders in one UPDATE for all of them, so they can never
+        drift from the orders themselves."""
+        ids = sorted(set(customer_ids))
+        if not ids:
+            return
+        customers = table_of(CustomerRow)
+        orders = table_of(OrderRow)
+
+        def of_customer(value: ColumnElement[Any]) -> ScalarSelect[Any]:
+            # Correlated: a customer left with no counted order (a full refund) gets
+            # 0 and NULLs, which a grouped join would skip.
+            return (
+                select(value)
+                .where(orders.c.customer_id == customers.c.id, counted(orders))
+                .correlate(customers)
+                .scalar_subquery()
+            )
+
+        await self.session.execute(
+            customers.update()
+            .where(customers.c.id.in_(ids))
             .values(
-                orders_count=stats[0],
-                total_spent=Decimal(stats[1]),
-                first_order_at=stats[2],
-                last_order_at=stats[3],
+                orders_count=of_customer(func.count()),
+                total_spent=of_customer(
+                    func.coalesce(func.sum(orders.c.amount - orders.c.refunded_amount), 0)
+                ),
+                first_order_at=of_customer(func.min(orders.c.placed_at)),
+                last_order_at=of_customer(func.max(orders.c.placed_at)),
             )
         )
 
 
 def refresh_every_customer_stats() -> Update:
-    """`refresh_customer_stats` for every customer with a counted order, as one UPDATE:
-    for bulk loads that wrote orders without the services (benchmarks, an import into
-    a fresh program). The lifecycle and RFM reads trust these columns."""
+    """`refresh_customers_stats` for every customer with a counted order, as one
+    UPDATE: for bulk loads that wrote orders without the services (benchmarks, an
+    import into a fresh program). The lifecycle and RFM reads trust these columns."""
     stats = (
         select(
             OrderRow.customer_id,

@@ -6,7 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, and_, case, func, or_, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,7 +34,7 @@ from domain.points import (
     LotState,
     PointsAccount,
 )
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.pagination import (
     Page,
@@ -31,6 +44,7 @@ from persistence.pagination import (
     pages_per_parent,
 )
 from persistence.repositories import register
+from persistence.statements import insert_returning_ids
 from persistence.types import BigId, UtcDateTime
 
 
@@ -144,7 +158,8 @@ class SqlPointsRepository:
             )
         ).one()
         rows = await self.session.execute(
-            select(LotRow).where(
+            select(LotRow)
+            .where(
                 LotRow.customer_id == customer_id,
                 or_(
                     LotRow.state == LotState.PENDING.value,
@@ -247,6 +262,87 @@ class SqlPointsRepository:
             )
         )
         await self.session.flush()
+
+    async def save_credits(
+        self,
+        accounts: Sequence[PointsAccount],
+        lots: Sequence[Lot],
+        entries: Sequence[LedgerEntry],
+    ) -> None:
+        """Core statements, not ORM objects: a batch of a thousand orders writes
+        thousands of rows, and per-object bookkeeping would grow with them."""
+        if any(entry.draws for entry in entries):
+            raise ValueError("save_credits takes credits only; a debit goes through save_account")
+        new_lots = list(lots)
+        if {id(lot) for lot in new_lots} != {id(x) for a in accounts for x in a.new_lots}:
+            raise ValueError("save_credits takes exactly the accounts' new lots")
+        if new_lots:
+            table = table_of(LotRow)
+            ids = await insert_returning_ids(
+                self.session,
+                table,
+                [
+                    {
+                        "customer_id": lot.customer_id,
+                        "kind": lot.kind.value,
+                        "points": lot.points,
+                        "remaining": lot.remaining,
+                        "state": lot.state.value,
+                        "available_at": lot.available_at,
+                        "expires_at": lot.expires_at,
+                        "order_id": lot.order_id,
+                        "referral_id": lot.referral_id,
+                        "created_at": lot.created_at,
+                    }
+                    for lot in new_lots
+                ],
+            )
+            for lot, lot_id in zip(new_lots, ids, strict=True):
+                lot.id = lot_id
+                self._loaded[lot_id] = (lot.remaining, lot.state.value)
+        for account in accounts:
+            account.new_lots.clear()
+        if entries:
+            await self.session.execute(
+                insert(table_of(LedgerEntryRow)),
+                [
+                    {
+                        "customer_id": entry.customer_id,
+                        "kind": entry.kind.value,
+                        "points": entry.points,
+                        "balance_after": entry.balance_after,
+                        "reason": entry.reason,
+                        "order_id": entry.order_id,
+                        "redemption_id": entry.redemption_id,
+                        "lot_id": entry.lot.id if entry.lot is not None else entry.lot_id,
+                        "referral_id": entry.referral_id,
+                        "api_key_id": entry.api_key_id,
+                        "idempotency_key": entry.idempotency_key,
+                        "created_at": entry.created_at,
+                    }
+                    for entry in entries
+                ],
+            )
+        if accounts:
+            customers = table_of(CustomerRow)
+            await self.session.execute(
+                customers.update()
+                .where(customers.c.id == bindparam("customer"))
+                .values(
+                    points_balance=bindparam("balance"),
+                    points_debt=bindparam("debt"),
+                    lifetime_earned=bindparam("lifetime"),
+                ),
+                [
+                    {
+                        "customer": account.customer_id,
+                        "balance": account.balance,
+                        "debt": account.debt,
+                        "lifetime": account.lifetime_earned,
+                    }
+                    for account in accounts
+                ],
+            )
 
     async def draws_of_entry(self, entry_id: int) -> list[Draw]:
         rows = (

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, and_, func, select, update
+from sqlalchemy import ForeignKey, Index, Integer, String, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.errors import present
 from domain.points import Lot
 from domain.referrals import REFERRALS, Referral, ReferralStatus, new_code
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.pagination import (
@@ -103,6 +103,45 @@ class SqlReferralRepository:
         await self.session.flush()
         referral.id = row.id
         return referral
+
+    async def by_referees(self, referee_ids: Sequence[int]) -> dict[int, Referral]:
+        if not referee_ids:
+            return {}
+        rows = await self.session.execute(
+            select(ReferralRow)
+            .where(ReferralRow.customer_id.in_(sorted(set(referee_ids))))
+            .execution_options(populate_existing=True)
+        )
+        return {r.customer_id: to_domain(r) for r in rows.scalars()}
+
+    async def save_many(self, referrals: Sequence[Referral]) -> None:
+        if not referrals:
+            return
+        table = table_of(ReferralRow)
+        await self.session.execute(
+            table.update()
+            .where(table.c.id == bindparam("referral"))
+            .values(
+                status=bindparam("new_status"),
+                qualified_at=bindparam("new_qualified_at"),
+                reversed_at=bindparam("new_reversed_at"),
+                qualifying_order_id=bindparam("new_order"),
+                referrer_bonus=bindparam("new_referrer_bonus"),
+                referee_bonus=bindparam("new_referee_bonus"),
+            ),
+            [
+                {
+                    "referral": r.id,
+                    "new_status": r.status.value,
+                    "new_qualified_at": r.qualified_at,
+                    "new_reversed_at": r.reversed_at,
+                    "new_order": r.qualifying_order_id,
+                    "new_referrer_bonus": r.referrer_bonus,
+                    "new_referee_bonus": r.referee_bonus,
+                }
+                for r in referrals
+            ],
+        )
 
     async def save(self, referral: Referral) -> None:
         await self.session.execute(

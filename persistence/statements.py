@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, Table
+from sqlalchemy import CursorResult, Result, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +48,31 @@ async def insert_ignoring_duplicates(
         )
     result = await session.execute(statement, list(rows))
     return len(result.all())
+
+
+async def insert_returning_ids(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Inserts the rows in a few multi-row statements and returns their new ids in
+    the rows' order.
+
+    PostgreSQL: SQLAlchemy's `sort_by_parameter_order` form, which stays batched and
+    ties each returned id to its row. SQLite: that option makes SQLAlchemy fall back
+    to one INSERT per row, so the rows go in as plain multi-row INSERTs; the writer
+    holds the database's write lock (BEGIN IMMEDIATE) and SQLite numbers the rows of
+    a VALUES list one after the other, so the ids, sorted, are the rows' ids in order.
+    """
+    if not rows:
+        return []
+    (key,) = table.primary_key.columns
+    if is_postgresql(session):
+        statement = insert(table).returning(key, sort_by_parameter_order=True)
+        return [row[0] for row in (await session.execute(statement, list(rows))).all()]
+    result = await session.execute(insert(table).returning(key), list(rows))
+    ids = sorted(row[0] for row in result.all())
+    if len(ids) != len(rows) or ids[-1] - ids[0] != len(ids) - 1:
+        raise AssertionError("SQLite numbered a batch of rows out of sequence")
+    return ids
 
 
 def rows_matched(result: Result[Any]) -> int:

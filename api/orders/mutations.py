@@ -8,13 +8,13 @@ from api.areas import mutation_fields
 from api.auth import caller_of, requires
 from api.customers.inputs import customer_ref_of
 from api.customers.types import CustomerType
-from api.errors import UserError
+from api.errors import UserError, user_errors
 from api.orders.inputs import OrderRecordInput, OrderRefundInput
 from api.orders.types import OrderType, RefundType
 from api.payloads import refusals_as_user_errors
 from domain import orders as domain
 from domain.access import Scope
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, InvalidInput, present
 from domain.fields import MAX_LIST_ITEMS
 
 
@@ -70,14 +70,27 @@ def order_service(info: strawberry.Info) -> domain.OrderService:
     )
 
 
-@refusals_as_user_errors(OrderRecordPayload)
-async def record_one(info: strawberry.Info, data: OrderRecordInput) -> OrderRecordPayload:
-    result = await order_service(info).record(record_command(data, caller_of(info).api_key.id))
+def record_payload(result: domain.RecordResult) -> OrderRecordPayload:
     return OrderRecordPayload(
         order=OrderType.from_domain(result.order),
         customer=CustomerType.from_domain(result.customer),
         replayed=result.replayed,
     )
+
+
+def bulk_refusal(exc: DomainError | InvalidInput, index: int) -> OrderRecordPayload:
+    """One refused input of ordersRecordBulk: its paths under ["inputs", "N", …]."""
+    errors = user_errors(exc, root="input")
+    for error in errors:
+        if error.field is not None:
+            error.field = ["inputs", str(index), *error.field[1:]]
+    return OrderRecordPayload(user_errors=errors)
+
+
+@refusals_as_user_errors(OrderRecordPayload)
+async def record_one(info: strawberry.Info, data: OrderRecordInput) -> OrderRecordPayload:
+    result = await order_service(info).record(record_command(data, caller_of(info).api_key.id))
+    return record_payload(result)
 
 
 @mutation_fields(position=50)
@@ -94,7 +107,9 @@ class OrderMutation:
         return await record_one(info, input)
 
     @strawberry.mutation(
-        description=f"Records up to {MAX_LIST_ITEMS} orders; each has its own result.",
+        description=f"Records up to {MAX_LIST_ITEMS} orders in one transaction, each with "
+        "the same result as its own orderRecord in this order (a refused input has its "
+        "userErrors under inputs.N and leaves the others alone).",
         permission_classes=[requires(Scope.ORDERS_WRITE)],
     )
     @refusals_as_user_errors(OrdersRecordBulkPayload, root="inputs")
@@ -107,7 +122,25 @@ class OrderMutation:
                 ("inputs",),
                 f"inputs has {len(inputs)} orders; the limit is {MAX_LIST_ITEMS}.",
             )
-        return OrdersRecordBulkPayload(results=[await record_one(info, data) for data in inputs])
+        api_key_id = caller_of(info).api_key.id
+        results: list[OrderRecordPayload | None] = []
+        commands: list[domain.RecordOrder] = []
+        for index, data in enumerate(inputs):
+            try:
+                commands.append(record_command(data, api_key_id))
+                results.append(None)
+            except (DomainError, InvalidInput) as exc:
+                results.append(bulk_refusal(exc, index))
+        recorded = iter(await order_service(info).record_many(commands))
+        for index, result in enumerate(results):
+            if result is None:
+                outcome = next(recorded)
+                results[index] = (
+                    bulk_refusal(outcome, index)
+                    if isinstance(outcome, DomainError | InvalidInput)
+                    else record_payload(outcome)
+                )
+        return OrdersRecordBulkPayload(results=[present(r, "result") for r in results])
 
     @strawberry.mutation(
         description="Refunds part or all of an order; its points are reversed in proportion.",

@@ -216,13 +216,17 @@ class CostOfDocument:
         weight = WEIGHTS.get((parent.name, name))
         if weight is not None:
             cost += weight(arguments)
+        count = 1
         if root_mutation:
             inputs = arguments.get("inputs")
-            count = len(inputs) if isinstance(inputs, list) else 1
-            cost += MUTATION_WEIGHT * max(count, 1)
+            count = max(len(inputs) if isinstance(inputs, list) else 1, 1)
+            cost += MUTATION_WEIGHT * count
         if node.selection_set is not None:
             children = self.of_selection_set(get_named_type(field.type), node.selection_set)
-            cost += 1 + self.multiplier(parent.name, name, field, arguments) * children
+            # A mutation over a list of inputs answers its selection once per input
+            # (ordersRecordBulk's `results`): the selection is paid that many times.
+            repeat = count * self.multiplier(parent.name, name, field, arguments)
+            cost += 1 + repeat * children
         return cost
 
     def multiplier(

@@ -8,7 +8,9 @@ The rules (docs/tiers.md):
   refunded in full therefore contributes 0.
 - The *qualifying tier* is the highest-ranked tier whose threshold ≤ the value (none
   when even the lowest threshold is out of reach).
-- Upgrade at once, in the order's own transaction (`upgrade_after_order`): a customer
+- Upgrade at once, in the order's own transaction (`decide_upgrade`, which the order
+  flow's `domain.orders.decide_order` asks for every order, and `upgrade_after_order`
+  for a single customer inside a unit of work): a customer
   whose qualifying tier ranks above the one they hold moves straight to it, skipping
   tiers if the order crossed several thresholds. A tier with threshold 0 is reached on
   the first order.
@@ -77,6 +79,7 @@ from domain.tiers.service import (
     TierService,
     earn_multiplier,
     run_downgrades,
+    tier_event,
     upgrade_after_order,
 )
 
@@ -120,6 +123,7 @@ __all__ = [
     "qualifying_window",
     "retention_over",
     "run_downgrades",
+    "tier_event",
     "tier_key",
     "upgrade_after_order",
 ]

@@ -113,31 +113,32 @@ async def run_downgrades(
         after = batch[-1].customer_id
 
 
-async def _apply(
-    uow: UnitOfWork, changes: Sequence[TierChange], program: ProgramSettings
-) -> None:
+async def _apply(uow: UnitOfWork, changes: Sequence[TierChange], program: ProgramSettings) -> None:
     """Writes the moves (customers' tiers and history) and raises one event each."""
     if not changes:
         return
     await uow.repo(TIERS).move(changes)
-    for change in changes:
-        upgrade = change.direction is Direction.UPGRADE
-        await uow.repo(EVENTS).append(
-            Event(
-                EventType.TIER_UPGRADED if upgrade else EventType.TIER_DOWNGRADED,
-                change.customer_id,
-                change.at,
-                {
-                    "fromTierId": change.from_tier.id if change.from_tier else None,
-                    "fromTier": change.from_tier.name if change.from_tier else None,
-                    "toTierId": change.to_tier.id if change.to_tier else None,
-                    "toTier": change.to_tier.name if change.to_tier else None,
-                    "reason": change.reason,
-                    "basis": program.tier_basis.value,
-                    "qualifyingValue": str(change.qualifying_value),
-                },
-            )
-        )
+    await uow.repo(EVENTS).append_many([tier_event(change, program) for change in changes])
+
+
+def tier_event(change: TierChange, program: ProgramSettings) -> Event:
+    """The event a tier move raises (the order flow's upgrades and the daily job's
+    downgrades alike)."""
+    upgrade = change.direction is Direction.UPGRADE
+    return Event(
+        EventType.TIER_UPGRADED if upgrade else EventType.TIER_DOWNGRADED,
+        change.customer_id,
+        change.at,
+        {
+            "fromTierId": change.from_tier.id if change.from_tier else None,
+            "fromTier": change.from_tier.name if change.from_tier else None,
+            "toTierId": change.to_tier.id if change.to_tier else None,
+            "toTier": change.to_tier.name if change.to_tier else None,
+            "reason": change.reason,
+            "basis": program.tier_basis.value,
+            "qualifyingValue": str(change.qualifying_value),
+        },
+    )
 
 
 class TierService:

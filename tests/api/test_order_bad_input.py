@@ -163,7 +163,7 @@ async def test_bulk_records_the_good_orders_and_reports_the_bad_one(gql, databas
     ]
     assert [errors(r) for r in payload["results"]] == [
         [],
-        [("CURRENCY_MISMATCH", ["input", "currency"])],
+        [("CURRENCY_MISMATCH", ["inputs", "1", "currency"])],
         [],
     ]
     after = await row_counts(database)
@@ -187,3 +187,52 @@ async def test_bad_program_settings_are_refused_together(gql, database):
     assert payload["program"] is None
     program = await gql("{ program { currency timezone pendingDays } }")
     assert program["program"] == {"currency": "CNY", "timezone": "UTC", "pendingDays": 0}
+
+
+BULK_FULL = """
+mutation($inputs: [OrderRecordInput!]!) {
+  ordersRecordBulk(inputs: $inputs) {
+    results {
+      order { externalId pointsEarned }
+      customer { ordersCount points { available } }
+      replayed
+      userErrors { field code }
+    }
+    userErrors { field code message }
+  }
+}"""
+
+
+async def test_bulk_answers_each_input_as_its_own_order_record_would(gql, database, known):
+    """Inside one call: a second order of the same customer sees the first, a repeated
+    externalId replays, the same externalId with another amount conflicts, and a
+    customer ID that does not decode is refused under its own index."""
+    placed = "2026-05-02T00:00:00+00:00"
+    before = await row_counts(database)
+    inputs = [
+        by_id(known, "b-1", "10.00", placed),
+        by_id(known, "b-2", "20.00", placed),
+        by_id(known, "b-1", "10.00", placed),
+        by_id(known, "b-1", "11.00", placed),
+        by_id("not-an-id", "b-3", "10.00", placed),
+    ]
+
+    results = (await gql(BULK_FULL, {"inputs": inputs}))["ordersRecordBulk"]["results"]
+
+    assert [(r["order"] or {}).get("externalId") for r in results] == [
+        "b-1",
+        "b-2",
+        "b-1",
+        None,
+        None,
+    ]
+    assert [r["replayed"] for r in results] == [False, False, True, False, False]
+    # o-1 (70.00 left after its refund) counted, then b-1, then b-2.
+    assert [r["customer"] and r["customer"]["ordersCount"] for r in results[:3]] == [2, 3, 3]
+    assert [r["customer"]["points"]["available"] for r in results[:3]] == [80, 100, 100]
+    assert [errors(r) for r in results[3:]] == [
+        [("IDEMPOTENCY_CONFLICT", ["inputs", "3", "externalId"])],
+        [("INVALID", ["inputs", "4", "customer", "id"])],
+    ]
+    after = await row_counts(database)
+    assert after["orders"] == before["orders"] + 2

@@ -13,6 +13,7 @@ import pytest
 from graphql import OperationDefinitionNode, parse, validate
 
 from api.protections.cost import CostOfDocument, operation_cost
+from api.protections.limits import QueryLimits
 from api.protections.shape import ShapeOfDocument
 from api.schema import schema
 
@@ -103,6 +104,23 @@ def test_bulk_mutation_counts_its_inputs():
     query = "mutation($inputs: [OrderRecordInput!]!) { ordersRecordBulk(inputs: $inputs) { __typename } }"
     assert operation_cost(GRAPHQL, parse(query), {"inputs": [{}] * 300}, None) == 10 * 300 + 1
     assert operation_cost(GRAPHQL, parse(query), {"inputs": [{}]}, None) == 10 + 1
+
+
+def test_bulk_mutation_pays_its_selection_once_per_input():
+    """1,000 orders answering only their ids fit; 1,000 orders each asking for the
+    customer's last 100 ledger entries is 100,000 rows and is refused by the cost."""
+    lean = """mutation($inputs: [OrderRecordInput!]!) { ordersRecordBulk(inputs: $inputs) {
+        results { order { id } replayed userErrors { code field message } }
+        userErrors { code field message } } }"""
+    greedy = """mutation($inputs: [OrderRecordInput!]!) { ordersRecordBulk(inputs: $inputs) {
+        results { customer { ledger(first: 100) { edges { node { points } } } } } } }"""
+    inputs = {"inputs": [{}] * 1000}
+    assert operation_cost(GRAPHQL, parse(lean), inputs, None) <= QueryLimits().max_cost
+    assert operation_cost(GRAPHQL, parse(greedy), inputs, None) > QueryLimits().max_cost
+    single = operation_cost(GRAPHQL, parse(greedy), {"inputs": [{}]}, None)
+    assert operation_cost(GRAPHQL, parse(greedy), inputs, None) - 10 * 1000 == 1 + 1000 * (
+        single - 10 - 1
+    )
 
 
 # ---- the README's examples and the costs it prints -----------------------------------
