@@ -92,12 +92,8 @@ $(MUTATION_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,mutation]"
 	touch $(MUTATION_STAMP)
 
-# INCREMENTAL=1 keeps mutants/ from the last run: mutmut then re-tests only the
-# functions whose code changed since (faster, but a fresh run is the one to quote).
 mutation: $(MUTATION_STAMP)
-ifndef INCREMENTAL
 	rm -rf mutants
-endif
 	$(BIN)/python scripts/mutation_report.py
 
 clean:
