@@ -28,7 +28,8 @@ from domain.customers import (
     find_or_prepare,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import CustomerCreatedV1, OrderRecordedV1, OrderRefundedV1, points_earned
+from domain.events import EVENTS, Event
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
 from domain.idempotency import (
     IDEMPOTENCY,
@@ -248,7 +249,8 @@ class OrderService:
             if not created:
                 customer = (
                     await referrals.lock_with_referrer(
-                        uow, present(customer.id, "customer id"),
+                        uow,
+                        present(customer.id, "customer id"),
                         settles=referrals.ReferralStatus.PENDING,
                     )
                     or customer
@@ -266,12 +268,7 @@ class OrderService:
             if created:
                 customer = await uow.repo(CUSTOMERS).add(customer)
                 await uow.repo(EVENTS).append(
-                    Event(
-                        EventType.CUSTOMER_CREATED,
-                        customer.id,
-                        now,
-                        {"externalId": customer.external_id},
-                    )
+                    Event.of(CustomerCreatedV1(customer.id, customer.external_id), now)
                 )
             customer_id = present(customer.id, "customer id")
             request_hash = fingerprint(customer_id, str(amount))
@@ -298,17 +295,17 @@ class OrderService:
                 if points > 0:
                     entry = await self._earn(uow, order, points, program, now, command.api_key_id)
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.ORDER_RECORDED,
-                    customer_id,
+                Event.of(
+                    OrderRecordedV1(
+                        customer_id,
+                        order_id=present(order.id, "order id"),
+                        order_external_id=order.external_id,
+                        amount=order.amount,
+                        currency=order.currency,
+                        placed_at=order.placed_at,
+                        points_earned=order.points_earned,
+                    ),
                     now,
-                    {
-                        "orderExternalId": order.external_id,
-                        "amount": str(order.amount),
-                        "currency": order.currency,
-                        "placedAt": order.placed_at.isoformat(),
-                        "pointsEarned": order.points_earned,
-                    },
                 )
             )
             await referrals.qualify_on_order(uow, order, program, now)
@@ -349,18 +346,7 @@ class OrderService:
         order.points_earned = points
         await uow.repo(ORDERS).save(order)
         if entry is not None:
-            await uow.repo(EVENTS).append(
-                Event(
-                    EventType.POINTS_EARNED,
-                    order.customer_id,
-                    now,
-                    {
-                        "points": points,
-                        "orderExternalId": order.external_id,
-                        "balance": entry.balance_after,
-                    },
-                )
-            )
+            await uow.repo(EVENTS).append(Event.of(points_earned(entry, order.external_id), now))
         return entry
 
     async def _customer(
@@ -390,9 +376,7 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            key = required_text(
-                command.idempotency_key, ("idempotency_key",), max_length=128
-            )
+            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
@@ -457,17 +441,19 @@ class OrderService:
             if not order.counted:
                 await referrals.reverse_on_full_refund(uow, order, now)
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.ORDER_REFUNDED,
-                    order.customer_id,
+                Event.of(
+                    OrderRefundedV1(
+                        order.customer_id,
+                        order_id=order_id,
+                        order_external_id=order.external_id,
+                        refund_id=present(refund.id, "refund id"),
+                        amount=amount,
+                        currency=order.currency,
+                        refunded_total=order.refunded_amount,
+                        fully_refunded=not order.counted,
+                        points_reversed=reverse,
+                    ),
                     now,
-                    {
-                        "orderExternalId": order.external_id,
-                        "amount": str(amount),
-                        "refundedTotal": str(order.refunded_amount),
-                        "fullyRefunded": not order.counted,
-                        "pointsReversed": reverse,
-                    },
                 )
             )
             await uow.commit()

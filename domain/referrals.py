@@ -34,7 +34,13 @@ from domain.customers import (
     find_or_prepare,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import (
+    CustomerCreatedV1,
+    ReferralQualifiedV1,
+    ReferralRecordedV1,
+    points_earned,
+)
+from domain.events import EVENTS, Event
 from domain.fields import refuse_control_characters, required_text
 from domain.idempotency import (
     IDEMPOTENCY,
@@ -151,9 +157,7 @@ class ReferralService:
             if not code:
                 errors.add(ErrorCode.REQUIRED, ("code",), "code must not be empty.")
         try:
-            key = required_text(
-                command.idempotency_key, ("idempotency_key",), max_length=128
-            )
+            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
         except DomainError as exc:
             errors.capture(exc)
         ref = command.referee
@@ -225,12 +229,7 @@ class ReferralService:
             if created:
                 referee = await uow.repo(CUSTOMERS).add(referee)
                 await uow.repo(EVENTS).append(
-                    Event(
-                        EventType.CUSTOMER_CREATED,
-                        referee.id,
-                        now,
-                        {"externalId": referee.external_id},
-                    )
+                    Event.of(CustomerCreatedV1(referee.id, referee.external_id), now)
                 )
             referral = await uow.repo(REFERRALS).add(
                 Referral(
@@ -247,11 +246,15 @@ class ReferralService:
                 "referralRecord", key, request_hash, {"referralId": referral.id}, now
             )
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.REFERRAL_RECORDED,
-                    referee.id,
+                Event.of(
+                    ReferralRecordedV1(
+                        referee.id,
+                        referral_id=present(referral.id, "referral id"),
+                        referrer_id=referrer_id,
+                        referee_id=present(referee.id, "referee id"),
+                        code=code,
+                    ),
                     now,
-                    {"referrerId": referrer_id, "refereeId": referee.id, "code": code},
                 )
             )
             await uow.commit()
@@ -334,25 +337,19 @@ async def qualify_on_order(
         )
         await uow.repo(POINTS).save_account(account, [entry] if entry else [])
         if entry is not None:
-            await uow.repo(EVENTS).append(
-                Event(
-                    EventType.POINTS_EARNED,
-                    customer_id,
-                    now,
-                    {"points": points, "reason": entry.reason, "balance": entry.balance_after},
-                )
-            )
+            await uow.repo(EVENTS).append(Event.of(points_earned(entry), now))
     await uow.repo(EVENTS).append(
-        Event(
-            EventType.REFERRAL_QUALIFIED,
-            referral.referee_id,
+        Event.of(
+            ReferralQualifiedV1(
+                referral.referee_id,
+                referral_id=present(referral.id, "referral id"),
+                referrer_id=referral.referrer_id,
+                referee_id=referral.referee_id,
+                order_id=present(order.id, "order id"),
+                referrer_bonus=referral.referrer_bonus or 0,
+                referee_bonus=referral.referee_bonus or 0,
+            ),
             now,
-            {
-                "referrerId": referral.referrer_id,
-                "refereeId": referral.referee_id,
-                "referrerBonus": referral.referrer_bonus,
-                "refereeBonus": referral.referee_bonus,
-            },
         )
     )
     return referral

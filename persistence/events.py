@@ -48,6 +48,7 @@ from sqlalchemy import (
     Select,
     String,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -97,6 +98,26 @@ class SqlEventRepository:
                 occurred_at=event.occurred_at,
                 txid=await self._transaction_id(),
             )
+        )
+
+    async def append_many(self, events: Sequence[Event]) -> None:
+        """Many events in one executemany (batched multi-VALUES inserts): what the daily
+        pass writes for thousands of customers at once. Same transaction rules."""
+        if not events:
+            return
+        txid = await self._transaction_id()
+        await self.session.execute(
+            insert(EventRow),
+            [
+                {
+                    "type": event.type.value,
+                    "customer_id": event.customer_id,
+                    "payload": event.payload,
+                    "occurred_at": event.occurred_at,
+                    "txid": txid,
+                }
+                for event in events
+            ],
         )
 
     async def _transaction_id(self) -> int | None:

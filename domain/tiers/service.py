@@ -12,7 +12,8 @@ from decimal import Decimal
 from domain.clock import Clock
 from domain.customers import UNSET
 from domain.errors import DomainError, ErrorCode
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import TierDowngradedV1, TierUpgradedV1
+from domain.events import EVENTS, Event
 from domain.program import ProgramSettings
 from domain.tiers.admin import CreateTier, UpdateTier, check_order, checked_fields
 from domain.tiers.ports import TIERS
@@ -113,31 +114,25 @@ async def run_downgrades(
         after = batch[-1].customer_id
 
 
-async def _apply(
-    uow: UnitOfWork, changes: Sequence[TierChange], program: ProgramSettings
-) -> None:
+async def _apply(uow: UnitOfWork, changes: Sequence[TierChange], program: ProgramSettings) -> None:
     """Writes the moves (customers' tiers and history) and raises one event each."""
     if not changes:
         return
     await uow.repo(TIERS).move(changes)
     for change in changes:
         upgrade = change.direction is Direction.UPGRADE
-        await uow.repo(EVENTS).append(
-            Event(
-                EventType.TIER_UPGRADED if upgrade else EventType.TIER_DOWNGRADED,
-                change.customer_id,
-                change.at,
-                {
-                    "fromTierId": change.from_tier.id if change.from_tier else None,
-                    "fromTier": change.from_tier.name if change.from_tier else None,
-                    "toTierId": change.to_tier.id if change.to_tier else None,
-                    "toTier": change.to_tier.name if change.to_tier else None,
-                    "reason": change.reason,
-                    "basis": program.tier_basis.value,
-                    "qualifyingValue": str(change.qualifying_value),
-                },
-            )
+        definition = TierUpgradedV1 if upgrade else TierDowngradedV1
+        payload = definition(
+            change.customer_id,
+            from_tier_id=change.from_tier.id if change.from_tier else None,
+            from_tier=change.from_tier.name if change.from_tier else None,
+            to_tier_id=change.to_tier.id if change.to_tier else None,
+            to_tier=change.to_tier.name if change.to_tier else None,
+            reason=change.reason,
+            basis=program.tier_basis.value,
+            qualifying_value=change.qualifying_value,
         )
+        await uow.repo(EVENTS).append(Event.of(payload, change.at))
 
 
 class TierService:
