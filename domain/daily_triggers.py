@@ -16,11 +16,13 @@ The rules, in the program time zone:
 
 - `customer.birthday`: customers whose birthday (month and day) is the local date;
   one born on 29 February is greeted on 28 February in common years.
-- `customer.repurchase_due`: the customer's last counted order (as of `as_of`) is at
-  least `repurchaseReminderDays` old and no later counted order exists; once per
-  such order (an order reminded about is never reminded about again). A reminder
-  fell due at most `REPURCHASE_CATCH_UP_DAYS` ago, so a pass missed for a few days
-  catches up and the first pass ever does not remind every customer who ever bought.
+- `customer.repurchase_due`: due on the local date `repurchaseReminderDays` after
+  the local date of the customer's last counted order (as of `as_of`), when no
+  later counted order exists; once per such order (an order reminded about is never
+  reminded about again). Counted in calendar days so the hour the pass runs does not
+  matter. A reminder is raised up to `REPURCHASE_CATCH_UP_DAYS` after its due date,
+  so a pass missed for a few days catches up, and the first pass ever does not
+  remind every customer who ever bought.
 - `customer.lifecycle_changed`: the stage as of `as_of` differs from the stage stored
   at the last pass (a customer never stored is a PROSPECT); the new stage is stored.
   The first pass ever only stores every customer's stage (a baseline), without
@@ -36,7 +38,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 from domain.classification import LifecycleStage
@@ -106,8 +108,11 @@ class DailyRepository(Protocol):
     async def birthdays(self, month_days: Sequence[tuple[int, int]]) -> list[BirthdayCustomer]: ...
 
     async def repurchase_due(
-        self, as_of: datetime, reminder_days: int, catch_up_days: int
-    ) -> list[RepurchaseCandidate]: ...
+        self, as_of: datetime, placed_from: datetime, placed_before: datetime
+    ) -> list[RepurchaseCandidate]:
+        """Customers whose last counted order as of `as_of` was placed in
+        [placed_from, placed_before), with that order, not reminded about before."""
+        ...
 
     async def remember_reminders(
         self, reminded: Sequence[RepurchaseCandidate], at: datetime
@@ -163,6 +168,11 @@ def birthday_month_days(day: date) -> list[tuple[int, int]]:
     return found
 
 
+def local_midnight(day: date, program: ProgramSettings) -> datetime:
+    """The instant the local date `day` starts in the program time zone."""
+    return datetime.combine(day, time(), tzinfo=program.zone)
+
+
 def age_on(birthday: date, day: date) -> int:
     """Whole years from birthday to day, for a day that is the (celebrated) birthday."""
     return day.year - birthday.year
@@ -214,7 +224,13 @@ async def _repurchase(
     async with uow_factory() as uow:
         if not await uow.repo(DAILY).claim(REPURCHASE, day, as_of):
             return 0
-        due = await uow.repo(DAILY).repurchase_due(as_of, days, REPURCHASE_CATCH_UP_DAYS)
+        # Due today or in the catch-up window: placed on a local date in
+        # (day − days − catch-up, day − days].
+        placed_before = local_midnight(day - timedelta(days=days - 1), program)
+        placed_from = local_midnight(
+            day - timedelta(days=days + REPURCHASE_CATCH_UP_DAYS - 1), program
+        )
+        due = await uow.repo(DAILY).repurchase_due(as_of, placed_from, placed_before)
         payloads = [
             RepurchaseDueV1(
                 c.customer_id,
@@ -222,7 +238,7 @@ async def _repurchase(
                 order_external_id=c.order_external_id,
                 last_order_at=c.placed_at,
                 reminder_days=days,
-                due_at=c.placed_at + timedelta(days=days),
+                due_on=local_day(c.placed_at, program) + timedelta(days=days),
             )
             for c in due
         ]

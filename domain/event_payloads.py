@@ -292,8 +292,9 @@ class BirthdayV1(EventPayload):
 
 @dataclass(frozen=True)
 class RepurchaseDueV1(EventPayload):
-    """`reminderDays` have passed since the customer's last counted order without a
-    new one: once per order that started the wait."""
+    """`reminderDays` calendar days (program time zone) have passed since the
+    customer's last counted order without a new one: once per order that started
+    the wait. `dueOn` is the local date it fell due (the pass may catch up later)."""
 
     TYPE = EventType.CUSTOMER_REPURCHASE_DUE
     VERSION = 1
@@ -302,7 +303,7 @@ class RepurchaseDueV1(EventPayload):
     order_external_id: str
     last_order_at: datetime
     reminder_days: int
-    due_at: datetime
+    due_on: date
 
 
 @dataclass(frozen=True)
@@ -512,7 +513,7 @@ EXAMPLES: tuple[EventPayload, ...] = (
         order_external_id="A-1001",
         last_order_at=_AT,
         reminder_days=30,
-        due_at=datetime(2026, 3, 31, 9, 30, tzinfo=UTC),
+        due_on=date(2026, 3, 31),
     ),
     SegmentEnteredV1(customer_id=42, segment_id=15, segment_name="VIP Shanghai", local_date=_DAY),
     SegmentExitedV1(customer_id=42, segment_id=15, segment_name="VIP Shanghai", local_date=_DAY),

@@ -17,7 +17,7 @@ batches or INSERT … SELECT, never a statement per customer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -129,13 +129,9 @@ class SqlDailyRepository:
     # ---- repurchase reminders --------------------------------------------------------
 
     async def repurchase_due(
-        self, as_of: datetime, reminder_days: int, catch_up_days: int
+        self, as_of: datetime, placed_from: datetime, placed_before: datetime
     ) -> list[RepurchaseCandidate]:
-        """Customers whose last counted order as of `as_of` fell due (placed at or
-        before as_of − reminder days) within the catch-up window, with that order
-        (the lowest id when two share the instant), not reminded about before."""
-        due_by = as_of - timedelta(days=reminder_days)
-        due_after = due_by - timedelta(days=catch_up_days)
+        """See the Protocol; of two last orders at the same instant, the lower id."""
         last = (
             lifecycle_query(as_of, ProgramSettings())
             .where(CustomerRow.erased_at.is_(None))
@@ -152,7 +148,7 @@ class SqlDailyRepository:
                     counted(),
                 ),
             )
-            .where(last.c.last_order_at <= due_by, last.c.last_order_at > due_after)
+            .where(last.c.last_order_at >= placed_from, last.c.last_order_at < placed_before)
             .group_by(last.c.customer_id, last.c.last_order_at)
         ).subquery("due")
         reminded = exists().where(RepurchaseReminderRow.order_id == statement.c.order_id)

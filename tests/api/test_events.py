@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from api import ids
 from domain.access import Role
+from domain.event_payloads import PointsAdjustedV1
 from domain.events import EVENTS as EVENTS_PORT
-from domain.events import Event, EventType
+from domain.events import Event
 from persistence.unit_of_work import SqlUnitOfWork
 from tests.conftest import make_key
 from tests.event_horizon import settle
@@ -74,7 +75,7 @@ async def test_events_filter_by_type_and_customer(gql, database):
     second = await upsert(gql, "shop-2")
     async with SqlUnitOfWork(database) as uow:  # an event of another type, as a later
         await uow.repo(EVENTS_PORT).append(  # producer could write it (none yet)
-            Event(EventType.POINTS_ADJUSTED, None, datetime.now(UTC), {"points": 5})
+            Event.of(PointsAdjustedV1(None, None, 5, 5, "goodwill"), datetime.now(UTC))
         )
         await uow.commit()
     await settle(database)
