@@ -202,6 +202,8 @@ class TierDowngradedV1(TierChangedV1):
 
 @dataclass(frozen=True)
 class RewardRedeemedV1(EventPayload):
+    """A reward was redeemed (`rewardRedeem`); `points.redeemed` comes with it."""
+
     TYPE = EventType.REWARD_REDEEMED
     VERSION = 1
 
@@ -212,6 +214,8 @@ class RewardRedeemedV1(EventPayload):
 
 @dataclass(frozen=True)
 class RedemptionUsedV1(EventPayload):
+    """The storefront marked the redemption's code used at checkout."""
+
     TYPE = EventType.REDEMPTION_USED
     VERSION = 1
 
