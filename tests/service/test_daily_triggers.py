@@ -4,12 +4,13 @@ tracked segment entries and exits, and nothing on a second run the same local da
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
+from domain.clock import FixedClock
 from domain.customers import CustomerRef, CustomerService, ProfileInput, UpsertCustomer
 from domain.event_payloads import check
 from domain.jobs import DailyReport, run_daily
@@ -43,8 +44,6 @@ class Shop:
     """A history written through the services, and the daily pass run by hand."""
 
     def __init__(self, database: Database) -> None:
-        from domain.clock import FixedClock
-
         self.database = database
         self.clock = FixedClock(CLOCK)
         self.seen = 0
@@ -283,3 +282,33 @@ async def test_a_second_run_on_the_same_local_day_raises_nothing_at_all(database
     second, found = await shop.run(utc(2027, 1, 7, 23, 55))
     assert found == []
     assert second == DailyReport()
+
+
+async def test_the_triggers_cost_the_same_statements_for_3_or_30_customers(database):
+    """Set-based: the number of SQL statements does not grow with the customers
+    (each trigger reads once and writes in batches), whatever they raise."""
+    from domain.daily_triggers import run_triggers
+    from domain.program import ProgramSettings
+    from tests.api.test_statement_count import counting
+
+    program = ProgramSettings()
+    segments = SegmentService(wiring.uow_factory(database), FixedClock(CLOCK))
+    await segments.create(CreateSegment("Buyers", "orders_count >= 1", tracked=True))
+    first_day = utc(2027, 1, 1)
+    await run_triggers(wiring.uow_factory(database), program, first_day)  # baselines
+    shop = Shop(database)
+
+    async def costs(count: int, day: datetime) -> tuple[int, int]:
+        for n in range(count):
+            name = f"c{count}-{n}"
+            await shop.customer(name, birthday=day.date().replace(year=1990))
+            await shop.order(f"{name}-o", name, day - timedelta(days=30, hours=1))
+        with counting(database) as counter:
+            raised = await run_triggers(wiring.uow_factory(database), program, day)
+        return len(counter.statements), raised.birthdays + raised.segment_entered
+
+    few = await costs(3, utc(2027, 3, 10, 12))
+    many = await costs(30, utc(2027, 3, 11, 12))
+
+    assert few[1] == 3 * 2 and many[1] == 30 * 2
+    assert few[0] == many[0]
