@@ -21,7 +21,7 @@ RECORD = """mutation($input: OrderRecordInput!) {
 
 EVENTS = """query($first: Int, $after: String, $filter: EventFilter) {
   events(first: $first, after: $after, filter: $filter) {
-    edges { cursor node { id type occurredAt payload customer { id externalId } } }
+    edges { cursor node { id type schemaVersion occurredAt payload customer { id externalId } } }
     pageInfo { hasNextPage endCursor }
     totalCount } }"""
 
@@ -49,7 +49,7 @@ async def test_creating_a_customer_raises_exactly_one_customer_created(gql, data
 
     assert page["totalCount"] == 1
     [event] = nodes(page)
-    assert event["type"] == "customer.created"
+    assert (event["type"], event["schemaVersion"]) == ("customer.created", 1)
     assert event["payload"] == {
         "schemaVersion": 1,
         "customerId": ids.decode(customer_id, "Customer"),
