@@ -20,3 +20,20 @@ def test_every_type_has_one_example_that_conforms_to_its_definition():
     for example in EXAMPLES:
         assert type(example) is CURRENT[example.TYPE]
         assert check(example.TYPE, example.to_json()) == []
+
+
+def test_no_domain_code_builds_an_event_from_a_hand_written_dict():
+    """Services raise events with `Event.of(payload)`; a bare `Event(...)` call (a
+    dict payload) appears nowhere in domain/ but in domain/events.py itself."""
+    import ast
+    from pathlib import Path
+
+    domain = Path(__file__).resolve().parents[2] / "domain"
+    bare = []
+    for path in sorted(domain.rglob("*.py")):
+        if path.name == "events.py" and path.parent == domain:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Event":
+                bare.append(f"{path.relative_to(domain.parent)}:{node.lineno}")
+    assert bare == []
