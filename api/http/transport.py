@@ -63,7 +63,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise BadBody(EXPECTED_SHAPE)
     if not isinstance(data.get("query"), str):
         raise BadBody(
-            'No GraphQL query found in the request: send a string in "query".'
+            "No GraphQL query found in the request: send a string in \"query\"."
             if data.get("query") is None
             else 'The "query" must be a string.'
         )
