@@ -148,7 +148,11 @@ class SqlDailyRepository:
                     counted(),
                 ),
             )
-            .where(last.c.last_order_at >= placed_from, last.c.last_order_at < placed_before)
+            .where(
+                # Typed literals: the bounds are converted to UTC whatever their zone.
+                last.c.last_order_at >= literal(placed_from, UtcDateTime()),
+                last.c.last_order_at < literal(placed_before, UtcDateTime()),
+            )
             .group_by(last.c.customer_id, last.c.last_order_at)
         ).subquery("due")
         reminded = exists().where(RepurchaseReminderRow.order_id == statement.c.order_id)

@@ -179,6 +179,19 @@ async def test_repurchase_due_once_per_order_that_started_the_wait(database):
     assert [(who, p["orderExternalId"]) for _, who, p in found] == [("ann", "a-2")]
 
 
+async def test_repurchase_days_are_counted_in_the_program_time_zone(database):
+    shop = Shop(database)
+    await shop.program(timezone="Asia/Shanghai", repurchase_reminder_days=30)
+    await shop.run(utc(2026, 12, 1), DUE)
+    # 20:00 UTC on 10 January is 04:00 on 11 January in Shanghai: due on 10 February.
+    await shop.order("a-1", "ann", utc(2027, 1, 10, 20))
+
+    _, found = await shop.run(utc(2027, 2, 9, 15), DUE)  # 23:00 on 9 February, local
+    assert found == []
+    _, found = await shop.run(utc(2027, 2, 9, 17), DUE)  # 01:00 on 10 February, local
+    assert [(who, p["dueOn"]) for _, who, p in found] == [("ann", "2027-02-10")]
+
+
 async def test_lifecycle_changes_against_the_stage_stored_at_the_last_pass(database):
     shop = Shop(database)
     await shop.customer("prospect")
