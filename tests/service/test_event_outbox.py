@@ -196,4 +196,4 @@ async def test_a_polling_consumer_sees_every_committed_event_exactly_once(databa
 
 async def _ids_by_marker(session: AsyncSession) -> dict[str, int]:
     rows = (await session.execute(select(EventRow))).scalars().all()
-    return {row.payload["marker"]: row.id for row in rows}
+    return {row.payload["reason"]: row.id for row in rows}
