@@ -325,3 +325,42 @@ async def test_the_triggers_cost_the_same_statements_for_3_or_30_customers(datab
 
     assert few[1] == 3 * 2 and many[1] == 30 * 2
     assert few[0] == many[0]
+
+
+async def test_two_passes_at_once_raise_each_event_once(database):
+    """Two workers running the same local day at the same time: each trigger's claim
+    lets one of them raise its events; the other finds the day taken."""
+    import asyncio
+
+    shop = Shop(database)
+    await shop.customer("bday", date(1990, 5, 17))
+    await shop.run(utc(2027, 5, 1))  # baselines
+    segments = SegmentService(wiring.uow_factory(database), shop.clock)
+    await segments.create(CreateSegment("Buyers", "orders_count >= 1", tracked=True))
+    await shop.run(utc(2027, 5, 2))
+    for n in range(5):
+        await shop.order(f"o-{n}", f"buyer-{n}", utc(2027, 4, 17, 8))
+
+    day = utc(2027, 5, 17, 0, 10)
+    reports = await asyncio.gather(
+        run_daily(wiring.uow_factory(database), day),
+        run_daily(wiring.uow_factory(database), day + timedelta(minutes=1)),
+    )
+    third = await run_daily(wiring.uow_factory(database), day + timedelta(hours=1))
+
+    assert third == DailyReport()
+    async with database.sessions() as session:
+        rows = (
+            await session.execute(
+                select(EventRow.type, EventRow.customer_id).where(EventRow.type.in_(TRIGGERS))
+            )
+        ).all()
+    counted = sorted({t: sum(1 for r in rows if r[0] == t) for t, _ in rows}.items())
+    assert counted == [
+        ("customer.birthday", 1),
+        ("customer.lifecycle_changed", 5),  # PROSPECT → SILENT, 30 days after the orders
+        ("customer.repurchase_due", 5),
+        ("segment.entered", 5),
+    ]
+    assert sum(r.birthdays for r in reports) == 1
+    assert sum(r.segment_entered for r in reports) == 5
