@@ -217,9 +217,10 @@ def jobs() -> None:
     help="Run as of this instant (UTC unless an offset is given); default now.",
 )
 def jobs_run_daily(as_of: datetime | None) -> None:
-    """Activates due pending points, expires due points, steps tiers down.
+    """Activates due pending points, expires due points, steps tiers down, raises
+    birthdays, repurchase reminders, lifecycle changes and tracked segment moves.
 
-    Safe to run again for the same instant: the second run changes nothing."""
+    Safe to run again: the second run the same program-local day changes nothing."""
     from domain.jobs import run_daily
     from persistence.unit_of_work import SqlUnitOfWork
 
@@ -241,7 +242,10 @@ def jobs_run_daily(as_of: datetime | None) -> None:
     click.echo(
         f"as of {when.isoformat()}: {report.activated_lots} lots became available, "
         f"{report.expired_lots} lots expired ({report.expired_points} points), "
-        f"{report.expiry_notices} expiring-soon notices, {report.tier_changes} tier downgrades"
+        f"{report.expiry_notices} expiring-soon notices, {report.tier_changes} tier downgrades, "
+        f"{report.birthdays} birthdays, {report.repurchase_due} repurchase reminders, "
+        f"{report.lifecycle_changes} lifecycle changes, "
+        f"{report.segment_entered} segment entries, {report.segment_exited} segment exits"
     )
 
 

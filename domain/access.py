@@ -87,6 +87,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REWARDS_READ,
             Scope.REFERRALS_WRITE,
             Scope.FEEDBACK_WRITE,
+            # Partner systems follow the outbox (`events`, filtered to their types).
+            Scope.EVENTS_READ,
         }
     ),
     Role.ANALYST: frozenset(

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from domain.clock import Clock
 from domain.customers import CUSTOMERS, Customer
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import PointsAdjustedV1
+from domain.events import EVENTS, Event
 from domain.fields import required_text
 from domain.idempotency import (
     IDEMPOTENCY,
@@ -62,9 +63,7 @@ class AdjustmentService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            key = required_text(
-                command.idempotency_key, ("idempotency_key",), max_length=128
-            )
+            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
@@ -79,9 +78,7 @@ class AdjustmentService:
         async with self.uow_factory() as uow:
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             if customer is None:
-                raise DomainError(
-                    ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
-                )
+                raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "pointsAdjust", key, request_hash
             )
@@ -110,11 +107,15 @@ class AdjustmentService:
                 "pointsAdjust", key, request_hash, {"entryId": entry.id}, now
             )
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.POINTS_ADJUSTED,
-                    command.customer_id,
+                Event.of(
+                    PointsAdjustedV1(
+                        command.customer_id,
+                        entry_id=entry.id,
+                        points=command.points,
+                        balance=entry.balance_after,
+                        reason=reason,
+                    ),
                     now,
-                    {"points": command.points, "reason": reason, "balance": entry.balance_after},
                 )
             )
             fresh = present(await uow.repo(CUSTOMERS).get(command.customer_id), "customer")

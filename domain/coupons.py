@@ -27,7 +27,8 @@ from typing import Any, Protocol
 from domain.clock import Clock
 from domain.customers import CUSTOMERS, UNSET
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import CouponExpiringSoonV1, CouponRestoredV1, CouponUsedV1
+from domain.events import EVENTS, Event
 from domain.fields import optional_text, refuse_control_characters, required_text
 from domain.idempotency import IDEMPOTENCY, fingerprint, remembered_result, retrying
 from domain.money import MONEY_PLACES, parse_decimal, parse_money
@@ -627,12 +628,7 @@ async def restore_on_full_refund(
     restored = await uow.repo(COUPONS).restore_for_order(customer_id, order_external_id)
     if restored:
         await uow.repo(EVENTS).append(
-            Event(
-                EventType.COUPON_RESTORED,
-                customer_id,
-                now,
-                {"orderExternalId": order_external_id, "coupons": restored},
-            )
+            Event.of(CouponRestoredV1(customer_id, order_external_id, restored), now)
         )
 
 
@@ -893,15 +889,14 @@ class CouponService:
                 raise DomainError(ErrorCode.ALREADY_USED, field, "This coupon was already used.")
             used = present(await coupons.get(coupon_id), "coupon")
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.COUPON_USED,
-                    used.customer_id,
+                Event.of(
+                    CouponUsedV1(
+                        used.customer_id,
+                        coupon_id=coupon_id,
+                        template_id=used.template_id,
+                        order_external_id=order,
+                    ),
                     now,
-                    {
-                        "couponId": used.id,
-                        "templateId": used.template_id,
-                        "orderExternalId": order,
-                    },
                 )
             )
             await uow.commit()
@@ -933,15 +928,14 @@ async def run_coupon_pass(uow_factory: UnitOfWorkFactory, as_of: datetime) -> Co
             notices = await uow.repo(COUPONS).expiry_notices_due(as_of, horizon, BATCH)
             for notice in notices:
                 await uow.repo(EVENTS).append(
-                    Event(
-                        EventType.COUPON_EXPIRING_SOON,
-                        notice.customer_id,
+                    Event.of(
+                        CouponExpiringSoonV1(
+                            notice.customer_id,
+                            coupon_id=notice.coupon_id,
+                            template_id=notice.template_id,
+                            expires_at=notice.valid_until,
+                        ),
                         as_of,
-                        {
-                            "couponId": notice.coupon_id,
-                            "templateId": notice.template_id,
-                            "expiresAt": notice.valid_until.isoformat(),
-                        },
                     )
                 )
             await uow.commit()

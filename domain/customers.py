@@ -22,7 +22,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from domain.clock import Clock
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import CustomerCreatedV1
+from domain.events import EVENTS, Event
 from domain.fields import optional_text, required_text
 from domain.idempotency import retrying
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
@@ -408,11 +409,9 @@ class CustomerService:
                 )
                 created = await uow.repo(CUSTOMERS).add(fresh)
                 await uow.repo(EVENTS).append(
-                    Event(
-                        EventType.CUSTOMER_CREATED,
-                        customer_id=present(created.id, "customer id"),
-                        occurred_at=now,
-                        payload={"externalId": created.external_id},
+                    Event.of(
+                        CustomerCreatedV1(present(created.id, "customer id"), created.external_id),
+                        now,
                     )
                 )
                 await uow.commit()

@@ -5,17 +5,25 @@ change that causes them, so an event exists if and only if its change committed.
 Delivery happens afterwards (a later worker); readers page through them with a
 cursor that never skips an event whose transaction committed late
 (persistence/events.py says how).
+
+Every payload is typed: one frozen dataclass per event type and schema version
+(domain/event_payloads.py), turned into JSON by `EventPayload.to_json` and built into
+an `Event` with `Event.of`. No service writes a payload dict by hand.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
-from typing import Any, Protocol
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any, ClassVar, Protocol
 
 from domain.unit_of_work import Port
+
+SCHEMA_VERSION_KEY = "schemaVersion"
 
 
 class EventType(StrEnum):
@@ -44,6 +52,41 @@ class EventType(StrEnum):
     COUPON_EXPIRING_SOON = "coupon.expiring_soon"
 
 
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def json_value(value: object) -> Any:
+    """A payload field's JSON form: decimals as strings (never floats), instants and
+    dates as ISO 8601, enums by value."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class EventPayload:
+    """Base of every payload definition. Subclasses are frozen dataclasses whose
+    fields are the payload's keys (snake_case here, camelCase in JSON) and set
+    `TYPE` and `VERSION`; the JSON also carries `schemaVersion`."""
+
+    TYPE: ClassVar[EventType]
+    VERSION: ClassVar[int]
+
+    customer_id: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {SCHEMA_VERSION_KEY: self.VERSION}
+        for item in dataclasses.fields(self):
+            document[camel(item.name)] = json_value(getattr(self, item.name))
+        return document
+
+
 @dataclass(frozen=True)
 class Event:
     type: EventType
@@ -51,6 +94,11 @@ class Event:
     occurred_at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
+
+    @classmethod
+    def of(cls, payload: EventPayload, occurred_at: datetime) -> Event:
+        """The event of a typed payload: its type, its customer, its JSON."""
+        return cls(payload.TYPE, payload.customer_id, occurred_at, payload.to_json())
 
 
 class EventRepository(Protocol):

@@ -1,4 +1,6 @@
-"""The daily job: pending lots become available, due lots expire, tiers step down.
+"""The daily job: pending lots become available, due lots expire, tiers step down,
+and the daily triggers run (birthdays, repurchase reminders, lifecycle changes,
+tracked segments: domain/daily_triggers.py, each once per program-local day).
 
 Run by `loyalty jobs run-daily [--as-of …]` (and later by the worker). Each customer
 is handled in its own short transaction with the customer row locked, so the job
@@ -14,7 +16,10 @@ from datetime import datetime, timedelta
 
 from domain import coupons, tiers
 from domain.customers import CUSTOMERS
-from domain.events import EVENTS, Event, EventType
+from domain.daily_triggers import run_triggers
+from domain.event_payloads import PointsExpiredV1, PointsExpiringSoonV1, points_earned
+from domain.events import EVENTS, Event
+from domain.orders import ORDERS
 from domain.points import POINTS, LotState
 from domain.program import PROGRAM, ProgramSettings
 from domain.unit_of_work import UnitOfWorkFactory
@@ -29,6 +34,11 @@ class DailyReport:
     expired_points: int = 0
     expiry_notices: int = 0
     tier_changes: int = 0
+    birthdays: int = 0
+    repurchase_due: int = 0
+    lifecycle_changes: int = 0
+    segment_entered: int = 0
+    segment_exited: int = 0
 
 
 async def run_daily(uow_factory: UnitOfWorkFactory, as_of: datetime) -> DailyReport:
@@ -45,6 +55,12 @@ async def run_daily(uow_factory: UnitOfWorkFactory, as_of: datetime) -> DailyRep
     report.expiry_notices = await _notify_expiring(uow_factory, program, as_of)
     report.tier_changes = await tiers.run_downgrades(uow_factory, program, as_of)
     await coupons.run_coupon_pass(uow_factory, as_of)  # coupons: expire, expiring soon
+    triggered = await run_triggers(uow_factory, program, as_of)
+    report.birthdays = triggered.birthdays
+    report.repurchase_due = triggered.repurchase_due
+    report.lifecycle_changes = triggered.lifecycle_changes
+    report.segment_entered = triggered.segment_entered
+    report.segment_exited = triggered.segment_exited
     return report
 
 
@@ -59,12 +75,7 @@ async def _notify_expiring(
             notices = await uow.repo(POINTS).expiry_notices_due(as_of, horizon, BATCH)
             for customer_id, points, first_expiry in notices:
                 await uow.repo(EVENTS).append(
-                    Event(
-                        EventType.POINTS_EXPIRING_SOON,
-                        customer_id,
-                        as_of,
-                        {"points": points, "expiresAt": first_expiry.isoformat()},
-                    )
+                    Event.of(PointsExpiringSoonV1(customer_id, points, first_expiry), as_of)
                 )
             await uow.commit()
         sent += len(notices)
@@ -110,26 +121,12 @@ async def _settle_customer(
         await uow.repo(POINTS).save_account(account, entries)
         for entry in entries:
             if entry.points > 0:
-                await uow.repo(EVENTS).append(
-                    Event(
-                        EventType.POINTS_EARNED,
-                        customer_id,
-                        as_of,
-                        {
-                            "points": entry.points,
-                            "balance": entry.balance_after,
-                            "reason": entry.reason,
-                        },
-                    )
-                )
+                order = await uow.repo(ORDERS).get(entry.order_id) if entry.order_id else None
+                external_id = order.external_id if order else None
+                await uow.repo(EVENTS).append(Event.of(points_earned(entry, external_id), as_of))
         if expired:
             report.expired_points += expired
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.POINTS_EXPIRED,
-                    customer_id,
-                    as_of,
-                    {"points": expired, "balance": account.balance},
-                )
+                Event.of(PointsExpiredV1(customer_id, expired, account.balance), as_of)
             )
         await uow.commit()

@@ -35,7 +35,8 @@ from domain.customers import (
     ref_key,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, InvalidInput, present
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import CustomerCreatedV1, OrderRecordedV1, OrderRefundedV1, points_earned
+from domain.events import EVENTS, Event
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
 from domain.idempotency import (
     IDEMPOTENCY,
@@ -364,9 +365,9 @@ class OrderOutcome:
     entry: LedgerEntry | None
     lots: list[Lot]
     entries: list[LedgerEntry]
-    events: list[Event]
-    referral: referrals.Referral | None
+    qualification: referrals.Qualification | None
     tier_change: tiers.TierChange | None
+    created: Customer | None = None  # the customer this order created, if it did
 
 
 def qualifying_contribution(order: Order, program: ProgramSettings, now: datetime) -> Decimal:
@@ -406,37 +407,9 @@ def decide_order(
     points = order_points(order, program, multiplier)
     entry = None
     lots: list[Lot] = []
-    events: list[Event] = []
     if points > 0:
         entry = earn(state.account, order, points, program, now, api_key_id)
         lots.append(state.account.new_lots[-1])
-        if entry is not None:
-            events.append(
-                Event(
-                    EventType.POINTS_EARNED,
-                    order.customer_id,
-                    now,
-                    {
-                        "points": points,
-                        "orderExternalId": order.external_id,
-                        "balance": entry.balance_after,
-                    },
-                )
-            )
-    events.append(
-        Event(
-            EventType.ORDER_RECORDED,
-            order.customer_id,
-            now,
-            {
-                "orderExternalId": order.external_id,
-                "amount": str(order.amount),
-                "currency": order.currency,
-                "placedAt": order.placed_at.isoformat(),
-                "pointsEarned": order.points_earned,
-            },
-        )
-    )
     entries = [entry] if entry is not None else []
     accounts = {state.account.customer_id: state.account}
     if referrer is not None:
@@ -446,7 +419,6 @@ def decide_order(
         state.referral = qualification.referral
         lots += qualification.lots
         entries += qualification.entries
-        events += qualification.events
     state.qualifying_value += qualifying_contribution(order, program, now)
     change = None
     if tier_list:
@@ -455,16 +427,43 @@ def decide_order(
         state.standing = tiers.Standing(
             change.customer_id, change.to_tier.id if change.to_tier else None, change.at
         )
-        events.append(tiers.tier_event(change, program))
-    return OrderOutcome(
-        order,
-        entry,
-        lots,
-        entries,
-        events,
-        qualification.referral if qualification else None,
-        change,
+    return OrderOutcome(order, entry, lots, entries, qualification, change)
+
+
+def order_events(outcome: OrderOutcome, program: ProgramSettings, now: datetime) -> list[Event]:
+    """The events of one recorded order, in the order orderRecord has always raised
+    them: `customer.created` (when the order created its customer), the order's
+    `points.earned`, `order.recorded`, the referral it qualified, the tier move. Made
+    after the writes, so every id a payload carries exists."""
+    order, created = outcome.order, outcome.created
+    events: list[Event] = []
+    if created is not None:
+        events.append(
+            Event.of(
+                CustomerCreatedV1(present(created.id, "customer id"), created.external_id), now
+            )
+        )
+    if outcome.entry is not None:
+        events.append(Event.of(points_earned(outcome.entry, order.external_id), now))
+    events.append(
+        Event.of(
+            OrderRecordedV1(
+                order.customer_id,
+                order_id=present(order.id, "order id"),
+                order_external_id=order.external_id,
+                amount=order.amount,
+                currency=order.currency,
+                placed_at=order.placed_at,
+                points_earned=order.points_earned,
+            ),
+            now,
+        )
     )
+    if outcome.qualification is not None:
+        events += referrals.qualification_events(outcome.qualification, now)
+    if outcome.tier_change is not None:
+        events.append(tiers.tier_event(outcome.tier_change, program))
+    return events
 
 
 # ---- recording a batch ---------------------------------------------------------------
@@ -582,8 +581,8 @@ class OrderService:
                 states[present(customer.id, "customer id")] = CustomerState.of(
                     customer, Decimal(0), None
                 )
-            results, outcomes, events = self._decide(inputs, states, tier_list, program, now)
-            await self._write(uow, states, outcomes, events)
+            results, outcomes = self._decide(inputs, states, tier_list, program, now)
+            await self._write(uow, states, outcomes, program, now)
             await uow.commit()
             return results
 
@@ -660,10 +659,9 @@ class OrderService:
         tier_list: Sequence[tiers.Tier],
         program: ProgramSettings,
         now: datetime,
-    ) -> tuple[list[RecordResult | Refusal], list[OrderOutcome], list[Event]]:
+    ) -> tuple[list[RecordResult | Refusal], list[OrderOutcome]]:
         results: list[RecordResult | Refusal] = []
         outcomes: list[OrderOutcome] = []
-        events: list[Event] = []
         for item in inputs:
             if item.refusal is not None:
                 results.append(item.refusal)
@@ -673,15 +671,6 @@ class OrderService:
                 results.append(RecordResult(item.replay_of, state.snapshot(), replayed=True))
                 continue
             order = present(item.new_order, "order")
-            if item.creates:
-                events.append(
-                    Event(
-                        EventType.CUSTOMER_CREATED,
-                        order.customer_id,
-                        now,
-                        {"externalId": state.customer.external_id},
-                    )
-                )
             referral = state.referral
             referrer = None
             if referral is not None and referral.status is referrals.ReferralStatus.PENDING:
@@ -689,21 +678,24 @@ class OrderService:
             outcome = decide_order(
                 order, state, referrer, tier_list, program, now, item.command.api_key_id
             )
+            if item.creates:
+                outcome.created = state.customer
             outcomes.append(outcome)
-            events += outcome.events
             results.append(
                 RecordResult(order, state.snapshot(), replayed=False, entry=outcome.entry)
             )
-        return results, outcomes, events
+        return results, outcomes
 
     @staticmethod
     async def _write(
         uow: UnitOfWork,
         states: dict[int, CustomerState],
         outcomes: Sequence[OrderOutcome],
-        events: Sequence[Event],
+        program: ProgramSettings,
+        now: datetime,
     ) -> None:
-        """The batch's writes, a fixed number of statements whatever its size."""
+        """The batch's writes, a fixed number of statements whatever its size; the
+        events last, once every entry they name has its id."""
         await uow.repo(ORDERS).save_points_earned(
             [o.order for o in outcomes if o.order.points_earned]
         )
@@ -717,11 +709,15 @@ class OrderService:
         await uow.repo(ORDERS).refresh_customers_stats(
             sorted({o.order.customer_id for o in outcomes})
         )
-        await uow.repo(REFERRALS).save_many([o.referral for o in outcomes if o.referral])
+        await uow.repo(REFERRALS).save_many(
+            [o.qualification.referral for o in outcomes if o.qualification]
+        )
         changes = [o.tier_change for o in outcomes if o.tier_change is not None]
         if changes:
             await uow.repo(TIERS).move(changes)
-        await uow.repo(EVENTS).append_many(events)
+        await uow.repo(EVENTS).append_many(
+            [event for o in outcomes for event in order_events(o, program, now)]
+        )
 
     # ---- orderRefund ---------------------------------------------------------------
 
@@ -801,21 +797,21 @@ class OrderService:
             if not order.counted:
                 await referrals.reverse_on_full_refund(uow, order, now)
                 # coupons: a full refund gives back the coupons used on it (a program setting)
-                await coupons.restore_on_full_refund(
-                    uow, order.customer_id, order.external_id, now
-                )
+                await coupons.restore_on_full_refund(uow, order.customer_id, order.external_id, now)
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.ORDER_REFUNDED,
-                    order.customer_id,
+                Event.of(
+                    OrderRefundedV1(
+                        order.customer_id,
+                        order_id=order_id,
+                        order_external_id=order.external_id,
+                        refund_id=present(refund.id, "refund id"),
+                        amount=amount,
+                        currency=order.currency,
+                        refunded_total=order.refunded_amount,
+                        fully_refunded=not order.counted,
+                        points_reversed=reverse,
+                    ),
                     now,
-                    {
-                        "orderExternalId": order.external_id,
-                        "amount": str(amount),
-                        "refundedTotal": str(order.refunded_amount),
-                        "fullyRefunded": not order.counted,
-                        "pointsReversed": reverse,
-                    },
                 )
             )
             await uow.commit()

@@ -24,7 +24,13 @@ from typing import Protocol
 from domain.clock import Clock
 from domain.customers import CUSTOMERS, Customer
 from domain.errors import DomainError, ErrorCode, present
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import (
+    PointsRedeemedV1,
+    RedemptionCancelledV1,
+    RedemptionUsedV1,
+    RewardRedeemedV1,
+)
+from domain.events import EVENTS, Event
 from domain.fields import refuse_control_characters, required_text
 from domain.idempotency import (
     IDEMPOTENCY,
@@ -157,9 +163,7 @@ class RedemptionService:
     # ---- redeem --------------------------------------------------------------------
 
     async def redeem(self, command: RedeemReward) -> RedemptionResult:
-        key = required_text(
-            command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY
-        )
+        key = required_text(command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY)
         request_hash = fingerprint(command.customer_id, command.reward_id)
         return await retrying(lambda: self._redeem_once(command, key, request_hash))
 
@@ -171,9 +175,7 @@ class RedemptionService:
         async with self.uow_factory() as uow:
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             if customer is None or customer.erased_at is not None:
-                raise DomainError(
-                    ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
-                )
+                raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "rewardRedeem", scoped, request_hash
             )
@@ -182,9 +184,7 @@ class RedemptionService:
                 return RedemptionResult(present(redemption, "redemption"), replayed=True)
             reward = await uow.repo(REWARDS).get(command.reward_id)
             if reward is None:
-                raise DomainError(
-                    ErrorCode.NOT_FOUND, ("reward_id",), "No reward has this id."
-                )
+                raise DomainError(ErrorCode.NOT_FOUND, ("reward_id",), "No reward has this id.")
             customer_id = present(customer.id, "customer id")
             reward_id = present(reward.id, "reward id")
             check_redeemable(
@@ -241,28 +241,30 @@ class RedemptionService:
             await uow.repo(IDEMPOTENCY).remember(
                 "rewardRedeem", scoped, request_hash, {"redemptionId": redemption.id}, now
             )
+            redemption_id = present(redemption.id, "redemption id")
+            reward_id = present(reward.id, "reward id")
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.POINTS_REDEEMED,
-                    customer.id,
+                Event.of(
+                    PointsRedeemedV1(
+                        customer.id,
+                        entry_id=entry.id,
+                        points=reward.points_cost,
+                        balance=entry.balance_after,
+                        redemption_id=redemption_id,
+                        reward_id=reward_id,
+                    ),
                     now,
-                    {
-                        "points": reward.points_cost,
-                        "balance": entry.balance_after,
-                        "redemptionId": redemption.id,
-                    },
                 )
             )
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.REWARD_REDEEMED,
-                    customer.id,
+                Event.of(
+                    RewardRedeemedV1(
+                        customer.id,
+                        reward_id=reward_id,
+                        redemption_id=redemption_id,
+                        points_spent=reward.points_cost,
+                    ),
                     now,
-                    {
-                        "rewardId": reward.id,
-                        "redemptionId": redemption.id,
-                        "pointsSpent": reward.points_cost,
-                    },
                 )
             )
             await uow.commit()
@@ -290,12 +292,7 @@ class RedemptionService:
                 _refuse_settled(current, field)
             used = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.REDEMPTION_USED,
-                    used.customer_id,
-                    now,
-                    {"redemptionId": used.id, "rewardId": used.reward_id},
-                )
+                Event.of(RedemptionUsedV1(used.customer_id, found_id, used.reward_id), now)
             )
             await uow.commit()
         return used
@@ -303,9 +300,7 @@ class RedemptionService:
     # ---- cancel --------------------------------------------------------------------
 
     async def cancel(self, command: CancelRedemption) -> RedemptionResult:
-        key = required_text(
-            command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY
-        )
+        key = required_text(command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY)
         return await retrying(lambda: self._cancel_once(command, key))
 
     async def _cancel_once(self, command: CancelRedemption, key: str) -> RedemptionResult:
@@ -314,9 +309,7 @@ class RedemptionService:
         async with self.uow_factory() as uow:
             found = await uow.repo(REDEMPTIONS).get(command.redemption_id)
             if found is None:
-                raise DomainError(
-                    ErrorCode.NOT_FOUND, ("id",), "No redemption has this id."
-                )
+                raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No redemption has this id.")
             customer_id = found.customer_id
             found_id = present(found.id, "redemption id")
             await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
@@ -350,16 +343,15 @@ class RedemptionService:
                 "redemptionCancel", scoped, request_hash, {"redemptionId": found.id}, now
             )
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.REDEMPTION_CANCELLED,
-                    customer_id,
+                Event.of(
+                    RedemptionCancelledV1(
+                        customer_id,
+                        redemption_id=found_id,
+                        reward_id=found.reward_id,
+                        points=found.points_spent,
+                        balance=account.balance,
+                    ),
                     now,
-                    {
-                        "redemptionId": found.id,
-                        "rewardId": found.reward_id,
-                        "points": found.points_spent,
-                        "balance": account.balance,
-                    },
                 )
             )
             cancelled = present(await uow.repo(REDEMPTIONS).get(found_id), "redemption")

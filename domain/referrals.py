@@ -35,7 +35,13 @@ from domain.customers import (
     find_or_prepare,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import (
+    CustomerCreatedV1,
+    ReferralQualifiedV1,
+    ReferralRecordedV1,
+    points_earned,
+)
+from domain.events import EVENTS, Event
 from domain.fields import refuse_control_characters, required_text
 from domain.idempotency import (
     IDEMPOTENCY,
@@ -226,12 +232,7 @@ class ReferralService:
             if created:
                 referee = await uow.repo(CUSTOMERS).add(referee)
                 await uow.repo(EVENTS).append(
-                    Event(
-                        EventType.CUSTOMER_CREATED,
-                        referee.id,
-                        now,
-                        {"externalId": referee.external_id},
-                    )
+                    Event.of(CustomerCreatedV1(referee.id, referee.external_id), now)
                 )
             referral = await uow.repo(REFERRALS).add(
                 Referral(
@@ -248,11 +249,15 @@ class ReferralService:
                 "referralRecord", key, request_hash, {"referralId": referral.id}, now
             )
             await uow.repo(EVENTS).append(
-                Event(
-                    EventType.REFERRAL_RECORDED,
-                    referee.id,
+                Event.of(
+                    ReferralRecordedV1(
+                        referee.id,
+                        referral_id=present(referral.id, "referral id"),
+                        referrer_id=referrer_id,
+                        referee_id=present(referee.id, "referee id"),
+                        code=code,
+                    ),
                     now,
-                    {"referrerId": referrer_id, "refereeId": referee.id, "code": code},
                 )
             )
             await uow.commit()
@@ -296,13 +301,14 @@ async def lock_with_referrer(
 @dataclass(frozen=True)
 class Qualification:
     """What an order that qualifies a referral changes: the referral, both sides'
-    bonus lots, the entries of those available at once (a pending lot writes its entry
-    when it becomes available) and the events, in the order written."""
+    bonus lots and the entries of those available at once (a pending lot writes its
+    entry when it becomes available). Its events are `qualification_events`, made once
+    the entries are written and numbered."""
 
     referral: Referral
+    order: Order
     lots: list[Lot]
     entries: list[LedgerEntry]
-    events: list[Event]
 
 
 def qualify_on_order(
@@ -331,7 +337,6 @@ def qualify_on_order(
     )
     lots: list[Lot] = []
     entries: list[LedgerEntry] = []
-    events: list[Event] = []
     for customer_id, points, side in (
         (referral.referrer_id, program.referrer_bonus, "referrer"),
         (referral.referee_id, program.referee_bonus, "referee"),
@@ -350,28 +355,29 @@ def qualify_on_order(
         lots.append(accounts[customer_id].new_lots[-1])
         if entry is not None:
             entries.append(entry)
-            events.append(
-                Event(
-                    EventType.POINTS_EARNED,
-                    customer_id,
-                    now,
-                    {"points": points, "reason": entry.reason, "balance": entry.balance_after},
-                )
-            )
+    return Qualification(referral, order, lots, entries)
+
+
+def qualification_events(qualification: Qualification, now: datetime) -> list[Event]:
+    """The events of a qualification, in the order written: each side's
+    `points.earned` (entries numbered by then), then `referral.qualified`."""
+    referral = qualification.referral
+    events = [Event.of(points_earned(entry), now) for entry in qualification.entries]
     events.append(
-        Event(
-            EventType.REFERRAL_QUALIFIED,
-            referral.referee_id,
+        Event.of(
+            ReferralQualifiedV1(
+                referral.referee_id,
+                referral_id=present(referral.id, "referral id"),
+                referrer_id=referral.referrer_id,
+                referee_id=referral.referee_id,
+                order_id=present(qualification.order.id, "order id"),
+                referrer_bonus=referral.referrer_bonus or 0,
+                referee_bonus=referral.referee_bonus or 0,
+            ),
             now,
-            {
-                "referrerId": referral.referrer_id,
-                "refereeId": referral.referee_id,
-                "referrerBonus": referral.referrer_bonus,
-                "refereeBonus": referral.referee_bonus,
-            },
         )
     )
-    return Qualification(referral, lots, entries, events)
+    return events
 
 
 async def reverse_on_full_refund(uow: UnitOfWork, order: Order, now: datetime) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from domain.clock import Clock
@@ -64,6 +64,11 @@ class Segment:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     built_in: bool = False
+    # Tracked segments raise segment.entered / segment.exited from the daily pass,
+    # which keeps a snapshot of their members (taken last on `snapshot_on`, a local
+    # date; None until the first pass after the segment became tracked).
+    tracked: bool = False
+    snapshot_on: date | None = None
 
     @property
     def key(self) -> str:
@@ -140,6 +145,7 @@ class CreateSegment:
     name: str
     rule: str
     description: str | None = None
+    tracked: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,7 @@ class UpdateSegment:
     name: Any = UNSET
     rule: Any = UNSET
     description: Any = UNSET
+    tracked: Any = UNSET
 
 
 class SegmentRepository(Protocol):
@@ -209,7 +216,7 @@ class SegmentService:
                     ErrorCode.TAKEN, ("name",), f"A segment {fields['name']!r} exists."
                 )
             segment = await uow.repo(SEGMENTS).add(
-                Segment(None, created_at=now, updated_at=now, **fields)
+                Segment(None, created_at=now, updated_at=now, tracked=command.tracked, **fields)
             )
             await uow.commit()
             return segment
@@ -221,10 +228,13 @@ class SegmentService:
         async with self.uow_factory() as uow:
             segment = await self._get(uow, command.segment_id)
             updated = replace(segment, **changes)
+            if command.tracked is not UNSET and command.tracked is not None:
+                updated.tracked = bool(command.tracked)
+                if not updated.tracked:
+                    # Untracked: the snapshot goes; tracking again starts a new baseline.
+                    updated.snapshot_on = None
             if updated.key != segment.key and await uow.repo(SEGMENTS).by_key(updated.key):
-                raise DomainError(
-                    ErrorCode.TAKEN, ("name",), f"A segment {updated.name!r} exists."
-                )
+                raise DomainError(ErrorCode.TAKEN, ("name",), f"A segment {updated.name!r} exists.")
             if updated != segment:
                 updated.updated_at = self.clock.now()
                 await uow.repo(SEGMENTS).save(updated)

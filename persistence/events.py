@@ -101,6 +101,8 @@ class SqlEventRepository:
         )
 
     async def append_many(self, events: Sequence[Event]) -> None:
+        """Many events in one statement (batched multi-VALUES inserts), in this order:
+        what an order batch and the daily pass write. Same transaction rules."""
         if not events:
             return
         # Rows added through `append` still pending go first, to keep the append order.

@@ -15,7 +15,6 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
-    insert,
     or_,
     select,
     update,
@@ -303,8 +302,10 @@ class SqlPointsRepository:
         for account in accounts:
             account.new_lots.clear()
         if entries:
-            await self.session.execute(
-                insert(table_of(LedgerEntryRow)),
+            # Numbered: the events written after them name each entry.
+            entry_ids = await insert_returning_ids(
+                self.session,
+                table_of(LedgerEntryRow),
                 [
                     {
                         "customer_id": entry.customer_id,
@@ -323,6 +324,8 @@ class SqlPointsRepository:
                     for entry in entries
                 ],
             )
+            for entry, entry_id in zip(entries, entry_ids, strict=True):
+                entry.id = entry_id
         if accounts:
             customers = table_of(CustomerRow)
             await self.session.execute(

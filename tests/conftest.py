@@ -73,8 +73,24 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     database = Database.connect(database_url)
     try:
         yield database
+        await assert_stored_payloads_conform(database)
     finally:
         await database.dispose()
+
+
+async def assert_stored_payloads_conform(database: Database) -> None:
+    """After every database test: each event the test's scenario stored conforms to
+    its type's payload definition (domain/event_payloads.py), so no code path can
+    write a payload of another shape without a test failing."""
+    from sqlalchemy import select
+
+    from domain.event_payloads import check
+    from persistence.events import EventRow
+
+    async with database.sessions() as session:
+        rows = (await session.execute(select(EventRow.id, EventRow.type, EventRow.payload))).all()
+    wrong = {(i, t): problems for i, t, payload in rows if (problems := check(t, payload))}
+    assert not wrong, f"stored event payloads that do not match their definition: {wrong}"
 
 
 # The suite runs on shared, loaded machines where seeding a hundred orders in one

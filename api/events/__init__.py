@@ -1,4 +1,4 @@
-"""Events: the outbox read with a resumable cursor (admin only).
+"""Events: the outbox read with a resumable cursor (`events:read`: admin and partner keys).
 
 A consumer (an automation, a data pipeline, later the webhook worker) keeps the
 `pageInfo.endCursor` of the last page it handled and passes it back as `after`.

@@ -19,12 +19,24 @@ if TYPE_CHECKING:
     from api.customers.types import CustomerType
 
 
+def _version(payload: dict[str, object]) -> int:
+    version = payload.get(domain.SCHEMA_VERSION_KEY)
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
 @strawberry.type(name="Event", description="Something that happened, for automation to act on.")
 class EventType(Node):
     id: strawberry.ID
     type: str = strawberry.field(description='What happened, e.g. "customer.created".')
     occurred_at: datetime
-    payload: JSON = strawberry.field(description="The facts of the event; keys depend on type.")
+    payload: JSON = strawberry.field(
+        description="The facts of the event, typed per event type and schema version (the "
+        "README's event catalogue); always carries schemaVersion and customerId."
+    )
+    schema_version: int = strawberry.field(
+        description="The payload's schema version (payload.schemaVersion); 0 for events "
+        "stored before payloads were versioned."
+    )
     customer_key: strawberry.Private[int | None]
     db_id: strawberry.Private[int]
 
@@ -35,6 +47,7 @@ class EventType(Node):
             type=event.type.value,
             occurred_at=event.occurred_at,
             payload=JSON(event.payload),
+            schema_version=_version(event.payload),
             customer_key=event.customer_id,
             db_id=ids.stored_key(event.id),
         )

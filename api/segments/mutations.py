@@ -58,7 +58,9 @@ class SegmentMutation:
     async def segment_create(
         self, info: strawberry.Info, input: SegmentCreateInput
     ) -> SegmentPayload:
-        command = domain.CreateSegment(input.name, input.rule, input.description)
+        command = domain.CreateSegment(
+            input.name, input.rule, input.description, tracked=input.tracked
+        )
         segment = await segment_service(info).create(command)
         return SegmentPayload(segment=SegmentType.from_domain(segment))
 
@@ -75,6 +77,7 @@ class SegmentMutation:
             name=unset_to_domain(input.name),
             rule=unset_to_domain(input.rule),
             description=unset_to_domain(input.description),
+            tracked=unset_to_domain(input.tracked),
         )
         segment = await segment_service(info).update(command)
         return SegmentPayload(segment=SegmentType.from_domain(segment))

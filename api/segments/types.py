@@ -46,6 +46,10 @@ class SegmentType(Node):
     built_in: bool = strawberry.field(
         description="Lifecycle stages and RFM classes: read-only, always present."
     )
+    tracked: bool = strawberry.field(
+        description="The daily pass raises segment.entered / segment.exited for its "
+        "members (from the day after it became tracked); always false for built-ins."
+    )
     created_at: datetime | None = strawberry.field(description="Null for built-in segments.")
     updated_at: datetime | None = strawberry.field(description="Null for built-in segments.")
     db_id: strawberry.Private[int]

@@ -12,7 +12,8 @@ from decimal import Decimal
 from domain.clock import Clock
 from domain.customers import UNSET
 from domain.errors import DomainError, ErrorCode
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import TierDowngradedV1, TierUpgradedV1
+from domain.events import EVENTS, Event
 from domain.program import ProgramSettings
 from domain.tiers.admin import CreateTier, UpdateTier, check_order, checked_fields
 from domain.tiers.ports import TIERS
@@ -125,20 +126,18 @@ def tier_event(change: TierChange, program: ProgramSettings) -> Event:
     """The event a tier move raises (the order flow's upgrades and the daily job's
     downgrades alike)."""
     upgrade = change.direction is Direction.UPGRADE
-    return Event(
-        EventType.TIER_UPGRADED if upgrade else EventType.TIER_DOWNGRADED,
+    definition = TierUpgradedV1 if upgrade else TierDowngradedV1
+    payload = definition(
         change.customer_id,
-        change.at,
-        {
-            "fromTierId": change.from_tier.id if change.from_tier else None,
-            "fromTier": change.from_tier.name if change.from_tier else None,
-            "toTierId": change.to_tier.id if change.to_tier else None,
-            "toTier": change.to_tier.name if change.to_tier else None,
-            "reason": change.reason,
-            "basis": program.tier_basis.value,
-            "qualifyingValue": str(change.qualifying_value),
-        },
+        from_tier_id=change.from_tier.id if change.from_tier else None,
+        from_tier=change.from_tier.name if change.from_tier else None,
+        to_tier_id=change.to_tier.id if change.to_tier else None,
+        to_tier=change.to_tier.name if change.to_tier else None,
+        reason=change.reason,
+        basis=program.tier_basis.value,
+        qualifying_value=change.qualifying_value,
     )
+    return Event.of(payload, change.at)
 
 
 class TierService:

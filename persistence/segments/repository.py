@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.segments import SEGMENTS, Segment
 from persistence.repositories import register
-from persistence.segments.rows import SegmentRow, to_domain
+from persistence.segments.rows import SegmentMemberRow, SegmentRow, to_domain
 
 
 class SqlSegmentRepository:
@@ -39,6 +39,8 @@ class SqlSegmentRepository:
             description=segment.description,
             created_at=segment.created_at,
             updated_at=segment.updated_at,
+            tracked=segment.tracked,
+            snapshot_on=segment.snapshot_on,
         )
         self.session.add(row)
         await self.session.flush()
@@ -55,11 +57,22 @@ class SqlSegmentRepository:
                 rule=segment.rule,
                 description=segment.description,
                 updated_at=segment.updated_at,
+                tracked=segment.tracked,
+                snapshot_on=segment.snapshot_on,
             )
         )
+        if not segment.tracked:
+            await self._forget_members(segment.id)
 
     async def delete(self, segment_id: int) -> None:
+        await self._forget_members(segment_id)
         await self.session.execute(delete(SegmentRow).where(SegmentRow.id == segment_id))
+
+    async def _forget_members(self, segment_id: int | None) -> None:
+        """The membership snapshot of a segment no longer tracked (or deleted)."""
+        await self.session.execute(
+            delete(SegmentMemberRow).where(SegmentMemberRow.segment_id == segment_id)
+        )
 
 
 register(SEGMENTS, lambda tx: SqlSegmentRepository(tx.session))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +29,19 @@ class SegmentRow(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    tracked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    snapshot_on: Mapped[date | None] = mapped_column(Date)
+
+
+class SegmentMemberRow(Base):
+    """A tracked segment's members at its last daily pass (domain/daily_triggers.py)."""
+
+    __tablename__ = "segment_members"
+
+    segment_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(BigId, primary_key=True)
 
 
 def to_domain(row: SegmentRow) -> Segment:
@@ -35,4 +52,6 @@ def to_domain(row: SegmentRow) -> Segment:
         description=row.description,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        tracked=row.tracked,
+        snapshot_on=row.snapshot_on,
     )

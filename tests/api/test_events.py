@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from api import ids
 from domain.access import Role
+from domain.event_payloads import PointsAdjustedV1
 from domain.events import EVENTS as EVENTS_PORT
-from domain.events import Event, EventType
+from domain.events import Event
 from persistence.unit_of_work import SqlUnitOfWork
 from tests.conftest import make_key
 from tests.event_horizon import settle
@@ -14,9 +16,12 @@ from tests.event_horizon import settle
 UPSERT = """mutation($input: CustomerUpsertInput!) {
   customerUpsert(input: $input) { created customer { id } userErrors { code field } } }"""
 
+RECORD = """mutation($input: OrderRecordInput!) {
+  orderRecord(input: $input) { userErrors { code } } }"""
+
 EVENTS = """query($first: Int, $after: String, $filter: EventFilter) {
   events(first: $first, after: $after, filter: $filter) {
-    edges { cursor node { id type occurredAt payload customer { id externalId } } }
+    edges { cursor node { id type schemaVersion occurredAt payload customer { id externalId } } }
     pageInfo { hasNextPage endCursor }
     totalCount } }"""
 
@@ -44,8 +49,12 @@ async def test_creating_a_customer_raises_exactly_one_customer_created(gql, data
 
     assert page["totalCount"] == 1
     [event] = nodes(page)
-    assert event["type"] == "customer.created"
-    assert event["payload"] == {"externalId": "shop-1"}
+    assert (event["type"], event["schemaVersion"]) == ("customer.created", 1)
+    assert event["payload"] == {
+        "schemaVersion": 1,
+        "customerId": ids.decode(customer_id, "Customer"),
+        "externalId": "shop-1",
+    }
     assert event["customer"] == {"id": customer_id, "externalId": "shop-1"}
     found = await gql(
         "query($id: ID!) { node(id: $id) { id ... on Event { type } } }", {"id": event["id"]}
@@ -65,8 +74,8 @@ async def test_events_filter_by_type_and_customer(gql, database):
     first = await upsert(gql, "shop-1")
     second = await upsert(gql, "shop-2")
     async with SqlUnitOfWork(database) as uow:  # an event of another type, as a later
-        await uow.repo(EVENTS_PORT).append(  # producer (the ledger) will write it
-            Event(EventType.POINTS_ADJUSTED, None, datetime.now(UTC), {"points": 5})
+        await uow.repo(EVENTS_PORT).append(  # producer could write it (none yet)
+            Event.of(PointsAdjustedV1(None, None, 5, 5, "goodwill"), datetime.now(UTC))
         )
         await uow.commit()
     await settle(database)
@@ -77,7 +86,7 @@ async def test_events_filter_by_type_and_customer(gql, database):
     both = await events(gql, filter={"types": ["customer.created"], "customerId": first})
     nothing = await events(gql, filter={"types": []})
 
-    assert [e["payload"] for e in nodes(by_customer)] == [{"externalId": "shop-2"}]
+    assert [e["payload"]["externalId"] for e in nodes(by_customer)] == ["shop-2"]
     assert [e["customer"]["id"] for e in nodes(created)] == [first, second]
     assert [(e["type"], e["customer"]) for e in nodes(adjusted)] == [("points.adjusted", None)]
     assert [e["customer"]["id"] for e in nodes(both)] == [first]
@@ -125,11 +134,40 @@ async def test_a_cursor_of_another_list_is_refused(gql):
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_only_admins_read_events(gql, database):
+async def test_partners_read_events_filtered_to_their_types(gql, database):
+    """A partner system follows the outbox with a key of its own (events:read), not an
+    admin key, and asks only for the types it handles."""
+    customer_id = await upsert(gql, "shop-1")
+    await settle(database)
+    partner = gql.as_key(await make_key(database, Role.PARTNER))
+    order = {
+        "customer": {"externalId": "shop-1"},
+        "externalId": "o-1",
+        "amount": "80",
+        "currency": "CNY",
+        "placedAt": datetime.now(UTC).isoformat(),
+    }
+    recorded = await partner(RECORD, {"input": order})
+    assert recorded["orderRecord"]["userErrors"] == []
+    await settle(database)
+
+    page = (await partner(EVENTS, {"filter": {"types": ["order.recorded", "points.earned"]}}))[
+        "events"
+    ]
+
+    assert [e["type"] for e in nodes(page)] == ["points.earned", "order.recorded"]
+    assert {e["customer"]["id"] for e in nodes(page)} == {customer_id}
+    fetched = await partner(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": nodes(page)[0]["id"]}
+    )
+    assert fetched["node"]["id"] == nodes(page)[0]["id"]
+
+
+async def test_storefront_and_analyst_keys_do_not_read_events(gql, database):
     await upsert(gql, "shop-1")
     await settle(database)
     event_id = nodes(await events(gql))[0]["id"]
-    for role in (Role.STOREFRONT, Role.PARTNER, Role.ANALYST):
+    for role in (Role.STOREFRONT, Role.ANALYST):
         other = gql.as_key(await make_key(database, role))
 
         listed = await other.raw(EVENTS)

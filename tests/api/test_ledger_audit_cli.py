@@ -51,3 +51,23 @@ async def test_audit_is_clean_after_traffic_and_catches_a_tampered_balance(
     broken = await loyalty("ledger", "audit")
     assert broken.exit_code == 1
     assert "balance 5 ≠ Σ entries 0" in broken.output
+
+
+async def test_run_daily_prints_the_trigger_counts_and_a_second_run_raises_nothing(gql, loyalty):
+    data = await gql(
+        """mutation($input: CustomerUpsertInput!) {
+          customerUpsert(input: $input) { userErrors { code } } }""",
+        {"input": {"externalId": "bday", "birthday": "1992-02-29"}},
+    )
+    assert data["customerUpsert"]["userErrors"] == []
+
+    first = await loyalty("jobs", "run-daily", "--as-of", "2027-02-28T08:00:00")
+    again = await loyalty("jobs", "run-daily", "--as-of", "2027-02-28T20:00:00")
+
+    assert first.exit_code == 0, first.output
+    assert (
+        "1 birthdays, 0 repurchase reminders, 0 lifecycle changes, "
+        "0 segment entries, 0 segment exits" in first.output
+    )
+    assert again.exit_code == 0, again.output
+    assert "0 birthdays" in again.output

@@ -241,3 +241,28 @@ async def test_scopes(client, database, gql):
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = await storefront.raw(PREVIEW, {"rule": "orders_count > 1"})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_segment_is_tracked_on_request_and_untracked_again(gql):
+    created = await gql(
+        """mutation($input: SegmentCreateInput!) {
+          segmentCreate(input: $input) { segment { id tracked } userErrors { code } } }""",
+        {"input": {"name": "Big spenders", "rule": "total_spent >= 1000", "tracked": True}},
+    )
+    segment = created["segmentCreate"]["segment"]
+    assert segment["tracked"] is True
+    plain = (await create(gql, "Shanghai", 'city = "Shanghai"'))["segment"]
+
+    untracked = await gql(
+        """mutation($input: SegmentUpdateInput!) {
+          segmentUpdate(input: $input) { segment { tracked name } userErrors { code } } }""",
+        {"input": {"id": segment["id"], "tracked": False}},
+    )
+    listed = await gql("{ segments { id tracked builtIn } }")
+
+    assert untracked["segmentUpdate"]["segment"] == {"tracked": False, "name": "Big spenders"}
+    assert {s["id"]: s["tracked"] for s in listed["segments"] if not s["builtIn"]} == {
+        segment["id"]: False,
+        plain["id"]: False,
+    }
+    assert not any(s["tracked"] for s in listed["segments"] if s["builtIn"])

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, ErrorCode
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import PointsAdjustedV1
+from domain.events import EVENTS, Event
 from persistence.database import Database
 from persistence.events import EventRow, events_after
 from persistence.pagination import Page
@@ -22,11 +23,13 @@ from tests.event_horizon import settle
 
 
 def marker(name: str) -> Event:
-    return Event(EventType.POINTS_ADJUSTED, None, datetime.now(UTC), {"marker": name})
+    """An event whose reason names it (a typed payload, like every event)."""
+    payload = PointsAdjustedV1(None, entry_id=None, points=0, balance=0, reason=name)
+    return Event.of(payload, datetime.now(UTC))
 
 
 def markers(page: Page[Event]) -> list[str]:
-    return [event.payload["marker"] for event in page.items]
+    return [event.payload["reason"] for event in page.items]
 
 
 async def read_after(database: Database, cursor: tuple | None, first: int = 100) -> Page[Event]:
@@ -193,4 +196,4 @@ async def test_a_polling_consumer_sees_every_committed_event_exactly_once(databa
 
 async def _ids_by_marker(session: AsyncSession) -> dict[str, int]:
     rows = (await session.execute(select(EventRow))).scalars().all()
-    return {row.payload["marker"]: row.id for row in rows}
+    return {row.payload["reason"]: row.id for row in rows}

@@ -77,6 +77,8 @@ async def test_cancel_writes_status_entries_stock_and_event(database):
         )
     assert event.type == "redemption.cancelled"
     assert event.payload == {
+        "schemaVersion": 1,
+        "customerId": customer,
         "redemptionId": redemption,
         "rewardId": reward,
         "points": 30,

@@ -111,13 +111,26 @@ async def test_qualifying_writes_the_referral_entries_and_events(database):
     assert await shop.figures(referee) == (40 + 70, 0)
     assert (await shop.entries(referee))[-1] == ("BONUS", 70, 110)
     referee_events = await events_of(database, referee)
-    assert (
-        "points.earned",
-        {"points": 70, "reason": "referral bonus (referee)", "balance": 110},
-    ) in referee_events
+    [bonus] = [p for kind, p in referee_events if kind == "points.earned" and p["kind"] == "BONUS"]
+    assert bonus == bonus | {
+        "points": 70,
+        "reason": "referral bonus (referee)",
+        "balance": 110,
+        "referralId": recorded.referral.id,
+        "orderId": None,
+    }
     assert referee_events[-1] == (
         "referral.qualified",
-        {"referrerId": referrer, "refereeId": referee, "referrerBonus": 0, "refereeBonus": 70},
+        {
+            "schemaVersion": 1,
+            "customerId": referee,
+            "referralId": recorded.referral.id,
+            "referrerId": referrer,
+            "refereeId": referee,
+            "orderId": found.qualifying_order_id,
+            "referrerBonus": 0,
+            "refereeBonus": 70,
+        },
     )
     assert not [
         payload

@@ -34,6 +34,8 @@ async def test_upgrade_and_downgrade_events_carry_every_field(database):
         (
             "tier.upgraded",
             {
+                "schemaVersion": 1,
+                "customerId": customer,
                 "fromTierId": None,
                 "fromTier": None,
                 "toTierId": tiers["Silver"],
@@ -46,6 +48,8 @@ async def test_upgrade_and_downgrade_events_carry_every_field(database):
         (
             "tier.downgraded",
             {
+                "schemaVersion": 1,
+                "customerId": customer,
                 "fromTierId": tiers["Silver"],
                 "fromTier": "Silver",
                 "toTierId": tiers["Bronze"],

@@ -14,7 +14,8 @@ from api.settings import Settings
 from api.worker import Worker
 from domain.clock import FixedClock
 from domain.daily import DailyScheduler
-from domain.events import EVENTS, Event, EventType
+from domain.event_payloads import CustomerCreatedV1
+from domain.events import EVENTS, Event
 from domain.webhooks import CreateSubscription, SecretBox, WebhookService
 from persistence.database import Database
 from persistence.unit_of_work import SqlUnitOfWork
@@ -39,7 +40,7 @@ async def append_events(database: Database, count: int, customers: int, at: date
     async with SqlUnitOfWork(database) as uow:
         for i in range(count):
             await uow.repo(EVENTS).append(
-                Event(EventType.CUSTOMER_CREATED, i % customers + 1, at, {"n": i})
+                Event.of(CustomerCreatedV1(i % customers + 1, f"c-{i}"), at)
             )
         await uow.commit()
 

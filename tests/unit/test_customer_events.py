@@ -75,6 +75,6 @@ async def test_creating_raises_customer_created_and_updating_raises_nothing():
             EventType.CUSTOMER_CREATED,
             customer_id=created.customer.id,
             occurred_at=NOW,
-            payload={"externalId": "shop-7"},
+            payload={"schemaVersion": 1, "customerId": created.customer.id, "externalId": "shop-7"},
         )
     ]
