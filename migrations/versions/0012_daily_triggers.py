@@ -4,8 +4,8 @@ Tables for domain/daily_triggers.py (persistence/daily.py): one claim per (trigg
 program-local day), each customer's stage at the last pass, the orders a repurchase
 reminder was raised for, and tracked segments' membership snapshots.
 
-Revision ID: 0010_events
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01 22:37:20.480267
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import persistence.base
 
-revision: str = '0010_events'
-down_revision: str | None = '0009'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
