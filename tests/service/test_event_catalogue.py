@@ -10,6 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.adjustments import AdjustPoints
+from domain.coupons import (
+    CouponKind,
+    CouponService,
+    CouponTemplateService,
+    IssueCoupon,
+    TemplateFields,
+)
 from domain.customers import CustomerRef, CustomerService, ProfileInput, UpsertCustomer
 from domain.errors import DomainError
 from domain.event_payloads import CURRENT, check
@@ -62,6 +69,7 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
         repurchase_reminder_days=40,
         referrer_bonus=10,
         referee_bonus=10,
+        coupon_restore_on_refund=True,
     )
     await TierService(wiring.uow_factory(database), story.clock).ensure_defaults()
     segments = SegmentService(wiring.uow_factory(database), story.clock)
@@ -124,6 +132,23 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
     await step("orderRefund (cat, in full)", lambda: story.refund("c-1", "50"))
     await step("daily (day 41)", lambda: story.run(DAY0 + timedelta(days=41)))
 
+    templates = CouponTemplateService(wiring.uow_factory(database), story.clock)
+    template = await templates.create(
+        TemplateFields(
+            name="Win-back",
+            kind=CouponKind.AMOUNT_OFF,
+            amount_off="10",
+            min_spend="50",
+            valid_days=2,
+        )
+    )
+    coupons = CouponService(wiring.uow_factory(database), story.clock)
+    issued = await coupons.issue(IssueCoupon(template.id, story.ids["cat"], "coupon-1"))
+    await story.order("d-1", "cat", story.clock.at, "80")
+    await step("couponUse", lambda: coupons.use(issued.coupon.code, "d-1"))
+    await step("orderRefund (d-1, in full)", lambda: story.refund("d-1", "80"))
+    await step("daily (day 42)", lambda: story.run(DAY0 + timedelta(days=42)))
+
     assert raised["customerUpsert"] == ["customer.created"]
     assert raised["orderRecord"] == [
         "points.earned",
@@ -166,6 +191,9 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
         "segment.exited",
     ):
         assert kind in day41, kind
+    assert raised["couponUse"] == ["coupon.used"]
+    assert raised["orderRefund (d-1, in full)"] == ["coupon.restored", "order.refunded"]
+    assert "coupon.expiring_soon" in raised["daily (day 42)"]
 
     everything = {kind for kinds in raised.values() for kind in kinds}
     assert everything == {t.value for t in EventType}
