@@ -142,6 +142,7 @@ class OrderRepository(Protocol):
     async def add_refund(self, refund: Refund) -> Refund: ...
     async def get_refund(self, refund_id: int) -> Refund | None: ...
     async def refresh_customer_stats(self, customer_id: int) -> None: ...
+    async def refresh_order_months(self, touched: Sequence[tuple[int, datetime]]) -> None: ...
 
 
 ORDERS: Port[OrderRepository] = Port("orders")
@@ -248,7 +249,8 @@ class OrderService:
             if not created:
                 customer = (
                     await referrals.lock_with_referrer(
-                        uow, present(customer.id, "customer id"),
+                        uow,
+                        present(customer.id, "customer id"),
                         settles=referrals.ReferralStatus.PENDING,
                     )
                     or customer
@@ -291,6 +293,7 @@ class OrderService:
                 )
             )
             await uow.repo(ORDERS).refresh_customer_stats(customer_id)
+            await uow.repo(ORDERS).refresh_order_months([(customer_id, order.placed_at)])
             entry = None
             if command.award_points:
                 multiplier = await tiers.earn_multiplier(uow, customer_id)
@@ -390,9 +393,7 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            key = required_text(
-                command.idempotency_key, ("idempotency_key",), max_length=128
-            )
+            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
@@ -444,6 +445,7 @@ class OrderService:
                 "orderRefund", key, request_hash, {"refundId": refund.id}, now
             )
             await uow.repo(ORDERS).refresh_customer_stats(order.customer_id)
+            await uow.repo(ORDERS).refresh_order_months([(order.customer_id, order.placed_at)])
             if reverse:
                 account = await uow.repo(POINTS).load_account(order.customer_id)
                 entry = account.reverse_for_refund(

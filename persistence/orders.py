@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     ForeignKey,
@@ -14,19 +17,26 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     Update,
     and_,
+    column,
+    delete,
+    exists,
     func,
     insert,
     select,
+    tuple_,
     update,
+    values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.metrics import Period, local_month, months_covering
 from domain.orders import ORDERS, Order, OrderItem, Refund
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.pagination import (
     Page,
@@ -36,6 +46,8 @@ from persistence.pagination import (
     pages_per_parent,
 )
 from persistence.repositories import register
+from persistence.sql_arithmetic import cents
+from persistence.statements import is_postgresql
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -70,6 +82,64 @@ class OrderRow(Base):
         ),
         Index("ix_orders_placed_at", "placed_at"),
     )
+
+
+class CustomerMonthRow(Base):
+    """The per-customer, per-local-month read model of counted orders.
+
+    One row per customer and program-local calendar month in which the customer has
+    at least one counted order (not refunded in full): how many, their net amount in
+    exact cents, the first and last order instants in the month, and the customer's
+    last counted order before the month (`prev_at`, null when none). Refund state is
+    the one known now, like every metric. Kept in the same transaction as every write
+    that changes a counted order (`SqlOrderRepository.refresh_order_months`); the
+    months are those of the zone in `CustomerMonthZoneRow`, and the whole table is
+    rebuilt when the program's time zone changes (`rebuild_order_months`).
+    """
+
+    __tablename__ = "customer_order_months"
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), primary_key=True)
+    month_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    month_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    orders_count: Mapped[int] = mapped_column(Integer)
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    prev_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        # The metrics read whole months of every customer: a range of month_start,
+        # every column in the index so the table itself is never visited.
+        Index(
+            "ix_customer_order_months_month_start",
+            "month_start",
+            "customer_id",
+            "month_end",
+            "orders_count",
+            "net_cents",
+            "first_at",
+            "last_at",
+            "prev_at",
+        ),
+    )
+
+
+class CustomerMonthZoneRow(Base):
+    """One row: the time zone whose local months `customer_order_months` is cut in.
+    Reads use the read model only when it is the program's zone."""
+
+    __tablename__ = "customer_order_months_zone"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
+MONTH_ZONE_ROW_ID = 1
+# Orders take this PostgreSQL advisory lock in shared mode before reading the read
+# model's zone; a rebuild takes it exclusively. So no order can file a month in the
+# old zone after a rebuild (SQLite serializes writers anyway).
+MONTH_ZONE_LOCK = 0x4C47_4D4F  # "LGMO"
 
 
 def counted(orders: FromClause | None = None) -> ColumnElement[bool]:
@@ -222,6 +292,17 @@ class SqlOrderRepository:
         row = await self.session.get(RefundRow, refund_id)
         return refund_to_domain(row) if row else None
 
+    async def refresh_order_months(self, touched: Sequence[tuple[int, datetime]]) -> None:
+        """Keeps the per-customer, per-local-month read model (customer_order_months)
+        exact: recomputes, from the orders, the rows of every (customer id, order
+        instant) month in `touched`, and the "last order before the month" of the
+        customers' later months. Call it in the same transaction as ANY write that
+        adds a counted order, refunds one (partly or fully) or changes an order's
+        customer or instant, with one pair per order written: orderRecord,
+        orderRefund, and the set-based bulk path (one call for the whole batch;
+        the statements do not grow with the batch)."""
+        await refresh_order_months(self.session, touched)
+
     async def refresh_customer_stats(self, customer_id: int) -> None:
         """Recomputes the customer's order statistics from their counted orders, so
         they can never drift from the orders themselves."""
@@ -246,6 +327,181 @@ class SqlOrderRepository:
                 last_order_at=stats[3],
             )
         )
+
+
+async def _order_month_zone(session: AsyncSession, *, exclusive: bool = False) -> str | None:
+    if is_postgresql(session):
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        await session.execute(select(getattr(func, lock)(MONTH_ZONE_LOCK)))
+    return (
+        await session.execute(
+            select(CustomerMonthZoneRow.timezone).where(
+                CustomerMonthZoneRow.id == MONTH_ZONE_ROW_ID
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def _months_of(keys: Sequence[tuple[int, Period]], name: str) -> Any:
+    return (
+        values(
+            column("customer_id", BigInteger),
+            column("month_start", UtcDateTime),
+            column("month_end", UtcDateTime),
+            name=name,
+        )
+        .data([(customer_id, p.start, p.end) for customer_id, p in keys])
+        .cte(name)
+    )
+
+
+def _month_aggregate(months: Any) -> Select[Any]:
+    """The read model's columns (prev_at aside) for the given (customer, month) keys,
+    from the counted orders themselves."""
+    o = OrderRow.__table__.alias("o")
+    return (
+        select(
+            months.c.customer_id,
+            months.c.month_start,
+            months.c.month_end,
+            func.count().label("orders_count"),
+            func.sum(cents(o.c.amount) - cents(o.c.refunded_amount)).label("net_cents"),
+            func.min(o.c.placed_at).label("first_at"),
+            func.max(o.c.placed_at).label("last_at"),
+        )
+        .select_from(
+            months.join(
+                o,
+                and_(
+                    o.c.customer_id == months.c.customer_id,
+                    o.c.placed_at >= months.c.month_start,
+                    o.c.placed_at < months.c.month_end,
+                ),
+            )
+        )
+        .where(counted(o))
+        .group_by(months.c.customer_id, months.c.month_start, months.c.month_end)
+    )
+
+
+MONTH_COLUMNS = (
+    "customer_id",
+    "month_start",
+    "month_end",
+    "orders_count",
+    "net_cents",
+    "first_at",
+    "last_at",
+)
+
+
+async def refresh_order_months(
+    session: AsyncSession, touched: Sequence[tuple[int, datetime]]
+) -> None:
+    """Recomputes the read model's rows for the months of `touched` (customer id,
+    placed_at of an order recorded, refunded or otherwise changed), set-based: four
+    statements whatever the number of orders. See SqlOrderRepository."""
+    if not touched:
+        return
+    zone_name = await _order_month_zone(session)
+    if zone_name is None:
+        return  # no read model in this database (before its migration)
+    zone = ZoneInfo(zone_name)
+    keys = sorted(
+        {(customer_id, local_month(at, zone)) for customer_id, at in touched},
+        key=lambda k: (k[0], k[1].start),
+    )
+    table = table_of(CustomerMonthRow)
+    months = _months_of(keys, "touched")
+    await session.execute(
+        delete(table).where(
+            tuple_(table.c.customer_id, table.c.month_start).in_(
+                select(months.c.customer_id, months.c.month_start)
+            )
+        )
+    )
+    await session.execute(insert(table).from_select(list(MONTH_COLUMNS), _month_aggregate(months)))
+    # prev_at of every row of these customers from their earliest touched month on:
+    # an order added or removed there can be the "last order before" a later month.
+    earliest: dict[int, datetime] = {}
+    for customer_id, month in keys:
+        earliest.setdefault(customer_id, month.start)
+    starts = (
+        values(column("customer_id", BigInteger), column("from_at", UtcDateTime), name="fromat")
+        .data(list(earliest.items()))
+        .cte("fromat")
+    )
+    p = OrderRow.__table__.alias("p")
+    last_before = (
+        select(func.max(p.c.placed_at))
+        .where(
+            p.c.customer_id == table.c.customer_id,
+            p.c.placed_at < table.c.month_start,
+            counted(p),
+        )
+        .scalar_subquery()
+    )
+    later = exists().where(
+        starts.c.customer_id == table.c.customer_id, table.c.month_start >= starts.c.from_at
+    )
+    await session.execute(update(table).where(later).values(prev_at=last_before))
+
+
+async def rebuild_order_months(session: AsyncSession, timezone: str) -> None:
+    """Rebuilds the whole read model from the orders, in the months of `timezone`,
+    and records that zone: after a change of the program's time zone (and in the
+    migration that creates it, and after a bulk load that bypassed the services).
+    Three statements; holds the zone lock so no order files a month meanwhile."""
+    await _order_month_zone(session, exclusive=True)
+    table = table_of(CustomerMonthRow)
+    zones = table_of(CustomerMonthZoneRow)
+    await session.execute(delete(table))
+    await session.execute(delete(zones))
+    await session.execute(insert(zones).values(id=MONTH_ZONE_ROW_ID, timezone=timezone))
+    o = OrderRow.__table__
+    span = (await session.execute(select(func.min(o.c.placed_at), func.max(o.c.placed_at)))).one()
+    if span[0] is None:
+        return
+    zone = ZoneInfo(timezone)
+    months = (
+        values(column("month_start", UtcDateTime), column("month_end", UtcDateTime), name="months")
+        .data([(m.start, m.end) for m in months_covering(span[0], span[1], zone)])
+        .cte("months")
+    )
+    grouped = (
+        select(
+            o.c.customer_id,
+            months.c.month_start,
+            months.c.month_end,
+            func.count().label("orders_count"),
+            func.sum(cents(o.c.amount) - cents(o.c.refunded_amount)).label("net_cents"),
+            func.min(o.c.placed_at).label("first_at"),
+            func.max(o.c.placed_at).label("last_at"),
+        )
+        .select_from(
+            months.join(
+                o, and_(o.c.placed_at >= months.c.month_start, o.c.placed_at < months.c.month_end)
+            )
+        )
+        .where(counted(o))
+        .group_by(o.c.customer_id, months.c.month_start, months.c.month_end)
+        .subquery("grouped")
+    )
+    g = grouped
+    rows = select(
+        *(g.c[name] for name in MONTH_COLUMNS),
+        func.lag(g.c.last_at)
+        .over(partition_by=g.c.customer_id, order_by=g.c.month_start)
+        .label("prev_at"),
+    )
+    await session.execute(insert(table).from_select([*MONTH_COLUMNS, "prev_at"], rows))
+
+
+async def ensure_order_months_zone(session: AsyncSession, timezone: str) -> None:
+    """Rebuilds the read model if it is cut in another zone than `timezone` (the
+    program's, just saved): called in the transaction that changes the zone."""
+    if await _order_month_zone(session) != timezone:
+        await rebuild_order_months(session, timezone)
 
 
 def refresh_every_customer_stats() -> Update:
