@@ -62,7 +62,9 @@ class AdjustmentService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
+            key = required_text(
+                command.idempotency_key, ("idempotency_key",), max_length=128
+            )
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
@@ -77,7 +79,9 @@ class AdjustmentService:
         async with self.uow_factory() as uow:
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             if customer is None:
-                raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
+                )
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "pointsAdjust", key, request_hash
             )

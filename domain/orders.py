@@ -249,8 +249,7 @@ class OrderService:
             if not created:
                 customer = (
                     await referrals.lock_with_referrer(
-                        uow,
-                        present(customer.id, "customer id"),
+                        uow, present(customer.id, "customer id"),
                         settles=referrals.ReferralStatus.PENDING,
                     )
                     or customer
@@ -393,7 +392,9 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
+            key = required_text(
+                command.idempotency_key, ("idempotency_key",), max_length=128
+            )
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()

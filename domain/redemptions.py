@@ -157,7 +157,9 @@ class RedemptionService:
     # ---- redeem --------------------------------------------------------------------
 
     async def redeem(self, command: RedeemReward) -> RedemptionResult:
-        key = required_text(command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY)
+        key = required_text(
+            command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY
+        )
         request_hash = fingerprint(command.customer_id, command.reward_id)
         return await retrying(lambda: self._redeem_once(command, key, request_hash))
 
@@ -169,7 +171,9 @@ class RedemptionService:
         async with self.uow_factory() as uow:
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             if customer is None or customer.erased_at is not None:
-                raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
+                )
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "rewardRedeem", scoped, request_hash
             )
@@ -178,7 +182,9 @@ class RedemptionService:
                 return RedemptionResult(present(redemption, "redemption"), replayed=True)
             reward = await uow.repo(REWARDS).get(command.reward_id)
             if reward is None:
-                raise DomainError(ErrorCode.NOT_FOUND, ("reward_id",), "No reward has this id.")
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("reward_id",), "No reward has this id."
+                )
             customer_id = present(customer.id, "customer id")
             reward_id = present(reward.id, "reward id")
             check_redeemable(
@@ -286,7 +292,9 @@ class RedemptionService:
     # ---- cancel --------------------------------------------------------------------
 
     async def cancel(self, command: CancelRedemption) -> RedemptionResult:
-        key = required_text(command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY)
+        key = required_text(
+            command.idempotency_key, ("idempotency_key",), max_length=MAX_KEY
+        )
         return await retrying(lambda: self._cancel_once(command, key))
 
     async def _cancel_once(self, command: CancelRedemption, key: str) -> RedemptionResult:
@@ -295,7 +303,9 @@ class RedemptionService:
         async with self.uow_factory() as uow:
             found = await uow.repo(REDEMPTIONS).get(command.redemption_id)
             if found is None:
-                raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No redemption has this id.")
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, ("id",), "No redemption has this id."
+                )
             customer_id = found.customer_id
             found_id = present(found.id, "redemption id")
             await uow.repo(CUSTOMERS).get(customer_id, for_update=True)

@@ -151,7 +151,9 @@ class ReferralService:
             if not code:
                 errors.add(ErrorCode.REQUIRED, ("code",), "code must not be empty.")
         try:
-            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
+            key = required_text(
+                command.idempotency_key, ("idempotency_key",), max_length=128
+            )
         except DomainError as exc:
             errors.capture(exc)
         ref = command.referee

@@ -222,7 +222,9 @@ class SegmentService:
             segment = await self._get(uow, command.segment_id)
             updated = replace(segment, **changes)
             if updated.key != segment.key and await uow.repo(SEGMENTS).by_key(updated.key):
-                raise DomainError(ErrorCode.TAKEN, ("name",), f"A segment {updated.name!r} exists.")
+                raise DomainError(
+                    ErrorCode.TAKEN, ("name",), f"A segment {updated.name!r} exists."
+                )
             if updated != segment:
                 updated.updated_at = self.clock.now()
                 await uow.repo(SEGMENTS).save(updated)

@@ -144,8 +144,7 @@ class SqlPointsRepository:
             )
         ).one()
         rows = await self.session.execute(
-            select(LotRow)
-            .where(
+            select(LotRow).where(
                 LotRow.customer_id == customer_id,
                 or_(
                     LotRow.state == LotState.PENDING.value,

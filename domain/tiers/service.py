@@ -113,7 +113,9 @@ async def run_downgrades(
         after = batch[-1].customer_id
 
 
-async def _apply(uow: UnitOfWork, changes: Sequence[TierChange], program: ProgramSettings) -> None:
+async def _apply(
+    uow: UnitOfWork, changes: Sequence[TierChange], program: ProgramSettings
+) -> None:
     """Writes the moves (customers' tiers and history) and raises one event each."""
     if not changes:
         return
