@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CTE,
@@ -38,11 +39,14 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    exists,
     func,
     literal,
+    null,
     or_,
     select,
     text,
+    union_all,
     values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,11 +65,19 @@ from domain.metrics import (
     SeriesPoint,
     compared_period,
     previous_period,
+    whole_months,
 )
 from domain.program import ProgramSettings
 from domain.referrals import ReferralStatus
+from persistence.base import table_of
 from persistence.feedback import FeedbackRow
-from persistence.orders import OrderRow, counted
+from persistence.orders import (
+    MONTH_ZONE_ROW_ID,
+    CustomerMonthRow,
+    CustomerMonthZoneRow,
+    OrderRow,
+    counted,
+)
 from persistence.points import LedgerEntryRow
 from persistence.referrals import ReferralRow
 from persistence.statements import is_postgresql
@@ -181,6 +193,94 @@ def _last_order_before(
     )
 
 
+def order_windows_cte(periods: Sequence[Period], zone: ZoneInfo) -> CTE:
+    """The periods with their whole local months [a_at, b_at) (domain `whole_months`),
+    which are read from the monthly read model; [start_at, a_at) and [b_at, end_at)
+    are read from the orders. When the read model is cut in another zone than
+    `zone` (checked in the statement itself, so in its snapshot) or no whole month
+    fits, a_at = b_at = end_at: the whole period comes from the orders."""
+    rows = []
+    for i, p in enumerate(periods):
+        inner = whole_months(p, zone)
+        a, b = (inner.start, inner.end) if inner is not None else (p.end, p.end)
+        rows.append((i, p.start, p.end, a, b))
+    given = (
+        values(
+            column("wid", Integer),
+            column("start_at", UtcDateTime),
+            column("end_at", UtcDateTime),
+            column("a_at", UtcDateTime),
+            column("b_at", UtcDateTime),
+            name="w_given",
+        )
+        .data(rows)
+        .cte("w_given")
+    )
+    zones = table_of(CustomerMonthZoneRow)
+    same_zone = exists().where(
+        zones.c.id == MONTH_ZONE_ROW_ID, zones.c.timezone == literal(zone.key)
+    )
+    return select(
+        given.c.wid,
+        given.c.start_at,
+        given.c.end_at,
+        case((same_zone, given.c.a_at), else_=given.c.end_at).label("a_at"),
+        case((same_zone, given.c.b_at), else_=given.c.end_at).label("b_at"),
+    ).cte("w")
+
+
+def _per_customer(windows: CTE) -> Select[*tuple[Any, ...]]:
+    """Per period and customer: counted orders, net cents, first and last order in
+    the period, and (from the read model) the last order before its whole months.
+    Whole months come from customer_order_months (one row per customer and month),
+    the partial months at either edge from the orders."""
+    w = windows
+    o = orders.alias("o")
+
+    def from_orders(low: ColumnElement[Any], high: ColumnElement[Any]) -> Select[Any]:
+        return (
+            select(
+                w.c.wid,
+                o.c.customer_id,
+                func.count().label("n"),
+                func.sum(net_cents(o)).label("cents"),
+                func.min(o.c.placed_at).label("first_at"),
+                func.max(o.c.placed_at).label("last_at"),
+                cast(null(), UtcDateTime).label("prev_at"),
+            )
+            .select_from(w.join(o, and_(o.c.placed_at >= low, o.c.placed_at < high)))
+            .where(counted(o))
+            .group_by(w.c.wid, o.c.customer_id)
+        )
+
+    m = table_of(CustomerMonthRow).alias("m")
+    from_months = select(
+        w.c.wid,
+        m.c.customer_id,
+        m.c.orders_count,
+        m.c.net_cents,
+        m.c.first_at,
+        m.c.last_at,
+        # Only the customer's earliest whole month in the period has its prev_at
+        # before the whole months (a later month's is an order in the period).
+        case((m.c.prev_at < w.c.a_at, m.c.prev_at)).label("prev_at"),
+    ).select_from(w.join(m, and_(m.c.month_start >= w.c.a_at, m.c.month_end <= w.c.b_at)))
+    parts = union_all(
+        from_orders(w.c.start_at, w.c.a_at),
+        from_months,
+        from_orders(w.c.b_at, w.c.end_at),
+    ).subquery("parts")
+    return select(
+        parts.c.wid,
+        parts.c.customer_id,
+        func.sum(parts.c.n).label("n"),
+        func.sum(parts.c.cents).label("cents"),
+        func.min(parts.c.first_at).label("first_at"),
+        func.max(parts.c.last_at).label("last_at"),
+        func.max(parts.c.prev_at).label("months_prev_at"),
+    ).group_by(parts.c.wid, parts.c.customer_id)
+
+
 def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Select[*tuple[Any, ...]]:
     """Per period and customer: orders, cents, first and last order in the period,
     and the last counted order before it (only for reported periods; a period used
@@ -189,28 +289,12 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
     Consecutive gaps telescope: a customer's gaps whose later order is in the period
     sum to last − first, plus first − before when there was an order before. So
     one probe per buyer replaces one per order, and no window function is needed.
+    A buyer whose first order in the period falls in its whole months needs no probe
+    at all: the read model's prev_at of that month is the order before the period.
     """
-    o = orders.alias("o")
-    per_customer = (
-        select(
-            windows.c.wid,
-            windows.c.start_at,
-            o.c.customer_id,
-            func.count().label("n"),
-            func.sum(net_cents(o)).label("cents"),
-            func.min(o.c.placed_at).label("first_at"),
-            func.max(o.c.placed_at).label("last_at"),
-        )
-        .select_from(
-            windows.join(
-                o, and_(o.c.placed_at >= windows.c.start_at, o.c.placed_at < windows.c.end_at)
-            )
-        )
-        .where(counted(o))
-        .group_by(windows.c.wid, windows.c.start_at, o.c.customer_id)
-        .subquery("per_customer")
-    )
-    pc = per_customer
+    pc = _per_customer(windows).subquery("per_customer")
+    w = windows.alias("wb")
+    in_months = and_(pc.c.first_at >= w.c.a_at, pc.c.first_at < w.c.b_at)
     buyers = (
         select(
             pc.c.wid,
@@ -220,9 +304,11 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
             pc.c.first_at,
             pc.c.last_at,
             case(
-                (pc.c.wid.in_(list(reported)), _last_order_before(pc.c.customer_id, pc.c.start_at))
+                (in_months, pc.c.months_prev_at),
+                (pc.c.wid.in_(list(reported)), _last_order_before(pc.c.customer_id, w.c.start_at)),
             ).label("before_at"),
         )
+        .select_from(pc.join(w, w.c.wid == pc.c.wid))
         .cte("buyers")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
@@ -419,7 +505,10 @@ async def _referral_figures(session: AsyncSession, windows: CTE) -> dict[int, di
 
 
 async def period_totals(
-    session: AsyncSession, periods: Sequence[Period], previous: Sequence[Period]
+    session: AsyncSession,
+    periods: Sequence[Period],
+    previous: Sequence[Period],
+    zone: ZoneInfo,
 ) -> list[PeriodTotals]:
     """The exact figures of each period; `previous[i]` is the period whose buyers
     period i's retention is measured against."""
@@ -429,7 +518,9 @@ async def period_totals(
         distinct.setdefault(p, len(distinct))
     windows = windows_cte(list(distinct))
     pairs = _pairs_cte([(distinct[p], distinct[q]) for p, q in zip(periods, previous, strict=True)])
-    by_order = await _order_figures(session, windows, pairs, [distinct[p] for p in periods])
+    by_order = await _order_figures(
+        session, order_windows_cte(list(distinct), zone), pairs, [distinct[p] for p in periods]
+    )
     by_ledger = await _ledger_figures(session, windows)
     by_feedback = await _feedback_figures(session, windows)
     by_referrals = await _referral_figures(session, windows)
@@ -461,7 +552,9 @@ async def metrics_report(
     periods = [period]
     if comparison is not None:
         periods.append(compared_period(period, comparison, program.zone))
-    totals = await period_totals(session, periods, [previous_period(p) for p in periods])
+    totals = await period_totals(
+        session, periods, [previous_period(p) for p in periods], program.zone
+    )
     measured = [
         PeriodMetrics(p, t, program.point_value) for p, t in zip(periods, totals, strict=True)
     ]
@@ -476,7 +569,7 @@ async def metrics_series(
     session: AsyncSession, program: ProgramSettings, buckets: Sequence[Bucket]
 ) -> list[SeriesPoint]:
     totals = await period_totals(
-        session, [b.period for b in buckets], [b.previous for b in buckets]
+        session, [b.period for b in buckets], [b.previous for b in buckets], program.zone
     )
     return [
         SeriesPoint(b.label, PeriodMetrics(b.period, t, program.point_value))
