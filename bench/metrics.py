@@ -50,7 +50,7 @@ from persistence.cohorts import cohort_table
 from persistence.database import Database
 from persistence.metrics import metrics_report, metrics_series
 from persistence.migrations import upgrade
-from persistence.orders import refresh_every_customer_stats
+from persistence.orders import rebuild_order_months, refresh_every_customer_stats
 from persistence.segments import segment_count
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
@@ -474,12 +474,16 @@ async def bench(url: str) -> dict[str, tuple[float, float]]:
 
 
 async def fill_customer_stats(url: str) -> None:
-    """The per-customer statistics orderRecord keeps; the lifecycle and RFM reads use
-    them, so a bulk load must fill them like the service would."""
+    """The per-customer statistics and the monthly read model orderRecord keeps; the
+    lifecycle, RFM and metrics reads use them, so a bulk load must fill them like the
+    service would (the read model in the program's zone, as a zone change does)."""
     database = Database.connect(url)
     try:
         async with database.sessions() as session:
             await session.execute(refresh_every_customer_stats())
+            started = time.perf_counter()
+            await rebuild_order_months(session, ZONE)
+            print(f"  monthly read model built in {time.perf_counter() - started:.1f} s")
             await session.commit()
             await session.execute(text("ANALYZE"))
             await session.commit()

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     CTE,
     BigInteger,
+    CompoundSelect,
     Float,
     FromClause,
     Index,
@@ -64,6 +65,7 @@ from domain.metrics import (
     PeriodTotals,
     SeriesPoint,
     compared_period,
+    local_month,
     previous_period,
     whole_months,
 )
@@ -203,7 +205,8 @@ def order_windows_cte(periods: Sequence[Period], zone: ZoneInfo) -> CTE:
     for i, p in enumerate(periods):
         inner = whole_months(p, zone)
         a, b = (inner.start, inner.end) if inner is not None else (p.end, p.end)
-        rows.append((i, p.start, p.end, a, b))
+        single = int(inner == p and local_month(p.start, zone) == p)
+        rows.append((i, p.start, p.end, a, b, single))
     given = (
         values(
             column("wid", Integer),
@@ -211,6 +214,7 @@ def order_windows_cte(periods: Sequence[Period], zone: ZoneInfo) -> CTE:
             column("end_at", UtcDateTime),
             column("a_at", UtcDateTime),
             column("b_at", UtcDateTime),
+            column("single", Integer),
             name="w_given",
         )
         .data(rows)
@@ -226,18 +230,21 @@ def order_windows_cte(periods: Sequence[Period], zone: ZoneInfo) -> CTE:
         given.c.end_at,
         case((same_zone, given.c.a_at), else_=given.c.end_at).label("a_at"),
         case((same_zone, given.c.b_at), else_=given.c.end_at).label("b_at"),
+        case((same_zone, given.c.single), else_=0).label("single"),
     ).cte("w")
 
 
-def _per_customer(windows: CTE) -> Select[*tuple[Any, ...]]:
+def _per_customer(windows: CTE) -> CompoundSelect[*tuple[Any, ...]]:
     """Per period and customer: counted orders, net cents, first and last order in
     the period, and (from the read model) the last order before its whole months.
     Whole months come from customer_order_months (one row per customer and month),
-    the partial months at either edge from the orders."""
+    the partial months at either edge from the orders. Grouped by two integers
+    only; `in_head`/`in_months` say where the customer's first order of the period
+    is (the head edge comes before the whole months, which come before the tail)."""
     w = windows
     o = orders.alias("o")
 
-    def from_orders(low: ColumnElement[Any], high: ColumnElement[Any]) -> Select[Any]:
+    def from_orders(low: ColumnElement[Any], high: ColumnElement[Any], head: int) -> Select[Any]:
         return (
             select(
                 w.c.wid,
@@ -247,30 +254,42 @@ def _per_customer(windows: CTE) -> Select[*tuple[Any, ...]]:
                 func.min(o.c.placed_at).label("first_at"),
                 func.max(o.c.placed_at).label("last_at"),
                 cast(null(), UtcDateTime).label("prev_at"),
+                literal(head).label("in_head"),
+                literal(0).label("in_months"),
             )
             .select_from(w.join(o, and_(o.c.placed_at >= low, o.c.placed_at < high)))
-            .where(counted(o))
+            .where(counted(o), w.c.single == 0)
             .group_by(w.c.wid, o.c.customer_id)
         )
 
     m = table_of(CustomerMonthRow).alias("m")
-    from_months = select(
-        w.c.wid,
-        m.c.customer_id,
-        m.c.orders_count,
-        m.c.net_cents,
-        m.c.first_at,
-        m.c.last_at,
-        # Only the customer's earliest whole month in the period has its prev_at
-        # before the whole months (a later month's is an order in the period).
-        case((m.c.prev_at < w.c.a_at, m.c.prev_at)).label("prev_at"),
-    ).select_from(w.join(m, and_(m.c.month_start >= w.c.a_at, m.c.month_end <= w.c.b_at)))
+    from_months = (
+        select(
+            w.c.wid,
+            m.c.customer_id,
+            m.c.orders_count,
+            m.c.net_cents,
+            m.c.first_at,
+            m.c.last_at,
+            # Only the customer's earliest whole month in the period has its prev_at
+            # before the whole months (a later month's is an order in the period).
+            case((m.c.prev_at < w.c.a_at, m.c.prev_at)).label("prev_at"),
+            literal(0).label("in_head"),
+            literal(1).label("in_months"),
+        )
+        .select_from(
+            # a_at and b_at are month boundaries: month_start < b_at means the month
+            # ends by b_at. Both bounds on month_start make it one index range.
+            w.join(m, and_(m.c.month_start >= w.c.a_at, m.c.month_start < w.c.b_at))
+        )
+        .where(w.c.single == 0)
+    )
     parts = union_all(
-        from_orders(w.c.start_at, w.c.a_at),
+        from_orders(w.c.start_at, w.c.a_at, 1),
         from_months,
-        from_orders(w.c.b_at, w.c.end_at),
+        from_orders(w.c.b_at, w.c.end_at, 0),
     ).subquery("parts")
-    return select(
+    grouped = select(
         parts.c.wid,
         parts.c.customer_id,
         func.sum(parts.c.n).label("n"),
@@ -278,7 +297,23 @@ def _per_customer(windows: CTE) -> Select[*tuple[Any, ...]]:
         func.min(parts.c.first_at).label("first_at"),
         func.max(parts.c.last_at).label("last_at"),
         func.max(parts.c.prev_at).label("months_prev_at"),
+        func.max(parts.c.in_head).label("in_head"),
+        func.max(parts.c.in_months).label("in_months"),
     ).group_by(parts.c.wid, parts.c.customer_id)
+    # A period that is exactly one whole month has one row per customer already.
+    single = w.alias("single_w")
+    one_month = select(
+        single.c.wid,
+        m.c.customer_id,
+        m.c.orders_count.label("n"),
+        m.c.net_cents.label("cents"),
+        m.c.first_at,
+        m.c.last_at,
+        m.c.prev_at.label("months_prev_at"),
+        literal(0).label("in_head"),
+        literal(1).label("in_months"),
+    ).select_from(single.join(m, and_(m.c.month_start == single.c.a_at, single.c.single == 1)))
+    return union_all(grouped, one_month)
 
 
 def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Select[*tuple[Any, ...]]:
@@ -293,8 +328,13 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
     at all: the read model's prev_at of that month is the order before the period.
     """
     pc = _per_customer(windows).subquery("per_customer")
-    w = windows.alias("wb")
-    in_months = and_(pc.c.first_at >= w.c.a_at, pc.c.first_at < w.c.b_at)
+    in_months = and_(pc.c.in_head == 0, pc.c.in_months == 1)
+    start_at = (
+        select(windows.c.start_at)
+        .where(windows.c.wid == pc.c.wid)
+        .correlate_except(windows)
+        .scalar_subquery()
+    )
     buyers = (
         select(
             pc.c.wid,
@@ -305,10 +345,12 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
             pc.c.last_at,
             case(
                 (in_months, pc.c.months_prev_at),
-                (pc.c.wid.in_(list(reported)), _last_order_before(pc.c.customer_id, w.c.start_at)),
+                (
+                    pc.c.wid.in_(list(reported)),
+                    _last_order_before(pc.c.customer_id, start_at),
+                ),
             ).label("before_at"),
         )
-        .select_from(pc.join(w, w.c.wid == pc.c.wid))
         .cte("buyers")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
