@@ -227,6 +227,16 @@ def local_month(instant: datetime, zone: ZoneInfo) -> Period:
     return Period(start, end)
 
 
+def local_year(instant: datetime, zone: ZoneInfo) -> Period:
+    """The local calendar year that contains `instant`: from the start of its
+    January to the end of its December (the same bounds as those months)."""
+    month = local_month(instant, zone)
+    first = month.start.astimezone(zone).date()
+    january = local_month(_midnight(date(first.year, 1, 1), zone), zone)
+    december = local_month(_midnight(date(first.year, 12, 1), zone), zone)
+    return Period(january.start, december.end)
+
+
 def months_covering(start: datetime, last: datetime, zone: ZoneInfo) -> list[Period]:
     """Every local month from the one containing `start` to the one containing
     `last`, consecutive."""

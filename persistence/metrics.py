@@ -66,6 +66,7 @@ from domain.metrics import (
     SeriesPoint,
     compared_period,
     local_month,
+    local_year,
     previous_period,
     whole_months,
 )
@@ -205,7 +206,11 @@ def order_windows_cte(periods: Sequence[Period], zone: ZoneInfo) -> CTE:
     for i, p in enumerate(periods):
         inner = whole_months(p, zone)
         a, b = (inner.start, inner.end) if inner is not None else (p.end, p.end)
-        single = int(inner == p and local_month(p.start, zone) == p)
+        # One read-model row per customer covers exactly this period: a local month
+        # (months = 1) or a local calendar year (months = 12); 0 otherwise.
+        single = (
+            1 if local_month(p.start, zone) == p else 12 if local_year(p.start, zone) == p else 0
+        )
         rows.append((i, p.start, p.end, a, b, single))
     given = (
         values(
@@ -280,7 +285,10 @@ def _per_customer(windows: CTE) -> CompoundSelect[*tuple[Any, ...]]:
         .select_from(
             # a_at and b_at are month boundaries: month_start < b_at means the month
             # ends by b_at. Both bounds on month_start make it one index range.
-            w.join(m, and_(m.c.month_start >= w.c.a_at, m.c.month_start < w.c.b_at))
+            w.join(
+                m,
+                and_(m.c.months == 1, m.c.month_start >= w.c.a_at, m.c.month_start < w.c.b_at),
+            )
         )
         .where(w.c.single == 0)
     )
@@ -300,7 +308,7 @@ def _per_customer(windows: CTE) -> CompoundSelect[*tuple[Any, ...]]:
         func.max(parts.c.in_head).label("in_head"),
         func.max(parts.c.in_months).label("in_months"),
     ).group_by(parts.c.wid, parts.c.customer_id)
-    # A period that is exactly one whole month has one row per customer already.
+    # A period that is exactly one local month or year has one row per customer.
     single = w.alias("single_w")
     one_month = select(
         single.c.wid,
@@ -312,7 +320,9 @@ def _per_customer(windows: CTE) -> CompoundSelect[*tuple[Any, ...]]:
         m.c.prev_at.label("months_prev_at"),
         literal(0).label("in_head"),
         literal(1).label("in_months"),
-    ).select_from(single.join(m, and_(m.c.month_start == single.c.a_at, single.c.single == 1)))
+    ).select_from(
+        single.join(m, and_(m.c.months == single.c.single, m.c.month_start == single.c.a_at))
+    )
     return union_all(grouped, one_month)
 
 

@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.metrics import Period, local_month, months_covering
+from domain.metrics import Period, local_month, local_year, months_covering
 from domain.orders import ORDERS, Order, OrderItem, Refund
 from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
@@ -85,12 +85,15 @@ class OrderRow(Base):
 
 
 class CustomerMonthRow(Base):
-    """The per-customer, per-local-month read model of counted orders.
+    """The per-customer, per-local-month (and per-local-year) read model of counted
+    orders.
 
-    One row per customer and program-local calendar month in which the customer has
-    at least one counted order (not refunded in full): how many, their net amount in
-    exact cents, the first and last order instants in the month, and the customer's
-    last counted order before the month (`prev_at`, null when none). Refund state is
+    One row per customer and program-local calendar month (`months` = 1) and per
+    customer and local calendar year (`months` = 12, from the start of January to
+    the end of December) in which the customer has at least one counted order (not
+    refunded in full): how many, their net amount in exact cents, the first and last
+    order instants in it, and the customer's last counted order before it
+    (`prev_at`, null when none). Refund state is
     the one known now, like every metric. Kept in the same transaction as every write
     that changes a counted order (`SqlOrderRepository.refresh_order_months`); the
     months are those of the zone in `CustomerMonthZoneRow`, and the whole table is
@@ -100,6 +103,7 @@ class CustomerMonthRow(Base):
     __tablename__ = "customer_order_months"
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), primary_key=True)
+    months: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1 or 12
     month_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     month_end: Mapped[datetime] = mapped_column(UtcDateTime)
     orders_count: Mapped[int] = mapped_column(Integer)
@@ -109,10 +113,11 @@ class CustomerMonthRow(Base):
     prev_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
-        # The metrics read whole months of every customer: a range of month_start,
-        # every column in the index so the table itself is never visited.
+        # The metrics read whole months (or a whole year) of every customer: a range
+        # of month_start, every column in the index so the table is never visited.
         Index(
-            "ix_customer_order_months_month_start",
+            "ix_customer_order_months_months_month_start",
+            "months",
             "month_start",
             "customer_id",
             "month_end",
@@ -342,15 +347,20 @@ async def _order_month_zone(session: AsyncSession, *, exclusive: bool = False) -
     ).scalar_one_or_none()
 
 
-def _months_of(keys: Sequence[tuple[int, Period]], name: str) -> Any:
+# The spans the read model keeps: months per row, and the local bucket of an instant.
+SPANS = ((1, local_month), (12, local_year))
+
+
+def _months_of(keys: Sequence[tuple[int, int, Period]], name: str) -> Any:
     return (
         values(
             column("customer_id", BigInteger),
+            column("months", Integer),
             column("month_start", UtcDateTime),
             column("month_end", UtcDateTime),
             name=name,
         )
-        .data([(customer_id, p.start, p.end) for customer_id, p in keys])
+        .data([(customer_id, span, p.start, p.end) for customer_id, span, p in keys])
         .cte(name)
     )
 
@@ -362,6 +372,7 @@ def _month_aggregate(months: Any) -> Select[Any]:
     return (
         select(
             months.c.customer_id,
+            months.c.months,
             months.c.month_start,
             months.c.month_end,
             func.count().label("orders_count"),
@@ -380,12 +391,13 @@ def _month_aggregate(months: Any) -> Select[Any]:
             )
         )
         .where(counted(o))
-        .group_by(months.c.customer_id, months.c.month_start, months.c.month_end)
+        .group_by(months.c.customer_id, months.c.months, months.c.month_start, months.c.month_end)
     )
 
 
 MONTH_COLUMNS = (
     "customer_id",
+    "months",
     "month_start",
     "month_end",
     "orders_count",
@@ -408,15 +420,19 @@ async def refresh_order_months(
         return  # no read model in this database (before its migration)
     zone = ZoneInfo(zone_name)
     keys = sorted(
-        {(customer_id, local_month(at, zone)) for customer_id, at in touched},
-        key=lambda k: (k[0], k[1].start),
+        {
+            (customer_id, span, bucket(at, zone))
+            for customer_id, at in touched
+            for span, bucket in SPANS
+        },
+        key=lambda k: (k[0], k[2].start, k[1]),
     )
     table = table_of(CustomerMonthRow)
     months = _months_of(keys, "touched")
     await session.execute(
         delete(table).where(
-            tuple_(table.c.customer_id, table.c.month_start).in_(
-                select(months.c.customer_id, months.c.month_start)
+            tuple_(table.c.customer_id, table.c.months, table.c.month_start).in_(
+                select(months.c.customer_id, months.c.months, months.c.month_start)
             )
         )
     )
@@ -424,8 +440,8 @@ async def refresh_order_months(
     # prev_at of every row of these customers from their earliest touched month on:
     # an order added or removed there can be the "last order before" a later month.
     earliest: dict[int, datetime] = {}
-    for customer_id, month in keys:
-        earliest.setdefault(customer_id, month.start)
+    for customer_id, _, period in keys:
+        earliest.setdefault(customer_id, period.start)
     starts = (
         values(column("customer_id", BigInteger), column("from_at", UtcDateTime), name="fromat")
         .data(list(earliest.items()))
@@ -463,14 +479,22 @@ async def rebuild_order_months(session: AsyncSession, timezone: str) -> None:
     if span[0] is None:
         return
     zone = ZoneInfo(timezone)
+    covering = months_covering(span[0], span[1], zone)
+    years = sorted({local_year(m.start, zone) for m in covering}, key=lambda p: p.start)
     months = (
-        values(column("month_start", UtcDateTime), column("month_end", UtcDateTime), name="months")
-        .data([(m.start, m.end) for m in months_covering(span[0], span[1], zone)])
+        values(
+            column("months", Integer),
+            column("month_start", UtcDateTime),
+            column("month_end", UtcDateTime),
+            name="months",
+        )
+        .data([(1, m.start, m.end) for m in covering] + [(12, y.start, y.end) for y in years])
         .cte("months")
     )
     grouped = (
         select(
             o.c.customer_id,
+            months.c.months,
             months.c.month_start,
             months.c.month_end,
             func.count().label("orders_count"),
@@ -484,14 +508,14 @@ async def rebuild_order_months(session: AsyncSession, timezone: str) -> None:
             )
         )
         .where(counted(o))
-        .group_by(o.c.customer_id, months.c.month_start, months.c.month_end)
+        .group_by(o.c.customer_id, months.c.months, months.c.month_start, months.c.month_end)
         .subquery("grouped")
     )
     g = grouped
     rows = select(
         *(g.c[name] for name in MONTH_COLUMNS),
         func.lag(g.c.last_at)
-        .over(partition_by=g.c.customer_id, order_by=g.c.month_start)
+        .over(partition_by=(g.c.customer_id, g.c.months), order_by=g.c.month_start)
         .label("prev_at"),
     )
     await session.execute(insert(table).from_select([*MONTH_COLUMNS, "prev_at"], rows))

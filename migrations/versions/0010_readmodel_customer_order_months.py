@@ -1,7 +1,7 @@
-"""Per-customer, per-local-month read model of counted orders
+"""Per-customer, per-local-month and per-local-year read model of counted orders
 
-The metrics read whole local months of every customer from this table instead of
-every order (persistence/orders.py keeps it in each order's transaction). This
+The metrics read whole local months (or a whole local year) of every customer from
+this table instead of every order (persistence/orders.py keeps it in each order's transaction). This
 revision creates it, records the zone its months are cut in (the program's, or UTC
 before any program settings exist) and fills it from the orders. The fill is
 spelled out here rather than imported, so this revision keeps meaning what it meant
@@ -42,6 +42,7 @@ program = sa.table("program_settings", sa.column("id", sa.Integer), sa.column("t
 months_table = sa.table(
     "customer_order_months",
     sa.column("customer_id", BigId),
+    sa.column("months", sa.Integer),
     sa.column("month_start", Instant),
     sa.column("month_end", Instant),
     sa.column("orders_count", sa.Integer),
@@ -63,16 +64,20 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _months(first: datetime, last: datetime, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
-    day = first.astimezone(zone).date().replace(day=1)
-    day = date(day.year - 1, 12, 1) if day.month == 1 else date(day.year, day.month - 1, 1)
-    months = []
-    while True:  # one month of margin each side: DST-swallowed midnights stay covered
-        start, end = _midnight(day, zone), _midnight(_next_month(day), zone)
-        months.append((start, end))
-        if start > last:
-            return months
-        day = _next_month(day)
+def _buckets(
+    first: datetime, last: datetime, zone: ZoneInfo
+) -> list[tuple[int, datetime, datetime]]:
+    """(1, start, end) for every local month and (12, start, end) for every local
+    year from a year before `first` to a year after `last`."""
+    buckets = []
+    for year in range(first.astimezone(zone).year - 1, last.astimezone(zone).year + 2):
+        for month in range(1, 13):
+            day = date(year, month, 1)
+            buckets.append((1, _midnight(day, zone), _midnight(_next_month(day), zone)))
+        buckets.append(
+            (12, _midnight(date(year, 1, 1), zone), _midnight(date(year + 1, 1, 1), zone))
+        )
+    return buckets
 
 
 def _cents(dialect: str, value: sa.ColumnElement) -> sa.ColumnElement:
@@ -85,6 +90,7 @@ def upgrade() -> None:
     op.create_table(
         "customer_order_months",
         sa.Column("customer_id", BigId, nullable=False),
+        sa.Column("months", sa.Integer(), nullable=False),
         sa.Column("month_start", Instant, nullable=False),
         sa.Column("month_end", Instant, nullable=False),
         sa.Column("orders_count", sa.Integer(), nullable=False),
@@ -98,7 +104,7 @@ def upgrade() -> None:
             name=op.f("fk_customer_order_months_customer_id_customers"),
         ),
         sa.PrimaryKeyConstraint(
-            "customer_id", "month_start", name=op.f("pk_customer_order_months")
+            "customer_id", "months", "month_start", name=op.f("pk_customer_order_months")
         ),
     )
     op.create_table(
@@ -121,14 +127,20 @@ def upgrade() -> None:
     ).one()
     if first is not None:
         bounds = (
-            sa.values(sa.column("month_start", Instant), sa.column("month_end", Instant), name="m")
-            .data(_months(first, last, ZoneInfo(timezone)))
+            sa.values(
+                sa.column("months", sa.Integer),
+                sa.column("month_start", Instant),
+                sa.column("month_end", Instant),
+                name="m",
+            )
+            .data(_buckets(first, last, ZoneInfo(timezone)))
             .cte("m")
         )
         o = orders
         grouped = (
             sa.select(
                 o.c.customer_id,
+                bounds.c.months,
                 bounds.c.month_start,
                 bounds.c.month_end,
                 sa.func.count().label("orders_count"),
@@ -147,11 +159,12 @@ def upgrade() -> None:
                 )
             )
             .where(o.c.refunded_amount < o.c.amount)
-            .group_by(o.c.customer_id, bounds.c.month_start, bounds.c.month_end)
+            .group_by(o.c.customer_id, bounds.c.months, bounds.c.month_start, bounds.c.month_end)
             .subquery("g")
         )
         columns = [
             "customer_id",
+            "months",
             "month_start",
             "month_end",
             "orders_count",
@@ -162,15 +175,19 @@ def upgrade() -> None:
         rows = sa.select(
             *(grouped.c[name] for name in columns),
             sa.func.lag(grouped.c.last_at)
-            .over(partition_by=grouped.c.customer_id, order_by=grouped.c.month_start)
+            .over(
+                partition_by=(grouped.c.customer_id, grouped.c.months),
+                order_by=grouped.c.month_start,
+            )
             .label("prev_at"),
         )
         connection.execute(sa.insert(months_table).from_select([*columns, "prev_at"], rows))
     # Built after the fill: one sort instead of an insert per row.
     with op.batch_alter_table("customer_order_months", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_customer_order_months_month_start",
+            "ix_customer_order_months_months_month_start",
             [
+                "months",
                 "month_start",
                 "customer_id",
                 "month_end",
@@ -186,6 +203,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("customer_order_months", schema=None) as batch_op:
-        batch_op.drop_index("ix_customer_order_months_month_start")
+        batch_op.drop_index("ix_customer_order_months_months_month_start")
     op.drop_table("customer_order_months_zone")
     op.drop_table("customer_order_months")

@@ -103,26 +103,31 @@ def placed(story: Story, zone: ZoneInfo) -> list[datetime]:
 # ---- the Python recomputation of the read model ----------------------------------------
 
 
-def local_month_start(at: datetime, zone: ZoneInfo) -> datetime:
+def local_starts(at: datetime, zone: ZoneInfo) -> list[tuple[int, datetime]]:
+    """(1, start of the local month), (12, start of the local year) of an instant."""
     local = at.astimezone(zone)
-    return datetime(local.year, local.month, 1, tzinfo=zone).astimezone(UTC)
+    return [
+        (1, datetime(local.year, local.month, 1, tzinfo=zone).astimezone(UTC)),
+        (12, datetime(local.year, 1, 1, tzinfo=zone).astimezone(UTC)),
+    ]
 
 
 def expected_rows(
     orders: list[tuple[int, datetime, Decimal, Decimal]], zone: ZoneInfo
-) -> dict[tuple[int, datetime], tuple[int, int, datetime, datetime, datetime | None]]:
+) -> dict[tuple[int, int, datetime], tuple[int, int, datetime, datetime, datetime | None]]:
     counted = sorted(
         (who, at, int((amount - refunded) * 100))
         for who, at, amount, refunded in orders
         if refunded < amount
     )
-    months: dict[tuple[int, datetime], list[tuple[datetime, int]]] = defaultdict(list)
+    buckets: dict[tuple[int, int, datetime], list[tuple[datetime, int]]] = defaultdict(list)
     for who, at, cents in counted:
-        months[(who, local_month_start(at, zone))].append((at, cents))
+        for months, start in local_starts(at, zone):
+            buckets[(who, months, start)].append((at, cents))
     rows = {}
-    for (who, start), sold in months.items():
+    for (who, months, start), sold in buckets.items():
         before = [at for w, at, _ in counted if w == who and at < start]
-        rows[(who, start)] = (
+        rows[(who, months, start)] = (
             len(sold),
             sum(c for _, c in sold),
             min(at for at, _ in sold),
@@ -188,7 +193,7 @@ async def check_rows(session, zone: ZoneInfo, zone_name: str) -> None:  # noqa: 
         for r in (await session.execute(select(OrderRow))).scalars()
     ]
     stored = {
-        (r.customer_id, r.month_start): (
+        (r.customer_id, r.months, r.month_start): (
             r.orders_count,
             r.net_cents,
             r.first_at,
@@ -203,7 +208,7 @@ async def check_rows(session, zone: ZoneInfo, zone_name: str) -> None:  # noqa: 
 async def check_figures(session, story: Story, zone: ZoneInfo) -> None:  # noqa: ANN001
     start = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=story.period_edges[0])
     random_period = Period(start, start + timedelta(seconds=story.period_edges[1]))
-    year = Period(month_start(zone, 0), month_start(zone, 12))
+    year = Period(month_start(zone, 0), month_start(zone, 12))  # read from year rows
     inside_one_month = Period(
         month_start(zone, 3) + timedelta(days=2), month_start(zone, 3) + timedelta(days=20)
     )
@@ -215,9 +220,19 @@ async def check_figures(session, story: Story, zone: ZoneInfo) -> None:  # noqa:
     # As metrics(compare: PREVIOUS_PERIOD) asks: a period and the one before it are
     # both reported, and the latter is also the former's retention base.
     before_random = previous_period(random_period)
-    periods = [year, random_period, before_random, inside_one_month, *(b.period for b in series)]
+    # 2026 and the period before it (2025, as long) are both whole local years.
+    next_year = Period(month_start(zone, 12), month_start(zone, 24))
+    periods = [
+        year,
+        next_year,
+        random_period,
+        before_random,
+        inside_one_month,
+        *(b.period for b in series),
+    ]
     previous = [
         previous_period(year),
+        previous_period(next_year),
         before_random,
         previous_period(before_random),
         previous_period(inside_one_month),
