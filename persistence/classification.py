@@ -49,7 +49,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    or_,
     select,
     true,
     union_all,
@@ -402,6 +401,13 @@ async def _population_cuts(
     is kept and the population is never joined back."""
     cuts = _cuts(population, method)
     n = cuts.c.n
+    # T_k = ceil(k·N/5), k = 1..4, in integer arithmetic (domain `score_ranks`).
+    positions = select(
+        *(
+            ((k * n + (SCORE_LEVELS - 1)) // SCORE_LEVELS).label(f"t{k}")
+            for k in range(1, SCORE_LEVELS)
+        )
+    ).cte("rfm_positions")
     selected = []
     for name, larger_is_worse in _SCORED:
         value = population.c[name]
@@ -416,13 +422,7 @@ async def _population_cuts(
             .subquery(f"rfm_{name}_ordered")
         )
         rn = ordered.c.rn
-        # rn is some T_k = ceil(k·N/5) (k = 1..4) iff 5(rn − 1) < k·N <= 5·rn.
-        at_a_cut = or_(
-            *(
-                and_(SCORE_LEVELS * (rn - 1) < k * n, k * n <= SCORE_LEVELS * rn)
-                for k in range(1, SCORE_LEVELS)
-            )
-        )
+        at_a_cut = rn.in_([positions.c[f"t{k}"] for k in range(1, SCORE_LEVELS)])
         selected.append(
             select(
                 literal(name).label("measure"),
@@ -430,7 +430,7 @@ async def _population_cuts(
                 ordered.c.value,
                 *(literal(None, BigInteger).label(f"unused_{i}") for i in range(3)),
             )
-            .select_from(ordered.join(cuts, true()))
+            .select_from(ordered.join(positions, true()))
             .where(at_a_cut)
         )
     header = select(
