@@ -463,7 +463,7 @@ async def refresh_order_months(
     await session.execute(update(table).where(later).values(prev_at=last_before))
 
 
-async def rebuild_order_months(session: AsyncSession, timezone: str) -> None:
+async def rebuild_order_months(session: AsyncSession, timezone: str) -> int:
     """Rebuilds the whole read model from the orders, in the months of `timezone`,
     and records that zone: after a change of the program's time zone (and in the
     migration that creates it, and after a bulk load that bypassed the services).
@@ -477,7 +477,7 @@ async def rebuild_order_months(session: AsyncSession, timezone: str) -> None:
     o = OrderRow.__table__
     span = (await session.execute(select(func.min(o.c.placed_at), func.max(o.c.placed_at)))).one()
     if span[0] is None:
-        return
+        return 0
     zone = ZoneInfo(timezone)
     covering = months_covering(span[0], span[1], zone)
     years = sorted({local_year(m.start, zone) for m in covering}, key=lambda p: p.start)
@@ -519,6 +519,7 @@ async def rebuild_order_months(session: AsyncSession, timezone: str) -> None:
         .label("prev_at"),
     )
     await session.execute(insert(table).from_select([*MONTH_COLUMNS, "prev_at"], rows))
+    return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
 
 
 async def ensure_order_months_zone(session: AsyncSession, timezone: str) -> None:

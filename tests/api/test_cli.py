@@ -9,14 +9,20 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import func, select
 
 from api.app import create_app
 from api.cli import main
 from api.settings import Settings, get_settings
+from persistence.database import Database
+from persistence.orders import CustomerMonthRow
 from tests.conftest import GraphQLClient
+from tests.order_rows import add_customer, order_row
 
 
 @pytest.fixture
@@ -103,3 +109,27 @@ def test_demo_in_a_fresh_process(tmp_path: Path):
         )
         assert done.returncode == 0, done.stderr
     assert "Admin key: lg_" in done.stdout
+
+
+async def test_readmodel_rebuild_files_orders_loaded_around_the_api(database_file):
+    await loyalty("migrate")
+    database = Database.connect(database_file)
+    try:
+        async with database.sessions() as session:  # an import that skipped the services
+            customer = await add_customer(session)
+            session.add(order_row(customer, datetime(2026, 3, 5, tzinfo=UTC)))
+            session.add(order_row(customer, datetime(2026, 4, 5, tzinfo=UTC)))
+            await session.commit()
+
+        result = await loyalty("readmodel", "rebuild")
+        # Two months and the year they are in.
+        assert result.output.strip() == "read model rebuilt in UTC: 3 rows"
+        async with database.sessions() as session:
+            months = await session.execute(
+                select(CustomerMonthRow.months, func.sum(CustomerMonthRow.orders_count))
+                .group_by(CustomerMonthRow.months)
+                .order_by(CustomerMonthRow.months)
+            )
+            assert months.all() == [(1, 2), (12, 2)]
+    finally:
+        await database.dispose()
