@@ -7,9 +7,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
-
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
