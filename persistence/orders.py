@@ -429,11 +429,15 @@ async def refresh_order_months(
     )
     table = table_of(CustomerMonthRow)
     months = _months_of(keys, "touched")
+    # The list of customers leads every statement to the primary key (customer_id
+    # first) instead of a scan of the whole table.
+    customers = sorted({customer_id for customer_id, _, _ in keys})
     await session.execute(
         delete(table).where(
+            table.c.customer_id.in_(customers),
             tuple_(table.c.customer_id, table.c.months, table.c.month_start).in_(
                 select(months.c.customer_id, months.c.months, months.c.month_start)
-            )
+            ),
         )
     )
     await session.execute(insert(table).from_select(list(MONTH_COLUMNS), _month_aggregate(months)))
@@ -460,7 +464,9 @@ async def refresh_order_months(
     later = exists().where(
         starts.c.customer_id == table.c.customer_id, table.c.month_start >= starts.c.from_at
     )
-    await session.execute(update(table).where(later).values(prev_at=last_before))
+    await session.execute(
+        update(table).where(table.c.customer_id.in_(customers), later).values(prev_at=last_before)
+    )
 
 
 async def rebuild_order_months(session: AsyncSession, timezone: str) -> int:
