@@ -21,20 +21,19 @@ from sqlalchemy import (
     String,
     Update,
     and_,
+    bindparam,
     column,
     delete,
-    exists,
     func,
     insert,
     select,
-    tuple_,
     update,
     values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.metrics import Period, local_month, local_year, months_covering
+from domain.metrics import local_month, local_year, months_covering
 from domain.orders import ORDERS, Order, OrderItem, Refund
 from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
@@ -351,47 +350,29 @@ async def _order_month_zone(session: AsyncSession, *, exclusive: bool = False) -
 SPANS = ((1, local_month), (12, local_year))
 
 
-def _months_of(keys: Sequence[tuple[int, int, Period]], name: str) -> Any:
-    return (
-        values(
-            column("customer_id", BigInteger),
-            column("months", Integer),
-            column("month_start", UtcDateTime),
-            column("month_end", UtcDateTime),
-            name=name,
-        )
-        .data([(customer_id, span, p.start, p.end) for customer_id, span, p in keys])
-        .cte(name)
-    )
-
-
-def _month_aggregate(months: Any) -> Select[Any]:
-    """The read model's columns (prev_at aside) for the given (customer, month) keys,
-    from the counted orders themselves."""
+def _bucket_aggregate() -> Select[*tuple[Any, ...]]:
+    """The read model's row (prev_at aside) for one (customer, bucket) given as bound
+    parameters, from the counted orders themselves; no row when none is counted."""
     o = OrderRow.__table__.alias("o")
+    start, end = bindparam("k_start", type_=UtcDateTime), bindparam("k_end", type_=UtcDateTime)
     return (
         select(
-            months.c.customer_id,
-            months.c.months,
-            months.c.month_start,
-            months.c.month_end,
-            func.count().label("orders_count"),
-            func.sum(cents(o.c.amount) - cents(o.c.refunded_amount)).label("net_cents"),
-            func.min(o.c.placed_at).label("first_at"),
-            func.max(o.c.placed_at).label("last_at"),
+            bindparam("k_customer", type_=BigInteger),
+            bindparam("k_months", type_=Integer),
+            start,
+            end,
+            func.count(),
+            func.sum(cents(o.c.amount) - cents(o.c.refunded_amount)),
+            func.min(o.c.placed_at),
+            func.max(o.c.placed_at),
         )
-        .select_from(
-            months.join(
-                o,
-                and_(
-                    o.c.customer_id == months.c.customer_id,
-                    o.c.placed_at >= months.c.month_start,
-                    o.c.placed_at < months.c.month_end,
-                ),
-            )
+        .where(
+            o.c.customer_id == bindparam("k_customer", type_=BigInteger),
+            o.c.placed_at >= start,
+            o.c.placed_at < end,
+            counted(o),
         )
-        .where(counted(o))
-        .group_by(months.c.customer_id, months.c.months, months.c.month_start, months.c.month_end)
+        .having(func.count() > 0)
     )
 
 
@@ -410,9 +391,12 @@ MONTH_COLUMNS = (
 async def refresh_order_months(
     session: AsyncSession, touched: Sequence[tuple[int, datetime]]
 ) -> None:
-    """Recomputes the read model's rows for the months of `touched` (customer id,
-    placed_at of an order recorded, refunded or otherwise changed), set-based: four
-    statements whatever the number of orders. See SqlOrderRepository."""
+    """Recomputes the read model's rows for the months and years of `touched`
+    (customer id, placed_at of an order recorded, refunded or otherwise changed):
+    three statements, each sent once with one parameter set per (customer, bucket)
+    (executemany), so the number of round trips does not grow with a batch, and their
+    text is the same every time (SQLAlchemy's compiled cache, prepared statements).
+    See SqlOrderRepository.refresh_order_months."""
     if not touched:
         return
     zone_name = await _order_month_zone(session)
@@ -428,29 +412,26 @@ async def refresh_order_months(
         key=lambda k: (k[0], k[2].start, k[1]),
     )
     table = table_of(CustomerMonthRow)
-    months = _months_of(keys, "touched")
-    # The list of customers leads every statement to the primary key (customer_id
-    # first) instead of a scan of the whole table.
-    customers = sorted({customer_id for customer_id, _, _ in keys})
+    bucket_params = [
+        {"k_customer": c, "k_months": span, "k_start": p.start, "k_end": p.end}
+        for c, span, p in keys
+    ]
     await session.execute(
         delete(table).where(
-            table.c.customer_id.in_(customers),
-            tuple_(table.c.customer_id, table.c.months, table.c.month_start).in_(
-                select(months.c.customer_id, months.c.months, months.c.month_start)
-            ),
-        )
+            table.c.customer_id == bindparam("k_customer", type_=BigInteger),
+            table.c.months == bindparam("k_months", type_=Integer),
+            table.c.month_start == bindparam("k_start", type_=UtcDateTime),
+        ),
+        [{k: v for k, v in params.items() if k != "k_end"} for params in bucket_params],
     )
-    await session.execute(insert(table).from_select(list(MONTH_COLUMNS), _month_aggregate(months)))
-    # prev_at of every row of these customers from their earliest touched month on:
-    # an order added or removed there can be the "last order before" a later month.
+    await session.execute(
+        insert(table).from_select(list(MONTH_COLUMNS), _bucket_aggregate()), bucket_params
+    )
+    # prev_at of every row of these customers from their earliest touched bucket on:
+    # an order added or removed there can be the "last order before" a later one.
     earliest: dict[int, datetime] = {}
     for customer_id, _, period in keys:
         earliest.setdefault(customer_id, period.start)
-    starts = (
-        values(column("customer_id", BigInteger), column("from_at", UtcDateTime), name="fromat")
-        .data(list(earliest.items()))
-        .cte("fromat")
-    )
     p = OrderRow.__table__.alias("p")
     last_before = (
         select(func.max(p.c.placed_at))
@@ -461,11 +442,14 @@ async def refresh_order_months(
         )
         .scalar_subquery()
     )
-    later = exists().where(
-        starts.c.customer_id == table.c.customer_id, table.c.month_start >= starts.c.from_at
-    )
     await session.execute(
-        update(table).where(table.c.customer_id.in_(customers), later).values(prev_at=last_before)
+        update(table)
+        .where(
+            table.c.customer_id == bindparam("k_customer", type_=BigInteger),
+            table.c.month_start >= bindparam("k_from", type_=UtcDateTime),
+        )
+        .values(prev_at=last_before),
+        [{"k_customer": c, "k_from": at} for c, at in earliest.items()],
     )
 
 

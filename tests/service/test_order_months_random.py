@@ -6,6 +6,8 @@ Two checks per history:
 - the table customer_order_months equals a Python recomputation from the orders
   (local months of the program's zone, counted orders, net cents, first and last
   instants, the last order before the month);
+- the cohort table, read from the model, equals the one read from the orders
+  (tests/cohorts_reference.py);
 - the metrics' order figures, read with the model (whole months from it, partial
   edge months from the orders), equal the full aggregate over every order that
   persistence/metrics.py ran before the model existed (tests/metrics_reference.py),
@@ -34,9 +36,12 @@ from domain.clock import FixedClock
 from domain.customers import CustomerRef, ProfileInput
 from domain.metrics import Granularity, Period, calendar_buckets, previous_period
 from domain.orders import RecordOrder, RefundOrder
+from domain.program import ProgramSettings
+from persistence.cohorts import cohort_table
 from persistence.database import Database
 from persistence.metrics import period_totals
 from persistence.orders import CustomerMonthRow, CustomerMonthZoneRow, OrderRow
+from tests.cohorts_reference import reference_cohort_table
 from tests.databases import PostgresTemplate, SqliteTemplate
 from tests.history import set_program
 from tests.metrics_reference import reference_order_figures
@@ -238,6 +243,12 @@ async def check_figures(session, story: Story, zone: ZoneInfo) -> None:  # noqa:
         previous_period(inside_one_month),
         *(b.previous for b in series),
     ]
+    program = ProgramSettings(timezone=zone.key)
+    # Cohorts over the whole history, and over a range that ends inside a month.
+    for cohort_range in (Period(month_start(zone, -1), month_start(zone, MONTHS)), random_period):
+        assert await cohort_table(session, program, cohort_range) == (
+            await reference_cohort_table(session, program, cohort_range)
+        ), cohort_range
     got = await period_totals(session, periods, previous, zone)
     want = await reference_order_figures(session, periods, previous)
     for period, totals, expected in zip(periods, got, want, strict=True):
