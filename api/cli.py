@@ -292,6 +292,36 @@ def worker(once: bool, as_of: datetime | None) -> None:
 
 
 @main.group()
+def readmodel() -> None:
+    """The analytics read model kept on write (customer_order_months)."""
+
+
+@readmodel.command("rebuild")
+def readmodel_rebuild() -> None:
+    """Rebuilds the per-customer monthly read model from the orders, in the program's
+    time zone: after loading orders that bypassed the API, or when the table was
+    built in another zone than the program's (reads then ignore it)."""
+    from persistence.orders import rebuild_order_months
+    from persistence.program import load_program
+
+    settings = get_settings()
+
+    async def run() -> tuple[str, int]:
+        database = _database()
+        try:
+            async with database.sessions() as session:
+                program = await load_program(session, settings.program_defaults())
+                rows = await rebuild_order_months(session, program.timezone)
+                await session.commit()
+                return program.timezone, rows
+        finally:
+            await database.dispose()
+
+    zone, rows = asyncio.run(run())
+    click.echo(f"read model rebuilt in {zone}: {rows} rows")
+
+
+@main.group()
 def ledger() -> None:
     """Checks on the points ledger."""
 

@@ -45,12 +45,12 @@ from domain.classification import LifecycleBounds
 from domain.metrics import Granularity, Period, calendar_buckets, previous_period
 from domain.program import ProgramSettings
 from domain.segment_rules import parse_rule
-from persistence.classification import lifecycle_summary, rfm_summary
+from persistence.classification import customer_rfms, lifecycle_summary, rfm_summary
 from persistence.cohorts import cohort_table
 from persistence.database import Database
 from persistence.metrics import metrics_report, metrics_series
 from persistence.migrations import upgrade
-from persistence.orders import refresh_every_customer_stats
+from persistence.orders import rebuild_order_months, refresh_every_customer_stats
 from persistence.segments import segment_count
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
@@ -78,6 +78,7 @@ AS_OF = YEAR.end  # lifecycle, RFM and the segment are classified as of the year
 SEGMENT_RULE = 'lifecycle = SILENT AND total_spent > 500 AND NOT tag = "do-not-contact"'
 RULE = parse_rule(SEGMENT_RULE)
 DO_NOT_CONTACT = 1  # the tag's id
+RFM_PAGE = 50  # Customer.rfm for customers 1..50, as a console page asks
 
 
 # ---- the history -----------------------------------------------------------------------
@@ -367,6 +368,22 @@ def duck_rfm() -> str:
     """
 
 
+def duck_rfm_page() -> str:
+    """1–5 scores of a page of 50 customers: RANK() over the population, as the
+    definition reads (1 + floor(5 × customers strictly worse / N))."""
+    return f"""
+    WITH {duck_stats()},
+    p AS (SELECT customer_id, epoch_ms(TIMESTAMPTZ '{AS_OF.isoformat()}') - epoch_ms(last_at)
+                 AS r, f, m FROM stats),
+    ranked AS (SELECT customer_id, r, f, m,
+                 1 + (5 * (rank() OVER (ORDER BY r DESC) - 1)) // count(*) OVER () AS r_score,
+                 1 + (5 * (rank() OVER (ORDER BY f) - 1)) // count(*) OVER () AS f_score,
+                 1 + (5 * (rank() OVER (ORDER BY m) - 1)) // count(*) OVER () AS m_score
+               FROM p)
+    SELECT * FROM ranked WHERE customer_id <= {RFM_PAGE}
+    """
+
+
 def duck_segment() -> str:
     """lifecycle = SILENT AND total_spent > 500 AND NOT tag = "do-not-contact"."""
     return f"""
@@ -434,6 +451,10 @@ READS: list[tuple[str, Callable]] = [
     ("lifecycleSummary", lambda s: lifecycle_summary(s, AS_OF, PROGRAM)),
     ("rfmSummary (mean cut, no look-back)", lambda s: rfm_summary(s, AS_OF, None, PROGRAM)),
     ("segment count (SILENT, > 500, not tagged)", lambda s: segment_count(s, RULE, AS_OF, PROGRAM)),
+    (
+        "Customer.rfm, a page of 50",
+        lambda s: customer_rfms(s, [(i, AS_OF, None) for i in range(1, RFM_PAGE + 1)], PROGRAM),
+    ),
 ]
 
 
@@ -453,6 +474,8 @@ def duck_sql(name: str) -> str | None:
         return duck_rfm()
     if name.startswith("segment count"):
         return duck_segment()
+    if name.startswith("Customer.rfm"):
+        return duck_rfm_page()
     return None
 
 
@@ -474,12 +497,16 @@ async def bench(url: str) -> dict[str, tuple[float, float]]:
 
 
 async def fill_customer_stats(url: str) -> None:
-    """The per-customer statistics orderRecord keeps; the lifecycle and RFM reads use
-    them, so a bulk load must fill them like the service would."""
+    """The per-customer statistics and the monthly read model orderRecord keeps; the
+    lifecycle, RFM and metrics reads use them, so a bulk load must fill them like the
+    service would (the read model in the program's zone, as a zone change does)."""
     database = Database.connect(url)
     try:
         async with database.sessions() as session:
             await session.execute(refresh_every_customer_stats())
+            started = time.perf_counter()
+            await rebuild_order_months(session, ZONE)
+            print(f"  monthly read model built in {time.perf_counter() - started:.1f} s")
             await session.commit()
             await session.execute(text("ANALYZE"))
             await session.commit()

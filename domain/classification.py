@@ -26,7 +26,7 @@ Decisions the bare rules leave open, written down here and in docs/lifecycle-and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -138,6 +138,29 @@ def rfm_class(*, recent: bool, frequent: bool, high_value: bool) -> RfmClass:
 def score(worse: int, population: int) -> int:
     """1 + floor(5 × customers strictly worse / N): 1..5, ties share a score."""
     return 1 + (SCORE_LEVELS * worse) // population
+
+
+def score_ranks(population: int) -> list[int]:
+    """The positions (1-based, worst customer first) whose values decide the scores.
+
+    score = 1 + floor(5w / N) with w the customers strictly worse, so the score is
+    at least k + 1 exactly when w >= ceil(kN / 5) = T_k (k = 1..4). Let v_k be the
+    value at position T_k of the population sorted worst first. A customer strictly
+    better than v_k has the T_k customers up to that position strictly worse than
+    them (w >= T_k); a customer no better than v_k has only customers strictly worse
+    than v_k below them, all at positions before T_k (w < T_k). Hence
+    ``score = 1 + #{k : value strictly better than v_k}``: the same score as
+    counting (ties included), from four values per measure instead of a ranking of
+    the population."""
+    return [-(-k * population // SCORE_LEVELS) for k in range(1, SCORE_LEVELS)]
+
+
+def score_from_cuts(value: int, cuts: Sequence[int], *, larger_is_better: bool) -> int:
+    """The 1–5 score of `value` against the values at `score_ranks` positions
+    (worst first): 1 + how many of them it is strictly better than."""
+    if larger_is_better:
+        return 1 + sum(1 for v in cuts if value > v)
+    return 1 + sum(1 for v in cuts if value < v)
 
 
 @dataclass(frozen=True)

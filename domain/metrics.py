@@ -211,6 +211,54 @@ def cohort_months(period: Period, zone: ZoneInfo) -> list[tuple[date, Period]]:
     ]
 
 
+def local_month(instant: datetime, zone: ZoneInfo) -> Period:
+    """The local calendar month (program time zone) that contains `instant`, as UTC
+    instants: the bucket the per-customer monthly read model files an order under.
+    Its boundaries are the same local midnights `calendar_buckets` cuts."""
+    first = instant.astimezone(zone).date().replace(day=1)
+    start = _midnight(first, zone)
+    if instant < start:  # only where a DST jump swallows the local midnight
+        first = _bucket_previous(first, Granularity.MONTH)
+        start = _midnight(first, zone)
+    end = _midnight(_bucket_next(first, Granularity.MONTH), zone)
+    while instant >= end:
+        first = _bucket_next(first, Granularity.MONTH)
+        start, end = end, _midnight(_bucket_next(first, Granularity.MONTH), zone)
+    return Period(start, end)
+
+
+def local_year(instant: datetime, zone: ZoneInfo) -> Period:
+    """The local calendar year that contains `instant`: from the start of its
+    January to the end of its December (the same bounds as those months)."""
+    month = local_month(instant, zone)
+    first = month.start.astimezone(zone).date()
+    january = local_month(_midnight(date(first.year, 1, 1), zone), zone)
+    december = local_month(_midnight(date(first.year, 12, 1), zone), zone)
+    return Period(january.start, december.end)
+
+
+def months_covering(start: datetime, last: datetime, zone: ZoneInfo) -> list[Period]:
+    """Every local month from the one containing `start` to the one containing
+    `last`, consecutive."""
+    months = [local_month(start, zone)]
+    while months[-1].end <= last:
+        months.append(local_month(months[-1].end, zone))
+    return months
+
+
+def whole_months(period: Period, zone: ZoneInfo) -> Period | None:
+    """The longest run of whole local months inside `period` (from its first local
+    month boundary at or after `start` to its last one at or before `end`), or None
+    when no whole month fits. A read can take these months from a per-month
+    aggregate and only the two partial edges from the orders themselves."""
+    head = local_month(period.start, zone)
+    first = head.start if head.start == period.start else head.end
+    last = local_month(period.end, zone).start
+    if first < last:
+        return Period(first, last)
+    return None
+
+
 # ---- figures ----------------------------------------------------------------------
 
 

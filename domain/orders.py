@@ -161,6 +161,11 @@ class OrderRepository(Protocol):
         """THE place order writes maintain the customers' order statistics (a read
         model kept on order writes hangs here)."""
         ...
+    async def refresh_order_months(self, touched: Sequence[tuple[int, datetime]]) -> None:
+        """The monthly read model of counted orders (persistence/orders.py): recomputes
+        the (customer, local month and year) buckets of these (customer, placedAt)
+        pairs, in a fixed number of statements."""
+        ...
 
 
 ORDERS: Port[OrderRepository] = Port("orders")
@@ -709,6 +714,9 @@ class OrderService:
         await uow.repo(ORDERS).refresh_customers_stats(
             sorted({o.order.customer_id for o in outcomes})
         )
+        await uow.repo(ORDERS).refresh_order_months(
+            [(o.order.customer_id, o.order.placed_at) for o in outcomes]
+        )
         await uow.repo(REFERRALS).save_many(
             [o.qualification.referral for o in outcomes if o.qualification]
         )
@@ -784,6 +792,7 @@ class OrderService:
                 "orderRefund", key, request_hash, {"refundId": refund.id}, now
             )
             await uow.repo(ORDERS).refresh_customer_stats(order.customer_id)
+            await uow.repo(ORDERS).refresh_order_months([(order.customer_id, order.placed_at)])
             if reverse:
                 account = await uow.repo(POINTS).load_account(order.customer_id)
                 entry = account.reverse_for_refund(

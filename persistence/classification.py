@@ -51,6 +51,7 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +64,8 @@ from domain.classification import (
     RfmClassTotals,
     RfmSummary,
     rfm_class,
+    score_from_cuts,
+    score_ranks,
 )
 from domain.program import ProgramSettings, RfmCut
 from persistence.customers import CustomerRow
@@ -204,21 +207,33 @@ def _cuts(population: CTE, method: RfmCut) -> CTE:
     ).cte("rfm_cuts")
 
 
-def _rfm_ctes(
-    as_of: datetime, program: ProgramSettings, lookback_days: int | None, stats: CTE
-) -> tuple[CTE, CTE]:
-    """(rfm_cuts, rfm_scored): the one-row cuts and the scored population."""
+def _rfm_population(
+    as_of: datetime,
+    lookback_days: int | None,
+    stats: CTE,
+    *,
+    customer_ids: Sequence[int] | None = None,
+) -> Select[*tuple[Any, ...]]:
+    """The RFM population: customer_id, r_ms, f, m (restricted to customer_ids when
+    given; the facts of those customers are the same as in the whole population)."""
     if lookback_days is None:
         facts = stats
     else:
         since = as_of - timedelta(days=lookback_days)
-        facts = _order_stats(as_of, since=since).cte("rfm_window_stats")
-    population = select(
+        facts = _order_stats(as_of, since=since, customer_ids=customer_ids).cte("rfm_window_stats")
+    return select(
         facts.c.customer_id,
         (literal(instant_ms(as_of), BigInteger) - epoch_ms(facts.c.last_order_at)).label("r_ms"),
         facts.c.orders_count.label("f"),
         facts.c.net_cents.label("m"),
-    ).cte("rfm_population")
+    )
+
+
+def _rfm_ctes(
+    as_of: datetime, program: ProgramSettings, lookback_days: int | None, stats: CTE
+) -> tuple[CTE, CTE]:
+    """(rfm_cuts, rfm_scored): the one-row cuts and the scored population."""
+    population = _rfm_population(as_of, lookback_days, stats).cte("rfm_population")
 
     cuts = _cuts(population, program.rfm_cut)
 
@@ -365,6 +380,86 @@ async def lifecycle_stages(
     return found
 
 
+# (column, worst first): R is worse when larger, F and M when smaller.
+_SCORED = (("r_ms", True), ("f", False), ("m", False))
+
+
+@dataclass(frozen=True)
+class _PopulationCuts:
+    n: int
+    den: int
+    numerators: dict[str, int]  # the class cut of each column, over den
+    score_cuts: dict[str, list[int]]  # the values at score_ranks(n), worst first
+
+
+async def _population_cuts(
+    session: AsyncSession, population: CTE, method: RfmCut
+) -> _PopulationCuts | None:
+    """In one statement: N, the class cuts (mean or median, as exact fractions), and
+    for each of R, F and M the values at the four positions `score_ranks(N)` of the
+    population sorted worst first. One ROW_NUMBER per column; no per-customer rank
+    is kept and the population is never joined back."""
+    cuts = _cuts(population, method)
+    n = cuts.c.n
+    # T_k = ceil(k·N/5), k = 1..4, in integer arithmetic (domain `score_ranks`).
+    positions = select(
+        *(
+            ((k * n + (SCORE_LEVELS - 1)) // SCORE_LEVELS).label(f"t{k}")
+            for k in range(1, SCORE_LEVELS)
+        )
+    ).cte("rfm_positions")
+    selected = []
+    for name, larger_is_worse in _SCORED:
+        value = population.c[name]
+        ordered = (
+            select(
+                value.label("value"),
+                func.row_number()
+                .over(order_by=value.desc() if larger_is_worse else value.asc())
+                .label("rn"),
+            )
+            .select_from(population)
+            .subquery(f"rfm_{name}_ordered")
+        )
+        rn = ordered.c.rn
+        at_a_cut = rn.in_([positions.c[f"t{k}"] for k in range(1, SCORE_LEVELS)])
+        selected.append(
+            select(
+                literal(name).label("measure"),
+                rn,
+                ordered.c.value,
+                *(literal(None, BigInteger).label(f"unused_{i}") for i in range(3)),
+            )
+            .select_from(ordered.join(positions, true()))
+            .where(at_a_cut)
+        )
+    header = select(
+        literal("cuts").label("measure"),
+        cuts.c.n.label("rn"),
+        cuts.c.den.label("value"),
+        cuts.c.r_ms_num,
+        cuts.c.f_num,
+        cuts.c.m_num,
+    ).where(cuts.c.n > 0)
+    statement = union_all(header, *selected)
+    rows = (await session.execute(statement)).all()
+    head = next((r for r in rows if r[0] == "cuts"), None)
+    if head is None:
+        return None
+    size = int(head[1])
+    at_rank: dict[str, dict[int, int]] = {name: {} for name, _ in _SCORED}
+    for row in rows:
+        if row[0] != "cuts":
+            at_rank[row[0]][int(row[1])] = int(row[2])
+    ranks = score_ranks(size)
+    return _PopulationCuts(
+        n=size,
+        den=int(head[2]),
+        numerators={"r_ms": int(head[3]), "f": int(head[4]), "m": int(head[5])},
+        score_cuts={name: [at_rank[name][t] for t in ranks] for name, _ in _SCORED},
+    )
+
+
 async def customer_rfms(
     session: AsyncSession,
     keys: Sequence[RfmKey],
@@ -373,9 +468,15 @@ async def customer_rfms(
     stored_stats: bool = True,
 ) -> dict[RfmKey, CustomerRfm]:
     """DataLoader fetch: (customer id, as of, look-back) -> RFM, absent outside the
-    population; one statement per distinct (as of, look-back). Even for one customer
-    the whole population is ranked (a score counts the customers strictly worse), in
-    sorts that spill to disk with PostgreSQL's default work_mem, hence analytical_read."""
+    population; two statements per distinct (as of, look-back).
+
+    A score counts the customers strictly worse, so it depends on the whole
+    population; but only through four values per measure (domain
+    `score_ranks`/`score_from_cuts`: the same scores, ties included). So the
+    population is sorted once per measure to read those values and the class cuts
+    (`_population_cuts`), and only the requested customers' facts are read; no
+    ranking of the population is joined back to them. Exactly equal to ranking the
+    population (tests/service/test_rfm_cuts_random.py)."""
     await analytical_read(session)
     program = await load_program(session, defaults)
     groups: dict[tuple[datetime, int | None], list[int]] = defaultdict(list)
@@ -383,31 +484,38 @@ async def customer_rfms(
         groups[(as_of, lookback)].append(customer_id)
     found = {}
     for (as_of, lookback), ids in groups.items():
-        query = classification_query(
-            as_of, program, lookback_days=lookback, customer_ids=ids, stored_stats=stored_stats
-        ).subquery()
+        stats = _stats(as_of, stored=stored_stats)
+        population = _rfm_population(as_of, lookback, stats).cte("rfm_population")
+        cuts = await _population_cuts(session, population, program.rfm_cut)
+        if cuts is None:
+            continue
+        mine = _rfm_population(
+            as_of,
+            lookback,
+            _stats(as_of, customer_ids=ids, stored=stored_stats),
+            customer_ids=ids,
+        ).subquery("mine")
         rows = await session.execute(
-            select(
-                query.c.customer_id,
-                query.c.recency_days,
-                query.c.rfm_frequency,
-                query.c.rfm_monetary,
-                query.c.r_score,
-                query.c.f_score,
-                query.c.m_score,
-                query.c.rfm_class,
-            ).where(query.c.rfm_class.is_not(None))
+            select(mine.c.customer_id, mine.c.r_ms, mine.c.f, mine.c.m).where(
+                mine.c.customer_id.in_(list(ids))
+            )
         )
-        for row in rows:
-            found[(row.customer_id, as_of, lookback)] = CustomerRfm(
-                recency_days=row.recency_days,
-                frequency=row.rfm_frequency,
-                monetary=row.rfm_monetary,
+        den = cuts.den
+        for customer_id, r_ms, f, m in rows:
+            r_ms, f, m = int(r_ms), int(f), int(m)
+            found[(customer_id, as_of, lookback)] = CustomerRfm(
+                recency_days=r_ms / MS_PER_DAY,
+                frequency=f,
+                monetary=_money(Decimal(m)),
                 currency=program.currency,
-                r_score=row.r_score,
-                f_score=row.f_score,
-                m_score=row.m_score,
-                rfm_class=RfmClass(row.rfm_class),
+                r_score=score_from_cuts(r_ms, cuts.score_cuts["r_ms"], larger_is_better=False),
+                f_score=score_from_cuts(f, cuts.score_cuts["f"], larger_is_better=True),
+                m_score=score_from_cuts(m, cuts.score_cuts["m"], larger_is_better=True),
+                rfm_class=rfm_class(
+                    recent=r_ms * den < cuts.numerators["r_ms"],
+                    frequent=f * den > cuts.numerators["f"],
+                    high_value=m * den > cuts.numerators["m"],
+                ),
             )
     return found
 

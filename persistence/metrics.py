@@ -24,10 +24,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CTE,
     BigInteger,
+    CompoundSelect,
     Float,
     FromClause,
     Index,
@@ -38,11 +40,14 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    exists,
     func,
     literal,
+    null,
     or_,
     select,
     text,
+    union_all,
     values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,12 +65,22 @@ from domain.metrics import (
     PeriodTotals,
     SeriesPoint,
     compared_period,
+    local_month,
+    local_year,
     previous_period,
+    whole_months,
 )
 from domain.program import ProgramSettings
 from domain.referrals import ReferralStatus
+from persistence.base import table_of
 from persistence.feedback import FeedbackRow
-from persistence.orders import OrderRow, counted
+from persistence.orders import (
+    MONTH_ZONE_ROW_ID,
+    CustomerMonthRow,
+    CustomerMonthZoneRow,
+    OrderRow,
+    counted,
+)
 from persistence.points import LedgerEntryRow
 from persistence.referrals import ReferralRow
 from persistence.statements import is_postgresql
@@ -181,6 +196,136 @@ def _last_order_before(
     )
 
 
+def order_windows_cte(periods: Sequence[Period], zone: ZoneInfo) -> CTE:
+    """The periods with their whole local months [a_at, b_at) (domain `whole_months`),
+    which are read from the monthly read model; [start_at, a_at) and [b_at, end_at)
+    are read from the orders. When the read model is cut in another zone than
+    `zone` (checked in the statement itself, so in its snapshot) or no whole month
+    fits, a_at = b_at = end_at: the whole period comes from the orders."""
+    rows = []
+    for i, p in enumerate(periods):
+        inner = whole_months(p, zone)
+        a, b = (inner.start, inner.end) if inner is not None else (p.end, p.end)
+        # One read-model row per customer covers exactly this period: a local month
+        # (months = 1) or a local calendar year (months = 12); 0 otherwise.
+        single = (
+            1 if local_month(p.start, zone) == p else 12 if local_year(p.start, zone) == p else 0
+        )
+        rows.append((i, p.start, p.end, a, b, single))
+    given = (
+        values(
+            column("wid", Integer),
+            column("start_at", UtcDateTime),
+            column("end_at", UtcDateTime),
+            column("a_at", UtcDateTime),
+            column("b_at", UtcDateTime),
+            column("single", Integer),
+            name="w_given",
+        )
+        .data(rows)
+        .cte("w_given")
+    )
+    zones = table_of(CustomerMonthZoneRow)
+    same_zone = exists().where(
+        zones.c.id == MONTH_ZONE_ROW_ID, zones.c.timezone == literal(zone.key)
+    )
+    return select(
+        given.c.wid,
+        given.c.start_at,
+        given.c.end_at,
+        case((same_zone, given.c.a_at), else_=given.c.end_at).label("a_at"),
+        case((same_zone, given.c.b_at), else_=given.c.end_at).label("b_at"),
+        case((same_zone, given.c.single), else_=0).label("single"),
+    ).cte("w")
+
+
+def _per_customer(windows: CTE) -> CompoundSelect[*tuple[Any, ...]]:
+    """Per period and customer: counted orders, net cents, first and last order in
+    the period, and (from the read model) the last order before its whole months.
+    Whole months come from customer_order_months (one row per customer and month),
+    the partial months at either edge from the orders. Grouped by two integers
+    only; `in_head`/`in_months` say where the customer's first order of the period
+    is (the head edge comes before the whole months, which come before the tail)."""
+    w = windows
+    o = orders.alias("o")
+
+    def from_orders(low: ColumnElement[Any], high: ColumnElement[Any], head: int) -> Select[Any]:
+        return (
+            select(
+                w.c.wid,
+                o.c.customer_id,
+                func.count().label("n"),
+                func.sum(net_cents(o)).label("cents"),
+                func.min(o.c.placed_at).label("first_at"),
+                func.max(o.c.placed_at).label("last_at"),
+                cast(null(), UtcDateTime).label("prev_at"),
+                literal(head).label("in_head"),
+                literal(0).label("in_months"),
+            )
+            .select_from(w.join(o, and_(o.c.placed_at >= low, o.c.placed_at < high)))
+            .where(counted(o), w.c.single == 0)
+            .group_by(w.c.wid, o.c.customer_id)
+        )
+
+    m = table_of(CustomerMonthRow).alias("m")
+    from_months = (
+        select(
+            w.c.wid,
+            m.c.customer_id,
+            m.c.orders_count,
+            m.c.net_cents,
+            m.c.first_at,
+            m.c.last_at,
+            # Only the customer's earliest whole month in the period has its prev_at
+            # before the whole months (a later month's is an order in the period).
+            case((m.c.prev_at < w.c.a_at, m.c.prev_at)).label("prev_at"),
+            literal(0).label("in_head"),
+            literal(1).label("in_months"),
+        )
+        .select_from(
+            # a_at and b_at are month boundaries: month_start < b_at means the month
+            # ends by b_at. Both bounds on month_start make it one index range.
+            w.join(
+                m,
+                and_(m.c.months == 1, m.c.month_start >= w.c.a_at, m.c.month_start < w.c.b_at),
+            )
+        )
+        .where(w.c.single == 0)
+    )
+    parts = union_all(
+        from_orders(w.c.start_at, w.c.a_at, 1),
+        from_months,
+        from_orders(w.c.b_at, w.c.end_at, 0),
+    ).subquery("parts")
+    grouped = select(
+        parts.c.wid,
+        parts.c.customer_id,
+        func.sum(parts.c.n).label("n"),
+        func.sum(parts.c.cents).label("cents"),
+        func.min(parts.c.first_at).label("first_at"),
+        func.max(parts.c.last_at).label("last_at"),
+        func.max(parts.c.prev_at).label("months_prev_at"),
+        func.max(parts.c.in_head).label("in_head"),
+        func.max(parts.c.in_months).label("in_months"),
+    ).group_by(parts.c.wid, parts.c.customer_id)
+    # A period that is exactly one local month or year has one row per customer.
+    single = w.alias("single_w")
+    one_month = select(
+        single.c.wid,
+        m.c.customer_id,
+        m.c.orders_count.label("n"),
+        m.c.net_cents.label("cents"),
+        m.c.first_at,
+        m.c.last_at,
+        m.c.prev_at.label("months_prev_at"),
+        literal(0).label("in_head"),
+        literal(1).label("in_months"),
+    ).select_from(
+        single.join(m, and_(m.c.months == single.c.single, m.c.month_start == single.c.a_at))
+    )
+    return union_all(grouped, one_month)
+
+
 def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Select[*tuple[Any, ...]]:
     """Per period and customer: orders, cents, first and last order in the period,
     and the last counted order before it (only for reported periods; a period used
@@ -189,28 +334,17 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
     Consecutive gaps telescope: a customer's gaps whose later order is in the period
     sum to last − first, plus first − before when there was an order before. So
     one probe per buyer replaces one per order, and no window function is needed.
+    A buyer whose first order in the period falls in its whole months needs no probe
+    at all: the read model's prev_at of that month is the order before the period.
     """
-    o = orders.alias("o")
-    per_customer = (
-        select(
-            windows.c.wid,
-            windows.c.start_at,
-            o.c.customer_id,
-            func.count().label("n"),
-            func.sum(net_cents(o)).label("cents"),
-            func.min(o.c.placed_at).label("first_at"),
-            func.max(o.c.placed_at).label("last_at"),
-        )
-        .select_from(
-            windows.join(
-                o, and_(o.c.placed_at >= windows.c.start_at, o.c.placed_at < windows.c.end_at)
-            )
-        )
-        .where(counted(o))
-        .group_by(windows.c.wid, windows.c.start_at, o.c.customer_id)
-        .subquery("per_customer")
+    pc = _per_customer(windows).subquery("per_customer")
+    in_months = and_(pc.c.in_head == 0, pc.c.in_months == 1)
+    start_at = (
+        select(windows.c.start_at)
+        .where(windows.c.wid == pc.c.wid)
+        .correlate_except(windows)
+        .scalar_subquery()
     )
-    pc = per_customer
     buyers = (
         select(
             pc.c.wid,
@@ -220,7 +354,11 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
             pc.c.first_at,
             pc.c.last_at,
             case(
-                (pc.c.wid.in_(list(reported)), _last_order_before(pc.c.customer_id, pc.c.start_at))
+                (in_months, pc.c.months_prev_at),
+                (
+                    pc.c.wid.in_(list(reported)),
+                    _last_order_before(pc.c.customer_id, start_at),
+                ),
             ).label("before_at"),
         )
         .cte("buyers")
@@ -419,7 +557,10 @@ async def _referral_figures(session: AsyncSession, windows: CTE) -> dict[int, di
 
 
 async def period_totals(
-    session: AsyncSession, periods: Sequence[Period], previous: Sequence[Period]
+    session: AsyncSession,
+    periods: Sequence[Period],
+    previous: Sequence[Period],
+    zone: ZoneInfo,
 ) -> list[PeriodTotals]:
     """The exact figures of each period; `previous[i]` is the period whose buyers
     period i's retention is measured against."""
@@ -429,7 +570,9 @@ async def period_totals(
         distinct.setdefault(p, len(distinct))
     windows = windows_cte(list(distinct))
     pairs = _pairs_cte([(distinct[p], distinct[q]) for p, q in zip(periods, previous, strict=True)])
-    by_order = await _order_figures(session, windows, pairs, [distinct[p] for p in periods])
+    by_order = await _order_figures(
+        session, order_windows_cte(list(distinct), zone), pairs, [distinct[p] for p in periods]
+    )
     by_ledger = await _ledger_figures(session, windows)
     by_feedback = await _feedback_figures(session, windows)
     by_referrals = await _referral_figures(session, windows)
@@ -461,7 +604,9 @@ async def metrics_report(
     periods = [period]
     if comparison is not None:
         periods.append(compared_period(period, comparison, program.zone))
-    totals = await period_totals(session, periods, [previous_period(p) for p in periods])
+    totals = await period_totals(
+        session, periods, [previous_period(p) for p in periods], program.zone
+    )
     measured = [
         PeriodMetrics(p, t, program.point_value) for p, t in zip(periods, totals, strict=True)
     ]
@@ -476,7 +621,7 @@ async def metrics_series(
     session: AsyncSession, program: ProgramSettings, buckets: Sequence[Bucket]
 ) -> list[SeriesPoint]:
     totals = await period_totals(
-        session, [b.period for b in buckets], [b.previous for b in buckets]
+        session, [b.period for b in buckets], [b.previous for b in buckets], program.zone
     )
     return [
         SeriesPoint(b.label, PeriodMetrics(b.period, t, program.point_value))

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     ForeignKey,
@@ -16,17 +18,23 @@ from sqlalchemy import (
     Integer,
     Numeric,
     ScalarSelect,
+    Select,
     String,
     Update,
+    and_,
     bindparam,
+    column,
+    delete,
     func,
     insert,
     select,
     update,
+    values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.metrics import local_month, local_year, months_covering
 from domain.orders import ORDERS, Order, OrderItem, Refund
 from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
@@ -38,7 +46,8 @@ from persistence.pagination import (
     pages_per_parent,
 )
 from persistence.repositories import register
-from persistence.statements import insert_returning_ids
+from persistence.sql_arithmetic import cents
+from persistence.statements import insert_returning_ids, is_postgresql
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -73,6 +82,69 @@ class OrderRow(Base):
         ),
         Index("ix_orders_placed_at", "placed_at"),
     )
+
+
+class CustomerMonthRow(Base):
+    """The per-customer, per-local-month (and per-local-year) read model of counted
+    orders.
+
+    One row per customer and program-local calendar month (`months` = 1) and per
+    customer and local calendar year (`months` = 12, from the start of January to
+    the end of December) in which the customer has at least one counted order (not
+    refunded in full): how many, their net amount in exact cents, the first and last
+    order instants in it, and the customer's last counted order before it
+    (`prev_at`, null when none). Refund state is
+    the one known now, like every metric. Kept in the same transaction as every write
+    that changes a counted order (`SqlOrderRepository.refresh_order_months`); the
+    months are those of the zone in `CustomerMonthZoneRow`, and the whole table is
+    rebuilt when the program's time zone changes (`rebuild_order_months`).
+    """
+
+    __tablename__ = "customer_order_months"
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), primary_key=True)
+    months: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1 or 12
+    month_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    month_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    orders_count: Mapped[int] = mapped_column(Integer)
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    prev_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        # The metrics read whole months (or a whole year) of every customer: a range
+        # of month_start, every column in the index so the table is never visited.
+        Index(
+            "ix_customer_order_months_months_month_start",
+            "months",
+            "month_start",
+            "customer_id",
+            "month_end",
+            "orders_count",
+            "net_cents",
+            "first_at",
+            "last_at",
+            "prev_at",
+        ),
+    )
+
+
+class CustomerMonthZoneRow(Base):
+    """One row: the time zone whose local months `customer_order_months` is cut in.
+    Reads use the read model only when it is the program's zone."""
+
+    __tablename__ = "customer_order_months_zone"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
+MONTH_ZONE_ROW_ID = 1
+# Orders take this PostgreSQL advisory lock in shared mode before reading the read
+# model's zone; a rebuild takes it exclusively. So no order can file a month in the
+# old zone after a rebuild (SQLite serializes writers anyway).
+MONTH_ZONE_LOCK = 0x4C47_4D4F  # "LGMO"
 
 
 def counted(orders: FromClause | None = None) -> ColumnElement[bool]:
@@ -225,6 +297,17 @@ class SqlOrderRepository:
         row = await self.session.get(RefundRow, refund_id)
         return refund_to_domain(row) if row else None
 
+    async def refresh_order_months(self, touched: Sequence[tuple[int, datetime]]) -> None:
+        """Keeps the per-customer, per-local-month read model (customer_order_months)
+        exact: recomputes, from the orders, the rows of every (customer id, order
+        instant) month in `touched`, and the "last order before the month" of the
+        customers' later months. Call it in the same transaction as ANY write that
+        adds a counted order, refunds one (partly or fully) or changes an order's
+        customer or instant, with one pair per order written: orderRecord,
+        orderRefund, and the set-based bulk path (one call for the whole batch;
+        the statements do not grow with the batch)."""
+        await refresh_order_months(self.session, touched)
+
     async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Order]:
         if not external_ids:
             return {}
@@ -321,6 +404,192 @@ class SqlOrderRepository:
                 last_order_at=of_customer(func.max(orders.c.placed_at)),
             )
         )
+
+
+async def _order_month_zone(session: AsyncSession, *, exclusive: bool = False) -> str | None:
+    if is_postgresql(session):
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        await session.execute(select(getattr(func, lock)(MONTH_ZONE_LOCK)))
+    return (
+        await session.execute(
+            select(CustomerMonthZoneRow.timezone).where(
+                CustomerMonthZoneRow.id == MONTH_ZONE_ROW_ID
+            )
+        )
+    ).scalar_one_or_none()
+
+
+# The spans the read model keeps: months per row, and the local bucket of an instant.
+SPANS = ((1, local_month), (12, local_year))
+
+
+def _bucket_aggregate() -> Select[*tuple[Any, ...]]:
+    """The read model's row (prev_at aside) for one (customer, bucket) given as bound
+    parameters, from the counted orders themselves; no row when none is counted."""
+    o = OrderRow.__table__.alias("o")
+    start, end = bindparam("k_start", type_=UtcDateTime), bindparam("k_end", type_=UtcDateTime)
+    return (
+        select(
+            bindparam("k_customer", type_=BigInteger),
+            bindparam("k_months", type_=Integer),
+            start,
+            end,
+            func.count(),
+            func.sum(cents(o.c.amount) - cents(o.c.refunded_amount)),
+            func.min(o.c.placed_at),
+            func.max(o.c.placed_at),
+        )
+        .where(
+            o.c.customer_id == bindparam("k_customer", type_=BigInteger),
+            o.c.placed_at >= start,
+            o.c.placed_at < end,
+            counted(o),
+        )
+        .having(func.count() > 0)
+    )
+
+
+MONTH_COLUMNS = (
+    "customer_id",
+    "months",
+    "month_start",
+    "month_end",
+    "orders_count",
+    "net_cents",
+    "first_at",
+    "last_at",
+)
+
+
+async def refresh_order_months(
+    session: AsyncSession, touched: Sequence[tuple[int, datetime]]
+) -> None:
+    """Recomputes the read model's rows for the months and years of `touched`
+    (customer id, placed_at of an order recorded, refunded or otherwise changed):
+    three statements, each sent once with one parameter set per (customer, bucket)
+    (executemany), so the number of round trips does not grow with a batch, and their
+    text is the same every time (SQLAlchemy's compiled cache, prepared statements).
+    See SqlOrderRepository.refresh_order_months."""
+    if not touched:
+        return
+    zone_name = await _order_month_zone(session)
+    if zone_name is None:
+        return  # no read model in this database (before its migration)
+    zone = ZoneInfo(zone_name)
+    keys = sorted(
+        {
+            (customer_id, span, bucket(at, zone))
+            for customer_id, at in touched
+            for span, bucket in SPANS
+        },
+        key=lambda k: (k[0], k[2].start, k[1]),
+    )
+    table = table_of(CustomerMonthRow)
+    bucket_params = [
+        {"k_customer": c, "k_months": span, "k_start": p.start, "k_end": p.end}
+        for c, span, p in keys
+    ]
+    await session.execute(
+        delete(table).where(
+            table.c.customer_id == bindparam("k_customer", type_=BigInteger),
+            table.c.months == bindparam("k_months", type_=Integer),
+            table.c.month_start == bindparam("k_start", type_=UtcDateTime),
+        ),
+        [{k: v for k, v in params.items() if k != "k_end"} for params in bucket_params],
+    )
+    await session.execute(
+        insert(table).from_select(list(MONTH_COLUMNS), _bucket_aggregate()), bucket_params
+    )
+    # prev_at of every row of these customers from their earliest touched bucket on:
+    # an order added or removed there can be the "last order before" a later one.
+    earliest: dict[int, datetime] = {}
+    for customer_id, _, period in keys:
+        earliest.setdefault(customer_id, period.start)
+    p = OrderRow.__table__.alias("p")
+    last_before = (
+        select(func.max(p.c.placed_at))
+        .where(
+            p.c.customer_id == table.c.customer_id,
+            p.c.placed_at < table.c.month_start,
+            counted(p),
+        )
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(table)
+        .where(
+            table.c.customer_id == bindparam("k_customer", type_=BigInteger),
+            table.c.month_start >= bindparam("k_from", type_=UtcDateTime),
+        )
+        .values(prev_at=last_before),
+        [{"k_customer": c, "k_from": at} for c, at in earliest.items()],
+    )
+
+
+async def rebuild_order_months(session: AsyncSession, timezone: str) -> int:
+    """Rebuilds the whole read model from the orders, in the months of `timezone`,
+    and records that zone: after a change of the program's time zone (and in the
+    migration that creates it, and after a bulk load that bypassed the services).
+    Three statements; holds the zone lock so no order files a month meanwhile."""
+    await _order_month_zone(session, exclusive=True)
+    table = table_of(CustomerMonthRow)
+    zones = table_of(CustomerMonthZoneRow)
+    await session.execute(delete(table))
+    await session.execute(delete(zones))
+    await session.execute(insert(zones).values(id=MONTH_ZONE_ROW_ID, timezone=timezone))
+    o = OrderRow.__table__
+    span = (await session.execute(select(func.min(o.c.placed_at), func.max(o.c.placed_at)))).one()
+    if span[0] is None:
+        return 0
+    zone = ZoneInfo(timezone)
+    covering = months_covering(span[0], span[1], zone)
+    years = sorted({local_year(m.start, zone) for m in covering}, key=lambda p: p.start)
+    months = (
+        values(
+            column("months", Integer),
+            column("month_start", UtcDateTime),
+            column("month_end", UtcDateTime),
+            name="months",
+        )
+        .data([(1, m.start, m.end) for m in covering] + [(12, y.start, y.end) for y in years])
+        .cte("months")
+    )
+    grouped = (
+        select(
+            o.c.customer_id,
+            months.c.months,
+            months.c.month_start,
+            months.c.month_end,
+            func.count().label("orders_count"),
+            func.sum(cents(o.c.amount) - cents(o.c.refunded_amount)).label("net_cents"),
+            func.min(o.c.placed_at).label("first_at"),
+            func.max(o.c.placed_at).label("last_at"),
+        )
+        .select_from(
+            months.join(
+                o, and_(o.c.placed_at >= months.c.month_start, o.c.placed_at < months.c.month_end)
+            )
+        )
+        .where(counted(o))
+        .group_by(o.c.customer_id, months.c.months, months.c.month_start, months.c.month_end)
+        .subquery("grouped")
+    )
+    g = grouped
+    rows = select(
+        *(g.c[name] for name in MONTH_COLUMNS),
+        func.lag(g.c.last_at)
+        .over(partition_by=(g.c.customer_id, g.c.months), order_by=g.c.month_start)
+        .label("prev_at"),
+    )
+    await session.execute(insert(table).from_select([*MONTH_COLUMNS, "prev_at"], rows))
+    return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def ensure_order_months_zone(session: AsyncSession, timezone: str) -> None:
+    """Rebuilds the read model if it is cut in another zone than `timezone` (the
+    program's, just saved): called in the transaction that changes the zone."""
+    if await _order_month_zone(session) != timezone:
+        await rebuild_order_months(session, timezone)
 
 
 def refresh_every_customer_stats() -> Update:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.program import PROGRAM, ProgramSettings, RfmCut, TierBasis
 from persistence.base import Base
+from persistence.orders import ensure_order_months_zone
 from persistence.repositories import register
 from persistence.types import UtcDateTime
 
@@ -99,6 +100,9 @@ class SqlProgramRepository:
             for name, value in values.items():
                 setattr(existing, name, value)
         await self.session.flush()
+        # The monthly read model is cut in the program's local months: a new time
+        # zone rebuilds it, in this same transaction.
+        await ensure_order_months_zone(self.session, settings.timezone)
 
 
 register(PROGRAM, lambda tx: SqlProgramRepository(tx.session, tx.program_defaults))

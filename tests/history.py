@@ -96,6 +96,9 @@ class History:
                 )
                 for who in {who for who, *_ in self.orders}:
                     await SqlOrderRepository(session).refresh_customer_stats(ids[who])
+                await SqlOrderRepository(session).refresh_order_months(
+                    [(ids[who], at) for who, at, *_ in self.orders]
+                )
             if self.entries:
                 await session.execute(
                     insert(LedgerEntryRow),

@@ -67,5 +67,8 @@ async def build_history(
         await session.flush()
         for customer_id in ids.values():
             await SqlOrderRepository(session).refresh_customer_stats(customer_id)
+        await SqlOrderRepository(session).refresh_order_months(
+            [(ids[o.customer], o.placed_at) for o in orders]
+        )
         await session.commit()
     return ids

@@ -7,16 +7,21 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import func, select
 
 from api.app import create_app
 from api.cli import main
 from api.settings import Settings, get_settings
+from persistence.database import Database
+from persistence.orders import CustomerMonthRow
 from tests.conftest import GraphQLClient
+from tests.order_rows import add_customer, order_row
 
 
 @pytest.fixture
@@ -119,3 +124,27 @@ async def test_worker_runs_the_daily_pass_by_hand_and_one_round(database_file):
         days = connection.execute(text("SELECT day FROM worker_days ORDER BY day")).scalars()
         assert "2027-02-28" in list(days)
     engine.dispose()
+
+
+async def test_readmodel_rebuild_files_orders_loaded_around_the_api(database_file):
+    await loyalty("migrate")
+    database = Database.connect(database_file)
+    try:
+        async with database.sessions() as session:  # an import that skipped the services
+            customer = await add_customer(session)
+            session.add(order_row(customer, datetime(2026, 3, 5, tzinfo=UTC)))
+            session.add(order_row(customer, datetime(2026, 4, 5, tzinfo=UTC)))
+            await session.commit()
+
+        result = await loyalty("readmodel", "rebuild")
+        # Two months and the year they are in.
+        assert result.output.strip() == "read model rebuilt in UTC: 3 rows"
+        async with database.sessions() as session:
+            months = await session.execute(
+                select(CustomerMonthRow.months, func.sum(CustomerMonthRow.orders_count))
+                .group_by(CustomerMonthRow.months)
+                .order_by(CustomerMonthRow.months)
+            )
+            assert months.all() == [(1, 2), (12, 2)]
+    finally:
+        await database.dispose()
