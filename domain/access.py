@@ -48,6 +48,9 @@ class Scope(StrEnum):
     FEEDBACK_WRITE = "feedback:write"
     SEGMENTS_READ = "segments:read"
     SEGMENTS_WRITE = "segments:write"
+    PROMOTIONS_READ = "promotions:read"
+    PROMOTIONS_WRITE = "promotions:write"
+    POINTS_PREVIEW = "points:preview"
 
 
 class Role(StrEnum):
@@ -71,6 +74,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REDEMPTIONS_USE,
             Scope.REFERRALS_WRITE,
             Scope.FEEDBACK_WRITE,
+            Scope.PROMOTIONS_READ,
+            Scope.POINTS_PREVIEW,
         }
     ),
     Role.PARTNER: frozenset(
@@ -82,6 +87,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REWARDS_READ,
             Scope.REFERRALS_WRITE,
             Scope.FEEDBACK_WRITE,
+            Scope.PROMOTIONS_READ,
+            Scope.POINTS_PREVIEW,
         }
     ),
     Role.ANALYST: frozenset(
@@ -91,12 +98,15 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REWARDS_READ,
             Scope.METRICS_READ,
             Scope.SEGMENTS_READ,
+            Scope.PROMOTIONS_READ,
         }
     ),
 }
 
 # What a customer token may do, and only for its own customer.
-CUSTOMER_TOKEN_SCOPES: frozenset[Scope] = frozenset({Scope.REWARDS_READ, Scope.REWARDS_REDEEM})
+CUSTOMER_TOKEN_SCOPES: frozenset[Scope] = frozenset(
+    {Scope.REWARDS_READ, Scope.REWARDS_REDEEM, Scope.POINTS_PREVIEW}
+)
 
 
 @dataclass

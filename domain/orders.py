@@ -27,6 +27,9 @@ from domain.customers import (
     CustomerRef,
     find_or_prepare,
 )
+from domain.earning_rules import service as earning
+from domain.earning_rules.evaluate import Breakdown, BreakdownLine, Cart, reversal_by_line
+from domain.earning_rules.service import EARNING_RULES, reversal_parts
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.events import EVENTS, Event, EventType
 from domain.fields import MAX_LIST_ITEMS, optional_text, required_text
@@ -41,9 +44,7 @@ from domain.points import (
     POINTS,
     EntryKind,
     LedgerEntry,
-    earned_points,
     lot_dates,
-    reversal_points,
 )
 from domain.program import PROGRAM, ProgramSettings
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
@@ -116,7 +117,16 @@ class RecordResult:
     order: Order
     customer: Customer
     replayed: bool
-    entry: LedgerEntry | None = None
+    entries: list[LedgerEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """What `record` would award this cart now: `customer_id` None for a customer
+    the order would create."""
+
+    customer_id: int | None
+    breakdown: Breakdown
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,23 @@ class OrderService:
 
     async def record(self, command: RecordOrder) -> RecordResult:
         return await retrying(lambda: self._record_once(command))
+
+    async def preview(self, command: RecordOrder) -> PreviewResult:
+        """What `record` would award this cart now, by the very same decision, writing
+        nothing (no budget is held: a concurrent order may still spend it first). The
+        order's externalId is not needed and not checked for replays."""
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            program = await uow.repo(PROGRAM).get()
+            probe = replace(command, external_id=command.external_id or "preview")
+            _, amount, _, channel, items = self._validate(probe, program, now)
+            customer, created = await self._customer(uow, command.customer, now)
+            cart = Cart(amount, command.placed_at, channel, items)
+            if command.award_points:
+                breakdown = await earning.decide(uow, cart, customer, program, lock=False)
+            else:
+                breakdown = Breakdown(BreakdownLine(None, amount, 0, 0))
+            return PreviewResult(None if created else customer.id, breakdown)
 
     def _validate(
         self, command: RecordOrder, program: ProgramSettings, now: datetime
@@ -263,6 +290,14 @@ class OrderService:
                         "or amount.",
                     )
                 return RecordResult(existing, customer, replayed=True)
+            cart = Cart(amount, command.placed_at, channel, items)
+            # Decided before the order is added, so its facts (first order, segments)
+            # are the ones a preview of the same cart sees.
+            breakdown = (
+                await earning.decide(uow, cart, customer, program, lock=True)
+                if command.award_points
+                else None
+            )
             if created:
                 customer = await uow.repo(CUSTOMERS).add(customer)
                 await uow.repo(EVENTS).append(
@@ -291,12 +326,9 @@ class OrderService:
                 )
             )
             await uow.repo(ORDERS).refresh_customer_stats(customer_id)
-            entry = None
-            if command.award_points:
-                multiplier = await tiers.earn_multiplier(uow, customer_id)
-                points = earned_points(amount, program.earn_rate, multiplier)
-                if points > 0:
-                    entry = await self._earn(uow, order, points, program, now, command.api_key_id)
+            entries: list[LedgerEntry] = []
+            if breakdown is not None and breakdown.total > 0:
+                entries = await self._earn(uow, order, breakdown, program, now, command.api_key_id)
             await uow.repo(EVENTS).append(
                 Event(
                     EventType.ORDER_RECORDED,
@@ -316,52 +348,61 @@ class OrderService:
             # Statistics, balance and tier as this transaction left them.
             refreshed = await uow.repo(CUSTOMERS).get(customer_id)
             await uow.commit()
-            return RecordResult(order, refreshed or customer, replayed=False, entry=entry)
+            return RecordResult(order, refreshed or customer, replayed=False, entries=entries)
 
     async def _earn(
         self,
         uow: UnitOfWork,
         order: Order,
-        points: int,
+        breakdown: Breakdown,
         program: ProgramSettings,
         now: datetime,
         api_key_id: int | None,
-    ) -> LedgerEntry | None:
+    ) -> list[LedgerEntry]:
+        """One EARN lot per line of the breakdown (the base, then each rule's, linked
+        to its rule), all with the order's dates; the breakdown is kept with the order
+        and the rules' budgets spent."""
         account = await uow.repo(POINTS).load_account(order.customer_id)
         # An order stamped a little ahead of our clock (CLOCK_SKEW) starts its lot now:
         # otherwise pending_days=0 would leave its points pending until the next job.
         available_at, expires_at = lot_dates(
             min(order.placed_at, now), program.pending_days, program.expiry_days
         )
-        entry = account.credit(
-            EntryKind.EARN,
-            points,
-            now=now,
-            available_at=available_at,
-            expires_at=expires_at,
-            reason=f"order {order.external_id}",
-            order_id=order.id,
-        )
-        entries = [entry] if entry else []
-        for e in entries:
-            e.api_key_id = api_key_id
+        entries: list[LedgerEntry] = []
+        for line in breakdown.awarded:
+            entry = account.credit(
+                EntryKind.EARN,
+                line.points,
+                now=now,
+                available_at=available_at,
+                expires_at=expires_at,
+                reason=f"order {order.external_id}"
+                + ("" if line.rule_id is None else " (earning rule)"),
+                order_id=order.id,
+                rule_id=line.rule_id,
+            )
+            if entry is not None:
+                entry.api_key_id = api_key_id
+                entries.append(entry)
         await uow.repo(POINTS).save_account(account, entries)
-        order.points_earned = points
+        order.points_earned = breakdown.total
         await uow.repo(ORDERS).save(order)
-        if entry is not None:
+        order_id = present(order.id, "order id")
+        await earning.keep(uow, order_id, order.customer_id, order.placed_at, breakdown)
+        if entries:
             await uow.repo(EVENTS).append(
                 Event(
                     EventType.POINTS_EARNED,
                     order.customer_id,
                     now,
                     {
-                        "points": points,
+                        "points": sum(e.points for e in entries),
                         "orderExternalId": order.external_id,
-                        "balance": entry.balance_after,
+                        "balance": entries[-1].balance_after,
                     },
                 )
             )
-        return entry
+        return entries
 
     async def _customer(
         self, uow: UnitOfWork, ref: CustomerRef, now: datetime
@@ -390,9 +431,7 @@ class OrderService:
         except DomainError as exc:
             errors.capture(exc)
         try:
-            key = required_text(
-                command.idempotency_key, ("idempotency_key",), max_length=128
-            )
+            key = required_text(command.idempotency_key, ("idempotency_key",), max_length=128)
         except DomainError as exc:
             errors.capture(exc)
         errors.raise_if_any()
@@ -428,8 +467,16 @@ class OrderService:
                 )
             reverse = 0
             if order.points_earned:
-                reverse = reversal_points(
-                    order.points_earned, order.amount, order.refunded_amount, amount
+                # Each line of the breakdown (base, each rule) gives back its own share,
+                # floored cumulatively, so the order never gives back more than it got.
+                kept = await uow.repo(EARNING_RULES).breakdown_of(order_id)
+                reverse = sum(
+                    reversal_by_line(
+                        reversal_parts(order.points_earned, kept),
+                        order.amount,
+                        order.refunded_amount,
+                        amount,
+                    )
                 )
             order = replace(
                 order,

@@ -63,6 +63,7 @@ class Lot:
     order_id: int | None = None
     created_at: datetime | None = None
     referral_id: int | None = None
+    rule_id: int | None = None  # the earning rule whose points these are
 
     def fifo_key(self) -> tuple[bool, datetime, datetime, int]:
         never = self.expires_at is None
@@ -84,6 +85,7 @@ class LedgerEntry:
     api_key_id: int | None = None
     idempotency_key: str | None = None
     id: int | None = None
+    rule_id: int | None = None  # the earning rule that produced an EARN/BONUS entry
     draws: list[Draw] = field(default_factory=list)
     lot: Lot | None = None  # the lot a credit created, to be linked once it has an id
 
@@ -189,6 +191,7 @@ class PointsAccount:
         reason: str | None = None,
         order_id: int | None = None,
         referral_id: int | None = None,
+        rule_id: int | None = None,
     ) -> LedgerEntry | None:
         """Adds a lot. Returns its entry if the points are available now, or None
         if the lot is pending (its entry is written when it becomes available)."""
@@ -207,6 +210,7 @@ class PointsAccount:
             order_id=order_id,
             created_at=now,
             referral_id=referral_id,
+            rule_id=rule_id,
         )
         self.lots.append(lot)
         self.new_lots.append(lot)
@@ -235,6 +239,7 @@ class PointsAccount:
             self.lifetime_earned += points
         entry = self._entry(lot.kind, points, now, reason, order_id=lot.order_id)
         entry.referral_id = lot.referral_id
+        entry.rule_id = lot.rule_id
         entry.lot = lot
         return entry
 
