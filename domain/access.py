@@ -51,6 +51,7 @@ class Scope(StrEnum):
     PROMOTIONS_READ = "promotions:read"
     PROMOTIONS_WRITE = "promotions:write"
     POINTS_PREVIEW = "points:preview"
+    ACTIVITIES_WRITE = "activities:write"
 
 
 class Role(StrEnum):
@@ -76,6 +77,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.FEEDBACK_WRITE,
             Scope.PROMOTIONS_READ,
             Scope.POINTS_PREVIEW,
+            Scope.ACTIVITIES_WRITE,
         }
     ),
     Role.PARTNER: frozenset(
@@ -89,6 +91,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.FEEDBACK_WRITE,
             Scope.PROMOTIONS_READ,
             Scope.POINTS_PREVIEW,
+            Scope.ACTIVITIES_WRITE,
         }
     ),
     Role.ANALYST: frozenset(

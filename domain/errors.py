@@ -41,6 +41,8 @@ class ErrorCode(StrEnum):
     ALREADY_CANCELLED = "ALREADY_CANCELLED"
     INVALID_RULE = "INVALID_RULE"
     READ_ONLY = "READ_ONLY"
+    RULE_INACTIVE = "RULE_INACTIVE"
+    DUPLICATE = "DUPLICATE"
 
 
 class DomainError(Exception):

@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.earning_rules.model import (
+    ActivityPeriod,
+    ActivitySpec,
     Budget,
     BudgetPeriod,
     Conditions,
@@ -71,6 +73,12 @@ class EarningRuleRow(Base):
     budget_used: Mapped[int] = mapped_column(Integer, default=0)
     budget_per_customer: Mapped[int | None] = mapped_column(Integer)
     budget_period: Mapped[str | None] = mapped_column(String(8))
+    # ACTIVITY rules: the action they reward, its limit and its streak bonus.
+    activity_type: Mapped[str | None] = mapped_column(String(64))
+    activity_limit_count: Mapped[int | None] = mapped_column(Integer)
+    activity_limit_period: Mapped[str | None] = mapped_column(String(8))
+    streak_days: Mapped[int | None] = mapped_column(Integer)
+    streak_points: Mapped[int | None] = mapped_column(Integer)
     active_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -163,6 +171,21 @@ def rule_to_domain(row: EarningRuleRow) -> EarningRule:
             if row.budget_period is None
             else BudgetPeriod(row.budget_period),
         ),
+        activity=(
+            None
+            if row.activity_type is None
+            else ActivitySpec(
+                type=row.activity_type,
+                limit_count=row.activity_limit_count,
+                limit_period=(
+                    None
+                    if row.activity_limit_period is None
+                    else ActivityPeriod(row.activity_limit_period)
+                ),
+                streak_days=row.streak_days,
+                streak_points=row.streak_points,
+            )
+        ),
         priority=row.priority,
         stackable=row.stackable,
         tier_multiplied=row.tier_multiplied,
@@ -176,6 +199,7 @@ def rule_to_domain(row: EarningRuleRow) -> EarningRule:
 
 
 def _values(rule: EarningRule) -> dict[str, Any]:
+    activity = rule.activity
     return {
         "name": rule.name,
         "kind": rule.kind.value,
@@ -193,6 +217,13 @@ def _values(rule: EarningRule) -> dict[str, Any]:
             if rule.budget.per_customer_period is None
             else rule.budget.per_customer_period.value
         ),
+        "activity_type": activity.type if activity else None,
+        "activity_limit_count": activity.limit_count if activity else None,
+        "activity_limit_period": (
+            activity.limit_period.value if activity and activity.limit_period else None
+        ),
+        "streak_days": activity.streak_days if activity else None,
+        "streak_points": activity.streak_points if activity else None,
         "active_from": rule.active_from,
         "active_until": rule.active_until,
         "archived_at": rule.archived_at,

@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from api.conversion import unset_to_domain
-from api.earning_rules.types import BudgetPeriod, EarningRuleKind
+from api.earning_rules.types import ActivityPeriod, BudgetPeriod, EarningRuleKind
 from api.errors import decode_input_id, decode_input_ids
 from domain.customers import UNSET
 from domain.earning_rules import model as domain
@@ -57,12 +57,22 @@ class EarningBudgetInput:
 
 
 @strawberry.input
+class EarningActivityInput:
+    type: str = strawberry.field(description="CHECK_IN, REVIEW, SHARE, PROFILE_COMPLETED…")
+    limit_count: int | None = None
+    limit_period: ActivityPeriod | None = None  # type: ignore[valid-type]
+    streak_days: int | None = None
+    streak_points: int | None = None
+
+
+@strawberry.input
 class EarningRuleCreateInput:
     name: str
     kind: EarningRuleKind  # type: ignore[valid-type]
     effect: EarningEffectInput
     conditions: EarningConditionsInput | None = None
     budget: EarningBudgetInput | None = None
+    activity: EarningActivityInput | None = None
     priority: int = 0
     stackable: bool = True
     tier_multiplied: bool = False
@@ -81,6 +91,7 @@ class EarningRuleUpdateInput:
     effect: EarningEffectInput | None = strawberry.UNSET
     conditions: EarningConditionsInput | None = strawberry.UNSET
     budget: EarningBudgetInput | None = strawberry.UNSET
+    activity: EarningActivityInput | None = strawberry.UNSET
     priority: int | None = strawberry.UNSET
     stackable: bool | None = strawberry.UNSET
     tier_multiplied: bool | None = strawberry.UNSET
@@ -128,6 +139,14 @@ def _budget(data: EarningBudgetInput | None) -> domain.Budget:
     return domain.Budget(data.total_points, data.per_customer_points, data.per_customer_period)
 
 
+def _activity(data: EarningActivityInput | None) -> domain.ActivitySpec | None:
+    if data is None:
+        return None
+    return domain.ActivitySpec(
+        data.type, data.limit_count, data.limit_period, data.streak_days, data.streak_points
+    )
+
+
 def _group(value: Any, convert: Any) -> Any:
     value = unset_to_domain(value)
     return value if value is UNSET else convert(value)
@@ -140,6 +159,7 @@ def rule_fields(data: EarningRuleCreateInput | EarningRuleUpdateInput) -> domain
         conditions=_group(data.conditions, _conditions),
         effect=_group(data.effect, _effect),
         budget=_group(data.budget, _budget),
+        activity=_group(data.activity, _activity),
         priority=unset_to_domain(data.priority),
         stackable=unset_to_domain(data.stackable),
         tier_multiplied=unset_to_domain(data.tier_multiplied),

@@ -15,6 +15,21 @@ from domain.earning_rules import model as domain
 
 EarningRuleKind = strawberry.enum(domain.RuleKind, name="EarningRuleKind")
 BudgetPeriod = strawberry.enum(domain.BudgetPeriod, name="BudgetPeriod")
+ActivityPeriod = strawberry.enum(domain.ActivityPeriod, name="ActivityPeriod")
+
+
+@strawberry.type(
+    name="EarningActivity",
+    description="What an ACTIVITY rule rewards: actions of `type`, at most limitCount "
+    "per customer per program-local limitPeriod, and streakPoints more on every "
+    "streakDays-th consecutive local day with one.",
+)
+class EarningActivityType:
+    type: str
+    limit_count: int | None
+    limit_period: ActivityPeriod | None  # type: ignore[valid-type]
+    streak_days: int | None
+    streak_points: int | None
 
 
 @strawberry.type(
@@ -92,6 +107,9 @@ class EarningRuleType(Node):
     conditions: EarningConditionsType
     effect: EarningEffectType
     budget: EarningBudgetType
+    activity: EarningActivityType | None = strawberry.field(
+        description="ACTIVITY rules only: the action rewarded and its limits."
+    )
     priority: int = strawberry.field(description="Higher goes first.")
     stackable: bool = strawberry.field(
         description="False: once it gives points on a line, lower-priority rules skip that line."
@@ -125,6 +143,17 @@ class EarningRuleType(Node):
                 points_left=rule.budget_left,
                 per_customer_points=rule.budget.per_customer_points,
                 per_customer_period=rule.budget.per_customer_period,
+            ),
+            activity=(
+                None
+                if rule.activity is None
+                else EarningActivityType(
+                    type=rule.activity.type,
+                    limit_count=rule.activity.limit_count,
+                    limit_period=rule.activity.limit_period,
+                    streak_days=rule.activity.streak_days,
+                    streak_points=rule.activity.streak_points,
+                )
             ),
             priority=rule.priority,
             stackable=rule.stackable,

@@ -152,7 +152,7 @@ def order_conditions_hold(
     """Everything of the rule but its line picks and its budget."""
     c = rule.conditions
     local = cart.placed_at.astimezone(zone)
-    if not rule.is_active(cart.placed_at):
+    if rule.kind is RuleKind.ACTIVITY or not rule.is_active(cart.placed_at):
         return False
     if c.channels and cart.channel not in c.channels:
         return False

@@ -5,6 +5,7 @@ much (budgets). Checked here, so a rule that reaches the database can be evaluat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -31,12 +32,34 @@ class RuleKind(StrEnum):
     FIXED_BONUS = "FIXED_BONUS"
     FIRST_ORDER_BONUS = "FIRST_ORDER_BONUS"
     BIRTHDAY_MONTH = "BIRTHDAY_MONTH"
+    ACTIVITY = "ACTIVITY"
 
 
 class BudgetPeriod(StrEnum):
     DAY = "DAY"
     WEEK = "WEEK"
     MONTH = "MONTH"
+
+
+class ActivityPeriod(StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    EVER = "EVER"
+
+
+@dataclass(frozen=True)
+class ActivitySpec:
+    """What an ACTIVITY rule rewards: actions of `type` (CHECK_IN, REVIEW, SHARE,
+    PROFILE_COMPLETED, SIGN_UP, or any name of yours), at most `limit_count` per
+    customer per program-local `limit_period` (EVER: in a lifetime), and, every
+    `streak_days` consecutive local days with one, `streak_points` more."""
+
+    type: str
+    limit_count: int | None = None
+    limit_period: ActivityPeriod | None = None
+    streak_days: int | None = None
+    streak_points: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +115,7 @@ class EarningRule:
     conditions: Conditions = field(default_factory=Conditions)
     effect: Effect = field(default_factory=Effect)
     budget: Budget = field(default_factory=Budget)
+    activity: ActivitySpec | None = None
     priority: int = 0
     stackable: bool = True
     tier_multiplied: bool = False
@@ -138,6 +162,7 @@ class RuleFields:
     conditions: Any = UNSET
     effect: Any = UNSET
     budget: Any = UNSET
+    activity: Any = UNSET
     priority: Any = UNSET
     stackable: Any = UNSET
     tier_multiplied: Any = UNSET
@@ -229,6 +254,7 @@ def check_effect(kind: RuleKind, given: Effect, errors: ErrorCollector) -> Effec
         RuleKind.POINTS_PER_AMOUNT: {"points", "per_amount"},
         RuleKind.FIXED_BONUS: {"points"},
         RuleKind.FIRST_ORDER_BONUS: {"points"},
+        RuleKind.ACTIVITY: {"points"},
     }
     given_names = {
         name for name in ("multiplier", "points", "per_amount") if getattr(given, name) is not None
@@ -246,6 +272,71 @@ def check_effect(kind: RuleKind, given: Effect, errors: ErrorCollector) -> Effec
         for name in sorted(given_names - wants[kind]):
             errors.add(ErrorCode.INVALID, (*path, name), f"A {kind} rule takes no {name}.")
     return Effect(multiplier, points, per_amount)
+
+
+ACTIVITY_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+def activity_type(value: Any, path: tuple[str, ...]) -> str:
+    """An activity's name, upper case: CHECK_IN, REVIEW, SHARE…"""
+    text = (value or "").strip().upper() if isinstance(value, str) else ""
+    if not ACTIVITY_TYPE.match(text):
+        raise DomainError(
+            ErrorCode.INVALID,
+            path,
+            f"{path[-1]} must be a name of letters, digits and _ starting with a letter "
+            "(at most 64), e.g. CHECK_IN.",
+        )
+    return text
+
+
+def check_activity(rule: EarningRule, errors: ErrorCollector) -> ActivitySpec | None:
+    """An ACTIVITY rule names its activity and takes no order conditions; no other
+    kind takes an activity."""
+    path = ("activity",)
+    given = rule.activity
+    if rule.kind is not RuleKind.ACTIVITY:
+        if given is not None:
+            errors.add(ErrorCode.INVALID, path, f"A {rule.kind} rule takes no activity.")
+        return None
+    if given is None:
+        errors.add(ErrorCode.REQUIRED, path, "An ACTIVITY rule needs activity { type }.")
+        return None
+    if rule.conditions != Conditions():
+        errors.add(
+            ErrorCode.INVALID, ("conditions",), "An ACTIVITY rule takes no order conditions."
+        )
+    kind = limit = streak_days = streak_points = None
+    try:
+        kind = activity_type(given.type, (*path, "type"))
+    except DomainError as exc:
+        errors.capture(exc)
+    try:
+        if given.limit_count is not None:
+            limit = _whole(given.limit_count, (*path, "limit_count"), 1, MAX_BUDGET)
+    except DomainError as exc:
+        errors.capture(exc)
+    if (given.limit_count is None) != (given.limit_period is None):
+        errors.add(
+            ErrorCode.REQUIRED,
+            (*path, "limit_period"),
+            "limitCount and limitPeriod go together.",
+        )
+    try:
+        if given.streak_days is not None:
+            streak_days = _whole(given.streak_days, (*path, "streak_days"), 2, 366)
+        if given.streak_points is not None:
+            streak_points = _whole(given.streak_points, (*path, "streak_points"), 1, MAX_POINTS)
+    except DomainError as exc:
+        errors.capture(exc)
+    if (given.streak_days is None) != (given.streak_points is None):
+        errors.add(
+            ErrorCode.REQUIRED,
+            (*path, "streak_points"),
+            "streakDays and streakPoints go together.",
+        )
+    period = None if given.limit_period is None else ActivityPeriod(given.limit_period)
+    return ActivitySpec(kind or "", limit, period, streak_days, streak_points)
 
 
 def check_budget(given: Budget, errors: ErrorCollector) -> Budget:
@@ -283,7 +374,7 @@ def apply_fields(rule: EarningRule, fields: RuleFields, errors: ErrorCollector) 
             errors.capture(exc)
     if fields.kind is not UNSET:
         changes["kind"] = RuleKind(fields.kind)
-    for name in ("conditions", "effect", "budget", "stackable", "tier_multiplied"):
+    for name in ("conditions", "effect", "budget", "activity", "stackable", "tier_multiplied"):
         value = getattr(fields, name)
         if value is not UNSET:
             changes[name] = value
@@ -302,6 +393,7 @@ def apply_fields(rule: EarningRule, fields: RuleFields, errors: ErrorCollector) 
     result.conditions = check_conditions(result.conditions, errors)
     result.effect = check_effect(result.kind, result.effect, errors)
     result.budget = check_budget(result.budget, errors)
+    result.activity = check_activity(result, errors)
     if result.budget.total_points is not None and result.budget.total_points < result.budget_used:
         errors.add(
             ErrorCode.INVALID,

@@ -1,4 +1,4 @@
-"""earning rules, each order's points breakdown, and the rule behind a ledger entry
+"""earning rules, each order's points breakdown, activities, and the rule behind a ledger entry
 
 Earning rules are a small shared table whose `budget_used` concurrent orders lock;
 an order's breakdown is one line per rule (and one for the base points). Ledger
@@ -40,6 +40,11 @@ def upgrade() -> None:
     sa.Column('budget_used', sa.Integer(), nullable=False),
     sa.Column('budget_per_customer', sa.Integer(), nullable=True),
     sa.Column('budget_period', sa.String(length=8), nullable=True),
+    sa.Column('activity_type', sa.String(length=64), nullable=True),
+    sa.Column('activity_limit_count', sa.Integer(), nullable=True),
+    sa.Column('activity_limit_period', sa.String(length=8), nullable=True),
+    sa.Column('streak_days', sa.Integer(), nullable=True),
+    sa.Column('streak_points', sa.Integer(), nullable=True),
     sa.Column('active_from', persistence.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('active_until', persistence.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('archived_at', persistence.base.UtcDateTime(timezone=True), nullable=True),
@@ -65,6 +70,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_order_points_lines_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_order_points_lines_rule_id_customer_id_placed_at', ['rule_id', 'customer_id', 'placed_at'], unique=False)
 
+    op.create_table('activities',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('type', sa.String(length=64), nullable=False),
+    sa.Column('occurred_at', persistence.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('rule_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('streak_days', sa.Integer(), nullable=False),
+    sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=128), nullable=False),
+    sa.Column('api_key_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', persistence.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_activities_customer_id_customers')),
+    sa.ForeignKeyConstraint(['rule_id'], ['earning_rules.id'], name=op.f('fk_activities_rule_id_earning_rules')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activities'))
+    )
+    with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.create_index('ix_activities_customer_id_type_occurred_at', ['customer_id', 'type', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_activities_rule_id_customer_id_occurred_at', ['rule_id', 'customer_id', 'occurred_at'], unique=False)
+
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rule_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
 
@@ -84,5 +109,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_order_points_lines_rule_id_customer_id_placed_at')
         batch_op.drop_index(batch_op.f('ix_order_points_lines_order_id'))
 
+    with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.drop_index('ix_activities_rule_id_customer_id_occurred_at')
+        batch_op.drop_index('ix_activities_customer_id_type_occurred_at')
+
+    op.drop_table('activities')
     op.drop_table('order_points_lines')
     op.drop_table('earning_rules')
