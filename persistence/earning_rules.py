@@ -51,6 +51,7 @@ from persistence.repositories import register
 from persistence.segments.compiler import RuleContext, rule_clause, with_classification
 from persistence.segments.reads import segments_by_ids
 from persistence.statements import dialect_name
+from persistence.tiers import TierRow
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -314,6 +315,18 @@ class SqlEarningRuleRepository:
             )
         ).first()
         return found is not None
+
+    async def unknown_references(
+        self, tier_ids: Sequence[int], segment_id: int | None
+    ) -> tuple[set[int], bool]:
+        known: set[int] = set()
+        if tier_ids:
+            rows = await self.session.execute(select(TierRow.id).where(TierRow.id.in_(tier_ids)))
+            known = set(rows.scalars())
+        missing_segment = False
+        if segment_id is not None:
+            missing_segment = not await segments_by_ids(self.session, [segment_id])
+        return set(tier_ids) - known, missing_segment
 
     async def segments_of(
         self, customer_id: int, segment_ids: Sequence[int], as_of: datetime

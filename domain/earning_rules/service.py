@@ -62,6 +62,12 @@ class EarningRuleRepository(Protocol):
         ...
 
     async def has_orders(self, customer_id: int) -> bool: ...
+    async def unknown_references(
+        self, tier_ids: Sequence[int], segment_id: int | None
+    ) -> tuple[set[int], bool]:
+        """The tier ids that name no tier, and whether the segment id names none."""
+        ...
+
     async def segments_of(
         self, customer_id: int, segment_ids: Sequence[int], as_of: datetime
     ) -> frozenset[int]:
@@ -178,6 +184,24 @@ def reversal_parts(points_earned: int, kept: Sequence[KeptLine]) -> list[int]:
     return [points_earned - sum(rule_points), *rule_points]
 
 
+async def _check_references(uow: UnitOfWork, rule: EarningRule) -> None:
+    c = rule.conditions
+    if not c.tier_ids and c.segment_id is None:
+        return
+    tiers, segment = await uow.repo(EARNING_RULES).unknown_references(c.tier_ids, c.segment_id)
+    errors = ErrorCollector()
+    for index, tier_id in enumerate(c.tier_ids):
+        if tier_id in tiers:
+            errors.add(
+                ErrorCode.NOT_FOUND, ("conditions", "tier_ids", str(index)), "No tier has this id."
+            )
+    if segment:
+        errors.add(
+            ErrorCode.NOT_FOUND, ("conditions", "segment_id"), "No saved segment has this id."
+        )
+    errors.raise_if_any()
+
+
 class EarningRuleService:
     """Rule upkeep by an admin. Archiving keeps the row (orders' breakdowns name it);
     an archived rule never applies again."""
@@ -197,6 +221,7 @@ class EarningRuleService:
         rule = apply_fields(draft, fields, errors)
         errors.raise_if_any()
         async with self.uow_factory() as uow:
+            await _check_references(uow, rule)
             rule.created_at = rule.updated_at = now
             rule = await uow.repo(EARNING_RULES).add(rule)
             await uow.commit()
@@ -215,6 +240,7 @@ class EarningRuleService:
             errors.raise_if_any()
             rule = apply_fields(current, fields, errors)
             errors.raise_if_any()
+            await _check_references(uow, rule)
             rule.updated_at = now
             await uow.repo(EARNING_RULES).save(rule)
             await uow.commit()

@@ -310,3 +310,56 @@ async def test_preview_writes_nothing_and_tokens_preview_only_for_themselves(gql
     )
     assert again["data"]["order"] is None
     assert again["data"]["customers"]["totalCount"] == 2
+
+
+async def test_tier_and_saved_segment_conditions_and_a_tier_multiplied_rule(gql):  # noqa: ANN001
+    from api import ids
+
+    for name, rank, threshold, multiplier in (("Bronze", 1, "0", "1"), ("Gold", 2, "100", "1.5")):
+        done = await gql(
+            "mutation($input: TierCreateInput!) { tierCreate(input: $input) { userErrors { code } } }",
+            {
+                "input": {
+                    "name": name,
+                    "rank": rank,
+                    "threshold": threshold,
+                    "earnMultiplier": multiplier,
+                }
+            },
+        )
+        assert done["tierCreate"]["userErrors"] == []
+    tiers = {t["name"]: t["id"] for t in (await gql("{ tiers { id name } }"))["tiers"]}
+    segment = await gql(
+        'mutation { segmentCreate(input: {name: "Repeat buyers", rule: "orders_count >= 1"}) '
+        "{ segment { id } userErrors { code } } }"
+    )
+    segment_id = segment["segmentCreate"]["segment"]["id"]
+    await create_rule(
+        gql, name="Gold 2x", kind="MULTIPLIER", effect={"multiplier": "2"},
+        conditions={"tierIds": [tiers["Gold"]]}, tierMultiplied=True,
+    )  # fmt: skip
+    await create_rule(
+        gql, name="Repeat bonus", kind="FIXED_BONUS", effect={"points": 30},
+        conditions={"segmentId": segment_id},
+    )  # fmt: skip
+    # First order: no tier yet and in no segment (as of the order, it has no order).
+    first = await record(gql, cart("o-s1", "100", "2026-11-02T10:00:00Z"))
+    assert lines_of(first["order"]) == [(None, 100, "100.00")]
+    # 100 points made the customer Gold (×1.5): base 150; Gold 2x, tier-multiplied,
+    # adds floor(100 × (2 − 1) × 1.5) = 150; one earlier order: a repeat buyer, +30.
+    second = await record(gql, cart("o-s2", "100", "2026-11-03T10:00:00Z"))
+    assert lines_of(second["order"]) == [
+        (None, 150, "100.00"),
+        ("Gold 2x", 150, "100.00"),
+        ("Repeat bonus", 30, "100.00"),
+    ]
+    unknown = await gql(
+        RULE_CREATE,
+        {"input": {"name": "Ghosts", "kind": "FIXED_BONUS", "effect": {"points": 1},
+                   "conditions": {"tierIds": [tiers["Gold"], ids.encode("Tier", 999999)],
+                                  "segmentId": ids.encode("Segment", 999999)}}},
+    )  # fmt: skip
+    assert {(tuple(e["field"]), e["code"]) for e in unknown["earningRuleCreate"]["userErrors"]} == {
+        (("input", "conditions", "tierIds", "1"), "NOT_FOUND"),
+        (("input", "conditions", "segmentId"), "NOT_FOUND"),
+    }
