@@ -38,6 +38,7 @@ from domain.earning_rules.model import (
     RuleKind,
 )
 from domain.earning_rules.service import EARNING_RULES, KeptLine
+from domain.points import EntryKind
 from domain.program import ProgramSettings
 from domain.segment_rules import Rule, RuleErrors, parse_rule
 from domain.segments import Segment
@@ -46,6 +47,7 @@ from persistence.classification import classification_query
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.pagination import Page, SortKey, keyset, page_of
+from persistence.points import LedgerEntryRow
 from persistence.program import load_program
 from persistence.repositories import register
 from persistence.segments.compiler import RuleContext, rule_clause, with_classification
@@ -420,6 +422,26 @@ async def count_rules(session: AsyncSession, criteria: RuleFilter) -> int:
 async def rules_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, EarningRule]:
     rows = await session.execute(select(EarningRuleRow).where(EarningRuleRow.id.in_(list(ids))))
     return {r.id: rule_to_domain(r) for r in rows.scalars()}
+
+
+async def points_issued_by_rule(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[int, int]]:
+    """(rule id, points) of the EARN and BONUS entries linked to a rule and made in
+    [start, end), most points first."""
+    total = func.sum(LedgerEntryRow.points)
+    rows = await session.execute(
+        select(LedgerEntryRow.rule_id, total)
+        .where(
+            LedgerEntryRow.rule_id.is_not(None),
+            LedgerEntryRow.kind.in_([EntryKind.EARN.value, EntryKind.BONUS.value]),
+            LedgerEntryRow.created_at >= start,
+            LedgerEntryRow.created_at < end,
+        )
+        .group_by(LedgerEntryRow.rule_id)
+        .order_by(total.desc(), LedgerEntryRow.rule_id)
+    )
+    return [(int(rule_id or 0), int(points or 0)) for rule_id, points in rows.all()]
 
 
 async def breakdowns_of_orders(

@@ -5,6 +5,8 @@ bonus, budgets, and partial refunds of bonus-earning lines."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.api.earning_calls import (
@@ -363,3 +365,22 @@ async def test_tier_and_saved_segment_conditions_and_a_tier_multiplied_rule(gql)
         (("input", "conditions", "tierIds", "1"), "NOT_FOUND"),
         (("input", "conditions", "segmentId"), "NOT_FOUND"),
     }
+
+
+async def test_metrics_count_points_issued_per_rule_in_the_period(gql, clock):  # noqa: ANN001
+    await create_rule(gql, name="Welcome", kind="FIRST_ORDER_BONUS", effect={"points": 500})
+    await create_rule(gql, name="Everything 2x", kind="MULTIPLIER", effect={"multiplier": "2"})
+    await record(gql, cart("o-m1", "40", "2026-11-02T10:00:00Z", customer="m1"))
+    await record(gql, cart("o-m2", "60", "2026-11-02T10:00:00Z", customer="m2"))
+    await record(gql, cart("o-m3", "10", "2026-11-02T10:00:00Z", customer="m2"))
+    start = clock.now().replace(microsecond=0) - timedelta(hours=1)
+    report = await gql(
+        """query($from: DateTime!, $to: DateTime!) { metrics(period: {from: $from, to: $to}) {
+          current { pointsIssued } pointsIssuedByRule { rule { name } points } } }""",
+        {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()},
+    )
+    assert report["metrics"]["pointsIssuedByRule"] == [
+        {"rule": {"name": "Welcome"}, "points": 1000},
+        {"rule": {"name": "Everything 2x"}, "points": 110},
+    ]
+    assert report["metrics"]["current"]["pointsIssued"] == 110 + 110 + 1000

@@ -54,6 +54,7 @@ UNREACHABLE = {
     "SegmentPreview.customers": "a single preview (Query.segmentPreview), one rule",
     "SegmentPreview.errors": "a single preview (Query.segmentPreview), no query",
     "EarningPreview.lines": "a single preview (Query.earningPreview), one cart",
+    "MetricsReport.pointsIssuedByRule": "a single report (Query.metrics), one grouped query",
     "UserError.field": "only in mutation payloads",
     "Member.*": "only under Query.me: one member per request (a customer token), no parents",
     "MemberOrder.*": "only under Query.me's orders: one member's page, read with the same "
