@@ -194,13 +194,8 @@ class ActivityService:
     ) -> ActivityResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            remembered = await remembered_result(
-                uow.repo(IDEMPOTENCY), "activityRecord", key, request_hash
-            )
-            if remembered is not None:
-                done = present(await uow.repo(ACTIVITIES).get(remembered["activityId"]), "activity")
-                customer = present(await uow.repo(CUSTOMERS).get(done.customer_id), "customer")
-                return ActivityResult(done, customer, replayed=True)
+            # The customer is locked before the key is looked up, so a retry racing its
+            # original waits for it and then replays it.
             customer, created = await find_or_prepare(
                 uow.repo(CUSTOMERS),
                 command.customer,
@@ -209,6 +204,13 @@ class ActivityService:
                 path=("customer",),
                 lock=True,
             )
+            remembered = await remembered_result(
+                uow.repo(IDEMPOTENCY), "activityRecord", key, request_hash
+            )
+            if remembered is not None:
+                done = present(await uow.repo(ACTIVITIES).get(remembered["activityId"]), "activity")
+                customer = present(await uow.repo(CUSTOMERS).get(done.customer_id), "customer")
+                return ActivityResult(done, customer, replayed=True)
             program = await uow.repo(PROGRAM).get()
             rule = choose_rule(await uow.repo(EARNING_RULES).live(), kind, command.occurred_at)
             if rule is None or rule.id is None or rule.activity is None:

@@ -124,3 +124,23 @@ async def test_refusals_and_idempotency(partner, gql, database):  # noqa: ANN001
     )  # fmt: skip
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     await assert_ledger_clean(database)
+
+
+async def test_concurrent_check_ins_earn_once(partner, database):  # noqa: ANN001
+    import asyncio
+
+    await act(partner, "CHECK_IN", "2026-11-01T08:00:00+08:00", "seed")  # the customer exists
+    same_key = await asyncio.gather(
+        *(act(partner, "CHECK_IN", "2026-11-02T08:00:00+08:00", "tap") for _ in range(10))
+    )
+    assert sorted(r["replayed"] for r in same_key) == [False] + [True] * 9
+    assert all(r["userErrors"] == [] for r in same_key)
+    other_keys = await asyncio.gather(
+        *(act(partner, "CHECK_IN", f"2026-11-03T08:00:0{i}+08:00", f"k{i}") for i in range(10))
+    )
+    assert sorted(codes(r)[0] if r["userErrors"] else "ok" for r in other_keys) == [
+        "LIMIT_REACHED"
+    ] * 9 + ["ok"]
+    final = (await partner(LEDGER, {"id": same_key[0]["customer"]["id"]}))["node"]
+    assert final["points"]["available"] == 20 + 20 + 70  # the 3rd day in a row: +50
+    await assert_ledger_clean(database)
