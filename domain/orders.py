@@ -466,18 +466,20 @@ class OrderService:
                     f"Only {remaining} {order.currency} of this order is left to refund.",
                 )
             reverse = 0
+            shares: dict[int | None, int] = {}
             if order.points_earned:
                 # Each line of the breakdown (base, each rule) gives back its own share,
                 # floored cumulatively, so the order never gives back more than it got.
                 kept = await uow.repo(EARNING_RULES).breakdown_of(order_id)
-                reverse = sum(
-                    reversal_by_line(
-                        reversal_parts(order.points_earned, kept),
-                        order.amount,
-                        order.refunded_amount,
-                        amount,
-                    )
+                by_line = reversal_by_line(
+                    reversal_parts(order.points_earned, kept),
+                    order.amount,
+                    order.refunded_amount,
+                    amount,
                 )
+                rule_ids = [None, *(line.rule_id for line in kept if line.rule_id is not None)]
+                shares = dict(zip(rule_ids, by_line, strict=True))
+                reverse = sum(by_line)
             order = replace(
                 order,
                 refunded_amount=order.refunded_amount + amount,
@@ -494,7 +496,7 @@ class OrderService:
             if reverse:
                 account = await uow.repo(POINTS).load_account(order.customer_id)
                 entry = account.reverse_for_refund(
-                    reverse, order_id, now, f"refund of order {order.external_id}"
+                    reverse, order_id, now, f"refund of order {order.external_id}", shares
                 )
                 entries = [entry] if entry else []
                 for e in entries:

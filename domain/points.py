@@ -21,7 +21,7 @@ Model:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -295,13 +295,26 @@ class PointsAccount:
         return take
 
     def reverse_for_refund(
-        self, points: int, order_id: int, now: datetime, reason: str
+        self,
+        points: int,
+        order_id: int,
+        now: datetime,
+        reason: str,
+        shares: Mapping[int | None, int] | None = None,
     ) -> LedgerEntry | None:
         """Takes back `points` of an order: its own pending lot first (no entry: those
         points never reached the ledger), then its own available lot, then FIFO,
-        then debt."""
+        then debt. An order earned by rules has a lot per rule: `shares` says how many
+        of the points each rule's pending lot gives back (rule id None: the base), so a
+        pending lot keeps its own share of what is left."""
         own = [lot for lot in self.lots if lot.order_id == order_id and lot.kind is EntryKind.EARN]
         left = points
+        wanted = dict(shares or {})
+        for lot in own:
+            if lot.state is LotState.PENDING and wanted.get(lot.rule_id, 0) > 0:
+                take = self.shrink_pending(lot, min(left, wanted[lot.rule_id]))
+                wanted[lot.rule_id] -= take
+                left -= take
         for lot in own:
             if lot.state is LotState.PENDING:
                 left -= self.shrink_pending(lot, left)

@@ -384,3 +384,35 @@ async def test_metrics_count_points_issued_per_rule_in_the_period(gql, clock):  
         {"rule": {"name": "Everything 2x"}, "points": 110},
     ]
     assert report["metrics"]["current"]["pointsIssued"] == 110 + 110 + 1000
+
+
+async def test_pending_rule_points_keep_their_rule_and_a_refund_shrinks_each_lot(
+    gql, database, settings, clock
+):  # noqa: ANN001
+    from domain.jobs import run_daily
+    from persistence.unit_of_work import SqlUnitOfWork
+    from tests.conftest import utc
+
+    await gql(PROGRAM_UPDATE, {"input": {"pendingDays": 14}})
+    await create_rule(gql, name="Everything 3x", kind="MULTIPLIER", effect={"multiplier": "3"})
+    placed = utc(2026, 5, 1, 9, 30)
+    clock.at = placed
+    recorded = await record(gql, cart("o-p", "100", placed.isoformat()))
+    assert lines_of(recorded["order"]) == [(None, 100, "100.00"), ("Everything 3x", 200, "100.00")]
+    assert recorded["customer"]["points"]["available"] == 0
+    # A quarter refunded while pending: each lot shrinks by its own share (25 and 50).
+    refund = await gql(
+        REFUND, {"input": {"orderExternalId": "o-p", "amount": "25", "idempotencyKey": "p-1"}}
+    )
+    assert refund["orderRefund"]["refund"]["pointsReversed"] == 75
+    report = await run_daily(
+        lambda: SqlUnitOfWork(database, settings.program_defaults()), placed + timedelta(days=14)
+    )
+    assert report.activated_lots == 2
+    ledger = (await gql(LEDGER, {"id": recorded["customer"]["id"]}))["node"]
+    assert ledger["points"]["available"] == 225
+    assert sorted(
+        (e["node"]["points"], e["node"]["rule"] and e["node"]["rule"]["name"])
+        for e in ledger["ledger"]["edges"]
+    ) == [(75, None), (150, "Everything 3x")]
+    await assert_ledger_clean(database)
