@@ -35,7 +35,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from domain.earning_rules.model import EarningRule, RuleKind
-from domain.points import reversal_points
+from domain.points import earned_points, reversal_points
 
 CENT = Decimal("0.01")
 
@@ -211,7 +211,7 @@ def evaluate(
     zone: ZoneInfo,
 ) -> Breakdown:
     """The order's points, line by line of the breakdown (see the module docstring)."""
-    base_points = floor(cart.amount * earn_rate * customer.tier_multiplier)
+    base_points = earned_points(cart.amount, earn_rate, customer.tier_multiplier)
     base = BreakdownLine(None, cart.amount, base_points, base_points)
     lines = line_amounts(cart)
     taken = [False] * len(lines)
