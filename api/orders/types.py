@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api import ids
+from api.auth import requires
 from api.conversion import from_domain
 from api.customers.nodes import load_customer
+from api.earning_rules.loaders import EARNING_RULE
 from api.money import Money, money
 from api.node import Node, register
 from api.orders.loaders import ORDER, ORDER_ITEMS, ORDER_POINTS_BREAKDOWN, ORDER_REFUNDS
@@ -63,11 +65,22 @@ class PointsBreakdownLineType:
     )
     rule_key: strawberry.Private[int | None]
 
-    @strawberry.field(description="The earning rule; null for the base points.")
+    @strawberry.field(
+        description="The earning rule; null for the base points. Needs promotions:read "
+        "(a customer token reads `me { orders { pointsBreakdown { ruleName } } }`).",
+        permission_classes=[requires(Scope.PROMOTIONS_READ)],
+    )
     async def rule(
         self, info: strawberry.Info
     ) -> Annotated[EarningRuleType, strawberry.lazy("api.earning_rules.types")] | None:
         return await _rule(info, self.rule_key)
+
+    @strawberry.field(description="The earning rule's name; null for the base points.")
+    async def rule_name(self, info: strawberry.Info) -> str | None:
+        if self.rule_key is None:
+            return None
+        rule = await info.context.loader(EARNING_RULE).load(self.rule_key)
+        return rule.name if rule else None
 
 
 @strawberry.type(

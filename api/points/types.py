@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api import ids
+from api.auth import requires
 from api.conversion import from_domain
 from api.customers.nodes import load_customer
 from api.errors import BadUserInput
@@ -82,7 +83,8 @@ class LedgerEntryType(Node):
 
     @strawberry.field(
         description="The earning rule whose points these are (null: an order's base points, "
-        "and every entry not made by a rule)."
+        "and every entry not made by a rule). Needs promotions:read.",
+        permission_classes=[requires(Scope.PROMOTIONS_READ)],
     )
     async def rule(
         self, info: strawberry.Info

@@ -52,6 +52,14 @@ query($input: OrderRecordInput!) {
   }
 }"""
 
+SHOPPER_PREVIEW = """
+query($input: OrderRecordInput!) {
+  earningPreview(input: $input) {
+    preview { points lines { ruleName points budgetLimited } }
+    userErrors { field message code }
+  }
+}"""
+
 REFUND = """
 mutation($input: OrderRefundInput!) {
   orderRefund(input: $input) {

@@ -18,6 +18,7 @@ from tests.api.earning_calls import (
     RULE_CREATE,
     RULE_UPDATE,
     RULES,
+    SHOPPER_PREVIEW,
     cart,
     create_rule,
     lines_of,
@@ -299,8 +300,23 @@ async def test_preview_writes_nothing_and_tokens_preview_only_for_themselves(gql
     shopper = gql.as_key(token)
     order = cart("o-t2", "20", "2026-11-03T10:00:00Z")
     order["customer"] = {"id": mine["customer"]["id"]}
-    shown = await preview(shopper, order)
-    assert shown["points"] == 20
+    shown = (await shopper(SHOPPER_PREVIEW, {"input": order}))["earningPreview"]["preview"]
+    assert shown == {
+        "points": 20, "lines": [{"ruleName": None, "points": 20, "budgetLimited": False}]
+    }  # fmt: skip
+    # The shopper sees the promotions' names on its own orders, never the rules' setup.
+    mine_now = await shopper(
+        "{ me { orders(first: 5) { nodes { externalId pointsBreakdown { ruleName points } } } } }"
+    )
+    assert mine_now["me"]["orders"]["nodes"] == [
+        {"externalId": "o-t0", "pointsBreakdown": [
+            {"ruleName": None, "points": 1}, {"ruleName": "Welcome", "points": 500}]}
+    ]  # fmt: skip
+    peek = await shopper.raw(
+        "query($id: ID!) { node(id: $id) { ... on Order { pointsBreakdown { rule { name } } } } }",
+        {"id": mine["order"]["id"]},
+    )
+    assert peek["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     order["customer"] = {"id": other["customer"]["id"]}
     refused = await shopper.raw(PREVIEW, {"input": order})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
