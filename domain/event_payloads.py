@@ -84,9 +84,11 @@ class OrderRefundedV1(EventPayload):
 @dataclass(frozen=True)
 class PointsEarnedV1(EventPayload):
     """Points entered the available balance: an order's points (`kind` EARN, with
-    `orderId`), a referral bonus (`kind` BONUS, with `referralId`), at once or when
-    their lot stopped being pending (the daily pass). Fields that do not apply are
-    null."""
+    `orderId`; one event per ledger entry, so an order that earning rules add to
+    raises one for its base points and one for each rule's), a referral bonus
+    (`kind` BONUS, with `referralId`), an action's points (`activityRecord`: `kind`
+    BONUS, with neither), at once or when their lot stopped being pending (the daily
+    pass). Fields that do not apply are null."""
 
     TYPE = EventType.POINTS_EARNED
     VERSION = 1
