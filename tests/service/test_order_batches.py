@@ -2,7 +2,8 @@
 
 Generated histories (several customers, a customer many times in one batch, the same
 externalId twice in a batch and across batches, refused inputs, pending points, tier
-crossings, referrals that qualify, wrong currencies) are recorded twice into two fresh
+crossings, referrals that qualify, wrong currencies; in some, earning rules with
+budgets that run out mid-batch) are recorded twice into two fresh
 databases: once as batches through `record_many`, once input by input through
 `record`, one after the other. The results and everything stored — statistics,
 ledger, lots, tiers, referrals, events in order — must be the same, and the ledger
@@ -23,12 +24,15 @@ from sqlalchemy import event, select
 
 from domain.clock import FixedClock
 from domain.customers import CustomerRef, ProfileInput
+from domain.earning_rules.model import Budget, BudgetPeriod, Conditions, Effect, RuleFields
+from domain.earning_rules.service import EarningRuleService
 from domain.errors import DomainError, InvalidInput
 from domain.orders import OrderItem, RecordOrder, RecordResult
 from domain.program import TierBasis
 from domain.referrals import RecordReferral
 from persistence.customers import CustomerRow
 from persistence.database import Database
+from persistence.earning_rules import EarningRuleRow, OrderPointsLineRow
 from persistence.events import EventRow
 from persistence.orders import OrderItemRow, OrderRow
 from persistence.points import LedgerEntryRow, LotRow
@@ -103,6 +107,28 @@ async def prepare(
         )
         ids[referee] = recorded.referral.referee_id
     return ids
+
+
+async def add_earning_rules(database: Database, clock: FixedClock) -> None:
+    """Double points on the app, with a total budget and a weekly one per customer
+    that the histories run through, and a first-order bonus stacked on it."""
+    rules = EarningRuleService(wiring.uow_factory(database), clock)
+    await rules.create(
+        RuleFields(
+            name="App double",
+            kind="MULTIPLIER",
+            conditions=Conditions(channels=("app",)),
+            effect=Effect(multiplier=Decimal(2)),
+            budget=Budget(
+                total_points=6000,
+                per_customer_points=1500,
+                per_customer_period=BudgetPeriod.WEEK,
+            ),
+        )
+    )
+    await rules.create(
+        RuleFields(name="Welcome", kind="FIRST_ORDER_BONUS", effect=Effect(points=50))
+    )
 
 
 def history(seed: int, ids: dict[str, int]) -> list[list[RecordOrder]]:
@@ -184,6 +210,8 @@ async def stored(database: Database) -> dict[str, list[Any]]:
         lot = {x.id: (order.get(x.order_id), x.kind, who[x.customer_id]) for x in lots}
         referrals = await rows(ReferralRow, ReferralRow.id)
         referral = {r.id: who[r.customer_id] for r in referrals}
+        earning_rules = await rows(EarningRuleRow, EarningRuleRow.id)
+        rule = {r.id: r.name for r in earning_rules}
 
         def payload(p: dict[str, Any]) -> dict[str, Any]:
             named = {"referrerId": who, "refereeId": who, "fromTierId": tiers, "toTierId": tiers}
@@ -274,6 +302,20 @@ async def stored(database: Database) -> dict[str, list[Any]]:
                 )
                 for h in await rows(TierChangeRow, TierChangeRow.id)
             ],
+            "ledger_rules": [
+                rule.get(e.rule_id) for e in await rows(LedgerEntryRow, LedgerEntryRow.id)
+            ],
+            "breakdowns": [
+                (
+                    order[x.order_id],
+                    who[x.customer_id],
+                    rule.get(x.rule_id),
+                    x.eligible_amount,
+                    x.points,
+                )
+                for x in await rows(OrderPointsLineRow, OrderPointsLineRow.id)
+            ],
+            "budgets": [(r.name, r.budget_used) for r in earning_rules],
             "events": [
                 (e.type, who.get(e.customer_id), payload(e.payload), e.occurred_at)
                 for e in await rows(EventRow, EventRow.id)
@@ -282,15 +324,25 @@ async def stored(database: Database) -> dict[str, list[Any]]:
 
 
 @pytest.mark.parametrize(
-    ("seed", "pending_days", "basis"),
-    [(1, 0, "POINTS_EARNED"), (2, 7, "SPEND"), (3, 0, "SPEND"), (4, 14, "POINTS_EARNED")],
+    ("seed", "pending_days", "basis", "rules"),
+    [
+        (1, 0, "POINTS_EARNED", False),
+        (2, 7, "SPEND", False),
+        (3, 0, "SPEND", False),
+        (4, 14, "POINTS_EARNED", False),
+        (5, 0, "POINTS_EARNED", True),
+        (6, 7, "SPEND", True),
+    ],
 )
 async def test_bulk_gives_what_one_order_record_per_input_gives(
-    database: Database, twin: Database, seed: int, pending_days: int, basis: str
+    database: Database, twin: Database, seed: int, pending_days: int, basis: str, rules: bool
 ):
     clock = FixedClock(START)
     ids = await prepare(database, clock, pending_days, basis)
     assert await prepare(twin, clock, pending_days, basis) == ids
+    if rules:
+        await add_earning_rules(database, clock)
+        await add_earning_rules(twin, clock)
     bulk, one_by_one = wiring.orders(database, clock), wiring.orders(twin, clock)
 
     bulk_results, sequential_results = [], []
@@ -321,7 +373,16 @@ async def test_bulk_gives_what_one_order_record_per_input_gives(
         assert bulk_state[table] == sequential_state[table], table
     await assert_ledger_clean(database)
     await assert_ledger_clean(twin)
-    await assert_points_and_tiers_follow_the_rules(database, TierBasis(basis))
+    if rules:
+        # The rules gave points, and the app rule's budgets ran out on the way.
+        budget = dict(bulk_state["budgets"])
+        assert budget["Welcome"] > 0
+        lines = [b for b in bulk_state["breakdowns"] if b[2] is not None]
+        assert any(line[4] > 0 for line in lines)
+        assert budget["App double"] == sum(line[4] for line in lines if line[2] == "App double")
+        assert budget["App double"] == 6000  # spent in full: the last orders got less
+    else:
+        await assert_points_and_tiers_follow_the_rules(database, TierBasis(basis))
 
 
 async def assert_points_and_tiers_follow_the_rules(database: Database, basis: TierBasis) -> None:
