@@ -11,8 +11,11 @@ An order's statistics count only *counted* orders: those not refunded in full.
 
 Recording is set-based (`OrderService.record_many`, which `record` calls with a batch
 of one): a batch reads what it needs in a few statements, decides each order in input
-order with the pure `decide_order` (the points rule is `order_points`), and writes
-everything with multi-row statements. docs/performance.md walks through it.
+order with the pure `decide_order` (the points rule is `order_breakdown`: the base
+points and the earning rules, `domain.earning_rules.evaluate`), and writes everything
+with multi-row statements. While earning rules are active for a batch, its orders
+are recorded in turn inside its one transaction (their facts depend on the orders
+before them). docs/performance.md walks through it.
 """
 
 from __future__ import annotations
