@@ -85,10 +85,11 @@ class OrderRefundedV1(EventPayload):
 class PointsEarnedV1(EventPayload):
     """Points entered the available balance: an order's points (`kind` EARN, with
     `orderId`; one event per ledger entry, so an order that earning rules add to
-    raises one for its base points and one for each rule's), a referral bonus
-    (`kind` BONUS, with `referralId`), an action's points (`activityRecord`: `kind`
-    BONUS, with neither), at once or when their lot stopped being pending (the daily
-    pass). Fields that do not apply are null."""
+    raises one for its base points and one for each rule's, with `ruleId`), a
+    referral bonus (`kind` BONUS, with `referralId`), an action's points
+    (`activityRecord`: `kind` BONUS, with its ACTIVITY rule's `ruleId`), at once or
+    when their lot stopped being pending (the daily pass). Fields that do not apply
+    are null."""
 
     TYPE = EventType.POINTS_EARNED
     VERSION = 1
@@ -101,6 +102,7 @@ class PointsEarnedV1(EventPayload):
     order_id: int | None
     order_external_id: str | None
     referral_id: int | None
+    rule_id: int | None  # the earning rule whose points these are (null: none)
 
 
 def points_earned(entry: LedgerEntry, order_external_id: str | None = None) -> PointsEarnedV1:
@@ -115,6 +117,7 @@ def points_earned(entry: LedgerEntry, order_external_id: str | None = None) -> P
         order_id=entry.order_id,
         order_external_id=order_external_id,
         referral_id=entry.referral_id,
+        rule_id=entry.rule_id,
     )
 
 
@@ -502,6 +505,7 @@ EXAMPLES: tuple[EventPayload, ...] = (
         order_id=7,
         order_external_id="A-1001",
         referral_id=None,
+        rule_id=None,
     ),
     PointsAdjustedV1(
         customer_id=42, entry_id=312, points=-50, balance=1209, reason="goodwill correction"

@@ -381,6 +381,13 @@ async def test_bulk_gives_what_one_order_record_per_input_gives(
         assert any(line[4] > 0 for line in lines)
         assert budget["App double"] == sum(line[4] for line in lines if line[2] == "App double")
         assert budget["App double"] == 6000  # spent in full: the last orders got less
+        # One points.earned per ledger entry: a rule's line names its rule.
+        by_rule = [e[2] for e in bulk_state["events"] if e[0] == "points.earned"]
+        assert {p["ruleId"] for p in by_rule if p["kind"] == "EARN"} > {None}
+        ruled = [e for e in bulk_state["ledger"] if e[1] == "EARN"]
+        assert len(ruled) == len(
+            [p for p in by_rule if p["kind"] == "EARN" and p["orderId"] is not None]
+        )
     else:
         await assert_points_and_tiers_follow_the_rules(database, TierBasis(basis))
 
