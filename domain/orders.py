@@ -13,9 +13,10 @@ Recording is set-based (`OrderService.record_many`, which `record` calls with a 
 of one): a batch reads what it needs in a few statements, decides each order in input
 order with the pure `decide_order` (the points rule is `order_breakdown`: the base
 points and the earning rules, `domain.earning_rules.evaluate`), and writes everything
-with multi-row statements. While earning rules are active for a batch, its orders
-are recorded in turn inside its one transaction (their facts depend on the orders
-before them). docs/performance.md walks through it.
+with multi-row statements; the earning rules' facts are read once per batch and
+carried from order to order (`BatchFacts`), except while a rule names a saved
+segment: then the orders are recorded in turn inside the batch's one transaction.
+docs/performance.md walks through it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,14 @@ from domain.earning_rules.evaluate import (
     reversal_by_line,
 )
 from domain.earning_rules.model import EarningRule, RuleKind
-from domain.earning_rules.service import EARNING_RULES, Gathered, KeptBreakdown, reversal_parts
+from domain.earning_rules.service import (
+    EARNING_RULES,
+    BatchFacts,
+    Gathered,
+    KeptBreakdown,
+    reversal_parts,
+    uses_segments,
+)
 from domain.errors import DomainError, ErrorCode, ErrorCollector, InvalidInput, present
 from domain.event_payloads import CustomerCreatedV1, OrderRecordedV1, OrderRefundedV1, points_earned
 from domain.events import EVENTS, Event
@@ -437,12 +445,15 @@ def decide_order(
     now: datetime,
     api_key_id: int | None,
     gathered: Gathered | None = None,
+    batch: BatchFacts | None = None,
 ) -> OrderOutcome:
     """Everything a new order (already numbered) decides, in the order orderRecord
     has always taken: statistics, points at the tier held, the order's event, the
     referral it qualifies, then the tier its value now reaches. Changes `state`
     (and `referrer`'s points) so the customer's next order in a batch sees them.
-    `gathered`: the earning rules' facts for this order (None: no rule is active)."""
+    `gathered`: the earning rules' facts for this order, read for it alone; or
+    `batch`: those of the whole batch, which this order then takes its share of
+    (neither: no rule is active)."""
     state.stats = replace(
         state.stats,
         orders_count=state.stats.orders_count + 1,
@@ -452,7 +463,12 @@ def decide_order(
     )
     held = tiers.find_tier(tier_list, state.standing.tier_id)
     multiplier = held.earn_multiplier if held is not None else Decimal(1)
+    if batch is not None and order.award_points:
+        cart = Cart(order.amount, order.placed_at, order.channel, order.items)
+        gathered = batch.gathered(cart, state.customer, state.standing.tier_id, multiplier, program)
     breakdown = order_breakdown(order, program, multiplier, state.standing.tier_id, gathered)
+    if batch is not None:
+        batch.took(state.account.customer_id, order.placed_at, breakdown)
     lots: list[Lot] = []
     earned: list[LedgerEntry] = []
     if breakdown.total > 0:
@@ -650,11 +666,11 @@ class OrderService:
                 and r.kind is not RuleKind.ACTIVITY
                 and any(r.is_active(i.command.placed_at) for i in checked)
             ]
-            if not rules or len(checked) <= 1:
+            if not uses_segments(rules) or len(checked) <= 1:
                 results = await self._record_set(uow, inputs, program, now, rules)
             else:
-                # Earning rules are active: their facts (first order, segments,
-                # budgets spent) depend on the orders before, so each order is
+                # A rule names a saved segment: whether the customer is in it depends
+                # on the orders before (their count, spend, dates), so each order is
                 # recorded in turn, in this transaction, exactly as `record` would
                 # record it. Every lock the batch needs is taken first, in id order
                 # (the customers with their referrers, then the budgeted rules), so
@@ -703,8 +719,10 @@ class OrderService:
         rules: Sequence[EarningRule],
     ) -> list[RecordResult | Refusal]:
         """Records checked inputs in one round of statements: reads, decisions in
-        input order, multi-row writes. With earning rules (`rules`, the active ones)
-        it is given one input at a time (see `_record_batch_once`)."""
+        input order, multi-row writes. `rules`: the active earning rules; their facts
+        are read for the whole batch (`batch_facts`), or, when a rule names a saved
+        segment, per order (`gather`: then it is given one input at a time, see
+        `_record_batch_once`)."""
         checked = [i for i in inputs if i.refusal is None]
         if not checked:
             return [i.refusal for i in inputs if i.refusal is not None]
@@ -718,7 +736,18 @@ class OrderService:
             sorted(locked), program.tier_basis, tiers.qualifying_window(program, now)
         )
         created = self._plan(inputs, locked, existing, now)
-        if rules:
+        batch = None
+        if rules and not uses_segments(rules):
+            # Before the batch's orders exist: each order's facts are then the ones
+            # the orders before it in the batch leave (see BatchFacts).
+            batch = await earning.batch_facts(
+                uow,
+                rules,
+                sorted(locked),
+                [i.new_order.placed_at for i in inputs if i.new_order is not None],
+                program,
+            )
+        elif rules:
             # Before the order (and a customer it creates) exists, so its facts (first
             # order, segments) are the ones a preview of the same cart sees.
             for item in inputs:
@@ -748,7 +777,7 @@ class OrderService:
             states[present(customer.id, "customer id")] = CustomerState.of(
                 customer, Decimal(0), None
             )
-        results, outcomes = self._decide(inputs, states, tier_list, program, now)
+        results, outcomes = self._decide(inputs, states, tier_list, program, now, batch)
         await self._write(uow, states, outcomes, program, now)
         return results
 
@@ -825,6 +854,7 @@ class OrderService:
         tier_list: Sequence[tiers.Tier],
         program: ProgramSettings,
         now: datetime,
+        batch: BatchFacts | None,
     ) -> tuple[list[RecordResult | Refusal], list[OrderOutcome]]:
         results: list[RecordResult | Refusal] = []
         outcomes: list[OrderOutcome] = []
@@ -850,6 +880,7 @@ class OrderService:
                 now,
                 item.command.api_key_id,
                 item.gathered,
+                batch,
             )
             if item.creates:
                 outcome.created = state.customer

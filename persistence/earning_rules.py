@@ -42,7 +42,7 @@ from domain.points import EntryKind
 from domain.program import ProgramSettings
 from domain.segment_rules import Rule, RuleErrors, parse_rule
 from domain.segments import Segment
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.classification import classification_query
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
@@ -318,6 +318,32 @@ class SqlEarningRuleRepository:
         ).first()
         return found is not None
 
+    async def with_orders(self, customer_ids: Sequence[int]) -> set[int]:
+        rows = await self.session.execute(
+            select(OrderRow.customer_id).where(OrderRow.customer_id.in_(customer_ids)).distinct()
+        )
+        return set(rows.scalars())
+
+    async def customer_lines(
+        self, rule_ids: Sequence[int], customer_ids: Sequence[int], start: datetime, end: datetime
+    ) -> list[tuple[int, int, datetime, int]]:
+        rows = await self.session.execute(
+            select(
+                OrderPointsLineRow.rule_id,
+                OrderPointsLineRow.customer_id,
+                OrderPointsLineRow.placed_at,
+                OrderPointsLineRow.points,
+            )
+            .where(
+                OrderPointsLineRow.rule_id.in_(rule_ids),
+                OrderPointsLineRow.customer_id.in_(customer_ids),
+                OrderPointsLineRow.placed_at >= start,
+                OrderPointsLineRow.placed_at < end,
+            )
+            .order_by(OrderPointsLineRow.id)
+        )
+        return [(int(r[0] or 0), int(r[1]), r[2], int(r[3])) for r in rows.all()]
+
     async def unknown_references(
         self, tier_ids: Sequence[int], segment_id: int | None
     ) -> tuple[set[int], bool]:
@@ -361,7 +387,7 @@ class SqlEarningRuleRepository:
         if not lines:
             return
         await self.session.execute(
-            insert(OrderPointsLineRow),
+            insert(table_of(OrderPointsLineRow)),
             [
                 {
                     "order_id": order_id,

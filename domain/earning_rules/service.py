@@ -27,7 +27,7 @@ from domain.earning_rules.model import (
     apply_fields,
     period_of,
 )
-from domain.errors import DomainError, ErrorCode, ErrorCollector
+from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.program import ProgramSettings
 from domain.tiers import earn_multiplier
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
@@ -62,6 +62,17 @@ class EarningRuleRepository(Protocol):
         ...
 
     async def has_orders(self, customer_id: int) -> bool: ...
+    async def with_orders(self, customer_ids: Sequence[int]) -> set[int]:
+        """Which of the customers have an order (one query)."""
+        ...
+
+    async def customer_lines(
+        self, rule_ids: Sequence[int], customer_ids: Sequence[int], start: datetime, end: datetime
+    ) -> list[tuple[int, int, datetime, int]]:
+        """(rule id, customer id, placed at, points) of the rules' breakdown lines for
+        these customers on orders placed in [start, end) (one query)."""
+        ...
+
     async def unknown_references(
         self, tier_ids: Sequence[int], segment_id: int | None
     ) -> tuple[set[int], bool]:
@@ -193,6 +204,99 @@ async def decide(
         earn_rate=program.earn_rate,
         zone=program.zone,
     )
+
+
+@dataclass
+class BatchFacts:
+    """The earning rules' facts for a whole batch of orders, read in a fixed number of
+    statements (`batch_facts`) and then carried in memory: each order decided in the
+    batch takes its share (`took`), so the next one sees the budgets, and the first
+    order, as `gather` would read them after the earlier orders were written. Only
+    for rules that name no saved segment (membership depends on the orders before)."""
+
+    rules: list[EarningRule]
+    spent: dict[int, int]  # what each budgeted rule has given in all
+    lines: list[tuple[int, int, datetime, int]]  # (rule, customer, placed at, points)
+    ordered: set[int]  # customers with an order
+
+    def gathered(
+        self,
+        cart: Cart,
+        customer: Customer,
+        tier_id: int | None,
+        multiplier: Decimal,
+        program: ProgramSettings,
+    ) -> Gathered:
+        """What `gather` would find for this order now (customer: as the batch holds
+        them, with its id)."""
+        facts = CustomerFacts(
+            tier_id=tier_id,
+            tier_multiplier=multiplier,
+            birthday=customer.birthday,
+            first_order=customer.id not in self.ordered,
+        )
+        rules = [
+            r
+            for r in self.rules
+            if r.is_active(cart.placed_at) and order_conditions_hold(r, cart, facts, program.zone)
+        ]
+        budgets: dict[int, BudgetLeft] = {}
+        for rule in rules:
+            rule_id = rule.id or 0
+            total_left = None
+            if rule.budget.total_points is not None:
+                total_left = max(rule.budget.total_points - self.spent.get(rule_id, 0), 0)
+            customer_left = None
+            if rule.budget.per_customer_points is not None:
+                start, end = _utc_bounds(rule, cart.placed_at, program)
+                used = sum(
+                    points
+                    for line_rule, who, at, points in self.lines
+                    if line_rule == rule_id and who == customer.id and start <= at < end
+                )
+                customer_left = max(rule.budget.per_customer_points - used, 0)
+            budgets[rule_id] = BudgetLeft(total_left, customer_left)
+        return Gathered(rules, facts, budgets)
+
+    def took(self, customer_id: int, placed_at: datetime, breakdown: Breakdown | None) -> None:
+        """The customer now has an order; its rule lines spend the budgets."""
+        self.ordered.add(customer_id)
+        for line in breakdown.awarded if breakdown is not None else []:
+            if line.rule_id is not None:
+                self.spent[line.rule_id] = self.spent.get(line.rule_id, 0) + line.points
+                self.lines.append((line.rule_id, customer_id, placed_at, line.points))
+
+
+def uses_segments(rules: Sequence[EarningRule]) -> bool:
+    return any(r.conditions.segment_id is not None for r in rules)
+
+
+async def batch_facts(
+    uow: UnitOfWork,
+    rules: Sequence[EarningRule],
+    customer_ids: Sequence[int],
+    placed: Sequence[datetime],
+    program: ProgramSettings,
+) -> BatchFacts:
+    """The facts of a batch's orders (`placed`: their instants) for its customers,
+    already locked: the budgeted rules' rows locked in id order (what they gave),
+    which customers have an order, and the lines of the rules with customer budgets
+    over every period the orders fall in. Before the batch's orders are written."""
+    repo = uow.repo(EARNING_RULES)
+    budgeted = sorted(r.id for r in rules if r.id is not None and r.budget.total_points is not None)
+    spent = await repo.lock_budgets(budgeted) if budgeted else {}
+    ordered = await repo.with_orders(customer_ids) if customer_ids else set()
+    capped = [r for r in rules if r.id is not None and r.budget.per_customer_points is not None]
+    lines: list[tuple[int, int, datetime, int]] = []
+    if capped and customer_ids and placed:
+        bounds = [_utc_bounds(r, at, program) for r in capped for at in placed]
+        lines = await repo.customer_lines(
+            sorted(present(r.id, "rule id") for r in capped),
+            customer_ids,
+            min(b[0] for b in bounds),
+            max(b[1] for b in bounds),
+        )
+    return BatchFacts(list(rules), dict(spent), lines, set(ordered))
 
 
 @dataclass(frozen=True)
