@@ -1,6 +1,8 @@
 """Earning rules: the admin's upkeep, and the two steps an order's earning takes
-around the pure `evaluate` — gathering the facts (with the budget rows locked when
-the order is being recorded) and keeping the breakdown (budgets spent with it)."""
+around the pure `evaluate` (which `domain.orders.order_breakdown` calls) — gathering
+the facts (`gather` for one order; `batch_facts` for a batch, carried in memory from
+order to order; the budget rows locked when orders are being recorded) and keeping
+the breakdowns (`keep_many`, budgets spent with them)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from domain.earning_rules.evaluate import (
     BudgetLeft,
     Cart,
     CustomerFacts,
-    evaluate,
     order_conditions_hold,
 )
 from domain.earning_rules.model import (
@@ -184,26 +185,6 @@ async def gather(
             customer_left = max(rule.budget.per_customer_points - used, 0)
         budgets[rule_id] = BudgetLeft(total_left, customer_left)
     return Gathered(rules, facts, budgets)
-
-
-async def decide(
-    uow: UnitOfWork,
-    cart: Cart,
-    customer: Customer | None,
-    program: ProgramSettings,
-    *,
-    lock: bool,
-) -> Breakdown:
-    """The order's breakdown as the facts are now (`gather`, then `evaluate`)."""
-    found = await gather(uow, cart, customer, program, lock=lock)
-    return evaluate(
-        cart,
-        found.facts,
-        found.rules,
-        found.budgets,
-        earn_rate=program.earn_rate,
-        zone=program.zone,
-    )
 
 
 @dataclass
