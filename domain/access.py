@@ -52,6 +52,10 @@ class Scope(StrEnum):
     COUPONS_READ = "coupons:read"
     COUPONS_WRITE = "coupons:write"
     COUPONS_USE = "coupons:use"
+    PROMOTIONS_READ = "promotions:read"
+    PROMOTIONS_WRITE = "promotions:write"
+    POINTS_PREVIEW = "points:preview"
+    ACTIVITIES_WRITE = "activities:write"
 
 
 class Role(StrEnum):
@@ -76,6 +80,9 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.REFERRALS_WRITE,
             Scope.FEEDBACK_WRITE,
             Scope.COUPONS_USE,
+            Scope.PROMOTIONS_READ,
+            Scope.POINTS_PREVIEW,
+            Scope.ACTIVITIES_WRITE,
         }
     ),
     Role.PARTNER: frozenset(
@@ -89,6 +96,9 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.FEEDBACK_WRITE,
             # Partner systems follow the outbox (`events`, filtered to their types).
             Scope.EVENTS_READ,
+            Scope.PROMOTIONS_READ,
+            Scope.POINTS_PREVIEW,
+            Scope.ACTIVITIES_WRITE,
         }
     ),
     Role.ANALYST: frozenset(
@@ -99,12 +109,15 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.METRICS_READ,
             Scope.SEGMENTS_READ,
             Scope.COUPONS_READ,
+            Scope.PROMOTIONS_READ,
         }
     ),
 }
 
 # What a customer token may do, and only for its own customer.
-CUSTOMER_TOKEN_SCOPES: frozenset[Scope] = frozenset({Scope.REWARDS_READ, Scope.REWARDS_REDEEM})
+CUSTOMER_TOKEN_SCOPES: frozenset[Scope] = frozenset(
+    {Scope.REWARDS_READ, Scope.REWARDS_REDEEM, Scope.POINTS_PREVIEW}
+)
 
 
 @dataclass

@@ -84,9 +84,12 @@ class OrderRefundedV1(EventPayload):
 @dataclass(frozen=True)
 class PointsEarnedV1(EventPayload):
     """Points entered the available balance: an order's points (`kind` EARN, with
-    `orderId`), a referral bonus (`kind` BONUS, with `referralId`), at once or when
-    their lot stopped being pending (the daily pass). Fields that do not apply are
-    null."""
+    `orderId`; one event per ledger entry, so an order that earning rules add to
+    raises one for its base points and one for each rule's, with `ruleId`), a
+    referral bonus (`kind` BONUS, with `referralId`), an action's points
+    (`activityRecord`: `kind` BONUS, with its ACTIVITY rule's `ruleId`), at once or
+    when their lot stopped being pending (the daily pass). Fields that do not apply
+    are null."""
 
     TYPE = EventType.POINTS_EARNED
     VERSION = 1
@@ -99,6 +102,7 @@ class PointsEarnedV1(EventPayload):
     order_id: int | None
     order_external_id: str | None
     referral_id: int | None
+    rule_id: int | None  # the earning rule whose points these are (null: none)
 
 
 def points_earned(entry: LedgerEntry, order_external_id: str | None = None) -> PointsEarnedV1:
@@ -113,6 +117,7 @@ def points_earned(entry: LedgerEntry, order_external_id: str | None = None) -> P
         order_id=entry.order_id,
         order_external_id=order_external_id,
         referral_id=entry.referral_id,
+        rule_id=entry.rule_id,
     )
 
 
@@ -500,6 +505,7 @@ EXAMPLES: tuple[EventPayload, ...] = (
         order_id=7,
         order_external_id="A-1001",
         referral_id=None,
+        rule_id=None,
     ),
     PointsAdjustedV1(
         customer_id=42, entry_id=312, points=-50, balance=1209, reason="goodwill correction"

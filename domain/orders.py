@@ -11,8 +11,12 @@ An order's statistics count only *counted* orders: those not refunded in full.
 
 Recording is set-based (`OrderService.record_many`, which `record` calls with a batch
 of one): a batch reads what it needs in a few statements, decides each order in input
-order with the pure `decide_order` (the points rule is `order_points`), and writes
-everything with multi-row statements. docs/performance.md walks through it.
+order with the pure `decide_order` (the points rule is `order_breakdown`: the base
+points and the earning rules, `domain.earning_rules.evaluate`), and writes everything
+with multi-row statements; the earning rules' facts are read once per batch and
+carried from order to order (`BatchFacts`), except while a rule names a saved
+segment: then the orders are recorded in turn inside the batch's one transaction.
+docs/performance.md walks through it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,24 @@ from domain.customers import (
     found_or_prepared,
     ref_key,
 )
+from domain.earning_rules import service as earning
+from domain.earning_rules.evaluate import (
+    Breakdown,
+    BreakdownLine,
+    Cart,
+    CustomerFacts,
+    evaluate,
+    reversal_by_line,
+)
+from domain.earning_rules.model import EarningRule, RuleKind
+from domain.earning_rules.service import (
+    EARNING_RULES,
+    BatchFacts,
+    Gathered,
+    KeptBreakdown,
+    reversal_parts,
+    uses_segments,
+)
 from domain.errors import DomainError, ErrorCode, ErrorCollector, InvalidInput, present
 from domain.event_payloads import CustomerCreatedV1, OrderRecordedV1, OrderRefundedV1, points_earned
 from domain.events import EVENTS, Event
@@ -51,9 +73,7 @@ from domain.points import (
     LedgerEntry,
     Lot,
     PointsAccount,
-    earned_points,
     lot_dates,
-    reversal_points,
 )
 from domain.program import PROGRAM, ProgramSettings, TierBasis
 from domain.referrals import REFERRALS
@@ -128,7 +148,17 @@ class RecordResult:
     order: Order
     customer: Customer
     replayed: bool
-    entry: LedgerEntry | None = None
+    # The order's EARN entries that reached the balance: the base, then each rule's.
+    entries: list[LedgerEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """What `record` would award this cart now: `customer_id` None for a customer
+    the order would create."""
+
+    customer_id: int | None
+    breakdown: Breakdown
 
 
 @dataclass(frozen=True)
@@ -274,43 +304,66 @@ def validate_order(command: RecordOrder, program: ProgramSettings, now: datetime
 # ---- the per-order decision (pure), shared by orderRecord and ordersRecordBulk ------
 
 
-def order_points(order: Order, program: ProgramSettings, multiplier: Decimal) -> int:
-    """THE points decision for one order: what it earns, given the program and the
-    customer's tier multiplier as held when the order comes in. Every path that
-    records an order asks here (a new earning rule belongs in this function)."""
+def order_breakdown(
+    order: Order,
+    program: ProgramSettings,
+    multiplier: Decimal,
+    tier_id: int | None,
+    gathered: Gathered | None,
+) -> Breakdown:
+    """THE points decision for one order: its base points and what each earning rule
+    adds (the pure `evaluate`), given the customer's tier (and its multiplier) as
+    held when the order comes in and the facts gathered for the rules (`gathered`:
+    None when no earning rule is active). orderRecord, ordersRecordBulk and
+    earningPreview all ask here."""
     if not order.award_points:
-        return 0
-    return earned_points(order.amount, program.earn_rate, multiplier)
+        return Breakdown(BreakdownLine(None, order.amount, 0, 0))
+    cart = Cart(order.amount, order.placed_at, order.channel, order.items)
+    if gathered is None:
+        facts, rules, budgets = CustomerFacts(tier_multiplier=multiplier), [], {}
+    else:
+        facts = replace(gathered.facts, tier_id=tier_id, tier_multiplier=multiplier)
+        rules, budgets = gathered.rules, gathered.budgets
+    return evaluate(cart, facts, rules, budgets, earn_rate=program.earn_rate, zone=program.zone)
 
 
 def earn(
     account: PointsAccount,
     order: Order,
-    points: int,
+    breakdown: Breakdown,
     program: ProgramSettings,
     now: datetime,
     api_key_id: int | None,
-) -> LedgerEntry | None:
-    """Credits the order's points into a lot of its own; returns the ledger entry, or
-    None while the lot is pending. Sets `order.points_earned`."""
+) -> tuple[list[Lot], list[LedgerEntry]]:
+    """Credits the order's points, one lot per line of its breakdown (the base, then
+    each rule's, linked to its rule), all with the order's dates; returns the lots and
+    the ledger entries of those available now (none while pending). Sets
+    `order.points_earned`."""
     # An order stamped a little ahead of our clock (CLOCK_SKEW) starts its lot now:
     # otherwise pending_days=0 would leave its points pending until the next job.
     available_at, expires_at = lot_dates(
         min(order.placed_at, now), program.pending_days, program.expiry_days
     )
-    entry = account.credit(
-        EntryKind.EARN,
-        points,
-        now=now,
-        available_at=available_at,
-        expires_at=expires_at,
-        reason=f"order {order.external_id}",
-        order_id=order.id,
-    )
-    if entry is not None:
-        entry.api_key_id = api_key_id
-    order.points_earned = points
-    return entry
+    lots: list[Lot] = []
+    entries: list[LedgerEntry] = []
+    for line in breakdown.awarded:
+        entry = account.credit(
+            EntryKind.EARN,
+            line.points,
+            now=now,
+            available_at=available_at,
+            expires_at=expires_at,
+            reason=f"order {order.external_id}"
+            + ("" if line.rule_id is None else " (earning rule)"),
+            order_id=order.id,
+            rule_id=line.rule_id,
+        )
+        lots.append(account.new_lots[-1])
+        if entry is not None:
+            entry.api_key_id = api_key_id
+            entries.append(entry)
+    order.points_earned = breakdown.total
+    return lots, entries
 
 
 @dataclass
@@ -367,12 +420,13 @@ class OrderOutcome:
     """What recording one new order changes, beyond the order row itself."""
 
     order: Order
-    entry: LedgerEntry | None
+    earned: list[LedgerEntry]  # the order's own EARN entries that reached the balance
     lots: list[Lot]
     entries: list[LedgerEntry]
     qualification: referrals.Qualification | None
     tier_change: tiers.TierChange | None
     created: Customer | None = None  # the customer this order created, if it did
+    breakdown: Breakdown | None = None  # what it earned, line by line (points > 0)
 
 
 def qualifying_contribution(order: Order, program: ProgramSettings, now: datetime) -> Decimal:
@@ -395,11 +449,16 @@ def decide_order(
     program: ProgramSettings,
     now: datetime,
     api_key_id: int | None,
+    gathered: Gathered | None = None,
+    batch: BatchFacts | None = None,
 ) -> OrderOutcome:
     """Everything a new order (already numbered) decides, in the order orderRecord
     has always taken: statistics, points at the tier held, the order's event, the
     referral it qualifies, then the tier its value now reaches. Changes `state`
-    (and `referrer`'s points) so the customer's next order in a batch sees them."""
+    (and `referrer`'s points) so the customer's next order in a batch sees them.
+    `gathered`: the earning rules' facts for this order, read for it alone; or
+    `batch`: those of the whole batch, which this order then takes its share of
+    (neither: no rule is active)."""
     state.stats = replace(
         state.stats,
         orders_count=state.stats.orders_count + 1,
@@ -409,13 +468,17 @@ def decide_order(
     )
     held = tiers.find_tier(tier_list, state.standing.tier_id)
     multiplier = held.earn_multiplier if held is not None else Decimal(1)
-    points = order_points(order, program, multiplier)
-    entry = None
+    if batch is not None and order.award_points:
+        cart = Cart(order.amount, order.placed_at, order.channel, order.items)
+        gathered = batch.gathered(cart, state.customer, state.standing.tier_id, multiplier, program)
+    breakdown = order_breakdown(order, program, multiplier, state.standing.tier_id, gathered)
+    if batch is not None:
+        batch.took(state.account.customer_id, order.placed_at, breakdown)
     lots: list[Lot] = []
-    if points > 0:
-        entry = earn(state.account, order, points, program, now, api_key_id)
-        lots.append(state.account.new_lots[-1])
-    entries = [entry] if entry is not None else []
+    earned: list[LedgerEntry] = []
+    if breakdown.total > 0:
+        lots, earned = earn(state.account, order, breakdown, program, now, api_key_id)
+    entries = list(earned)
     accounts = {state.account.customer_id: state.account}
     if referrer is not None:
         accounts[referrer.account.customer_id] = referrer.account
@@ -432,13 +495,22 @@ def decide_order(
         state.standing = tiers.Standing(
             change.customer_id, change.to_tier.id if change.to_tier else None, change.at
         )
-    return OrderOutcome(order, entry, lots, entries, qualification, change)
+    return OrderOutcome(
+        order,
+        earned,
+        lots,
+        entries,
+        qualification,
+        change,
+        breakdown=breakdown if breakdown.total > 0 else None,
+    )
 
 
 def order_events(outcome: OrderOutcome, program: ProgramSettings, now: datetime) -> list[Event]:
     """The events of one recorded order, in the order orderRecord has always raised
     them: `customer.created` (when the order created its customer), the order's
-    `points.earned`, `order.recorded`, the referral it qualified, the tier move. Made
+    `points.earned` (one per EARN entry: the base, then each earning rule's),
+    `order.recorded`, the referral it qualified, the tier move. Made
     after the writes, so every id a payload carries exists."""
     order, created = outcome.order, outcome.created
     events: list[Event] = []
@@ -448,8 +520,8 @@ def order_events(outcome: OrderOutcome, program: ProgramSettings, now: datetime)
                 CustomerCreatedV1(present(created.id, "customer id"), created.external_id), now
             )
         )
-    if outcome.entry is not None:
-        events.append(Event.of(points_earned(outcome.entry, order.external_id), now))
+    for entry in outcome.earned:
+        events.append(Event.of(points_earned(entry, order.external_id), now))
     events.append(
         Event.of(
             OrderRecordedV1(
@@ -489,6 +561,7 @@ class _Input:
     creates: bool = False
     new_order: Order | None = None
     replay_of: Order | None = None
+    gathered: Gathered | None = None  # the earning rules' facts, when any is active
 
 
 class OrderService:
@@ -530,6 +603,51 @@ class OrderService:
             return []
         return await retrying(lambda: self._record_batch_once(commands))
 
+    async def preview(self, command: RecordOrder) -> PreviewResult:
+        """What `record` would award this cart now, by the very same decision
+        (`order_breakdown` on the facts `record` gathers), writing nothing (no budget
+        is held: a concurrent order may still spend it first). The order's externalId
+        is not needed and not checked for replays."""
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            program = await uow.repo(PROGRAM).get()
+            probe = replace(command, external_id=command.external_id or "preview")
+            valid = validate_order(probe, program, now)
+            key = ref_key(command.customer, ("customer",))
+            found = await uow.repo(CUSTOMERS).find_many(
+                [key] if isinstance(key, int) else [], [key] if isinstance(key, str) else []
+            )
+            customer, created = found_or_prepared(
+                command.customer,
+                key,
+                found[0] if found else None,
+                now,
+                phone_region=self.phone_region,
+                path=("customer",),
+            )
+            order = Order(
+                id=None,
+                customer_id=customer.id or 0,
+                external_id=valid.external_id,
+                amount=valid.amount,
+                currency=valid.currency,
+                placed_at=command.placed_at,
+                channel=valid.channel,
+                award_points=command.award_points,
+                request_hash="",
+                created_at=now,
+                items=valid.items,
+            )
+            gathered = None
+            if command.award_points:
+                cart = Cart(order.amount, order.placed_at, order.channel, order.items)
+                gathered = await earning.gather(uow, cart, customer, program, lock=False)
+            tier_id = customer.stats.tier_id if customer.stats else None
+            held = tiers.find_tier(await uow.repo(TIERS).all(), tier_id)
+            multiplier = held.earn_multiplier if held is not None else Decimal(1)
+            breakdown = order_breakdown(order, program, multiplier, tier_id, gathered)
+            return PreviewResult(None if created else customer.id, breakdown)
+
     async def _record_batch_once(
         self, commands: Sequence[RecordOrder]
     ) -> list[RecordResult | Refusal]:
@@ -543,53 +661,130 @@ class OrderService:
                     item.key = ref_key(item.command.customer, ("customer",))
                 except (DomainError, InvalidInput) as exc:
                     item.refusal = exc
-            keys = [i.key for i in inputs if i.refusal is None]
-            found = await uow.repo(CUSTOMERS).find_many(
-                [k for k in keys if isinstance(k, int)], [k for k in keys if isinstance(k, str)]
-            )
-            found_ids = [present(c.id, "customer id") for c in found]
-            # Read the referrals before taking any lock (see lock_with_referrer): the
-            # referrers of pending ones are locked with the customers, in id order.
-            pending = await uow.repo(REFERRALS).by_referees(found_ids)
-            locked = await uow.repo(CUSTOMERS).lock_many(
-                [*found_ids, *_referrers(pending.values())]
-            )
-            # A referral recorded between that read and the locks: its referrer too.
-            referral_of = await uow.repo(REFERRALS).by_referees(found_ids)
-            late = set(_referrers(referral_of.values())) - set(locked)
-            if late:
-                locked.update(await uow.repo(CUSTOMERS).lock_many(sorted(late)))
-            existing = await uow.repo(ORDERS).by_external_ids(
-                [i.valid.external_id for i in inputs if i.valid is not None and i.refusal is None]
-            )
-            tier_list = await uow.repo(TIERS).all()
-            # Before this batch's orders are written: decide_order adds each one's share.
-            values = await uow.repo(TIERS).qualifying_values(
-                sorted(locked), program.tier_basis, tiers.qualifying_window(program, now)
-            )
-            created = self._plan(inputs, locked, existing, now)
-            await uow.repo(CUSTOMERS).add_many(created)
-            new_orders = [i.new_order for i in inputs if i.new_order is not None]
-            for item in inputs:
-                if item.new_order is not None:
-                    customer_id = present(present(item.customer, "customer").id, "customer id")
-                    item.new_order.customer_id = customer_id
-                    item.new_order.request_hash = fingerprint(
-                        customer_id, str(item.new_order.amount)
-                    )
-            await uow.repo(ORDERS).add_many(new_orders)
-            states = {
-                cid: CustomerState.of(c, values.get(cid, Decimal(0)), referral_of.get(cid))
-                for cid, c in locked.items()
-            }
-            for customer in created:
-                states[present(customer.id, "customer id")] = CustomerState.of(
-                    customer, Decimal(0), None
+            checked = [i for i in inputs if i.refusal is None]
+            # One read tells whether any earning rule can apply to this batch.
+            live = await uow.repo(EARNING_RULES).live()
+            rules = [
+                r
+                for r in live
+                if r.id is not None
+                and r.kind is not RuleKind.ACTIVITY
+                and any(r.is_active(i.command.placed_at) for i in checked)
+            ]
+            if not uses_segments(rules) or len(checked) <= 1:
+                results = await self._record_set(uow, inputs, program, now, rules)
+            else:
+                # A rule names a saved segment: whether the customer is in it depends
+                # on the orders before (their count, spend, dates), so each order is
+                # recorded in turn, in this transaction, exactly as `record` would
+                # record it. Every lock the batch needs is taken first, in id order
+                # (the customers with their referrers, then the budgeted rules), so
+                # two batches cannot deadlock on them.
+                await self._lock_customers(uow, checked)
+                budgeted = sorted(
+                    present(r.id, "rule id") for r in rules if r.budget.total_points is not None
                 )
-            results, outcomes = self._decide(inputs, states, tier_list, program, now)
-            await self._write(uow, states, outcomes, program, now)
+                if budgeted:
+                    await uow.repo(EARNING_RULES).lock_budgets(budgeted)
+                results = []
+                for item in inputs:
+                    results += await self._record_set(uow, [item], program, now, rules)
             await uow.commit()
             return results
+
+    @staticmethod
+    async def _lock_customers(
+        uow: UnitOfWork, inputs: Sequence[_Input]
+    ) -> tuple[dict[int, Customer], dict[int, referrals.Referral]]:
+        """Locks the inputs' known customers with the referrers of their pending
+        referrals, in id order; returns them and the referrals where they are the
+        referee."""
+        keys = [i.key for i in inputs]
+        found = await uow.repo(CUSTOMERS).find_many(
+            [k for k in keys if isinstance(k, int)], [k for k in keys if isinstance(k, str)]
+        )
+        found_ids = [present(c.id, "customer id") for c in found]
+        # Read the referrals before taking any lock (see lock_with_referrer): the
+        # referrers of pending ones are locked with the customers, in id order.
+        pending = await uow.repo(REFERRALS).by_referees(found_ids)
+        locked = await uow.repo(CUSTOMERS).lock_many([*found_ids, *_referrers(pending.values())])
+        # A referral recorded between that read and the locks: its referrer too.
+        referral_of = await uow.repo(REFERRALS).by_referees(found_ids)
+        late = set(_referrers(referral_of.values())) - set(locked)
+        if late:
+            locked.update(await uow.repo(CUSTOMERS).lock_many(sorted(late)))
+        return locked, referral_of
+
+    async def _record_set(
+        self,
+        uow: UnitOfWork,
+        inputs: Sequence[_Input],
+        program: ProgramSettings,
+        now: datetime,
+        rules: Sequence[EarningRule],
+    ) -> list[RecordResult | Refusal]:
+        """Records checked inputs in one round of statements: reads, decisions in
+        input order, multi-row writes. `rules`: the active earning rules; their facts
+        are read for the whole batch (`batch_facts`), or, when a rule names a saved
+        segment, per order (`gather`: then it is given one input at a time, see
+        `_record_batch_once`)."""
+        checked = [i for i in inputs if i.refusal is None]
+        if not checked:
+            return [i.refusal for i in inputs if i.refusal is not None]
+        locked, referral_of = await self._lock_customers(uow, checked)
+        existing = await uow.repo(ORDERS).by_external_ids(
+            [present(i.valid, "valid order").external_id for i in checked]
+        )
+        tier_list = await uow.repo(TIERS).all()
+        # Before this batch's orders are written: decide_order adds each one's share.
+        values = await uow.repo(TIERS).qualifying_values(
+            sorted(locked), program.tier_basis, tiers.qualifying_window(program, now)
+        )
+        created = self._plan(inputs, locked, existing, now)
+        batch = None
+        if rules and not uses_segments(rules):
+            # Before the batch's orders exist: each order's facts are then the ones
+            # the orders before it in the batch leave (see BatchFacts).
+            batch = await earning.batch_facts(
+                uow,
+                rules,
+                sorted(locked),
+                [i.new_order.placed_at for i in inputs if i.new_order is not None],
+                program,
+            )
+        elif rules:
+            # Before the order (and a customer it creates) exists, so its facts (first
+            # order, segments) are the ones a preview of the same cart sees.
+            for item in inputs:
+                if item.new_order is not None and item.command.award_points:
+                    order = item.new_order
+                    item.gathered = await earning.gather(
+                        uow,
+                        Cart(order.amount, order.placed_at, order.channel, order.items),
+                        item.customer,
+                        program,
+                        lock=True,
+                        live=rules,
+                    )
+        await uow.repo(CUSTOMERS).add_many(created)
+        new_orders = [i.new_order for i in inputs if i.new_order is not None]
+        for item in inputs:
+            if item.new_order is not None:
+                customer_id = present(present(item.customer, "customer").id, "customer id")
+                item.new_order.customer_id = customer_id
+                item.new_order.request_hash = fingerprint(customer_id, str(item.new_order.amount))
+        await uow.repo(ORDERS).add_many(new_orders)
+        states = {
+            cid: CustomerState.of(c, values.get(cid, Decimal(0)), referral_of.get(cid))
+            for cid, c in locked.items()
+        }
+        for customer in created:
+            states[present(customer.id, "customer id")] = CustomerState.of(
+                customer, Decimal(0), None
+            )
+        results, outcomes = self._decide(inputs, states, tier_list, program, now, batch)
+        await self._write(uow, states, outcomes, program, now)
+        return results
 
     def _plan(
         self,
@@ -664,6 +859,7 @@ class OrderService:
         tier_list: Sequence[tiers.Tier],
         program: ProgramSettings,
         now: datetime,
+        batch: BatchFacts | None,
     ) -> tuple[list[RecordResult | Refusal], list[OrderOutcome]]:
         results: list[RecordResult | Refusal] = []
         outcomes: list[OrderOutcome] = []
@@ -681,13 +877,21 @@ class OrderService:
             if referral is not None and referral.status is referrals.ReferralStatus.PENDING:
                 referrer = states[referral.referrer_id]
             outcome = decide_order(
-                order, state, referrer, tier_list, program, now, item.command.api_key_id
+                order,
+                state,
+                referrer,
+                tier_list,
+                program,
+                now,
+                item.command.api_key_id,
+                item.gathered,
+                batch,
             )
             if item.creates:
                 outcome.created = state.customer
             outcomes.append(outcome)
             results.append(
-                RecordResult(order, state.snapshot(), replayed=False, entry=outcome.entry)
+                RecordResult(order, state.snapshot(), replayed=False, entries=outcome.earned)
             )
         return results, outcomes
 
@@ -710,6 +914,19 @@ class OrderService:
             [states[cid].account for cid in sorted(states) if states[cid].account.new_lots],
             [lot for o in outcomes for lot in o.lots],
             [entry for o in outcomes for entry in o.entries],
+        )
+        await earning.keep_many(
+            uow,
+            [
+                KeptBreakdown(
+                    present(o.order.id, "order id"),
+                    o.order.customer_id,
+                    o.order.placed_at,
+                    o.breakdown,
+                )
+                for o in outcomes
+                if o.breakdown is not None
+            ],
         )
         await uow.repo(ORDERS).refresh_customers_stats(
             sorted({o.order.customer_id for o in outcomes})
@@ -775,10 +992,20 @@ class OrderService:
                     f"Only {remaining} {order.currency} of this order is left to refund.",
                 )
             reverse = 0
+            shares: dict[int | None, int] = {}
             if order.points_earned:
-                reverse = reversal_points(
-                    order.points_earned, order.amount, order.refunded_amount, amount
+                # Each line of the breakdown (base, each rule) gives back its own share,
+                # floored cumulatively, so the order never gives back more than it got.
+                kept = await uow.repo(EARNING_RULES).breakdown_of(order_id)
+                by_line = reversal_by_line(
+                    reversal_parts(order.points_earned, kept),
+                    order.amount,
+                    order.refunded_amount,
+                    amount,
                 )
+                rule_ids = [None, *(line.rule_id for line in kept if line.rule_id is not None)]
+                shares = dict(zip(rule_ids, by_line, strict=True))
+                reverse = sum(by_line)
             order = replace(
                 order,
                 refunded_amount=order.refunded_amount + amount,
@@ -796,7 +1023,7 @@ class OrderService:
             if reverse:
                 account = await uow.repo(POINTS).load_account(order.customer_id)
                 entry = account.reverse_for_refund(
-                    reverse, order_id, now, f"refund of order {order.external_id}"
+                    reverse, order_id, now, f"refund of order {order.external_id}", shares
                 )
                 entries = [entry] if entry else []
                 for e in entries:

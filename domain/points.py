@@ -21,7 +21,7 @@ Model:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -63,6 +63,7 @@ class Lot:
     order_id: int | None = None
     created_at: datetime | None = None
     referral_id: int | None = None
+    rule_id: int | None = None  # the earning rule whose points these are
 
     def fifo_key(self) -> tuple[bool, datetime, datetime, int]:
         never = self.expires_at is None
@@ -84,6 +85,7 @@ class LedgerEntry:
     api_key_id: int | None = None
     idempotency_key: str | None = None
     id: int | None = None
+    rule_id: int | None = None  # the earning rule that produced an EARN/BONUS entry
     draws: list[Draw] = field(default_factory=list)
     lot: Lot | None = None  # the lot a credit created, to be linked once it has an id
 
@@ -201,6 +203,7 @@ class PointsAccount:
         reason: str | None = None,
         order_id: int | None = None,
         referral_id: int | None = None,
+        rule_id: int | None = None,
     ) -> LedgerEntry | None:
         """Adds a lot. Returns its entry if the points are available now, or None
         if the lot is pending (its entry is written when it becomes available)."""
@@ -219,6 +222,7 @@ class PointsAccount:
             order_id=order_id,
             created_at=now,
             referral_id=referral_id,
+            rule_id=rule_id,
         )
         self.lots.append(lot)
         self.new_lots.append(lot)
@@ -247,6 +251,7 @@ class PointsAccount:
             self.lifetime_earned += points
         entry = self._entry(lot.kind, points, now, reason, order_id=lot.order_id)
         entry.referral_id = lot.referral_id
+        entry.rule_id = lot.rule_id
         entry.lot = lot
         return entry
 
@@ -302,13 +307,26 @@ class PointsAccount:
         return take
 
     def reverse_for_refund(
-        self, points: int, order_id: int, now: datetime, reason: str
+        self,
+        points: int,
+        order_id: int,
+        now: datetime,
+        reason: str,
+        shares: Mapping[int | None, int] | None = None,
     ) -> LedgerEntry | None:
         """Takes back `points` of an order: its own pending lot first (no entry: those
         points never reached the ledger), then its own available lot, then FIFO,
-        then debt."""
+        then debt. An order earned by rules has a lot per rule: `shares` says how many
+        of the points each rule's pending lot gives back (rule id None: the base), so a
+        pending lot keeps its own share of what is left."""
         own = [lot for lot in self.lots if lot.order_id == order_id and lot.kind is EntryKind.EARN]
         left = points
+        wanted = dict(shares or {})
+        for lot in own:
+            if lot.state is LotState.PENDING and wanted.get(lot.rule_id, 0) > 0:
+                take = self.shrink_pending(lot, min(left, wanted[lot.rule_id]))
+                wanted[lot.rule_id] -= take
+                left -= take
         for lot in own:
             if lot.state is LotState.PENDING:
                 left -= self.shrink_pending(lot, left)

@@ -63,6 +63,8 @@ class LedgerEntryRow(Base):
     )
     lot_id: Mapped[int | None] = mapped_column(BigId)
     referral_id: Mapped[int | None] = mapped_column(BigId)
+    # The earning rule that produced an EARN/BONUS entry (null: base points, others).
+    rule_id: Mapped[int | None] = mapped_column(BigId)
     api_key_id: Mapped[int | None] = mapped_column(BigId)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -86,6 +88,7 @@ class LotRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"))
     referral_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    rule_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # When the customer was told these points expire soon (one notice per lot).
     expiry_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -122,6 +125,7 @@ def lot_to_domain(row: LotRow) -> Lot:
         order_id=row.order_id,
         created_at=row.created_at,
         referral_id=row.referral_id,
+        rule_id=row.rule_id,
     )
 
 
@@ -140,6 +144,7 @@ def entry_to_domain(row: LedgerEntryRow) -> LedgerEntry:
         referral_id=row.referral_id,
         api_key_id=row.api_key_id,
         idempotency_key=row.idempotency_key,
+        rule_id=row.rule_id,
     )
 
 
@@ -202,6 +207,7 @@ class SqlPointsRepository:
                 expires_at=lot.expires_at,
                 order_id=lot.order_id,
                 referral_id=lot.referral_id,
+                rule_id=lot.rule_id,
                 created_at=lot.created_at,
             )
             self.session.add(row)
@@ -235,6 +241,7 @@ class SqlPointsRepository:
                 redemption_id=entry.redemption_id,
                 lot_id=entry.lot.id if entry.lot is not None else entry.lot_id,
                 referral_id=entry.referral_id,
+                rule_id=entry.rule_id,
                 api_key_id=entry.api_key_id,
                 idempotency_key=entry.idempotency_key,
                 created_at=entry.created_at,
@@ -291,6 +298,7 @@ class SqlPointsRepository:
                         "expires_at": lot.expires_at,
                         "order_id": lot.order_id,
                         "referral_id": lot.referral_id,
+                        "rule_id": lot.rule_id,
                         "created_at": lot.created_at,
                     }
                     for lot in new_lots
@@ -317,6 +325,7 @@ class SqlPointsRepository:
                         "redemption_id": entry.redemption_id,
                         "lot_id": entry.lot.id if entry.lot is not None else entry.lot_id,
                         "referral_id": entry.referral_id,
+                        "rule_id": entry.rule_id,
                         "api_key_id": entry.api_key_id,
                         "idempotency_key": entry.idempotency_key,
                         "created_at": entry.created_at,

@@ -27,10 +27,18 @@ from api.coupons.loaders import (
 )
 from api.coupons.types import CouponStatus
 from api.customers.types import Gender
+from api.earning_rules.loaders import EARNING_RULE
 from api.errors import BadUserInput
 from api.member.coupons import MemberCoupon
 from api.money import Money, money
-from api.orders.loaders import ORDER, ORDER_COUNTS, ORDER_ITEMS, ORDER_PAGES, ORDER_REFUNDS
+from api.orders.loaders import (
+    ORDER,
+    ORDER_COUNTS,
+    ORDER_ITEMS,
+    ORDER_PAGES,
+    ORDER_POINTS_BREAKDOWN,
+    ORDER_REFUNDS,
+)
 from api.orders.types import OrderItemType, RefundType
 from api.pagination import Connection, paginate_per_parent
 from api.points.loaders import LEDGER_COUNTS, LEDGER_PAGES
@@ -176,6 +184,23 @@ class MemberRedemption:
         return MemberCoupon.from_domain(found) if found else None
 
 
+@strawberry.type(
+    description="One part of what the member's order earned: the base points (ruleName "
+    "null) or a promotion's."
+)
+class MemberPointsBreakdownLine:
+    points: int
+    eligible_amount: Money
+    rule_key: strawberry.Private[int | None]
+
+    @strawberry.field(description="The promotion's name; null for the base points.")
+    async def rule_name(self, info: strawberry.Info) -> str | None:
+        if self.rule_key is None:
+            return None
+        rule = await info.context.loader(EARNING_RULE).load(self.rule_key)
+        return rule.name if rule else None
+
+
 @strawberry.type(description="One of the member's orders.")
 class MemberOrder:
     id: strawberry.ID
@@ -211,6 +236,18 @@ class MemberOrder:
     async def refunds(self, info: strawberry.Info) -> list[RefundType]:
         refunds = await info.context.loader(ORDER_REFUNDS).load(self.db_id)
         return [RefundType.from_domain(r, self.amount.currency) for r in refunds]
+
+    @strawberry.field(description="What the order earned, part by part: base points first.")
+    async def points_breakdown(self, info: strawberry.Info) -> list[MemberPointsBreakdownLine]:
+        lines = await info.context.loader(ORDER_POINTS_BREAKDOWN).load(self.db_id)
+        return [
+            MemberPointsBreakdownLine(
+                points=line.points,
+                eligible_amount=money(line.eligible_amount, self.amount.currency),
+                rule_key=line.rule_id,
+            )
+            for line in lines
+        ]
 
 
 @strawberry.type(description="A referral the member is part of, without the other side's identity.")

@@ -60,6 +60,7 @@ class MetricsQuery:
             compare=compare,
             compared=to_graphql(other, program.currency) if other else None,
             change=changes(report.current, other) if other else None,
+            period=measured,
         )
 
     @strawberry.field(

@@ -9,8 +9,10 @@ from typing import Any
 
 import strawberry
 
+from api.earning_rules.types import EarningRuleType, load_earning_rule
 from api.money import Money
 from domain import metrics as domain
+from persistence import earning_rules as earning_reads
 
 Granularity = strawberry.enum(domain.Granularity, name="Granularity")
 MetricsComparison = strawberry.enum(
@@ -158,6 +160,21 @@ def changes(current: domain.PeriodMetrics, other: domain.PeriodMetrics):  # noqa
     return MetricsChange(**values)
 
 
+@strawberry.type(description="Points one earning rule issued in a period.")
+class RulePointsIssued:
+    points: int = strawberry.field(
+        description="Σ EARN and BONUS entries linked to the rule, made in the period "
+        "(refunds not deducted, as for pointsIssued)."
+    )
+    rule_key: strawberry.Private[int]
+
+    @strawberry.field
+    async def rule(self, info: strawberry.Info) -> EarningRuleType:
+        found = await load_earning_rule(info, self.rule_key)
+        assert found is not None, "a rule is archived, never deleted"
+        return found
+
+
 @strawberry.type(description="A period's metrics and, when asked, the compared period's.")
 class MetricsReport:
     current: MetricsType  # type: ignore[valid-type]
@@ -168,6 +185,17 @@ class MetricsReport:
     change: MetricsChange | None = strawberry.field(  # type: ignore[valid-type]
         description="current − compared, per metric; null without `compare`."
     )
+    period: strawberry.Private[domain.Period]
+
+    @strawberry.field(
+        description="Points each earning rule issued in the period, most first (rules "
+        "that issued none are left out)."
+    )
+    async def points_issued_by_rule(self, info: strawberry.Info) -> list[RulePointsIssued]:
+        rows = await info.context.read(
+            earning_reads.points_issued_by_rule, self.period.start, self.period.end
+        )
+        return [RulePointsIssued(points=points, rule_key=rule_id) for rule_id, points in rows]
 
 
 @strawberry.type(description="One calendar bucket of a series, cut in the program time zone.")

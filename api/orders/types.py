@@ -9,16 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api import ids
+from api.auth import requires
 from api.conversion import from_domain
 from api.customers.nodes import load_customer
+from api.earning_rules.loaders import EARNING_RULE
 from api.money import Money, money
 from api.node import Node, register
-from api.orders.loaders import ORDER, ORDER_ITEMS, ORDER_REFUNDS
+from api.orders.loaders import ORDER, ORDER_ITEMS, ORDER_POINTS_BREAKDOWN, ORDER_REFUNDS
 from domain import orders as domain
 from domain.access import Scope
 
 if TYPE_CHECKING:
     from api.customers.types import CustomerType
+    from api.earning_rules.types import EarningRuleType
 
 
 @strawberry.type(name="OrderItem")
@@ -39,6 +42,59 @@ class RefundType:
     @classmethod
     def from_domain(cls, refund: domain.Refund, currency: str) -> RefundType:
         return from_domain(cls, refund, amount=money(refund.amount, currency))
+
+
+async def _rule(
+    info: strawberry.Info, rule_key: int | None
+) -> Annotated[EarningRuleType, strawberry.lazy("api.earning_rules.types")] | None:
+    from api.earning_rules.types import load_earning_rule
+
+    return None if rule_key is None else await load_earning_rule(info, rule_key)
+
+
+@strawberry.type(
+    name="PointsBreakdownLine",
+    description="One part of what an order earned: its base points (rule null; the tier "
+    "multiplier included) or one earning rule's points.",
+)
+class PointsBreakdownLineType:
+    points: int
+    eligible_amount: Money = strawberry.field(
+        description="The amount of the order's lines the rule worked on (the whole order "
+        "for the base)."
+    )
+    rule_key: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="The earning rule; null for the base points. Needs promotions:read "
+        "(a customer token reads `me { orders { pointsBreakdown { ruleName } } }`).",
+        permission_classes=[requires(Scope.PROMOTIONS_READ)],
+    )
+    async def rule(
+        self, info: strawberry.Info
+    ) -> Annotated[EarningRuleType, strawberry.lazy("api.earning_rules.types")] | None:
+        return await _rule(info, self.rule_key)
+
+    @strawberry.field(description="The earning rule's name; null for the base points.")
+    async def rule_name(self, info: strawberry.Info) -> str | None:
+        if self.rule_key is None:
+            return None
+        rule = await info.context.loader(EARNING_RULE).load(self.rule_key)
+        return rule.name if rule else None
+
+
+@strawberry.type(
+    name="EarningPreviewLine",
+    description="One part of what a cart would earn, and whether a budget cut it.",
+)
+class EarningPreviewLineType(PointsBreakdownLineType):
+    points_without_budget: int = strawberry.field(
+        description="What the rule would give if its budgets had room."
+    )
+    budget_limited: bool = strawberry.field(
+        description="True when the rule's budget (total, or the customer's for the period) "
+        "is spent or nearly: it gives less than it would, maybe nothing."
+    )
 
 
 @strawberry.type(name="Order", description="A purchase, as recorded by a storefront or partner.")
@@ -85,6 +141,21 @@ class OrderType(Node):
     async def items(self, info: strawberry.Info) -> list[OrderItemType]:
         items = await info.context.loader(ORDER_ITEMS).load(self.db_id)
         return [from_domain(OrderItemType, i) for i in items]
+
+    @strawberry.field(
+        description="What the order earned, part by part: the base points first, then each "
+        "earning rule that gave points. Empty when it earned nothing."
+    )
+    async def points_breakdown(self, info: strawberry.Info) -> list[PointsBreakdownLineType]:
+        lines = await info.context.loader(ORDER_POINTS_BREAKDOWN).load(self.db_id)
+        return [
+            PointsBreakdownLineType(
+                points=line.points,
+                eligible_amount=money(line.eligible_amount, self.amount.currency),
+                rule_key=line.rule_id,
+            )
+            for line in lines
+        ]
 
     @strawberry.field
     async def refunds(self, info: strawberry.Info) -> list[RefundType]:

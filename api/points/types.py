@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api import ids
+from api.auth import requires
 from api.conversion import from_domain
 from api.customers.nodes import load_customer
 from api.errors import BadUserInput
@@ -18,6 +19,7 @@ from domain.points import EntryKind, LedgerEntry
 
 if TYPE_CHECKING:
     from api.customers.types import CustomerType
+    from api.earning_rules.types import EarningRuleType
     from api.orders.types import OrderType
     from api.referrals.types import ReferralType
     from api.rewards.types import RedemptionType
@@ -37,6 +39,7 @@ class LedgerEntryType(Node):
     order_key: strawberry.Private[int | None]
     redemption_key: strawberry.Private[int | None]
     referral_key: strawberry.Private[int | None]
+    rule_key: strawberry.Private[int | None]
     customer_key: strawberry.Private[int]
 
     @classmethod
@@ -48,6 +51,7 @@ class LedgerEntryType(Node):
             order_key=entry.order_id,
             redemption_key=entry.redemption_id,
             referral_key=entry.referral_id,
+            rule_key=entry.rule_id,
             customer_key=entry.customer_id,
         )
 
@@ -76,6 +80,18 @@ class LedgerEntryType(Node):
         from api.referrals.types import load_referral
 
         return None if self.referral_key is None else await load_referral(info, self.referral_key)
+
+    @strawberry.field(
+        description="The earning rule whose points these are (null: an order's base points, "
+        "and every entry not made by a rule). Needs promotions:read.",
+        permission_classes=[requires(Scope.PROMOTIONS_READ)],
+    )
+    async def rule(
+        self, info: strawberry.Info
+    ) -> Annotated[EarningRuleType, strawberry.lazy("api.earning_rules.types")] | None:
+        from api.earning_rules.types import load_earning_rule
+
+        return None if self.rule_key is None else await load_earning_rule(info, self.rule_key)
 
     @strawberry.field
     async def customer(

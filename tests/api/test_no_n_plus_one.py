@@ -56,6 +56,8 @@ UNREACHABLE = {
     "RfmSummary.classes": "a single summary object, computed by one query",
     "SegmentPreview.customers": "a single preview (Query.segmentPreview), one rule",
     "SegmentPreview.errors": "a single preview (Query.segmentPreview), no query",
+    "EarningPreview.lines": "a single preview (Query.earningPreview), one cart",
+    "MetricsReport.pointsIssuedByRule": "a single report (Query.metrics), one grouped query",
     "UserError.field": "only in mutation payloads",
     "Member.*": "only under Query.me: one member per request (a customer token), no parents",
     "MemberOrder.*": "only under Query.me's orders: one member's page, read with the same "
@@ -254,6 +256,17 @@ async def seed(gql, clock) -> None:  # noqa: ANN001
         [
             f'couponTemplateCreate(input: {{name: "Coupon {i}", kind: FREE_SHIPPING, validDays: 7}})'
             " { couponTemplate { id } userErrors { code field message } }"
+            for i in range(LARGE)
+        ],
+    )
+    # Earning rules: one that every order meets (so breakdowns and ledger entries
+    # link a rule), the others for a channel no order comes from.
+    await _mutations(
+        gql,
+        [
+            f'earningRuleCreate(input: {{name: "Rule {i}", kind: FIXED_BONUS, effect: {{points: 1}}'
+            + ("" if i == 0 else ', conditions: {channels: ["nowhere"]}')
+            + "}) { userErrors { code field message } }"
             for i in range(LARGE)
         ],
     )

@@ -1,0 +1,1 @@
+"""Points for actions: `activityRecord`."""

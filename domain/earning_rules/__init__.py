@@ -1,0 +1,1 @@
+"""Earning rules and promotions: what an order earns beyond its base points."""
