@@ -5,8 +5,8 @@ an order's breakdown is one line per rule (and one for the base points). Ledger
 entries and lots gain a nullable `rule_id` (like `referral_id`, no foreign key: an
 added column, no table rebuild on SQLite).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-01 22:36:50.766944
 """
 
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql
 
 import persistence.base
 
-revision: str = '0013'
-down_revision: str | None = '0012'
+revision: str = '0014'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
