@@ -75,7 +75,7 @@ async def test_two_workers_send_each_of_1000_deliveries_exactly_once(database):
         seen: dict[str, list[int]] = {}
         for request in hook.requests:
             data = json.loads(request.body)["data"]
-            seen.setdefault(data["customerId"], []).append(data["payload"]["n"])
+            seen.setdefault(data["customerId"], []).append(int(data["payload"]["externalId"][2:]))
         assert len(seen) == 50
         assert all(ns == sorted(ns) and len(ns) == 20 for ns in seen.values())
         async with database.sessions() as session:
