@@ -651,3 +651,35 @@ def test_an_emptied_preferred_lot_gives_no_draw():
     acc = account(emptied, other)
     entry = acc.debit(EntryKind.ADJUST, 4, now=NOW, first_from=[emptied])
     assert taken(entry) == [(2, 4)]
+
+
+# ---- a pending order earned by rules gives back each rule's own share ------------------
+
+
+def pending_lines(base: int, rule: int) -> tuple[Lot, Lot, PointsAccount]:
+    """An order (id 9) still pending, earned as a base line and a rule's line (rule 7)."""
+    later = NOW + 5 * DAY
+    base_lot = lot(
+        1, base, state=LotState.PENDING, available_at=later, kind=EntryKind.EARN, order_id=9
+    )
+    rule_lot = lot(
+        2, rule, state=LotState.PENDING, available_at=later, kind=EntryKind.EARN, order_id=9
+    )
+    rule_lot.rule_id = 7
+    return base_lot, rule_lot, account(base_lot, rule_lot)
+
+
+@pytest.mark.parametrize(
+    ("shares", "left"),
+    [
+        ({None: 30, 7: 1}, (70, 49)),  # a share of exactly one point is still taken
+        ({None: 0, 7: 5}, (100, 45)),  # only the rule's line gives back
+        ({None: 12, 7: 0}, (88, 50)),  # only the base gives back
+    ],
+)
+def test_a_pending_refund_shrinks_each_line_by_its_own_share(shares, left):
+    base_lot, rule_lot, acc = pending_lines(100, 50)
+    entry = acc.reverse_for_refund(sum(shares.values()), 9, NOW, "refund", shares)
+    assert entry is None  # pending points never reached the ledger
+    assert (base_lot.remaining, rule_lot.remaining) == left
+    assert acc.pending == sum(left)
