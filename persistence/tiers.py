@@ -37,23 +37,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
 
 from domain.errors import DomainError, ErrorCode
-from domain.program import ProgramSettings, TierBasis
+from domain.program import TierBasis
 from domain.tiers import (
     TIERS,
     Standing,
     Tier,
     TierChange,
     TierHistoryEntry,
-    TierProgress,
     Window,
     plain,
-    progress,
-    qualifying_window,
 )
 from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
-from persistence.program import load_program
 from persistence.repositories import register
 from persistence.statements import is_postgresql
 from persistence.types import BigId, UtcDateTime
@@ -346,16 +342,6 @@ async def tiers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, T
     return {r.id: to_domain(r) for r in rows.scalars()}
 
 
-async def tiers_of_customers(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, Tier]:
-    """The tier each customer holds (customers without one are absent)."""
-    rows = await session.execute(
-        select(CustomerRow.id, TierRow)
-        .join(TierRow, TierRow.id == CustomerRow.tier_id)
-        .where(CustomerRow.id.in_(list(customer_ids)))
-    )
-    return {cid: to_domain(row) for cid, row in rows.all()}
-
-
 async def holder_counts(session: AsyncSession, tier_ids: Sequence[int]) -> dict[int, int]:
     """Customers holding each tier now, erased ones included (their records stay, and
     they keep a tier from being deleted)."""
@@ -367,33 +353,6 @@ async def holder_counts(session: AsyncSession, tier_ids: Sequence[int]) -> dict[
     counts = dict.fromkeys(tier_ids, 0)
     counts.update({tier_id: n for tier_id, n in rows.all() if tier_id is not None})
     return counts
-
-
-async def tier_progress_of_customers(
-    session: AsyncSession,
-    customer_ids: Sequence[int],
-    defaults: ProgramSettings,
-    now: datetime,
-) -> dict[int, TierProgress]:
-    """Tier progress for a batch of customers in four statements whatever its size:
-    the settings, the tiers, the customers' tiers and one grouped sum of orders."""
-    ids = list(customer_ids)
-    program = await load_program(session, defaults)
-    tiers = await list_tiers(session)
-    held = dict(
-        (
-            await session.execute(
-                select(CustomerRow.id, CustomerRow.tier_id).where(CustomerRow.id.in_(ids))
-            )
-        ).all()
-    )
-    values = await qualifying_values(
-        session,
-        [cid for cid in ids if cid in held],
-        program.tier_basis,
-        qualifying_window(program, now),
-    )
-    return {cid: progress(tiers, held[cid], values[cid]) for cid in ids if cid in held}
 
 
 async def tier_history_of_customers(

@@ -42,6 +42,8 @@ class CustomerQuery:
             customer = await info.context.loader(CUSTOMER).load(key)
         elif external_id is not None and id is None:
             customer = await info.context.loader(CUSTOMER_BY_EXTERNAL_ID).load(external_id)
+            if customer is not None:  # the fields reading the customer by id find it here
+                info.context.loader(CUSTOMER).prime(customer.id, customer)
         else:
             raise BadUserInput("Give exactly one of id and externalId.")
         return CustomerType.from_domain(customer) if customer else None
