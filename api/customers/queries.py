@@ -15,6 +15,7 @@ from api.customers.types import CustomerType
 from api.errors import BadUserInput
 from api.pagination import Connection, paginate
 from api.protections.inputs import bounded_search
+from domain import customers as domain
 from domain.access import Scope
 from persistence import customers as reads
 
@@ -42,8 +43,8 @@ class CustomerQuery:
             customer = await info.context.loader(CUSTOMER).load(key)
         elif external_id is not None and id is None:
             customer = await info.context.loader(CUSTOMER_BY_EXTERNAL_ID).load(external_id)
-            if customer is not None:  # the fields reading the customer by id find it here
-                info.context.loader(CUSTOMER).prime(customer.id, customer)
+            if customer is not None and customer.id is not None:
+                info.context.loader(CUSTOMER).prime(customer.id, customer)  # as in `known`
         else:
             raise BadUserInput("Give exactly one of id and externalId.")
         return CustomerType.from_domain(customer) if customer else None
@@ -78,5 +79,13 @@ class CustomerQuery:
                 reads.list_customers, criteria, sort, key, size
             ),
             count=lambda: info.context.read(reads.count_customers, criteria),
-            to_node=CustomerType.from_domain,
+            to_node=lambda customer: known(info, customer),
         )
+
+
+def known(info: strawberry.Info, customer: domain.Customer) -> CustomerType:
+    """The page's customer, also handed to the request's customer loader: the fields
+    that read a customer by id (its tier, its tier progress) find it there."""
+    if customer.id is not None:
+        info.context.loader(CUSTOMER).prime(customer.id, customer)
+    return CustomerType.from_domain(customer)

@@ -93,3 +93,23 @@ async def test_the_storefronts_customer_page_is_seven_statements(gql, database, 
     # the key, the customer, the program, its pending points, its tags, every tier,
     # the qualifying value
     assert counter.count == 7
+
+
+LIST = """query { customers(first: 50) { nodes { externalId tier { name } } } }"""
+
+
+async def test_tiers_of_a_customer_page_are_one_statement(gql, database, clock):
+    await shopper_with_history(gql, clock)
+    others = [
+        order_input(f"x-{n}", "60.00", customer=f"c-{n}", placed_at="2026-05-20T00:00:00Z")
+        for n in range(20)
+    ]
+    await gql(BULK, {"inputs": others})
+
+    with StatementCounter(database.engine) as counter:
+        data = await gql(LIST)
+
+    tiers = {n["externalId"]: n["tier"] for n in data["customers"]["nodes"]}
+    assert tiers["ann"] == {"name": "Silver"} and tiers["c-0"] == {"name": "Silver"}
+    # the key, the page, every tier (the page's customers are the loader's)
+    assert counter.count == 3
