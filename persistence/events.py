@@ -51,7 +51,6 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    text,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,6 +83,10 @@ class EventRow(Base):
     )
 
 
+# The writing transaction's id, cast as the readers compare it (SNAPSHOT_XMIN below).
+CURRENT_TXID: ColumnClause[int] = literal_column("pg_current_xact_id()::text::bigint", BigInteger())
+
+
 class SqlEventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -107,16 +110,18 @@ class SqlEventRepository:
             return
         # Rows added through `append` still pending go first, to keep the append order.
         await self.session.flush()
-        txid = await self._transaction_id()
+        statement = insert(table_of(EventRow))
+        if is_postgresql(self.session):
+            # The transaction's id computed by the INSERT itself: no round trip for it.
+            statement = statement.values(txid=CURRENT_TXID)
         await self.session.execute(
-            insert(table_of(EventRow)),
+            statement,
             [
                 {
                     "type": event.type.value,
                     "customer_id": event.customer_id,
                     "payload": event.payload,
                     "occurred_at": event.occurred_at,
-                    "txid": txid,
                 }
                 for event in events
             ],
@@ -126,7 +131,7 @@ class SqlEventRepository:
         if not is_postgresql(self.session):
             return None
         if self._txid is None:
-            result = await self.session.execute(text("SELECT pg_current_xact_id()::text::bigint"))
+            result = await self.session.execute(select(CURRENT_TXID))
             self._txid = result.scalar_one()
         return self._txid
 
