@@ -207,6 +207,21 @@ class SqlCustomerRepository:
         for customer, new_id in zip(customers, ids, strict=True):
             customer.id = new_id
 
+    async def live_by_contacts(
+        self, phones: Sequence[str], emails: Sequence[str]
+    ) -> list[Customer]:
+        if not phones and not emails:
+            return []
+        rows = await self.session.execute(
+            select(CustomerRow)
+            .where(
+                CustomerRow.erased_at.is_(None),
+                or_(CustomerRow.phone.in_(list(phones)), CustomerRow.email.in_(list(emails))),
+            )
+            .order_by(CustomerRow.id)
+        )
+        return [to_domain(r) for r in rows.scalars()]
+
 
 # ---- reads for the API -------------------------------------------------------------
 
