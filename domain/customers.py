@@ -199,6 +199,12 @@ class CustomerRepository(Protocol):
         in one statement, not locked."""
         ...
 
+    async def lock_contacts(self, keys: Sequence[str]) -> None:
+        """Holds a lock on each contact key (``phone:…``, ``email:…``) until the
+        transaction ends, so two writers giving two customers one phone queue and
+        the second sees the first (PostgreSQL; SQLite serializes writers anyway)."""
+        ...
+
 
 CUSTOMERS: Port[CustomerRepository] = Port("customers")
 
@@ -639,6 +645,9 @@ async def refuse_shared_contacts(
         return
     if not (await uow.repo(PROGRAM).get()).unique_contact_keys:
         return
+    keys = [f"phone:{phone}"] if phone else []
+    keys += [f"email:{email}"] if email else []
+    await uow.repo(CUSTOMERS).lock_contacts(sorted(keys))
     others = [
         c
         for c in await uow.repo(CUSTOMERS).live_by_contacts(

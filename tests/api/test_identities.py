@@ -6,6 +6,8 @@ look the customer up or record an order by it. Phone and e-mail are lookup keys 
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.api.test_statement_count import counting
 
 UPSERT = """mutation($input: CustomerUpsertInput!) {
@@ -409,3 +411,40 @@ async def test_identities_of_many_customers_cost_one_statement(gql, database):
         return len(counter.statements)
 
     assert await statements(3) == await statements(30)
+
+
+async def test_one_identity_attached_by_many_at_once_goes_to_one_customer(gql):
+    """Ten tills attach the same new card to ten customers at the same moment: one
+    wins, the others are told IDENTITY_TAKEN (the loser's insert fails on the unique
+    key, runs again and then sees the winner)."""
+    for i in range(10):
+        await upsert(gql, f"shop-{i}")
+    payloads = [
+        r["customerIdentityAttach"]
+        for r in await asyncio.gather(
+            *(
+                gql(ATTACH, {"input": {"customer": {"externalId": f"shop-{i}"}, "identity": CARD}})
+                for i in range(10)
+            )
+        )
+    ]
+    assert sum(p["attached"] for p in payloads) == 1
+    codes = sorted(e["code"] for p in payloads for e in p["userErrors"])
+    assert codes == ["IDENTITY_TAKEN"] * 9
+    winner = next(p["customer"]["id"] for p in payloads if p["attached"])
+    assert (await gql(BY_IDENTITY, {"identity": CARD}))["customer"]["id"] == winner
+
+
+async def test_unique_contact_keys_hold_under_concurrent_upserts(gql):
+    await gql(PROGRAM, {"input": {"uniqueContactKeys": True}})
+    payloads = [
+        r["customerUpsert"]
+        for r in await asyncio.gather(
+            *(
+                gql(UPSERT, {"input": {"externalId": f"shop-{i}", "phone": "13800138000"}})
+                for i in range(8)
+            )
+        )
+    ]
+    assert sum(p["customer"] is not None for p in payloads) == 1
+    assert sorted(e["code"] for p in payloads for e in p["userErrors"]) == ["TAKEN"] * 7
