@@ -448,3 +448,51 @@ async def test_unique_contact_keys_hold_under_concurrent_upserts(gql):
     ]
     assert sum(p["customer"] is not None for p in payloads) == 1
     assert sorted(e["code"] for p in payloads for e in p["userErrors"]) == ["TAKEN"] * 7
+
+
+async def test_preview_and_activity_name_the_customer_by_identity(gql):
+    await upsert(gql, "shop-1", identities=[CARD])
+    preview = (
+        await gql(
+            """query($input: OrderRecordInput!) { earningPreview(input: $input) {
+                 preview { points } userErrors { field code } } }""",
+            {"input": order("cart", {"identity": CARD}, amount="88.00")},
+        )
+    )["earningPreview"]
+    assert preview == {"preview": {"points": 88}, "userErrors": []}
+
+    activity = """mutation($input: ActivityRecordInput!) { activityRecord(input: $input) {
+        customer { externalId } userErrors { field code } } }"""
+    unknown = {"type": "POS_CARD", "value": "0000"}
+    refused = (
+        await gql(
+            activity,
+            {
+                "input": {
+                    "customer": {"identity": unknown},
+                    "type": "CHECK_IN",
+                    "occurredAt": "2026-03-02T08:00:00+08:00",
+                    "idempotencyKey": "ci-1",
+                }
+            },
+        )
+    )["activityRecord"]
+    assert refused["userErrors"] == [
+        {"field": ["input", "customer", "identity"], "code": "NOT_FOUND"}
+    ]
+    two_ways = (
+        await gql(
+            activity,
+            {
+                "input": {
+                    "customer": {"externalId": "shop-1", "identity": CARD},
+                    "type": "CHECK_IN",
+                    "occurredAt": "2026-03-02T08:00:00+08:00",
+                    "idempotencyKey": "ci-2",
+                }
+            },
+        )
+    )["activityRecord"]
+    assert two_ways["userErrors"] == [
+        {"field": ["input", "customer", "identity"], "code": "INVALID"}
+    ]
