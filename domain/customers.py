@@ -21,11 +21,22 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from domain.clock import Clock
-from domain.errors import DomainError, ErrorCode, ErrorCollector, present
+from domain.errors import DomainError, ErrorCode, ErrorCollector, InvalidInput, present
 from domain.event_payloads import CustomerCreatedV1
 from domain.events import EVENTS, Event
-from domain.fields import optional_text, required_text
+from domain.fields import bounded_list, optional_text, required_text
 from domain.idempotency import retrying
+from domain.identities import (
+    IDENTITIES,
+    MAX_PER_CUSTOMER,
+    Identity,
+    IdentityInput,
+    describe,
+    identity_of,
+    to_add,
+    unique,
+)
+from domain.program import PROGRAM
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_EXTERNAL_ID = 128
@@ -37,6 +48,7 @@ MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_STRING = 500
 MAX_ATTRIBUTES_BYTES = 4096
+MAX_IDENTITIES = 20
 # Erasure gives a customer the external id "erased:<id>"; storefronts may not use the
 # prefix, or an upsert could revive an erased record or collide with a later erasure.
 ERASED_PREFIX = "erased:"
@@ -121,18 +133,23 @@ class ProfileInput:
 
 @dataclass(frozen=True)
 class CustomerRef:
-    """A customer named by another command (an order, a referral): our id, or the
-    storefront's externalId with profile fields to create them on first sight."""
+    """A customer named by another command (an order, a referral), in exactly one way:
+    our id; the storefront's externalId (with profile fields to create them on first
+    sight); an identity another system knows them by; or, when none of those is
+    given, the phone or the e-mail of the profile fields as a lookup key (found when
+    exactly one customer not erased has it)."""
 
     id: int | None = None
     external_id: str | None = None
     profile: ProfileInput | None = None
+    identity: IdentityInput | None = None
 
 
 @dataclass(frozen=True)
 class UpsertCustomer:
     external_id: str
     profile: ProfileInput
+    identities: Sequence[IdentityInput] = ()
 
 
 @dataclass(frozen=True)
@@ -173,6 +190,19 @@ class CustomerRepository(Protocol):
     async def add_many(self, customers: Sequence[Customer]) -> None:
         """Adds the customers in one round (setting their ids); a taken externalId
         fails the transaction as `add` does."""
+        ...
+
+    async def live_by_contacts(
+        self, phones: Sequence[str], emails: Sequence[str]
+    ) -> list[Customer]:
+        """The customers not erased with any of these (normalized) phones or e-mails,
+        in one statement, not locked."""
+        ...
+
+    async def lock_contacts(self, keys: Sequence[str]) -> None:
+        """Holds a lock on each contact key (``phone:…``, ``email:…``) until the
+        transaction ends, so two writers giving two customers one phone queue and
+        the second sees the first (PostgreSQL; SQLite serializes writers anyway)."""
         ...
 
 
@@ -316,16 +346,166 @@ def erased_copy(customer: Customer, at: datetime) -> Customer:
     )
 
 
-def ref_key(ref: CustomerRef, path: tuple[str, ...]) -> int | str:
-    """What `ref` looks a customer up by: our id, or its checked externalId."""
-    if ref.id is not None:
-        return ref.id
-    return required_text(ref.external_id, (*path, "external_id"), max_length=MAX_EXTERNAL_ID)
+# What a customer reference resolves to: our id, or an externalId (a customer that
+# may not exist yet and may be created from the profile fields).
+CustomerKey = int | str
+KEY_WAYS = ("id", "external_id", "identity")
+
+
+def ref_way(ref: CustomerRef, path: tuple[str, ...]) -> str:
+    """How `ref` names its customer: "id", "external_id", "identity", "phone" or
+    "email". Exactly one way: several is INVALID naming the second; none is REQUIRED
+    naming the reference."""
+    given = [way for way in KEY_WAYS if getattr(ref, way) is not None]
+    if len(given) > 1:
+        raise DomainError(
+            ErrorCode.INVALID,
+            (*path, given[1]),
+            "Name the customer in exactly one way: id, externalId, identity, or phone or "
+            "email alone.",
+        )
+    if given:
+        return given[0]
+    profile = ref.profile
+    contacts = [
+        way
+        for way in ("phone", "email")
+        if profile is not None and getattr(profile, way) not in (UNSET, None)
+    ]
+    if len(contacts) > 1:
+        raise DomainError(
+            ErrorCode.INVALID,
+            (*path, "email"),
+            "To find a customer by a contact, give the phone or the email, not both.",
+        )
+    if contacts:
+        return contacts[0]
+    raise DomainError(
+        ErrorCode.REQUIRED, path, "Name the customer by id, externalId, identity, phone or email."
+    )
+
+
+def ref_as_sent(ref: CustomerRef, way: str | None) -> tuple[object, ...]:
+    """What an idempotency fingerprint holds of a reference named `way`: by id or
+    externalId the pair it held before identities existed (so keys stored then still
+    replay); otherwise the way and its value as sent."""
+    if way == "identity":
+        return (way, repr(ref.identity))
+    if way in ("phone", "email") and ref.profile is not None:
+        return (way, getattr(ref.profile, way))
+    return (ref.id, ref.external_id)
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """A reference that needs a query to become a key: by identity or by contact."""
+
+    way: str
+    identity: Identity | None = None
+    contact: str | None = None
+
+
+def _lookup_of(
+    ref: CustomerRef, path: tuple[str, ...], phone_region: str | None
+) -> CustomerKey | _Lookup:
+    way = ref_way(ref, path)
+    if way == "id":
+        return present(ref.id, "customer id")
+    if way == "external_id":
+        return required_text(ref.external_id, (*path, "external_id"), max_length=MAX_EXTERNAL_ID)
+    if way == "identity":
+        return _Lookup(way, identity=identity_of(present(ref.identity, "identity"), (*path, way)))
+    profile = present(ref.profile, "profile")
+    if way == "phone":
+        phone = required_text(profile.phone, (*path, way), max_length=MAX_PHONE_INPUT)
+        return _Lookup(way, contact=normalize_phone(phone, (*path, way), region=phone_region))
+    email = required_text(profile.email, (*path, way), max_length=254)
+    return _Lookup(way, contact=normalize_email(email, (*path, way)))
+
+
+async def ref_keys(
+    uow: UnitOfWork,
+    refs: Sequence[CustomerRef],
+    path: tuple[str, ...],
+    *,
+    phone_region: str | None,
+) -> list[CustomerKey | DomainError | InvalidInput]:
+    """The key each reference names, or why it names none, in at most two statements
+    whatever the number of references: one for every identity, one for every phone
+    and e-mail (none when no reference needs it). An identity nobody holds, or a
+    contact no live customer has, is NOT_FOUND; a contact two live customers share
+    is AMBIGUOUS_CUSTOMER (naming the field, so the caller can use another way)."""
+    firsts: list[CustomerKey | _Lookup | DomainError | InvalidInput] = []
+    for ref in refs:
+        try:
+            firsts.append(_lookup_of(ref, path, phone_region))
+        except (DomainError, InvalidInput) as exc:
+            firsts.append(exc)
+    lookups = [f for f in firsts if isinstance(f, _Lookup)]
+    wanted = unique([present(f.identity, "identity") for f in lookups if f.way == "identity"])
+    holders = await uow.repo(IDENTITIES).holders(wanted) if wanted else {}
+    phones = sorted({present(f.contact, "phone") for f in lookups if f.way == "phone"})
+    emails = sorted({present(f.contact, "email") for f in lookups if f.way == "email"})
+    having: dict[tuple[str, str], set[int]] = {}
+    if phones or emails:
+        for customer in await uow.repo(CUSTOMERS).live_by_contacts(phones, emails):
+            cid = present(customer.id, "customer id")
+            if customer.phone is not None:
+                having.setdefault(("phone", customer.phone), set()).add(cid)
+            if customer.email is not None:
+                having.setdefault(("email", customer.email), set()).add(cid)
+    keys: list[CustomerKey | DomainError | InvalidInput] = []
+    for first in firsts:
+        if not isinstance(first, _Lookup):
+            keys.append(first)
+        elif first.identity is not None:
+            holder = holders.get(first.identity)
+            keys.append(
+                holder
+                if holder is not None
+                else DomainError(
+                    ErrorCode.NOT_FOUND,
+                    (*path, "identity"),
+                    f"No customer holds {describe(first.identity)}.",
+                )
+            )
+        else:
+            found = sorted(having.get((first.way, present(first.contact, "contact")), ()))
+            if len(found) == 1:
+                keys.append(found[0])
+            elif not found:
+                keys.append(
+                    DomainError(
+                        ErrorCode.NOT_FOUND,
+                        (*path, first.way),
+                        f"No customer (not erased) has this {first.way}.",
+                    )
+                )
+            else:
+                keys.append(
+                    DomainError(
+                        ErrorCode.AMBIGUOUS_CUSTOMER,
+                        (*path, first.way),
+                        f"{len(found)} customers have this {first.way}; name the customer "
+                        "by id, externalId or identity.",
+                    )
+                )
+    return keys
+
+
+async def ref_key(
+    uow: UnitOfWork, ref: CustomerRef, path: tuple[str, ...], *, phone_region: str | None
+) -> CustomerKey:
+    """The key one reference names (see `ref_keys`), or its refusal raised."""
+    (key,) = await ref_keys(uow, [ref], path, phone_region=phone_region)
+    if isinstance(key, DomainError | InvalidInput):
+        raise key
+    return key
 
 
 def found_or_prepared(
     ref: CustomerRef,
-    key: int | str,
+    key: CustomerKey,
     found: Customer | None,
     now: datetime,
     *,
@@ -357,7 +537,7 @@ def found_or_prepared(
 
 
 async def find_or_prepare(
-    customers: CustomerRepository,
+    uow: UnitOfWork,
     ref: CustomerRef,
     now: datetime,
     *,
@@ -367,12 +547,120 @@ async def find_or_prepare(
 ) -> tuple[Customer, bool]:
     """The customer `ref` names (locked when `lock`), or a new one built from its
     profile fields — not yet added — and True (see `found_or_prepared`)."""
-    key = ref_key(ref, path)
+    key = await ref_key(uow, ref, path, phone_region=phone_region)
+    customers = uow.repo(CUSTOMERS)
     if isinstance(key, int):
         found = await customers.get(key, for_update=lock)
     else:
         found = await customers.get_by_external_id(key, for_update=lock)
     return found_or_prepared(ref, key, found, now, phone_region=phone_region, path=path)
+
+
+async def find_live(
+    uow: UnitOfWork, ref: CustomerRef, path: tuple[str, ...], *, phone_region: str | None
+) -> Customer:
+    """The existing customer `ref` names, locked; never created, never an erased one."""
+    key = await ref_key(uow, ref, path, phone_region=phone_region)
+    customers = uow.repo(CUSTOMERS)
+    if isinstance(key, int):
+        found = await customers.get(key, for_update=True)
+        missing = DomainError(ErrorCode.NOT_FOUND, (*path, "id"), "No customer has this id.")
+    else:
+        found = await customers.get_by_external_id(key, for_update=True)
+        missing = DomainError(
+            ErrorCode.NOT_FOUND, (*path, "external_id"), "No customer has this externalId."
+        )
+    if found is None:
+        raise missing
+    if found.erased_at is not None:
+        raise DomainError(ErrorCode.ERASED, path, "This customer's personal data was erased.")
+    return found
+
+
+def identities_of(given: Sequence[IdentityInput], path: tuple[str, ...]) -> list[Identity]:
+    """The checked identities of a command, each once, or every problem at once."""
+    bounded_list(given, path, limit=MAX_IDENTITIES)
+    errors = ErrorCollector()
+    checked: list[Identity] = []
+    for index, item in enumerate(given):
+        try:
+            checked.append(identity_of(item, (*path, str(index))))
+        except DomainError as exc:
+            errors.capture(exc)
+        except InvalidInput as exc:
+            errors.errors.extend(exc.errors)
+    errors.raise_if_any()
+    return unique(checked)
+
+
+async def attach_identities(
+    uow: UnitOfWork,
+    customer_id: int,
+    identities: Sequence[Identity],
+    now: datetime,
+    *,
+    path: tuple[str, ...] = ("identities",),
+    listed: bool = True,
+) -> list[Identity]:
+    """Attaches the identities to the customer, skipping the ones they hold; returns
+    the ones added. One statement when none is new, three otherwise. IDENTITY_TAKEN
+    names the first one another customer holds (``<path>.<i>.value`` when `listed`,
+    ``<path>.value`` otherwise); TOO_MANY when the customer would hold more than
+    `MAX_PER_CUSTOMER`."""
+    if not identities:
+        return []
+    holders = await uow.repo(IDENTITIES).holders(identities)
+    new = [
+        identity
+        for index, identity in enumerate(identities)
+        if to_add(
+            identity,
+            holders.get(identity),
+            customer_id,
+            (*path, str(index)) if listed else path,
+        )
+    ]
+    if not new:
+        return []
+    held = len(await uow.repo(IDENTITIES).of_customer(customer_id))
+    if held + len(new) > MAX_PER_CUSTOMER:
+        raise DomainError(
+            ErrorCode.TOO_MANY,
+            path,
+            f"A customer holds at most {MAX_PER_CUSTOMER} identities; this one holds {held}.",
+        )
+    await uow.repo(IDENTITIES).add_many(customer_id, new, now)
+    return new
+
+
+async def refuse_shared_contacts(
+    uow: UnitOfWork, customer: Customer, before: Customer | None
+) -> None:
+    """With the program setting `unique_contact_keys`, a phone or e-mail that another
+    customer (not erased) has is refused (TAKEN), so both stay lookup keys. Only a
+    value this change sets is checked; the program is read only then."""
+    phone = customer.phone if customer.phone != (before.phone if before else None) else None
+    email = customer.email if customer.email != (before.email if before else None) else None
+    if phone is None and email is None:
+        return
+    if not (await uow.repo(PROGRAM).get()).unique_contact_keys:
+        return
+    keys = [f"phone:{phone}"] if phone else []
+    keys += [f"email:{email}"] if email else []
+    await uow.repo(CUSTOMERS).lock_contacts(sorted(keys))
+    others = [
+        c
+        for c in await uow.repo(CUSTOMERS).live_by_contacts(
+            [phone] if phone else [], [email] if email else []
+        )
+        if c.id != customer.id
+    ]
+    errors = ErrorCollector()
+    if phone is not None and any(c.phone == phone for c in others):
+        errors.add(ErrorCode.TAKEN, ("phone",), "Another customer has this phone.")
+    if email is not None and any(c.email == email for c in others):
+        errors.add(ErrorCode.TAKEN, ("email",), "Another customer has this email.")
+    errors.raise_if_any()
 
 
 class CustomerService:
@@ -391,12 +679,15 @@ class CustomerService:
                 ("external_id",),
                 f"externalId may not start with {ERASED_PREFIX!r}: erased customers use it.",
             )
-        # A concurrent upsert of the same externalId can win the insert: this
-        # transaction then fails with ConcurrentWrite and runs again, finding that
-        # customer and updating it (the one way a lost unique race is retried).
-        return await retrying(lambda: self._upsert_once(external_id, command.profile))
+        identities = identities_of(command.identities, ("identities",))
+        # A concurrent upsert of the same externalId (or attach of the same identity)
+        # can win the insert: this transaction then fails with ConcurrentWrite and
+        # runs again, finding that customer and updating it, or the identity taken.
+        return await retrying(lambda: self._upsert_once(external_id, command.profile, identities))
 
-    async def _upsert_once(self, external_id: str, profile: ProfileInput) -> UpsertResult:
+    async def _upsert_once(
+        self, external_id: str, profile: ProfileInput, identities: Sequence[Identity]
+    ) -> UpsertResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             existing = await uow.repo(CUSTOMERS).get_by_external_id(external_id, for_update=True)
@@ -407,7 +698,9 @@ class CustomerService:
                     today=now.date(),
                     phone_region=self.phone_region,
                 )
+                await refuse_shared_contacts(uow, fresh, None)
                 created = await uow.repo(CUSTOMERS).add(fresh)
+                await attach_identities(uow, present(created.id, "customer id"), identities, now)
                 await uow.repo(EVENTS).append(
                     Event.of(
                         CustomerCreatedV1(present(created.id, "customer id"), created.external_id),
@@ -419,9 +712,11 @@ class CustomerService:
             updated = apply_profile(
                 existing, profile, today=now.date(), phone_region=self.phone_region
             )
+            await refuse_shared_contacts(uow, updated, existing)
             if updated != existing:
                 updated.updated_at = now
                 await uow.repo(CUSTOMERS).save(updated)
+            await attach_identities(uow, present(existing.id, "customer id"), identities, now)
             await uow.commit()
             return UpsertResult(updated, created=False)
 
@@ -432,6 +727,7 @@ class CustomerService:
             updated = apply_profile(
                 customer, command.profile, today=now.date(), phone_region=self.phone_region
             )
+            await refuse_shared_contacts(uow, updated, customer)
             if updated != customer:
                 updated.updated_at = now
                 await uow.repo(CUSTOMERS).save(updated)
@@ -444,6 +740,8 @@ class CustomerService:
             customer = await self._live(uow, customer_id)
             erased = erased_copy(customer, now)
             await uow.repo(CUSTOMERS).save(erased)
+            # The ids other systems know them by are personal data too; the ledger stays.
+            await uow.repo(IDENTITIES).remove_all(customer_id)
             await uow.commit()
             return erased
 

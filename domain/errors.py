@@ -50,6 +50,9 @@ class ErrorCode(StrEnum):
     TEMPLATE_ARCHIVED = "TEMPLATE_ARCHIVED"
     RULE_INACTIVE = "RULE_INACTIVE"
     DUPLICATE = "DUPLICATE"
+    # Identities and lookup keys (domain/identities.py, domain/customers.py)
+    IDENTITY_TAKEN = "IDENTITY_TAKEN"
+    AMBIGUOUS_CUSTOMER = "AMBIGUOUS_CUSTOMER"
 
 
 class DomainError(Exception):

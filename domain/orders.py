@@ -37,6 +37,8 @@ from domain.customers import (
     CustomerStats,
     found_or_prepared,
     ref_key,
+    ref_keys,
+    ref_way,
 )
 from domain.earning_rules import service as earning
 from domain.earning_rules.evaluate import (
@@ -191,6 +193,7 @@ class OrderRepository(Protocol):
         """THE place order writes maintain the customers' order statistics (a read
         model kept on order writes hangs here)."""
         ...
+
     async def refresh_order_months(self, touched: Sequence[tuple[int, datetime]]) -> None:
         """The monthly read model of counted orders (persistence/orders.py): recomputes
         the (customer, local month and year) buckets of these (customer, placedAt)
@@ -283,13 +286,10 @@ def validate_order(command: RecordOrder, program: ProgramSettings, now: datetime
         channel = optional_text(command.channel, ("channel",), max_length=64)
     except DomainError as exc:
         errors.capture(exc)
-    ref = command.customer
-    if (ref.id is None) == (ref.external_id is None):
-        errors.add(
-            ErrorCode.REQUIRED,
-            ("customer",),
-            "Name the customer by exactly one of id and externalId.",
-        )
+    try:
+        ref_way(command.customer, ("customer",))
+    except DomainError as exc:
+        errors.capture(exc)
     items = check_items(command.items, errors)
     errors.raise_if_any()
     return ValidOrder(
@@ -613,7 +613,9 @@ class OrderService:
             program = await uow.repo(PROGRAM).get()
             probe = replace(command, external_id=command.external_id or "preview")
             valid = validate_order(probe, program, now)
-            key = ref_key(command.customer, ("customer",))
+            key = await ref_key(
+                uow, command.customer, ("customer",), phone_region=self.phone_region
+            )
             found = await uow.repo(CUSTOMERS).find_many(
                 [key] if isinstance(key, int) else [], [key] if isinstance(key, str) else []
             )
@@ -658,9 +660,21 @@ class OrderService:
             for item in inputs:
                 try:
                     item.valid = validate_order(item.command, program, now)
-                    item.key = ref_key(item.command.customer, ("customer",))
                 except (DomainError, InvalidInput) as exc:
                     item.refusal = exc
+            # Every customer named by an identity, phone or e-mail is found at once.
+            valid = [i for i in inputs if i.refusal is None]
+            keys = await ref_keys(
+                uow,
+                [i.command.customer for i in valid],
+                ("customer",),
+                phone_region=self.phone_region,
+            )
+            for item, key in zip(valid, keys, strict=True):
+                if isinstance(key, DomainError | InvalidInput):
+                    item.refusal = key
+                else:
+                    item.key = key
             checked = [i for i in inputs if i.refusal is None]
             # One read tells whether any earning rule can apply to this batch.
             live = await uow.repo(EARNING_RULES).live()

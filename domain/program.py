@@ -54,6 +54,9 @@ class ProgramSettings:
     repurchase_reminder_days: int = 30
     coupon_expiring_soon_days: int = 3
     coupon_restore_on_refund: bool = False
+    # A phone or e-mail belongs to one customer (not erased) at most, so both are
+    # dependable lookup keys (domain/customers.py: refuse_shared_contacts).
+    unique_contact_keys: bool = False
     updated_at: datetime | None = None
 
     @property

@@ -33,6 +33,8 @@ from domain.customers import (
     Customer,
     CustomerRef,
     find_or_prepare,
+    ref_as_sent,
+    ref_way,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.event_payloads import (
@@ -164,14 +166,13 @@ class ReferralService:
         except DomainError as exc:
             errors.capture(exc)
         ref = command.referee
-        if (ref.id is None) == (ref.external_id is None):
-            errors.add(
-                ErrorCode.REQUIRED,
-                ("referee",),
-                "Name the referee by exactly one of id and externalId.",
-            )
+        way = None
+        try:
+            way = ref_way(ref, ("referee",))
+        except DomainError as exc:
+            errors.capture(exc)
         errors.raise_if_any()
-        request_hash = fingerprint(code, ref.id, ref.external_id)
+        request_hash = fingerprint(code, *ref_as_sent(ref, way))
         idempotency_key = present(key, "idempotencyKey")
         return await retrying(
             lambda: self._record_once(command, code, idempotency_key, request_hash)
@@ -267,7 +268,7 @@ class ReferralService:
         self, uow: UnitOfWork, ref: CustomerRef, now: datetime
     ) -> tuple[Customer, bool]:
         return await find_or_prepare(
-            uow.repo(CUSTOMERS),
+            uow,
             ref,
             now,
             phone_region=self.phone_region,

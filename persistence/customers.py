@@ -31,8 +31,12 @@ from domain.referrals import new_code
 from persistence.base import Base, table_of
 from persistence.pagination import Page, PageRequest, SortKey, keyset, page_of, pages_per_parent
 from persistence.repositories import register
-from persistence.statements import insert_returning_ids
+from persistence.statements import insert_returning_ids, is_postgresql
 from persistence.types import BigId, JsonDocument, UtcDateTime
+
+# The advisory lock class of contact keys (PostgreSQL), with the key's hash as the
+# second half: see SqlCustomerRepository.lock_contacts.
+CONTACT_LOCK = 0x4C47_4354  # "LGCT"
 
 
 class CustomerRow(Base):
@@ -206,6 +210,30 @@ class SqlCustomerRepository:
         )
         for customer, new_id in zip(customers, ids, strict=True):
             customer.id = new_id
+
+    async def lock_contacts(self, keys: Sequence[str]) -> None:
+        # Sorted, so two writers of the same keys take them in the same order.
+        if not is_postgresql(self.session):
+            return
+        for key in sorted(set(keys)):
+            await self.session.execute(
+                select(func.pg_advisory_xact_lock(CONTACT_LOCK, func.hashtext(key)))
+            )
+
+    async def live_by_contacts(
+        self, phones: Sequence[str], emails: Sequence[str]
+    ) -> list[Customer]:
+        if not phones and not emails:
+            return []
+        rows = await self.session.execute(
+            select(CustomerRow)
+            .where(
+                CustomerRow.erased_at.is_(None),
+                or_(CustomerRow.phone.in_(list(phones)), CustomerRow.email.in_(list(emails))),
+            )
+            .order_by(CustomerRow.id)
+        )
+        return [to_domain(r) for r in rows.scalars()]
 
 
 # ---- reads for the API -------------------------------------------------------------

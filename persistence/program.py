@@ -56,6 +56,7 @@ class ProgramRow(Base):
     repurchase_reminder_days: Mapped[int] = mapped_column(Integer)
     coupon_expiring_soon_days: Mapped[int] = mapped_column(Integer, server_default="3")
     coupon_restore_on_refund: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    unique_contact_keys: Mapped[bool] = mapped_column(Boolean, server_default=false())
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 

@@ -8,9 +8,25 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.conversion import unset_to_domain
+from api.customers.identity_types import IdentityType
 from api.customers.types import Gender
 from api.errors import decode_input_id
 from domain import customers as domain
+from domain import identities
+
+
+@strawberry.input(
+    description="An id another system knows a customer by. namespace: the WeChat app id "
+    "for WECHAT_OPENID, the brand's name for the kind of id for CUSTOM, omitted otherwise."
+)
+class IdentityInput:
+    type: IdentityType  # type: ignore[valid-type]
+    value: str
+    namespace: str | None = None
+
+
+def identity_input_of(data: IdentityInput) -> identities.IdentityInput:
+    return identities.IdentityInput(data.type, data.value, data.namespace)
 
 
 @strawberry.input(name="ProfileFields")
@@ -44,16 +60,21 @@ class _ById:
     id: strawberry.ID
 
 
-@strawberry.input(name="ByIdOrExternalId")
-class _ByIdOrExternalId:
+@strawberry.input(name="CustomerKeys")
+class _CustomerKeys:
     id: strawberry.ID | None = None
     external_id: str | None = None
+    identity: IdentityInput | None = None
 
 
 # Strawberry lists the fields of the first base first: the key fields come first.
 @strawberry.input(description="Profile fields; an omitted field is left as it is, null clears it.")
 class CustomerUpsertInput(_ByExternalId, ProfileFields):
-    pass
+    identities: list[IdentityInput] | None = strawberry.field(
+        default=None,
+        description="Identities to attach in the same transaction (kept if already held by "
+        "this customer; IDENTITY_TAKEN if another customer holds one). Never detaches.",
+    )
 
 
 @strawberry.input(description="Profile fields; an omitted field is left as it is, null clears it.")
@@ -63,11 +84,13 @@ class CustomerUpdateInput(_ById, ProfileFields):
 
 @strawberry.input(
     name="CustomerRefInput",
-    description="A customer named by another mutation: exactly one of id and externalId. "
-    "With externalId, profile fields create the customer on first sight (and are ignored "
-    "once it exists).",
+    description="A customer named by another mutation, in exactly one way: id, "
+    "externalId, or identity; or, with none of those, phone or email alone as a lookup "
+    "key (found when exactly one customer not erased has it: NOT_FOUND or "
+    "AMBIGUOUS_CUSTOMER otherwise). With externalId, profile fields create the customer "
+    "on first sight (and are ignored once it exists).",
 )
-class CustomerRefInput(_ByIdOrExternalId, ProfileFields):
+class CustomerRefInput(_CustomerKeys, ProfileFields):
     pass
 
 
@@ -75,7 +98,12 @@ def customer_ref_of(data: CustomerRefInput, path: tuple[str, ...]) -> domain.Cus
     """The domain reference; profile fields count as given only when any was sent."""
     key = decode_input_id(data.id, "Customer", (*path, "id")) if data.id else None
     given = any(getattr(data, f) is not strawberry.UNSET for f in PROFILE_FIELDS)
-    return domain.CustomerRef(key, data.external_id, profile_of(data) if given else None)
+    return domain.CustomerRef(
+        key,
+        data.external_id,
+        profile_of(data) if given else None,
+        identity_input_of(data.identity) if data.identity is not None else None,
+    )
 
 
 @strawberry.input

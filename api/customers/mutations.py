@@ -10,6 +10,7 @@ from api.customers.inputs import (
     CustomerEraseInput,
     CustomerUpdateInput,
     CustomerUpsertInput,
+    identity_input_of,
     profile_of,
 )
 from api.customers.types import CustomerType
@@ -51,14 +52,19 @@ def customer_service(info: strawberry.Info) -> domain.CustomerService:
 @strawberry.type
 class CustomerMutation:
     @strawberry.mutation(
-        description="Creates the customer with this externalId, or updates it.",
+        description="Creates the customer with this externalId, or updates it (and attaches "
+        "the identities given).",
         permission_classes=[requires(Scope.CUSTOMERS_WRITE)],
     )
     @refusals_as_user_errors(CustomerUpsertPayload)
     async def customer_upsert(
         self, info: strawberry.Info, input: CustomerUpsertInput
     ) -> CustomerUpsertPayload:
-        command = domain.UpsertCustomer(input.external_id, profile_of(input))
+        command = domain.UpsertCustomer(
+            input.external_id,
+            profile_of(input),
+            [identity_input_of(i) for i in input.identities or []],
+        )
         result = await customer_service(info).upsert(command)
         return CustomerUpsertPayload(
             customer=CustomerType.from_domain(result.customer), created=result.created

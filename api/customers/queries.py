@@ -9,14 +9,16 @@ import strawberry
 from api import ids
 from api.areas import query_fields
 from api.auth import requires
-from api.customers.inputs import CustomerFilter
-from api.customers.loaders import CUSTOMER, CUSTOMER_BY_EXTERNAL_ID
+from api.customers.inputs import CustomerFilter, IdentityInput, identity_input_of
+from api.customers.loaders import CUSTOMER, CUSTOMER_BY_EXTERNAL_ID, CUSTOMER_BY_IDENTITY
 from api.customers.types import CustomerType
 from api.errors import BadUserInput
 from api.pagination import Connection, paginate
 from api.protections.inputs import bounded_search
 from domain import customers as domain
 from domain.access import Scope
+from domain.errors import DomainError, InvalidInput, present
+from domain.identities import identity_of
 from persistence import customers as reads
 
 CustomerSort = strawberry.enum(reads.CustomerSort, name="CustomerSort")
@@ -26,7 +28,8 @@ CustomerSort = strawberry.enum(reads.CustomerSort, name="CustomerSort")
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(
-        description="One customer by global ID or by the storefront's externalId.",
+        description="One customer by global ID, by the storefront's externalId, or by an "
+        "identity another system knows them by (exactly one of the three).",
         permission_classes=[requires(Scope.CUSTOMERS_READ)],
     )
     async def customer(
@@ -34,19 +37,28 @@ class CustomerQuery:
         info: strawberry.Info,
         id: strawberry.ID | None = None,
         external_id: str | None = None,
+        identity: IdentityInput | None = None,
     ) -> CustomerType | None:
-        if id is not None and external_id is None:
+        if sum(given is not None for given in (id, external_id, identity)) != 1:
+            raise BadUserInput("Give exactly one of id, externalId and identity.")
+        if id is not None:
             try:
                 key = ids.decode(id, "Customer")
             except ValueError:
                 return None
             customer = await info.context.loader(CUSTOMER).load(key)
-        elif external_id is not None and id is None:
+        elif external_id is not None:
             customer = await info.context.loader(CUSTOMER_BY_EXTERNAL_ID).load(external_id)
             if customer is not None and customer.id is not None:
                 info.context.loader(CUSTOMER).prime(customer.id, customer)  # as in `known`
         else:
-            raise BadUserInput("Give exactly one of id and externalId.")
+            try:
+                checked = identity_of(
+                    identity_input_of(present(identity, "identity")), ("identity",)
+                )
+            except (DomainError, InvalidInput) as exc:
+                raise BadUserInput(str(exc)) from None
+            customer = await info.context.loader(CUSTOMER_BY_IDENTITY).load(checked)
         return CustomerType.from_domain(customer) if customer else None
 
     @strawberry.field(

@@ -34,3 +34,4 @@ class ProgramUpdateInput:
     repurchase_reminder_days: int | None = strawberry.UNSET
     coupon_expiring_soon_days: int | None = strawberry.UNSET
     coupon_restore_on_refund: bool | None = strawberry.UNSET
+    unique_contact_keys: bool | None = strawberry.UNSET

@@ -45,6 +45,10 @@ class ProgramType:
     coupon_restore_on_refund: bool = strawberry.field(
         description="Whether a full refund of an order gives back the coupons used on it."
     )
+    unique_contact_keys: bool = strawberry.field(
+        description="Whether customerUpsert and customerUpdate refuse a phone or email that "
+        "another customer (not erased) has, so both are dependable lookup keys."
+    )
     updated_at: datetime | None
 
     @classmethod

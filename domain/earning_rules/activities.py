@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from domain.clock import Clock
-from domain.customers import CUSTOMERS, Customer, CustomerRef, find_or_prepare
+from domain.customers import CUSTOMERS, Customer, CustomerRef, find_or_prepare, ref_as_sent, ref_way
 from domain.earning_rules.model import (
     ActivityPeriod,
     BudgetPeriod,
@@ -177,16 +177,15 @@ class ActivityService:
                 f"attributes must be an object of at most {MAX_ATTRIBUTES_TEXT} characters.",
             )
         ref = command.customer
-        if (ref.id is None) == (ref.external_id is None):
-            errors.add(
-                ErrorCode.REQUIRED,
-                ("customer",),
-                "Name the customer by exactly one of id and externalId.",
-            )
+        way = None
+        try:
+            way = ref_way(ref, ("customer",))
+        except DomainError as exc:
+            errors.capture(exc)
         errors.raise_if_any()
         kind, key = present(kind, "type"), present(key, "idempotencyKey")
         request_hash = fingerprint(
-            ref.id, ref.external_id, kind, command.occurred_at.isoformat(), command.attributes
+            *ref_as_sent(ref, way), kind, command.occurred_at.isoformat(), command.attributes
         )
         return await retrying(lambda: self._once(command, kind, key, request_hash))
 
@@ -198,7 +197,7 @@ class ActivityService:
             # The customer is locked before the key is looked up, so a retry racing its
             # original waits for it and then replays it.
             customer, created = await find_or_prepare(
-                uow.repo(CUSTOMERS),
+                uow,
                 command.customer,
                 now,
                 phone_region=self.phone_region,
