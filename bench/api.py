@@ -79,6 +79,7 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.engine import make_url
 
 from api import ids
+from bench.documents import CUSTOMER_PAGE, SHOPPER_READ
 from domain.access import ApiKeyService, CreateApiKey, Role
 from domain.clock import SystemClock
 from domain.rewards import RewardFields, RewardKind, RewardService
@@ -134,37 +135,6 @@ mutation Bulk($inputs: [OrderRecordInput!]!) {
   ordersRecordBulk(inputs: $inputs) {
     results { order { id } replayed userErrors { code field message } }
     userErrors { code field message }
-  }
-}"""
-
-SHOPPER_READ = """
-query Home($me: ID!) {
-  me {
-    id
-    externalId
-    name
-    points { available pending debt lifetimeEarned }
-    tier { id name rank }
-    tierProgress { current { name } next { name threshold } qualifyingValue remainingToNext }
-    ledger(first: 20) {
-      nodes { id kind points balanceAfter reason createdAt }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-  rewards(first: 10, filter: {activeOnly: true, affordableFor: $me}) {
-    nodes { id name pointsCost kind stock }
-  }
-}"""
-
-CUSTOMER_PAGE = """
-query Page($externalId: String!) {
-  customer(externalId: $externalId) {
-    id externalId name email phone createdAt
-    ordersCount totalSpent { amount currency } lastOrderAt
-    points { available pending }
-    tier { name }
-    tierProgress { next { name } remainingToNext }
-    tags { name }
   }
 }"""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bench.api import CUSTOMER_PAGE, SHOPPER_READ
+from bench.documents import CUSTOMER_PAGE, SHOPPER_READ
 from domain.access import Role
 from tests.api.ledger_calls import order_input
 from tests.api.test_customer_page_statements import StatementCounter as AllStatements
