@@ -35,8 +35,10 @@ from domain.customers import (
     Customer,
     CustomerRef,
     CustomerStats,
+    check_not_merged,
     found_or_prepared,
     ref_key,
+    survivor_keys,
 )
 from domain.earning_rules import service as earning
 from domain.earning_rules.evaluate import (
@@ -191,6 +193,7 @@ class OrderRepository(Protocol):
         """THE place order writes maintain the customers' order statistics (a read
         model kept on order writes hangs here)."""
         ...
+
     async def refresh_order_months(self, touched: Sequence[tuple[int, datetime]]) -> None:
         """The monthly read model of counted orders (persistence/orders.py): recomputes
         the (customer, local month and year) buckets of these (customer, placedAt)
@@ -614,6 +617,7 @@ class OrderService:
             probe = replace(command, external_id=command.external_id or "preview")
             valid = validate_order(probe, program, now)
             key = ref_key(command.customer, ("customer",))
+            key = (await survivor_keys(uow.repo(CUSTOMERS), [key])).get(key, key)
             found = await uow.repo(CUSTOMERS).find_many(
                 [key] if isinstance(key, int) else [], [key] if isinstance(key, str) else []
             )
@@ -662,6 +666,13 @@ class OrderService:
                 except (DomainError, InvalidInput) as exc:
                     item.refusal = exc
             checked = [i for i in inputs if i.refusal is None]
+            # A merged customer's id or externalId records on the survivor.
+            survivors = await survivor_keys(
+                uow.repo(CUSTOMERS), [i.key for i in checked if i.key is not None]
+            )
+            for item in checked:
+                if item.key is not None:
+                    item.key = survivors.get(item.key, item.key)
             # One read tells whether any earning rule can apply to this batch.
             live = await uow.repo(EARNING_RULES).live()
             rules = [
@@ -708,6 +719,7 @@ class OrderService:
         # referrers of pending ones are locked with the customers, in id order.
         pending = await uow.repo(REFERRALS).by_referees(found_ids)
         locked = await uow.repo(CUSTOMERS).lock_many([*found_ids, *_referrers(pending.values())])
+        check_not_merged(locked.values())
         # A referral recorded between that read and the locks: its referrer too.
         referral_of = await uow.repo(REFERRALS).by_referees(found_ids)
         late = set(_referrers(referral_of.values())) - set(locked)
