@@ -32,6 +32,7 @@ from domain.customers import (
     CUSTOMERS,
     Customer,
     CustomerRef,
+    check_not_merged,
     find_or_prepare,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
@@ -295,6 +296,9 @@ async def lock_with_referrer(
     if referral is not None and referral.status is settles:
         ids.add(referral.referrer_id)
     locked = {i: await uow.repo(CUSTOMERS).get(i, for_update=True) for i in sorted(ids)}
+    # A merge (docs/merging.md) is the one write that moves a referral, or the order a
+    # caller read, to another customer: waiting for a lock it held, run again.
+    check_not_merged(locked.values())
     return locked[customer_id]
 
 

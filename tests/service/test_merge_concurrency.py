@@ -115,3 +115,27 @@ async def test_an_order_that_found_b_before_the_merge_is_recorded_on_a(database,
     assert await orders_by_customer(database) == {a: 3}
     assert await shop.figures(a) == (10 + 20 + 7, 0)
     await assert_ledger_clean(database)
+
+
+async def test_a_refund_waiting_for_the_merge_refunds_on_the_survivor(database, database_url):
+    """The refund reads the order (still B's) and queues for B's lock behind the merge;
+    once the merge has moved the order and its lot to A, the refund runs again and
+    takes the points back from A."""
+    postgresql_only(database_url)
+    shop, a, b = await two_customers(database)
+    _, external_id = await shop.order("30", customer="b")
+    merges = MergeService(wiring.uow_factory(database), shop.clock)
+    holder = wiring.unit_of_work(database)
+    async with holder:
+        await holder.repo(CUSTOMERS).get(b, for_update=True)
+        merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
+        await waiting_for_locks(database_url, 1, merging)
+        refunding = asyncio.create_task(shop.refund(external_id, "30"))
+        await waiting_for_locks(database_url, 2, refunding)
+        await holder.commit()
+    await merging
+    assert await refunding == 30
+
+    assert await shop.figures(a) == (10 + 20, 0)
+    assert await shop.figures(b) == (0, 0)
+    await assert_ledger_clean(database)
