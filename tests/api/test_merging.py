@@ -316,6 +316,7 @@ async def test_the_merged_customer_resolves_to_the_survivor(gql, clock):
              tagNames: ["VIP"]}) { changedCount } }""",
         {"ids": [b]},
     )
+    code_of_b = (await gql('{ customer(externalId: "b") { referralCode } }'))["customer"]
     moved = await merge(gql, a, b)
     assert moved["merge"]["tagsAdded"] == 1
 
@@ -331,6 +332,21 @@ async def test_the_merged_customer_resolves_to_the_survivor(gql, clock):
     # An order naming B (a CustomerRefInput) is recorded on A.
     await record(gql, "b", "after-merge", "10.00", now)
     assert (await state(gql, a))["ordersCount"] == 1
+
+    # B's referral code refers on A's behalf.
+    referred = await gql(
+        """mutation($input: ReferralRecordInput!) { referralRecord(input: $input) {
+             referral { referrer { externalId } } userErrors { code message } } }""",
+        {
+            "input": {
+                "code": code_of_b["referralCode"],
+                "referee": {"externalId": "friend", "name": "Friend"},
+                "idempotencyKey": "friend",
+            }
+        },
+    )
+    assert referred["referralRecord"]["userErrors"] == []
+    assert referred["referralRecord"]["referral"] == {"referrer": {"externalId": "a"}}
 
 
 async def test_duplicate_candidates_pairs_scores_and_pages(gql):
