@@ -186,6 +186,28 @@ async def test_a_merge_equals_one_customer_with_both_histories(gql, database, cl
     await assert_ledger_clean(database)
 
 
+async def test_the_merged_points_pay_the_survivors_debt_as_one_customer_would(gql, database, clock):
+    now = clock.now()
+    a = await upsert(gql, "a")
+    await upsert(gql, "b")
+    u = await upsert(gql, "u")
+    b = (await gql('{ customer(externalId: "b") { id } }'))["customer"]["id"]
+    for owner, order, amount, days in (("a", "a1", "100.00", 30), ("b", "b1", "200.00", 20)):
+        await record(gql, owner, order, amount, now - timedelta(days=days))
+        await record(gql, "u", f"u-{order}", amount, now - timedelta(days=days))
+    await debit(gql, a, 100, "spend-a")
+    await debit(gql, u, 100, "spend-u")
+    await refund(gql, "a1", "100.00")  # A: debt 100
+    await refund(gql, "u-a1", "100.00")  # U: taken from B's lot instead
+    assert (await state(gql, a))["points"]["debt"] == 100
+
+    merged = await merge(gql, a, b)
+
+    assert merged["survivor"]["points"] == {"available": 100, "pending": 0, "debt": 0}
+    await assert_same(gql, database, a, u)
+    await assert_ledger_clean(database)
+
+
 async def test_transfer_entries_name_each_lot_on_both_ledgers(gql, clock):
     now = clock.now()
     a = await upsert(gql, "a")
