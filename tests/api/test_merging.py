@@ -355,6 +355,10 @@ async def test_the_merged_customer_resolves_to_the_survivor(gql, clock):
     await record(gql, "b", "after-merge", "10.00", now)
     assert (await state(gql, a))["ordersCount"] == 1
 
+    # A bare id of B (pointsAdjust's customerId) acts on A too.
+    await debit(gql, b, 5, "after-merge")
+    assert (await state(gql, a))["points"]["available"] == 10 - 5
+
     # B's referral code refers on A's behalf.
     referred = await gql(
         """mutation($input: ReferralRecordInput!) { referralRecord(input: $input) {

@@ -139,3 +139,29 @@ async def test_a_refund_waiting_for_the_merge_refunds_on_the_survivor(database, 
     assert await shop.figures(a) == (10 + 20, 0)
     assert await shop.figures(b) == (0, 0)
     await assert_ledger_clean(database)
+
+
+async def test_a_cancel_waiting_for_the_merge_gives_the_points_back_on_the_survivor(
+    database, database_url
+):
+    """The cancel reads the redemption (still B's) and queues for B's lock behind the
+    merge, which moves the redemption and the lots it drew from to A; the cancel runs
+    again and gives the points back to those lots on A's balance."""
+    postgresql_only(database_url)
+    shop, a, b = await two_customers(database)
+    redemption = await shop.redeem(b, await shop.reward(15))
+    merges = MergeService(wiring.uow_factory(database), shop.clock)
+    holder = wiring.unit_of_work(database)
+    async with holder:
+        await holder.repo(CUSTOMERS).get(b, for_update=True)
+        merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
+        await waiting_for_locks(database_url, 1, merging)
+        cancelling = asyncio.create_task(shop.cancel(redemption))
+        await waiting_for_locks(database_url, 2, cancelling)
+        await holder.commit()
+    await merging
+    await cancelling
+
+    assert await shop.figures(a) == (10 + 20, 0)
+    assert await shop.figures(b) == (0, 0)
+    await assert_ledger_clean(database)
