@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from api.ids import decode
 from domain.jobs import run_daily
+from persistence.identities import CustomerIdentityRow
 from persistence.orders import CustomerMonthRow
-from persistence.points import LotRow
+from persistence.points import LedgerEntryRow, LotRow
 from persistence.unit_of_work import SqlUnitOfWork
 from tests.api.ledger_calls import ADJUST, RECORD, REFUND, order_input
 from tests.ledger_audit import assert_ledger_clean
@@ -208,7 +209,7 @@ async def test_the_merged_points_pay_the_survivors_debt_as_one_customer_would(gq
     await assert_ledger_clean(database)
 
 
-async def test_transfer_entries_name_each_lot_on_both_ledgers(gql, clock):
+async def test_transfer_entries_name_each_lot_on_both_ledgers(gql, database, clock):
     now = clock.now()
     a = await upsert(gql, "a")
     b = await upsert(gql, "b")
@@ -217,12 +218,34 @@ async def test_transfer_entries_name_each_lot_on_both_ledgers(gql, clock):
     await merge(gql, a, b)
     ledger = """query($id: ID!) { node(id: $id) { ... on Customer {
       ledger(first: 10) { edges { node { kind points balanceAfter } } } } } }"""
-    # B's id now finds A: B's own entries are read through the audit record only.
     entries = (await gql(ledger, {"id": a}))["node"]["ledger"]["edges"]
     assert [e["node"] for e in entries] == [
         {"kind": "TRANSFER_IN", "points": 40, "balanceAfter": 140},
         {"kind": "TRANSFER_IN", "points": 100, "balanceAfter": 100},
     ]
+    async with database.sessions() as session:
+        rows = await session.execute(
+            select(LedgerEntryRow.kind, LedgerEntryRow.points, LedgerEntryRow.balance_after)
+            .where(LedgerEntryRow.customer_id == decode(b, "Customer"))
+            .order_by(LedgerEntryRow.id)
+        )
+        assert [tuple(r) for r in rows.all()] == [
+            ("EARN", 100, 100),
+            ("EARN", 40, 140),
+            ("TRANSFER_OUT", -100, 40),  # FIFO: the lot that expires first
+            ("TRANSFER_OUT", -40, 0),
+        ]
+    # The storefront retrying an order it sent for B before the merge: a replay.
+    again = await gql(
+        RECORD,
+        {
+            "input": order_input(
+                "b1", "100.00", customer="b", placed_at=(now - timedelta(days=30)).isoformat()
+            )
+        },
+    )
+    assert again["orderRecord"]["userErrors"] == []
+    assert again["orderRecord"]["replayed"] is True
 
 
 async def test_the_survivor_reaches_the_tier_of_the_union(gql, clock):
@@ -424,3 +447,27 @@ async def test_duplicate_candidates_pairs_scores_and_pages(gql):
         ("p1", "p2"),
         ("e1", "e2"),
     ]
+
+
+async def test_the_same_wechat_id_in_two_apps_is_a_candidate(gql, database, clock):
+    first = decode(await upsert(gql, "mini-program"), "Customer")
+    second = decode(await upsert(gql, "official-account"), "Customer")
+    async with database.sessions() as session:
+        session.add_all(
+            [
+                CustomerIdentityRow(
+                    customer_id=customer,
+                    type="WECHAT_OPENID",
+                    namespace=app,
+                    value="o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
+                    created_at=clock.now(),
+                )
+                for customer, app in ((first, "wx-app-1"), (second, "wx-app-2"))
+            ]
+        )
+        await session.commit()
+    data = (await gql(DUPLICATES, {"first": 10}))["duplicateCandidates"]
+    assert [
+        (e["node"]["first"]["externalId"], e["node"]["reasons"], e["node"]["score"])
+        for e in data["edges"]
+    ] == [("mini-program", ["IDENTITY"], 90)]
