@@ -471,3 +471,90 @@ async def test_the_same_wechat_id_in_two_apps_is_a_candidate(gql, database, cloc
         (e["node"]["first"]["externalId"], e["node"]["reasons"], e["node"]["score"])
         for e in data["edges"]
     ] == [("mini-program", ["IDENTITY"], 90)]
+
+
+async def test_everything_of_b_moves_to_a_and_is_counted(gql, database, clock):
+    now = clock.now()
+    a = await upsert(gql, "a")
+    b = await upsert(gql, "b")
+    await record(gql, "b", "b1", "100.00", now - timedelta(days=3))
+    reward = await gql(
+        """mutation { rewardCreate(input: {name: "Mug", pointsCost: 30, kind: FREE_PRODUCT})
+             { reward { id } userErrors { code } } }"""
+    )
+    reward_id = reward["rewardCreate"]["reward"]["id"]
+    template = await gql(
+        """mutation { couponTemplateCreate(input: {name: "Welcome", kind: FREE_SHIPPING,
+             validDays: 7}) { couponTemplate { id } userErrors { code } } }"""
+    )
+    template_id = template["couponTemplateCreate"]["couponTemplate"]["id"]
+    code_of_b = (await gql('{ customer(externalId: "b") { referralCode } }'))["customer"]
+    for document, variables in (
+        (
+            """mutation($b: ID!, $r: ID!) { rewardRedeem(input: {customerId: $b, rewardId: $r,
+                 idempotencyKey: "redeem-b"}) { userErrors { code } } }""",
+            {"b": b, "r": reward_id},
+        ),
+        (
+            """mutation($b: ID!) { feedbackRecord(input: {customerId: $b, kind: NPS, score: 9})
+                 { userErrors { code } } }""",
+            {"b": b},
+        ),
+        (
+            """mutation($b: ID!, $t: ID!) { couponIssue(input: {templateId: $t, customerId: $b,
+                 idempotencyKey: "coupon-b"}) { userErrors { code } } }""",
+            {"b": b, "t": template_id},
+        ),
+        (
+            """mutation($code: String!) { referralRecord(input: {code: $code,
+                 referee: {externalId: "friend", name: "Friend"}, idempotencyKey: "friend"})
+                 { userErrors { code } } }""",
+            {"code": code_of_b["referralCode"]},
+        ),
+    ):
+        done = await gql(document, variables)
+        assert all(not v["userErrors"] for v in done.values()), done
+    async with database.sessions() as session:
+        session.add(
+            CustomerIdentityRow(
+                customer_id=decode(b, "Customer"),
+                type="POS_CARD",
+                namespace="",
+                value="8800123",
+                created_at=now,
+            )
+        )
+        await session.commit()
+
+    merged = await merge(gql, a, b)
+
+    assert merged["merge"] == {
+        "survivorId": a,
+        "mergedId": b,
+        "ordersMoved": 1,
+        "lotsMoved": 1,
+        "pointsMoved": 70,
+        "pendingPointsMoved": 0,
+        "tagsAdded": 0,
+        "redemptionsMoved": 1,
+        "referralsMoved": 1,
+        "feedbackMoved": 1,
+        "couponsMoved": 1,
+        "activitiesMoved": 0,
+        "identitiesMoved": 1,
+    }
+    lists = await gql(
+        """query($id: ID!) { customer(id: $id) {
+             orders(first: 5) { totalCount } redemptions(first: 5) { totalCount }
+             feedback(first: 5) { totalCount } coupons(first: 5) { totalCount }
+             referrals(first: 5) { totalCount } } }""",
+        {"id": a},
+    )
+    assert lists["customer"] == {
+        key: {"totalCount": 1}
+        for key in ("orders", "redemptions", "feedback", "coupons", "referrals")
+    }
+    async with database.sessions() as session:
+        owners = await session.execute(select(CustomerIdentityRow.customer_id))
+        assert list(owners.scalars()) == [decode(a, "Customer")]
+    await assert_ledger_clean(database)
