@@ -10,11 +10,13 @@ from sqlalchemy import select
 
 from api.ids import decode
 from domain.jobs import run_daily
+from persistence.events import EventRow
 from persistence.identities import CustomerIdentityRow
 from persistence.orders import CustomerMonthRow
 from persistence.points import LedgerEntryRow, LotRow
 from persistence.unit_of_work import SqlUnitOfWork
 from tests.api.ledger_calls import ADJUST, RECORD, REFUND, order_input
+from tests.event_horizon import settle
 from tests.ledger_audit import assert_ledger_clean
 
 MERGE = """mutation($input: CustomerMergeInput!) {
@@ -558,3 +560,19 @@ async def test_everything_of_b_moves_to_a_and_is_counted(gql, database, clock):
         owners = await session.execute(select(CustomerIdentityRow.customer_id))
         assert list(owners.scalars()) == [decode(a, "Customer")]
     await assert_ledger_clean(database)
+
+
+async def test_the_daily_triggers_skip_a_merged_customer(gql, database, clock, settings):
+    today = clock.now().date()
+    a = await upsert(gql, "a")
+    b = await upsert(gql, "b", birthday=today.replace(year=1990).isoformat())
+    await merge(gql, a, b)
+
+    await run_daily(lambda: SqlUnitOfWork(database, settings.program_defaults()), clock.now())
+
+    await settle(database)
+    async with database.sessions() as session:
+        about_b = await session.execute(
+            select(EventRow.type).where(EventRow.customer_id == decode(b, "Customer"))
+        )
+        assert "customer.birthday" not in list(about_b.scalars())
