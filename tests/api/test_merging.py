@@ -375,6 +375,8 @@ async def test_the_merged_customer_resolves_to_the_survivor(gql, clock):
     assert by_external["customer"] == {"id": a}
     listed = await gql("{ customers(first: 10) { edges { node { id } } } }")
     assert [e["node"]["id"] for e in listed["customers"]["edges"]] == [a]
+    summary = await gql("{ lifecycleSummary { total } }")
+    assert summary["lifecycleSummary"] == {"total": 1}
 
     # An order naming B (a CustomerRefInput) is recorded on A.
     await record(gql, "b", "after-merge", "10.00", now)
