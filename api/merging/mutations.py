@@ -6,10 +6,10 @@ import strawberry
 
 from api.areas import mutation_fields
 from api.auth import caller_of, requires
-from api.customers.types import CustomerType
+from api.customers.nodes import customer_or_none
 from api.errors import UserError, decode_input_id
 from api.merging.inputs import CustomerMergeInput
-from api.merging.types import CustomerMergeType
+from api.merging.types import Customer, CustomerMergeType
 from api.payloads import refusals_as_user_errors
 from domain import merging as domain
 from domain.access import Scope
@@ -17,7 +17,7 @@ from domain.access import Scope
 
 @strawberry.type
 class CustomerMergePayload:
-    survivor: CustomerType | None = strawberry.field(
+    survivor: Customer | None = strawberry.field(
         default=None, description="The survivor as it is after the merge."
     )
     merge: CustomerMergeType | None = None
@@ -49,7 +49,7 @@ class MergingMutation:
             )
         )
         return CustomerMergePayload(
-            survivor=CustomerType.from_domain(result.survivor),
+            survivor=customer_or_none(result.survivor),
             merge=CustomerMergeType.from_domain(result.record),
             replayed=result.replayed,
         )

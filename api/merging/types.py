@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from api import ids
-from api.customers.loaders import CUSTOMER
-from api.customers.types import CustomerType
+from api.customers.nodes import load_customer
 from domain import merging as domain
+
+if TYPE_CHECKING:
+    from api.customers.types import CustomerType
+
+Customer = Annotated["CustomerType", strawberry.lazy("api.customers.types")]
 
 DuplicateReason = strawberry.enum(
     domain.DuplicateReason,
@@ -81,12 +86,16 @@ class DuplicateCandidateType:
     second_id: strawberry.Private[int]
 
     @strawberry.field
-    async def first(self, info: strawberry.Info) -> CustomerType:
-        return CustomerType.from_domain(await info.context.loader(CUSTOMER).load(self.first_id))
+    async def first(self, info: strawberry.Info) -> Customer:
+        found = await load_customer(info, self.first_id)
+        assert found is not None, "a candidate is a live customer"
+        return found
 
     @strawberry.field
-    async def second(self, info: strawberry.Info) -> CustomerType:
-        return CustomerType.from_domain(await info.context.loader(CUSTOMER).load(self.second_id))
+    async def second(self, info: strawberry.Info) -> Customer:
+        found = await load_customer(info, self.second_id)
+        assert found is not None, "a candidate is a live customer"
+        return found
 
     @classmethod
     def from_domain(cls, pair: domain.DuplicatePair) -> DuplicateCandidateType:
