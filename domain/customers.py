@@ -430,7 +430,15 @@ class CustomerService:
     async def _upsert_once(self, external_id: str, profile: ProfileInput) -> UpsertResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            existing = await uow.repo(CUSTOMERS).get_by_external_id(external_id, for_update=True)
+            # A merged customer's externalId updates its survivor (docs/merging.md).
+            survivor = (await survivor_keys(uow.repo(CUSTOMERS), [external_id])).get(external_id)
+            if survivor is not None:
+                existing = await uow.repo(CUSTOMERS).get(survivor, for_update=True)
+            else:
+                existing = await uow.repo(CUSTOMERS).get_by_external_id(
+                    external_id, for_update=True
+                )
+            check_not_merged([existing])
             if existing is None:
                 fresh = apply_profile(
                     Customer(id=None, external_id=external_id, created_at=now, updated_at=now),

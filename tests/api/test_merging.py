@@ -382,6 +382,16 @@ async def test_the_merged_customer_resolves_to_the_survivor(gql, clock):
     await record(gql, "b", "after-merge", "10.00", now)
     assert (await state(gql, a))["ordersCount"] == 1
 
+    # customerUpsert of B's externalId updates A's profile.
+    updated = await gql(
+        """mutation { customerUpsert(input: {externalId: "b", city: "Hangzhou"}) {
+             created customer { id externalId city } } }"""
+    )
+    assert updated["customerUpsert"] == {
+        "created": False,
+        "customer": {"id": a, "externalId": "a", "city": "Hangzhou"},
+    }
+
     # A bare id of B (pointsAdjust's customerId) acts on A too.
     await debit(gql, b, 5, "after-merge")
     assert (await state(gql, a))["points"]["available"] == 10 - 5
