@@ -172,12 +172,14 @@ class RedemptionService:
     ) -> RedemptionResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
+            # Scoped by the id the caller sent: a retry naming a customer merged since
+            # still finds its first redemption.
+            scoped = _idempotency_key(command.customer_id, key)
             # A merged customer's id redeems for its survivor (docs/merging.md).
             survivors = await survivor_keys(uow.repo(CUSTOMERS), [command.customer_id])
             command = replace(
                 command, customer_id=survivors.get(command.customer_id, command.customer_id)
             )
-            scoped = _idempotency_key(command.customer_id, key)
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             check_not_merged([customer])
             if customer is None or customer.erased_at is not None:

@@ -503,12 +503,10 @@ async def test_everything_of_b_moves_to_a_and_is_counted(gql, database, clock):
     )
     template_id = template["couponTemplateCreate"]["couponTemplate"]["id"]
     code_of_b = (await gql('{ customer(externalId: "b") { referralCode } }'))["customer"]
+    redeem = """mutation($b: ID!, $r: ID!) { rewardRedeem(input: {customerId: $b, rewardId: $r,
+                 idempotencyKey: "redeem-b"}) { replayed userErrors { code } } }"""
     for document, variables in (
-        (
-            """mutation($b: ID!, $r: ID!) { rewardRedeem(input: {customerId: $b, rewardId: $r,
-                 idempotencyKey: "redeem-b"}) { userErrors { code } } }""",
-            {"b": b, "r": reward_id},
-        ),
+        (redeem, {"b": b, "r": reward_id}),
         (
             """mutation($b: ID!) { feedbackRecord(input: {customerId: $b, kind: NPS, score: 9})
                  { userErrors { code } } }""",
@@ -568,6 +566,9 @@ async def test_everything_of_b_moves_to_a_and_is_counted(gql, database, clock):
         key: {"totalCount": 1}
         for key in ("orders", "redemptions", "feedback", "coupons", "referrals")
     }
+    # The shopper's app retrying its redemption for B: the first one, not a second.
+    again = await gql(redeem, {"b": b, "r": reward_id})
+    assert again["rewardRedeem"] == {"replayed": True, "userErrors": []}
     async with database.sessions() as session:
         owners = await session.execute(select(CustomerIdentityRow.customer_id))
         assert list(owners.scalars()) == [decode(a, "Customer")]
