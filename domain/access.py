@@ -30,6 +30,7 @@ class Scope(StrEnum):
     CUSTOMERS_READ = "customers:read"
     CUSTOMERS_WRITE = "customers:write"
     CUSTOMERS_ERASE = "customers:erase"
+    CUSTOMERS_MERGE = "customers:merge"
     TAGS_WRITE = "tags:write"
     API_KEYS_MANAGE = "api_keys:manage"
     PROGRAM_READ = "program:read"

@@ -4,10 +4,10 @@ negative."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain.clock import Clock
-from domain.customers import CUSTOMERS, Customer
+from domain.customers import CUSTOMERS, Customer, check_not_merged, survivor_keys
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.event_payloads import PointsAdjustedV1
 from domain.events import EVENTS, Event
@@ -76,7 +76,13 @@ class AdjustmentService:
     ) -> AdjustResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
+            # A merged customer's id adjusts its survivor (docs/merging.md).
+            survivors = await survivor_keys(uow.repo(CUSTOMERS), [command.customer_id])
+            command = replace(
+                command, customer_id=survivors.get(command.customer_id, command.customer_id)
+            )
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
+            check_not_merged([customer])
             if customer is None:
                 raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
             remembered = await remembered_result(

@@ -1,4 +1,9 @@
-"""`loyalty ledger audit`: every ledger invariant of docs/ledger.md, for every customer."""
+"""`loyalty ledger audit`: every ledger invariant of docs/ledger.md, for every customer.
+
+Every entry kind counts the same way, the merge's TRANSFER_OUT / TRANSFER_IN included
+(docs/merging.md): a merged customer's transfer entries bring its balance to 0 as its
+lots leave it, the survivor's bring in what the lots it receives hold (less a debt
+they paid), so both customers satisfy the invariants with no special case."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ which accounting still needs.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,7 +21,14 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from domain.clock import Clock
-from domain.errors import DomainError, ErrorCode, ErrorCollector, InvalidInput, present
+from domain.errors import (
+    ConcurrentWrite,
+    DomainError,
+    ErrorCode,
+    ErrorCollector,
+    InvalidInput,
+    present,
+)
 from domain.event_payloads import CustomerCreatedV1
 from domain.events import EVENTS, Event
 from domain.fields import bounded_list, optional_text, required_text
@@ -91,6 +98,9 @@ class Customer:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     erased_at: datetime | None = None
+    # The survivor this customer was merged into (docs/merging.md); written only by
+    # the merge, and every lookup by this customer's id or externalId finds the survivor.
+    merged_into_id: int | None = field(default=None, compare=False)
     # Derived from orders and the ledger; written only by those services.
     stats: CustomerStats | None = field(default=None, compare=False)
 
@@ -180,6 +190,13 @@ class CustomerRepository(Protocol):
         self, customer_ids: Sequence[int], external_ids: Sequence[str]
     ) -> list[Customer]:
         """Customers with any of these ids or externalIds, not locked."""
+        ...
+
+    async def survivors(
+        self, customer_ids: Sequence[int], external_ids: Sequence[str]
+    ) -> dict[int | str, int]:
+        """For each of these ids or externalIds that names a merged customer, the
+        survivor's id (`customerMerge`); keys of live customers are left out."""
         ...
 
     async def lock_many(self, customer_ids: Sequence[int]) -> dict[int, Customer]:
@@ -536,6 +553,25 @@ def found_or_prepared(
     return fresh, True
 
 
+async def survivor_keys(
+    customers: CustomerRepository, keys: Sequence[int | str]
+) -> dict[int | str, int]:
+    """THE place a customer named by id or externalId is resolved through merges:
+    each key that names a merged customer, mapped to its survivor's id (others are
+    left out). A write that then locks the customer must still check that it was not
+    merged meanwhile (`check_not_merged`)."""
+    return await customers.survivors(
+        [k for k in keys if isinstance(k, int)], [k for k in keys if isinstance(k, str)]
+    )
+
+
+def check_not_merged(customers: Iterable[Customer | None]) -> None:
+    """After locking: a customer merged between the lookup and the lock makes the
+    transaction run again (`retrying`), which then resolves it to the survivor."""
+    if any(c is not None and c.merged_into_id is not None for c in customers):
+        raise ConcurrentWrite("a customer was merged while this write waited for it")
+
+
 async def find_or_prepare(
     uow: UnitOfWork,
     ref: CustomerRef,
@@ -549,10 +585,12 @@ async def find_or_prepare(
     profile fields — not yet added — and True (see `found_or_prepared`)."""
     key = await ref_key(uow, ref, path, phone_region=phone_region)
     customers = uow.repo(CUSTOMERS)
+    key = (await survivor_keys(customers, [key])).get(key, key)
     if isinstance(key, int):
         found = await customers.get(key, for_update=lock)
     else:
         found = await customers.get_by_external_id(key, for_update=lock)
+    check_not_merged([found])
     return found_or_prepared(ref, key, found, now, phone_region=phone_region, path=path)
 
 
@@ -562,6 +600,7 @@ async def find_live(
     """The existing customer `ref` names, locked; never created, never an erased one."""
     key = await ref_key(uow, ref, path, phone_region=phone_region)
     customers = uow.repo(CUSTOMERS)
+    key = (await survivor_keys(customers, [key])).get(key, key)
     if isinstance(key, int):
         found = await customers.get(key, for_update=True)
         missing = DomainError(ErrorCode.NOT_FOUND, (*path, "id"), "No customer has this id.")
@@ -572,6 +611,7 @@ async def find_live(
         )
     if found is None:
         raise missing
+    check_not_merged([found])
     if found.erased_at is not None:
         raise DomainError(ErrorCode.ERASED, path, "This customer's personal data was erased.")
     return found
@@ -690,7 +730,15 @@ class CustomerService:
     ) -> UpsertResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            existing = await uow.repo(CUSTOMERS).get_by_external_id(external_id, for_update=True)
+            # A merged customer's externalId updates its survivor (docs/merging.md).
+            survivor = (await survivor_keys(uow.repo(CUSTOMERS), [external_id])).get(external_id)
+            if survivor is not None:
+                existing = await uow.repo(CUSTOMERS).get(survivor, for_update=True)
+            else:
+                existing = await uow.repo(CUSTOMERS).get_by_external_id(
+                    external_id, for_update=True
+                )
+            check_not_merged([existing])
             if existing is None:
                 fresh = apply_profile(
                     Customer(id=None, external_id=external_id, created_at=now, updated_at=now),

@@ -47,6 +47,24 @@ class CustomerCreatedV1(EventPayload):
 
 
 @dataclass(frozen=True)
+class CustomerMergedV1(EventPayload):
+    """A duplicate was merged into this customer (`customerMerge`, docs/merging.md):
+    everything of `mergedCustomerId` now belongs to `customerId`, the survivor, and
+    lookups by the merged customer's id or externalId find the survivor."""
+
+    TYPE = EventType.CUSTOMER_MERGED
+    VERSION = 1
+
+    merge_id: int
+    merged_customer_id: int
+    merged_external_id: str
+    orders_moved: int
+    points_moved: int
+    pending_points_moved: int
+    balance: int
+
+
+@dataclass(frozen=True)
 class OrderRecordedV1(EventPayload):
     """An order was recorded. `pointsEarned` counts points still pending too."""
 
@@ -404,6 +422,7 @@ DEFINITIONS: dict[tuple[EventType, int], type[EventPayload]] = {
         CouponUsedV1,
         CouponRestoredV1,
         CouponExpiringSoonV1,
+        CustomerMergedV1,
     )
 }
 CURRENT: dict[EventType, type[EventPayload]] = {}
@@ -475,6 +494,16 @@ _DAY = date(2026, 3, 1)
 
 EXAMPLES: tuple[EventPayload, ...] = (
     CustomerCreatedV1(customer_id=42, external_id="shop-1001"),
+    CustomerMergedV1(
+        customer_id=42,
+        merge_id=3,
+        merged_customer_id=57,
+        merged_external_id="pos-88001",
+        orders_moved=4,
+        points_moved=320,
+        pending_points_moved=0,
+        balance=1250,
+    ),
     OrderRecordedV1(
         customer_id=42,
         order_id=7,

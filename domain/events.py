@@ -50,6 +50,7 @@ class EventType(StrEnum):
     COUPON_USED = "coupon.used"
     COUPON_RESTORED = "coupon.restored"
     COUPON_EXPIRING_SOON = "coupon.expiring_soon"
+    CUSTOMER_MERGED = "customer.merged"
 
 
 def camel(name: str) -> str:

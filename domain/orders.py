@@ -35,10 +35,12 @@ from domain.customers import (
     Customer,
     CustomerRef,
     CustomerStats,
+    check_not_merged,
     found_or_prepared,
     ref_key,
     ref_keys,
     ref_way,
+    survivor_keys,
 )
 from domain.earning_rules import service as earning
 from domain.earning_rules.evaluate import (
@@ -616,6 +618,7 @@ class OrderService:
             key = await ref_key(
                 uow, command.customer, ("customer",), phone_region=self.phone_region
             )
+            key = (await survivor_keys(uow.repo(CUSTOMERS), [key])).get(key, key)
             found = await uow.repo(CUSTOMERS).find_many(
                 [key] if isinstance(key, int) else [], [key] if isinstance(key, str) else []
             )
@@ -676,6 +679,13 @@ class OrderService:
                 else:
                     item.key = key
             checked = [i for i in inputs if i.refusal is None]
+            # A merged customer's id or externalId records on the survivor.
+            survivors = await survivor_keys(
+                uow.repo(CUSTOMERS), [i.key for i in checked if i.key is not None]
+            )
+            for item in checked:
+                if item.key is not None:
+                    item.key = survivors.get(item.key, item.key)
             # One read tells whether any earning rule can apply to this batch.
             live = await uow.repo(EARNING_RULES).live()
             rules = [
@@ -722,6 +732,7 @@ class OrderService:
         # referrers of pending ones are locked with the customers, in id order.
         pending = await uow.repo(REFERRALS).by_referees(found_ids)
         locked = await uow.repo(CUSTOMERS).lock_many([*found_ids, *_referrers(pending.values())])
+        check_not_merged(locked.values())
         # A referral recorded between that read and the locks: its referrer too.
         referral_of = await uow.repo(REFERRALS).by_referees(found_ids)
         late = set(_referrers(referral_of.values())) - set(locked)

@@ -42,6 +42,12 @@ class EntryKind(StrEnum):
     REDEEM_CANCEL = "REDEEM_CANCEL"
     REVERSE = "REVERSE"
     EXPIRE = "EXPIRE"
+    # A merge (docs/merging.md): the merged customer's points leave it lot by lot
+    # (TRANSFER_OUT) and reach the survivor (TRANSFER_IN), each lot keeping its dates.
+    # A debt moves the other way round: TRANSFER_OUT + on the merged customer,
+    # TRANSFER_IN − on the survivor.
+    TRANSFER_OUT = "TRANSFER_OUT"
+    TRANSFER_IN = "TRANSFER_IN"
 
 
 class LotState(StrEnum):
@@ -404,6 +410,73 @@ class PointsAccount:
             reason=reason,
             order_id=order_id,
         )
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What a merge moved from one account to another (`transfer`)."""
+
+    out_entries: list[LedgerEntry]  # on the merged customer
+    in_entries: list[LedgerEntry]  # on the survivor
+    lots: list[Lot]  # every open lot moved, pending ones included
+    points: int  # available points moved (negative: a debt moved)
+    pending: int  # pending points moved (they enter the ledger when they become available)
+
+
+def transfer(source: PointsAccount, target: PointsAccount, now: datetime, reason: str) -> Transfer:
+    """Moves every open lot of `source` to `target` (a merge), keeping each lot's
+    dates, state, order and rule:
+
+    - an available lot with points left: a TRANSFER_OUT −remaining entry on the
+      source and a TRANSFER_IN +remaining entry on the target, both naming the lot,
+      in FIFO order; the target's debt, if any, is paid first, as with any credit;
+    - a pending lot moves without entries (pending points are never in the ledger);
+      its EARN/BONUS entry is written on the target when it becomes available;
+    - a debt of the source (then it has no available points): a TRANSFER_OUT +debt
+      entry clears it and a TRANSFER_IN −debt entry on the target takes the points
+      FIFO from the target's lots, what cannot be taken becoming the target's debt,
+      exactly as the reversal that made the debt would have taken them.
+
+    The lifetime earned total moves too. Afterwards the source holds nothing:
+    balance, debt and lifetime earned 0. The caller moves the lot rows themselves
+    (and the closed lots) to the target."""
+    entries_out: list[LedgerEntry] = []
+    entries_in: list[LedgerEntry] = []
+    moved = 0
+    for lot in source.available_lots():
+        points = lot.remaining
+        source.balance -= points
+        out = source._entry(EntryKind.TRANSFER_OUT, -points, now, reason, order_id=lot.order_id)
+        out.lot_id = lot.id
+        entries_out.append(out)
+        paid = min(target.debt, points)
+        target.debt -= paid
+        lot.remaining -= paid
+        target.balance += points
+        into = target._entry(EntryKind.TRANSFER_IN, points, now, reason, order_id=lot.order_id)
+        into.lot = lot
+        entries_in.append(into)
+        moved += points
+    if source.debt > 0:
+        debt = source.debt
+        source.debt = 0
+        source.balance += debt
+        entries_out.append(source._entry(EntryKind.TRANSFER_OUT, debt, now, reason))
+        entries_in.append(
+            target.debit(EntryKind.TRANSFER_IN, debt, now=now, reason=reason, allow_debt=True)
+        )
+        moved -= debt
+    pending = source.pending
+    lots = list(source.lots)
+    for lot in lots:
+        lot.customer_id = target.customer_id
+        target.lots.append(lot)
+    source.lots = []
+    target.lifetime_earned += source.lifetime_earned
+    source.lifetime_earned = 0
+    if source.balance != 0 or source.debt != 0:
+        raise AssertionError("a transfer leaves the source empty")
+    return Transfer(entries_out, entries_in, lots, moved, pending)
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ cannot both win.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from domain.clock import Clock
-from domain.customers import CUSTOMERS, Customer
+from domain.customers import CUSTOMERS, Customer, check_not_merged, survivor_keys
 from domain.errors import DomainError, ErrorCode, present
 from domain.event_payloads import (
     PointsRedeemedV1,
@@ -171,9 +171,17 @@ class RedemptionService:
         self, command: RedeemReward, key: str, request_hash: str
     ) -> RedemptionResult:
         now = self.clock.now()
-        scoped = _idempotency_key(command.customer_id, key)
         async with self.uow_factory() as uow:
+            # Scoped by the id the caller sent: a retry naming a customer merged since
+            # still finds its first redemption.
+            scoped = _idempotency_key(command.customer_id, key)
+            # A merged customer's id redeems for its survivor (docs/merging.md).
+            survivors = await survivor_keys(uow.repo(CUSTOMERS), [command.customer_id])
+            command = replace(
+                command, customer_id=survivors.get(command.customer_id, command.customer_id)
+            )
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
+            check_not_merged([customer])
             if customer is None or customer.erased_at is not None:
                 raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
             remembered = await remembered_result(
@@ -312,7 +320,8 @@ class RedemptionService:
                 raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No redemption has this id.")
             customer_id = found.customer_id
             found_id = present(found.id, "redemption id")
-            await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
+            # A merge that moved this redemption while we waited: run again (on A).
+            check_not_merged([await uow.repo(CUSTOMERS).get(customer_id, for_update=True)])
             scoped = _idempotency_key(customer_id, key)
             remembered = await remembered_result(
                 uow.repo(IDEMPOTENCY), "redemptionCancel", scoped, request_hash

@@ -32,9 +32,11 @@ from domain.customers import (
     CUSTOMERS,
     Customer,
     CustomerRef,
+    check_not_merged,
     find_or_prepare,
     ref_as_sent,
     ref_way,
+    survivor_keys,
 )
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.event_payloads import (
@@ -194,6 +196,9 @@ class ReferralService:
                 raise DomainError(
                     ErrorCode.NOT_FOUND, ("code",), "No customer has this referral code."
                 )
+            # The code of a merged customer names its survivor, like its ids do.
+            survivors = await survivor_keys(uow.repo(CUSTOMERS), [referrer_id])
+            referrer_id = survivors.get(referrer_id, referrer_id)
             referee, created = await self._referee(uow, command.referee, now)
             if referee.id == referrer_id:
                 raise DomainError(
@@ -203,8 +208,12 @@ class ReferralService:
                 )
             # Lock both customers in id order, so two referrals never deadlock.
             known = {referrer_id} if referee.id is None else {referrer_id, referee.id}
-            for customer_id in sorted(known):
-                await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
+            check_not_merged(
+                [
+                    await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
+                    for customer_id in sorted(known)
+                ]
+            )
             if not created:
                 referee_id = present(referee.id, "referee id")
                 if await uow.repo(REFERRALS).by_referee(referee_id) is not None:
@@ -296,6 +305,9 @@ async def lock_with_referrer(
     if referral is not None and referral.status is settles:
         ids.add(referral.referrer_id)
     locked = {i: await uow.repo(CUSTOMERS).get(i, for_update=True) for i in sorted(ids)}
+    # A merge (docs/merging.md) is the one write that moves a referral, or the order a
+    # caller read, to another customer: waiting for a lock it held, run again.
+    check_not_merged(locked.values())
     return locked[customer_id]
 
 

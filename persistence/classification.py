@@ -294,8 +294,11 @@ def lifecycle_query(
     """classification_query without RFM: the columns up to `lifecycle`, cheaper since no
     population-wide ranking is needed (and restricted to customer_ids when given)."""
     stats = _stats(as_of, customer_ids=customer_ids, stored=stored_stats)
-    statement = select(*_profile_columns(stats, as_of, program)).select_from(
-        CustomerRow.__table__.outerjoin(stats, stats.c.customer_id == CustomerRow.id)
+    statement = (
+        select(*_profile_columns(stats, as_of, program))
+        .select_from(CustomerRow.__table__.outerjoin(stats, stats.c.customer_id == CustomerRow.id))
+        # A merged customer lives on as its survivor (docs/merging.md): no stage of its own.
+        .where(CustomerRow.merged_into_id.is_(None))
     )
     if customer_ids is not None:
         statement = statement.where(CustomerRow.id.in_(list(customer_ids)))

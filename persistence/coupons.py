@@ -350,7 +350,9 @@ class SqlCouponRepository:
             targeted = select(CustomerRow.id).where(
                 CustomerRow.id.in_(list(dict.fromkeys(target.customer_ids)))
             )
-        targeted = targeted.where(CustomerRow.erased_at.is_(None))
+        targeted = targeted.where(
+            CustomerRow.erased_at.is_(None), CustomerRow.merged_into_id.is_(None)
+        )
         requested = int(
             (
                 await self.session.execute(select(func.count()).select_from(targeted.subquery()))

@@ -24,9 +24,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from domain.customers import CUSTOMERS, Customer, CustomerStats, Gender
+from domain.errors import present
 from domain.referrals import new_code
 from persistence.base import Base, table_of
 from persistence.pagination import Page, PageRequest, SortKey, keyset, page_of, pages_per_parent
@@ -70,6 +71,11 @@ class CustomerRow(Base):
     # Made when the row is inserted, whichever path creates the customer (the
     # migration 0009 gave one to every customer created before this rule).
     referral_code: Mapped[str | None] = mapped_column(String(16), unique=True, default=new_code)
+    # Set when this customer was merged into another (`customerMerge`): every lookup
+    # by this customer's id or externalId then finds the survivor (docs/merging.md).
+    merged_into_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("customers.id"), index=True
+    )
 
     __table_args__ = (
         Index("ix_customers_created_at_id", "created_at", "id"),
@@ -94,6 +100,7 @@ def to_domain(row: CustomerRow) -> Customer:
         created_at=row.created_at,
         updated_at=row.updated_at,
         erased_at=row.erased_at,
+        merged_into_id=row.merged_into_id,
         stats=CustomerStats(
             orders_count=row.orders_count,
             total_spent=Decimal(row.total_spent),
@@ -188,6 +195,30 @@ class SqlCustomerRepository:
         )
         return [to_domain(r) for r in rows.scalars()]
 
+    async def survivors(
+        self, customer_ids: Sequence[int], external_ids: Sequence[str]
+    ) -> dict[int | str, int]:
+        if not customer_ids and not external_ids:
+            return {}
+        rows = await self.session.execute(
+            select(CustomerRow.id, CustomerRow.external_id, CustomerRow.merged_into_id).where(
+                CustomerRow.merged_into_id.is_not(None),
+                or_(
+                    CustomerRow.id.in_(list(customer_ids)),
+                    CustomerRow.external_id.in_(list(external_ids)),
+                ),
+            )
+        )
+        found: dict[int | str, int] = {}
+        asked_ids, asked_external = set(customer_ids), set(external_ids)
+        for merged_id, external_id, survivor_id in rows.all():
+            survivor = present(survivor_id, "survivor id")
+            if merged_id in asked_ids:
+                found[merged_id] = survivor
+            if external_id in asked_external:
+                found[external_id] = survivor
+        return found
+
     async def lock_many(self, customer_ids: Sequence[int]) -> dict[int, Customer]:
         # ORDER BY id under FOR UPDATE: PostgreSQL locks the rows as the sorted scan
         # returns them, so two batches lock their common customers in the same order.
@@ -229,6 +260,8 @@ class SqlCustomerRepository:
             select(CustomerRow)
             .where(
                 CustomerRow.erased_at.is_(None),
+                # A merged customer keeps its contacts but lives on as its survivor.
+                CustomerRow.merged_into_id.is_(None),
                 or_(CustomerRow.phone.in_(list(phones)), CustomerRow.email.in_(list(emails))),
             )
             .order_by(CustomerRow.id)
@@ -264,6 +297,8 @@ def _filtered(
 ) -> Select[*tuple[Any, ...]]:
     from persistence.tags import CustomerTagRow, TagRow
 
+    # A merged customer is not listed: it lives on as its survivor (docs/merging.md).
+    statement = statement.where(CustomerRow.merged_into_id.is_(None))
     if not criteria.include_erased:
         statement = statement.where(CustomerRow.erased_at.is_(None))
     if criteria.created_after is not None:
@@ -341,18 +376,30 @@ async def customer_pages_of_tags(
     return {k: Page([to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()}
 
 
+def _as_survivor(named: Any) -> Select[tuple[Any, CustomerRow]]:
+    """(the key `named` matched, the customer row) for the customers named by a
+    column of a row matched by id or externalId: the row itself, or the survivor it
+    was merged into (`customerMerge`; merges keep it one hop)."""
+    target = aliased(CustomerRow)
+    return select(named, target).join(
+        target, target.id == func.coalesce(CustomerRow.merged_into_id, CustomerRow.id)
+    )
+
+
 async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:
-    rows = await session.execute(select(CustomerRow).where(CustomerRow.id.in_(list(ids))))
-    return {r.id: to_domain(r) for r in rows.scalars()}
+    """By id; a merged customer's id gives its survivor."""
+    rows = await session.execute(_as_survivor(CustomerRow.id).where(CustomerRow.id.in_(list(ids))))
+    return {key: to_domain(row) for key, row in rows.all()}
 
 
 async def customers_by_external_ids(
     session: AsyncSession, external_ids: Sequence[str]
 ) -> dict[str, Customer]:
+    """By externalId; a merged customer's externalId gives its survivor."""
     rows = await session.execute(
-        select(CustomerRow).where(CustomerRow.external_id.in_(list(external_ids)))
+        _as_survivor(CustomerRow.external_id).where(CustomerRow.external_id.in_(list(external_ids)))
     )
-    return {r.external_id: to_domain(r) for r in rows.scalars()}
+    return {key: to_domain(row) for key, row in rows.all()}
 
 
 register(CUSTOMERS, lambda tx: SqlCustomerRepository(tx.session))

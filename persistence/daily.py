@@ -116,6 +116,7 @@ class SqlDailyRepository:
             select(CustomerRow.id, CustomerRow.birthday)
             .where(
                 CustomerRow.erased_at.is_(None),
+                CustomerRow.merged_into_id.is_(None),
                 CustomerRow.birthday.is_not(None),
                 or_(*(and_(month == m, day == d) for m, d in month_days)),
             )
@@ -134,7 +135,7 @@ class SqlDailyRepository:
         """See the Protocol; of two last orders at the same instant, the lower id."""
         last = (
             lifecycle_query(as_of, ProgramSettings())
-            .where(CustomerRow.erased_at.is_(None))
+            .where(CustomerRow.erased_at.is_(None), CustomerRow.merged_into_id.is_(None))
             .subquery("last_orders")
         )
         order_id = func.min(OrderRow.id).label("order_id")
@@ -186,7 +187,7 @@ class SqlDailyRepository:
     def _stages(self, as_of: datetime, program: ProgramSettings) -> Any:
         return (
             lifecycle_query(as_of, program)
-            .where(CustomerRow.erased_at.is_(None))
+            .where(CustomerRow.erased_at.is_(None), CustomerRow.merged_into_id.is_(None))
             .subquery("stages")
         )
 

@@ -74,7 +74,9 @@ class LifecycleSummaryType:
     stages: list[LifecycleStageCountType] = strawberry.field(
         description="All six stages, in rule order, zeros included."
     )
-    total: int = strawberry.field(description="Every customer, erased ones included.")
+    total: int = strawberry.field(
+        description="Every customer, erased ones included; merged ones live on as their survivor."
+    )
 
 
 @strawberry.type(name="RfmClassSummary")

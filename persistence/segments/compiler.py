@@ -317,4 +317,8 @@ def with_classification(statement: Select[Any], ctx: RuleContext) -> Select[Any]
 def members_statement(rule: Rule, ctx: RuleContext, *columns: Any) -> Select[Any]:
     """SELECT columns FROM customers (⋈ classification) WHERE live AND rule."""
     statement = with_classification(select(*columns).select_from(CustomerRow), ctx)
-    return statement.where(CustomerRow.erased_at.is_(None), rule_clause(rule, ctx))
+    return statement.where(
+        CustomerRow.erased_at.is_(None),
+        CustomerRow.merged_into_id.is_(None),
+        rule_clause(rule, ctx),
+    )

@@ -123,6 +123,7 @@ async def segments_of_customers(
         ).where(
             CustomerRow.id.in_(list(dict.fromkeys(customer_ids))),
             CustomerRow.erased_at.is_(None),
+            CustomerRow.merged_into_id.is_(None),
         )
         for row in (await session.execute(statement)).all():
             result[(row[0], as_of)] = [
@@ -157,7 +158,7 @@ async def segment_counts(
             for i, (_, rule) in enumerate(rules)
         ]
         statement = with_classification(select(*columns).select_from(CustomerRow), ctx).where(
-            CustomerRow.erased_at.is_(None)
+            CustomerRow.erased_at.is_(None), CustomerRow.merged_into_id.is_(None)
         )
         row = (await session.execute(statement)).one()
         for index, (text, _) in enumerate(rules):

@@ -18,9 +18,10 @@ from domain.coupons import (
     TemplateFields,
 )
 from domain.customers import CustomerRef, CustomerService, ProfileInput, UpsertCustomer
-from domain.errors import DomainError
+from domain.errors import DomainError, present
 from domain.event_payloads import CURRENT, check
 from domain.events import EventType
+from domain.merging import MergeCustomers, MergeService
 from domain.redemptions import CancelRedemption, RedeemReward
 from domain.referrals import RecordReferral
 from domain.rewards import RewardFields, RewardKind
@@ -148,6 +149,10 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
     await step("couponUse", lambda: coupons.use(issued.coupon.code, "d-1"))
     await step("orderRefund (d-1, in full)", lambda: story.refund("d-1", "80"))
     await step("daily (day 42)", lambda: story.run(DAY0 + timedelta(days=42)))
+    duplicate = (await customers.upsert(UpsertCustomer("x-dup", ProfileInput()))).customer
+    merges = MergeService(wiring.uow_factory(database), story.clock)
+    merge = MergeCustomers(ann, present(duplicate.id, "id"), "merge-1")
+    await step("customerMerge", lambda: merges.merge(merge))
 
     assert raised["customerUpsert"] == ["customer.created"]
     assert raised["orderRecord"] == [
@@ -194,6 +199,7 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
     assert raised["couponUse"] == ["coupon.used"]
     assert raised["orderRefund (d-1, in full)"] == ["coupon.restored", "order.refunded"]
     assert "coupon.expiring_soon" in raised["daily (day 42)"]
+    assert raised["customerMerge"] == ["customer.merged"]
 
     everything = {kind for kinds in raised.values() for kind in kinds}
     assert everything == {t.value for t in EventType}

@@ -1,0 +1,140 @@
+"""`domain.points.transfer` (a merge's points) alone, no database: two random
+histories, then B's account moved into A's; both keep every ledger invariant, A holds
+the sum, B nothing, and every lot of B arrives with its dates and state. And the
+duplicate score's table (docs/merging.md)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.merging import DuplicateReason, duplicate_score
+from domain.points import EntryKind, LotState, PointsAccount, transfer
+from tests.unit.test_points_account import Driver, steps
+
+IDENTITY, PHONE, EMAIL = DuplicateReason.IDENTITY, DuplicateReason.PHONE, DuplicateReason.EMAIL
+
+
+def invariants(account: PointsAccount, entries: list) -> None:  # noqa: ANN001
+    available = sum(lot.remaining for lot in account.lots if lot.state is LotState.AVAILABLE)
+    assert account.balance == sum(e.points for e in entries)
+    assert account.balance == (entries[-1].balance_after if entries else 0)
+    assert account.balance == available - account.debt
+    assert account.debt >= 0
+    assert account.debt == 0 or available == 0
+    assert all(0 <= lot.remaining <= lot.points for lot in account.lots)
+
+
+def run(driver: Driver, history) -> None:  # noqa: ANN001
+    for name, a, b in history:
+        getattr(driver, name)(*((a, b) if name in ("earn", "refund") else (a,)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pending_days=st.sampled_from([0, 3, 14]),
+    expiry_days=st.sampled_from([None, 30, 365]),
+    survivor=steps,
+    merged=steps,
+    after=st.lists(st.sampled_from([1, 3, 14, 30, 400]), max_size=4),
+)
+def test_a_transfer_keeps_both_ledgers_whole(pending_days, expiry_days, survivor, merged, after):
+    a = Driver(pending_days, expiry_days, Decimal(1))
+    b = Driver(pending_days, expiry_days, Decimal(1))
+    b.account.customer_id = 2
+    b.next_id = 1_000_000  # lot ids are unique across customers
+    run(a, survivor)
+    run(b, merged)
+    now = max(a.now, b.now)
+    before = (a.account.balance, b.account.balance, a.account.pending, b.account.pending)
+    lifetime = a.account.lifetime_earned + b.account.lifetime_earned
+    dates = sorted(
+        (lot.id, lot.available_at, lot.expires_at, lot.state)
+        for lot in a.account.lots + b.account.lots
+    )
+
+    moved = transfer(b.account, a.account, now, "merge")
+
+    a.entries += moved.in_entries
+    b.entries += moved.out_entries
+    invariants(a.account, a.entries)
+    invariants(b.account, b.entries)
+    assert (b.account.balance, b.account.debt, b.account.lots) == (0, 0, [])
+    assert a.account.balance == before[0] + before[1]
+    assert moved.points == before[1]
+    assert a.account.pending == before[2] + before[3] == before[2] + moved.pending
+    assert a.account.lifetime_earned == lifetime
+    assert {e.kind for e in moved.out_entries} <= {EntryKind.TRANSFER_OUT}
+    assert {e.kind for e in moved.in_entries} <= {EntryKind.TRANSFER_IN}
+    assert all(lot.customer_id == 1 for lot in a.account.lots)
+    # Every lot arrives with its dates and state (an available one may have paid A's debt).
+    assert (
+        sorted((lot.id, lot.available_at, lot.expires_at, lot.state) for lot in a.account.lots)
+        == dates
+    )
+    # The survivor's account goes on working: pending lots become available, lots expire.
+    a.now = now
+    for days in after:
+        a.time(days)
+        invariants(a.account, a.entries)
+
+
+def test_a_debt_moves_as_a_debt_and_takes_from_the_survivor_fifo():
+    a = Driver(0, 365, Decimal(1))
+    a.earn(10_000, 30)  # 100 points, 30 days ago
+    a.earn(5_000, 1)  # 50 points, yesterday
+    b = Driver(0, 365, Decimal(1))
+    b.account.customer_id, b.next_id = 2, 1_000_000
+    b.earn(12_000, 10)
+    b.debit(120)
+    b.refund(0, 100)  # REVERSE −120 with nothing left: debt 120
+    assert (b.account.balance, b.account.debt) == (-120, 120)
+
+    moved = transfer(b.account, a.account, a.now, "merge")
+
+    assert [(e.kind, e.points, e.balance_after) for e in moved.out_entries] == [
+        (EntryKind.TRANSFER_OUT, 120, 0)
+    ]
+    assert [(e.kind, e.points, e.balance_after) for e in moved.in_entries] == [
+        (EntryKind.TRANSFER_IN, -120, 30)
+    ]
+    # The lot expiring first gave all of its 100, the next one 20.
+    remaining = sorted((lot.available_at, lot.remaining) for lot in a.account.lots)
+    assert [r for _, r in remaining] == [0, 0, 30]
+
+
+def test_incoming_points_pay_the_survivors_debt_first():
+    a = Driver(0, 365, Decimal(1))
+    a.earn(10_000, 5)
+    a.debit(100)
+    a.refund(0, 100)  # debt 100
+    b = Driver(0, 365, Decimal(1))
+    b.account.customer_id, b.next_id = 2, 1_000_000
+    b.earn(25_000, 3)
+
+    moved = transfer(b.account, a.account, a.now, "merge")
+
+    assert [(e.kind, e.points, e.balance_after) for e in moved.in_entries] == [
+        (EntryKind.TRANSFER_IN, 250, 150)
+    ]
+    assert (a.account.balance, a.account.debt) == (150, 0)
+    assert moved.in_entries[0].lot is not None and moved.in_entries[0].lot.remaining == 150
+
+
+@pytest.mark.parametrize(
+    ("reasons", "score"),
+    [
+        ([EMAIL], 50),
+        ([PHONE], 60),
+        ([PHONE, EMAIL], 80),
+        ([IDENTITY], 90),
+        ([IDENTITY, EMAIL], 95),
+        ([IDENTITY, PHONE], 96),
+        ([IDENTITY, PHONE, EMAIL], 98),
+    ],
+)
+def test_duplicate_scores(reasons, score):
+    assert duplicate_score(reasons) == score
