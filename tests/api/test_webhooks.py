@@ -194,7 +194,7 @@ async def test_an_always_failing_receiver_ends_dead_and_a_retry_sends_again(
         assert len(hook.succeeded()) == 1
 
 
-async def test_a_replay_sends_the_events_since_a_moment_again_in_order(
+async def test_a_replay_sends_the_events_since_a_moment_again(
     gql, database, settings, clock
 ):
     with receiver() as hook:
@@ -210,7 +210,9 @@ async def test_a_replay_sends_the_events_since_a_moment_again_in_order(
         assert replayed == {"queued": 3, "userErrors": []}
         await work.run_once()
 
-        assert [r.headers["webhook-id"] for r in hook.requests[3:]] == first
+        # The same messages again; three customers' events may arrive in any order
+        # (only one customer's events are ordered: docs/webhooks.md).
+        assert sorted(r.headers["webhook-id"] for r in hook.requests[3:]) == sorted(first)
         for request in hook.requests:
             Webhook(secret).verify(request.body, request.headers)
         later = (clock.at + timedelta(hours=1)).isoformat()

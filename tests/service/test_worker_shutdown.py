@@ -46,6 +46,9 @@ async def delivery_row(database: Database) -> WebhookDeliveryRow:
 
 
 async def stop_during_a_send(database: Database, **env: str) -> tuple[subprocess.Popen[str], str]:
+    """Starts a worker, holds its one send at the receiver, sends SIGTERM, and lets the
+    receiver answer only once the worker has said it is stopping: so the send is in
+    flight when the signal is handled, however slow the machine."""
     clock = FixedClock(datetime.now(UTC))
     with receiver() as hook:
         hook.hold = threading.Event()
@@ -53,20 +56,32 @@ async def stop_during_a_send(database: Database, **env: str) -> tuple[subprocess
         await append_events(database, 1, customers=1, at=clock.at)
         await settle(database)
         worker = start_worker(database, **env)
+        lines: list[str] = []
+        stopping = threading.Event()
+
+        def read() -> None:
+            assert worker.stdout is not None
+            for line in worker.stdout:
+                lines.append(line)
+                if "stopping" in line:
+                    stopping.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
         try:
             assert hook.arrived.wait(HANG_GUARD_S), "the worker never sent"
             worker.send_signal(signal.SIGTERM)
-            if env.get("LOYALTY_WORKER_SHUTDOWN_GRACE_S") == "0":
-                output, _ = worker.communicate(timeout=HANG_GUARD_S)
-            else:
-                hook.hold.set()  # the receiver answers after the signal
-                output, _ = worker.communicate(timeout=HANG_GUARD_S)
+            assert stopping.wait(HANG_GUARD_S), "the worker never said it was stopping"
+            if env.get("LOYALTY_WORKER_SHUTDOWN_GRACE_S") != "0":
+                hook.hold.set()  # the receiver answers after the worker began stopping
+            worker.wait(timeout=HANG_GUARD_S)
+            reader.join(HANG_GUARD_S)
         finally:
             hook.hold.set()
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
-    return worker, output
+    return worker, "".join(lines)
 
 
 async def test_sigterm_lets_the_send_in_flight_finish(database):
