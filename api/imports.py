@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,12 @@ from typing import Any
 from domain.import_cleaning import map_columns
 from domain.imports import ImportService, ImportSummary, Row
 
-CHUNK = 1000
+# Rows per transaction. Each chunk costs a fixed round of statements plus, for the
+# statistics and the monthly read model, an aggregate over every order of the
+# customers it touches: larger chunks touch each customer once for more of its orders
+# (5,000 imports about 1.8 times as fast as 1,000 on the small bench) while memory
+# stays a few MB.
+CHUNK = 5000
 SNIFF_BYTES = 1 << 20
 
 
@@ -150,9 +155,12 @@ async def run_import(
     errors_path: Path | None = None,
     chunk_size: int = CHUNK,
     progress: bool = False,
+    after_chunk: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[ImportSummary, Path]:
     """Imports the file (`kind`: "customers" or "orders"); returns the summary and
-    the error file's path (written, with a header, whether or not any row failed)."""
+    the error file's path (written, with a header, whether or not any row failed).
+    `after_chunk`: awaited after each chunk (the CLI closes the pool's connections
+    there, see `loyalty import`)."""
     summary = ImportSummary()
     errors_path = errors_path or path.with_name(path.name + ".errors.csv")
     program = await service.program()
@@ -175,6 +183,8 @@ async def run_import(
                 errors.writerow([error.line, error.reason, error.message, *raw[error.line]])
             out.flush()
             bar.advance(task, len(batch))
+            if after_chunk is not None:
+                await after_chunk()
     return summary, errors_path
 
 
