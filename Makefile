@@ -53,9 +53,11 @@ bench: $(BENCH_STAMP)
 ifdef FULL
 	$(BIN)/python -m bench.api --full
 	$(BIN)/python -m bench.metrics
+	$(BIN)/python -m bench.import --full
 else
 	$(BIN)/python -m bench.api
 	$(BENCH_METRICS_SMALL) $(BIN)/python -m bench.metrics
+	$(BIN)/python -m bench.import
 endif
 
 # The browser test's needs: Debian's Chromium (apt, as root: CI and these machines

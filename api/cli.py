@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -347,6 +348,100 @@ def ledger_audit() -> None:
     click.echo(f"audited {len(figures)} customers: {len(violations)} violations")
     if violations:
         raise SystemExit(1)
+
+
+@main.group("import")
+def import_() -> None:
+    """Imports customers or orders from a CSV or XLSX file (docs/import.md)."""
+
+
+_MAP_HELP = (
+    "A column the built-in layouts do not know: COLUMN=FIELD (repeatable), e.g. "
+    "--map 'Mobile No=phone'."
+)
+
+
+def _run_import(
+    kind: str, file: Path, award_points: bool, mapping: tuple[str, ...], errors: Path | None
+) -> None:
+    from api.imports import parse_mapping, run_import, summary_text
+    from domain.clock import SystemClock
+    from domain.imports import ImportService
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    settings = get_settings()
+    try:
+        columns = parse_mapping(mapping)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    async def run():  # noqa: ANN202
+        database = _database()
+        try:
+            service = ImportService(
+                lambda: SqlUnitOfWork(database, settings.program_defaults()),
+                SystemClock(),
+                phone_region=settings.phone_region,
+            )
+            return await run_import(
+                service,
+                file,
+                kind,
+                award_points=award_points,
+                mapping=columns,
+                errors_path=errors,
+                progress=True,
+                # The drivers keep each connection's prepared statements (sqlite3 128,
+                # asyncpg 100), and a chunk's multi-row statements differ in length
+                # from chunk to chunk: fresh connections keep memory flat in the
+                # file's size (140 MB instead of +2 MB a chunk on SQLite).
+                after_chunk=database.engine.dispose,
+            )
+        finally:
+            await database.dispose()
+
+    try:
+        summary, errors_path = asyncio.run(run())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary_text(summary, errors_path))
+
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_ERRORS = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+
+@import_.command("customers")
+@click.argument("file", type=_FILE)
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD", help=_MAP_HELP)
+@click.option(
+    "--errors", type=_ERRORS, default=None, help="The error file [default: FILE.errors.csv]."
+)
+def import_customers(file: Path, mapping: tuple[str, ...], errors: Path | None) -> None:
+    """Creates the customers of FILE whose externalId is new; a known one is skipped
+    (never overwritten). Safe to run again, and to resume an interrupted import."""
+    _run_import("customers", file, True, mapping, errors)
+
+
+@import_.command("orders")
+@click.argument("file", type=_FILE)
+@click.option(
+    "--no-points",
+    is_flag=True,
+    help="Record the orders as awardPoints: false: statistics and tiers by "
+    "spend, no order points (docs/import.md).",
+)
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD", help=_MAP_HELP)
+@click.option(
+    "--errors", type=_ERRORS, default=None, help="The error file [default: FILE.errors.csv]."
+)
+def import_orders(
+    file: Path, no_points: bool, mapping: tuple[str, ...], errors: Path | None
+) -> None:
+    """Records the orders of FILE exactly as orderRecord would, a chunk of 5,000 at a
+    time; an order already recorded is skipped. Safe to run again, and to resume an
+    interrupted import. The customers must exist (import them first)."""
+    _run_import("orders", file, not no_points, mapping, errors)
 
 
 @main.command("export-schema")

@@ -14,6 +14,7 @@ an `Event` with `Event.of`. No service writes a payload dict by hand.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,6 +54,7 @@ class EventType(StrEnum):
     CUSTOMER_MERGED = "customer.merged"
 
 
+@functools.cache  # a payload's few field names, converted for every event written
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
