@@ -39,6 +39,9 @@ MIN_CUSTOMERS = 10
 """Below this many customers no fit is attempted: four parameters need data."""
 
 MIN_REPEAT_BUYERS = 2
+
+EDGE = 11.5
+"""|log parameter| at or past this (about 1e5 or 1e-5) counts as running off."""
 """Gamma-Gamma (three parameters) is fitted over repeat buyers only."""
 
 
@@ -159,11 +162,22 @@ def _minimise(
     log_likelihood = -float(best.fun) * total
     params = make(*(float(v) for v in np.exp(best.x)))
     finite = bool(np.isfinite(log_likelihood) and np.all(np.isfinite(np.exp(best.x))))
-    converged = bool(polished.success) and finite
+    # A parameter past e^±EDGE has run off towards 0 or infinity: the likelihood keeps
+    # rising along a ridge, and the data does not pin the model down.
+    inside = bool(np.all(np.abs(best.x) < EDGE))
+    converged = bool(polished.success) and finite and inside
     if converged:
         message = "converged"
     elif not finite:
         message = "the likelihood has no finite maximum on this data"
+    elif not inside:
+        names = list(make.__dataclass_fields__)
+        runaway = ", ".join(
+            f"{name} = {np.exp(log):.3g}"
+            for name, log in zip(names, best.x, strict=True)
+            if abs(log) >= EDGE
+        )
+        message = f"no maximum inside the parameter space: {runaway} (more history is needed)"
     else:
         message = f"the optimiser stopped without converging: {polished.message}"
     return FitResult(
