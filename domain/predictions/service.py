@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+from domain.daily_triggers import DAILY, local_day
 from domain.errors import DomainError, ErrorCode
 from domain.predictions.model import (
     WEEK_DAYS,
@@ -259,6 +260,22 @@ async def fit_and_store(
     return replace(stored, id=fit_id)
 
 
+DAILY_FIT = "prediction_fit"
+
+
+async def daily_fit(uow_factory: UnitOfWorkFactory, as_of: datetime) -> StoredFit | None:
+    """The daily pass's fit: once per program-local day (claimed like the daily
+    triggers, domain/daily_triggers.py), None when it already ran that day. The claim
+    is its own transaction: a fit that crashes is not retried until the next day, and
+    the last good fit stays in use meanwhile."""
+    async with uow_factory() as uow:
+        program = await uow.repo(PROGRAM).get()
+        if not await uow.repo(DAILY).claim(DAILY_FIT, local_day(as_of, program), as_of):
+            return None
+        await uow.commit()
+    return await fit_and_store(uow_factory, as_of, as_of)
+
+
 # ---- calibration
 
 
@@ -395,3 +412,19 @@ def customer_clv(
         float(p.monetary),
     )
     return money(float(value))
+
+
+def describe_fit(fit: StoredFit) -> str:
+    """One line for the CLI and the worker's log."""
+    if not fit.converged or fit.bgnbd is None:
+        return f"prediction fit failed ({fit.message}); the previous fit stays in use"
+    p = fit.bgnbd
+    line = (
+        f"prediction fit over {fit.customers} buyers ({fit.repeat_buyers} repeat) in "
+        f"{fit.duration_ms} ms: r={p.r:.4f} alpha={p.alpha:.4f} a={p.a:.4f} b={p.b:.4f} "
+        f"log-likelihood {fit.log_likelihood:.3f}"
+    )
+    if fit.gamma_gamma is None:
+        return f"{line}; no spend model ({fit.spend_message}), so no predicted CLV"
+    g = fit.gamma_gamma
+    return f"{line}; spend p={g.p:.4f} q={g.q:.4f} v={g.v:.4f}"
