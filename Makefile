@@ -57,6 +57,7 @@ else
 	$(BIN)/python -m bench.api
 	$(BENCH_METRICS_SMALL) $(BIN)/python -m bench.metrics
 endif
+	$(BIN)/python -m bench.predict
 
 # The browser test's needs: Debian's Chromium (apt, as root: CI and these machines
 # run as root) and the Playwright client, which drives it without downloading a browser.

@@ -117,7 +117,7 @@ def fit_bgnbd(
 ) -> FitResult:
     """BG/NBD by maximum likelihood: the negative total log-likelihood minimised over
     log r, log α, log a, log b (so every parameter stays positive) with L-BFGS-B
-    from r = α = a = b = 1, then polished with Nelder-Mead from that point."""
+    from r = α = a = b = 1 (`_minimise`)."""
     x, t_x, T = _arrays(x, t_x, T)
     if x.size == 0:
         raise NotFittable("no customers with a purchase: nothing to fit")
@@ -131,11 +131,26 @@ def fit_bgnbd(
         )
     (gx, gt, gT), weights = _grouped(x, t_x, T)
     total = float(weights.sum())
+    # The special functions depend on x alone and the logarithms on T or t_x alone:
+    # each is evaluated over the few distinct values, then spread to the rows. A
+    # customer without repeat purchases has log L = r (log α − log(α+T)).
+    once = gx == 0
+    T0, w0 = gT[once], weights[once]
+    x1, t1, T1, w1 = gx[~once], gt[~once], gT[~once], weights[~once]
+    xs, at_x = np.unique(x1, return_inverse=True)
+    Ts, at_T = np.unique(T1, return_inverse=True)
+    txs, at_tx = np.unique(t1, return_inverse=True)
 
     def negative(log_params: Array) -> float:
-        params = BgNbdParams(*np.exp(log_params))
-        ll = bgnbd_log_likelihood(params, gx, gt, gT)
-        value = -float(np.dot(weights, ll)) / total
+        r, alpha, a, b = np.exp(log_params)
+        log_alpha = np.log(alpha)
+        base = betaln(a, b)
+        ll0 = r * (log_alpha - np.log(alpha + T0))
+        head = (gammaln(r + xs) - gammaln(r) + r * log_alpha)[at_x]
+        stays = (betaln(a, b + xs) - base)[at_x] - (r + x1) * np.log(alpha + Ts)[at_T]
+        drops = (betaln(a + 1, b + xs - 1) - base)[at_x] - (r + x1) * np.log(alpha + txs)[at_tx]
+        ll1 = head + np.logaddexp(stays, drops)
+        value = -(float(np.dot(w0, ll0)) + float(np.dot(w1, ll1))) / total
         return value if np.isfinite(value) else np.inf
 
     return _minimise(negative, np.zeros(4), total, BgNbdParams, max_iterations)
@@ -149,16 +164,20 @@ def _minimise(
     max_iterations: int,
 ) -> FitResult:
     assert callable(negative)
-    first = minimize(
-        negative, start, method="L-BFGS-B", options={"maxiter": max_iterations, "gtol": 1e-9}
-    )
-    polished = minimize(
-        negative,
-        first.x,
-        method="Nelder-Mead",
-        options={"maxiter": max_iterations, "xatol": 1e-8, "fatol": 1e-12},
-    )
-    best = polished if polished.fun <= first.fun else first
+    options = {"maxiter": max_iterations, "gtol": 1e-10, "ftol": 1e-15}
+    first = minimize(negative, start, method="L-BFGS-B", options=options)
+    # A second run from where the first stopped (a fresh curvature estimate) confirms
+    # the maximum; if it cannot, Nelder-Mead (no gradients) gets the last word.
+    second = minimize(negative, first.x, method="L-BFGS-B", options=options)
+    polished = second
+    if not second.success:
+        polished = minimize(
+            negative,
+            second.x,
+            method="Nelder-Mead",
+            options={"maxiter": max_iterations, "xatol": 1e-8, "fatol": 1e-12},
+        )
+    best = min((first, second, polished), key=lambda result: float(result.fun))
     log_likelihood = -float(best.fun) * total
     params = make(*(float(v) for v in np.exp(best.x)))
     finite = bool(np.isfinite(log_likelihood) and np.all(np.isfinite(np.exp(best.x))))
@@ -185,7 +204,9 @@ def _minimise(
         log_likelihood=log_likelihood,
         converged=converged,
         message=message,
-        iterations=int(first.nit) + int(polished.nit),
+        iterations=int(first.nit)
+        + int(second.nit)
+        + (int(polished.nit) if polished is not second else 0),
     )
 
 
@@ -273,10 +294,21 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike, *, max_iterations: int = 2000) -
         )
     (gx, gm), weights = _grouped(x, m)
     total = float(weights.sum())
+    xs, at_x = np.unique(gx, return_inverse=True)
+    log_m, log_x = np.log(gm), np.log(gx)
 
     def negative(log_params: Array) -> float:
-        params = GammaGammaParams(*np.exp(log_params))
-        value = -float(np.dot(weights, gamma_gamma_log_likelihood(params, gx, gm))) / total
+        p, q, v = np.exp(log_params)
+        px = p * gx
+        ll = (
+            (gammaln(p * xs + q) - gammaln(p * xs))[at_x]
+            - gammaln(q)
+            + q * np.log(v)
+            + (px - 1) * log_m
+            + px * log_x
+            - (px + q) * np.log(v + gx * gm)
+        )
+        value = -float(np.dot(weights, ll)) / total
         return value if np.isfinite(value) else np.inf
 
     result = _minimise(negative, np.zeros(3), total, GammaGammaParams, max_iterations)

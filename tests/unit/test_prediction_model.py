@@ -17,11 +17,13 @@ from domain.predictions.model import (
     BgNbdParams,
     GammaGammaParams,
     NotFittable,
+    bgnbd_log_likelihood,
     clv,
     expected_average_spend,
     expected_purchases,
     fit_bgnbd,
     fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
     p_alive,
 )
 
@@ -172,3 +174,18 @@ def test_a_fit_that_does_not_converge_says_so():
     result = fit_bgnbd(x, t_x, T, max_iterations=2)
     assert not result.converged
     assert "without converging" in result.message
+
+
+def test_the_fits_log_likelihoods_are_the_per_customer_sums():
+    # The fits evaluate the likelihood over distinct values; the per-customer
+    # functions are the definition.
+    x, t_x, T, m = cdnow()
+    fitted = fit_bgnbd(x, t_x, T)
+    assert fitted.log_likelihood == pytest.approx(
+        float(bgnbd_log_likelihood(fitted.params, x, t_x, T).sum()), rel=1e-12
+    )
+    spend = fit_gamma_gamma(x, m)
+    keep = x > 0
+    assert spend.log_likelihood == pytest.approx(
+        float(gamma_gamma_log_likelihood(spend.params, x[keep], m[keep]).sum()), rel=1e-12
+    )
