@@ -189,3 +189,33 @@ def test_the_fits_log_likelihoods_are_the_per_customer_sums():
     assert spend.log_likelihood == pytest.approx(
         float(gamma_gamma_log_likelihood(spend.params, x[keep], m[keep]).sum()), rel=1e-12
     )
+
+
+def test_a_maximum_at_the_edge_of_the_parameter_space_is_not_a_fit():
+    # Every repeat buyer bought once more at the same point and is still buying: the
+    # data cannot separate the purchase rates from the dropout, and the likelihood
+    # keeps rising as parameters run off towards 0 or infinity.
+    x = np.array([1.0] * 30 + [0.0] * 10)
+    t_x = np.array([10.0] * 30 + [0.0] * 10)
+    T = np.array([20.0] * 40)
+    result = fit_bgnbd(x, t_x, T)
+    assert not result.converged
+    assert result.message.startswith("no maximum inside the parameter space: ")
+
+
+def test_without_a_spend_model_the_purchase_model_is_used_and_clv_is_unknown():
+    from domain.predictions.service import Statistics, fit, score
+
+    x, t_x, T, _ = cdnow()
+    # Every repeat purchase day worth exactly 25.00: no spread of spend to fit.
+    statistics = Statistics(
+        customer_ids=np.arange(x.size, dtype=np.int64),
+        frequency=x,
+        recency_days=t_x * 7,
+        age_days=T * 7,
+        repeat_cents=x * 2500,
+    )
+    fitted = fit(statistics)
+    assert fitted.converged and not fitted.gamma_gamma.converged
+    scores = score(fitted.bgnbd.params, None, statistics)
+    assert scores.predicted_clv is None and scores.p_alive.size == x.size
