@@ -210,7 +210,16 @@ def _fit_and_score(statistics: Statistics) -> tuple[Fitted, Scores | None]:
         return fitted, None
     bgnbd = fitted.bgnbd.params
     assert isinstance(bgnbd, BgNbdParams)
-    return fitted, score(bgnbd, usable_spend(fitted.gamma_gamma), statistics)
+    scores = score(bgnbd, usable_spend(fitted.gamma_gamma), statistics)
+    columns = [scores.p_alive, scores.expected_purchases]
+    if scores.predicted_clv is not None:
+        columns.append(scores.predicted_clv)
+    broken = int(np.count_nonzero(~np.all(np.isfinite(np.vstack(columns)), axis=0)))
+    if broken:
+        failed = replace(fitted.bgnbd, converged=False)
+        message = f"the fitted model gives no finite prediction for {broken} buyers"
+        return replace(fitted, bgnbd=failed, message=message), None
+    return fitted, scores
 
 
 def usable_spend(result: FitResult | None) -> GammaGammaParams | None:
