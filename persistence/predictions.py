@@ -334,12 +334,16 @@ def _fit(row: PredictionFitRow) -> StoredFit:
 async def predictions_of(
     session: AsyncSession, customer_ids: Sequence[int]
 ) -> dict[int, CustomerPrediction]:
-    """The stored predictions of these customers (one statement; absent: no prediction)."""
+    """The stored predictions of these customers (one statement; absent: no prediction,
+    or erased since the fit)."""
     if not customer_ids:
         return {}
     rows = await session.scalars(
-        select(CustomerPredictionRow).where(
-            CustomerPredictionRow.customer_id.in_(list(customer_ids))
+        select(CustomerPredictionRow)
+        .join(CustomerRow, CustomerRow.id == CustomerPredictionRow.customer_id)
+        .where(
+            CustomerPredictionRow.customer_id.in_(list(customer_ids)),
+            CustomerRow.erased_at.is_(None),  # erased since the fit: nothing to show
         )
     )
     return {

@@ -69,6 +69,8 @@ async def stored_predictions(database: Database) -> dict:
 async def test_the_model_in_use_and_each_customers_prediction(gql, database):
     assert (await gql(MODEL))["predictionModel"] is None
     await record_history(gql)
+    before = (await gql(PAGE, {"first": 50}))["customers"]["edges"]
+    assert [e["node"]["prediction"] for e in before] == [None] * 40  # no fit yet
     stored = await fit(database)
 
     model = (await gql(MODEL))["predictionModel"]
@@ -162,3 +164,15 @@ async def test_segments_on_p_alive_and_predicted_clv(gql, database):
     assert data["count"] == 40 - len(valuable)
     refused = (await gql(PREVIEW, {"rule": "p_alive > 1.5"}))["segmentPreview"]
     assert "p_alive goes from 0 to 1" in refused["errors"][0]["message"]
+
+
+async def test_an_erased_customer_shows_no_prediction(gql, database):
+    await record_history(gql)
+    await fit(database)
+    query = "{ customers(first: 1) { edges { node { id prediction { pAlive } } } } }"
+    node = (await gql(query))["customers"]["edges"][0]["node"]
+    assert node["prediction"] is not None
+    erase = """mutation($input: CustomerEraseInput!) {
+      customerErase(input: $input) { customer { prediction { pAlive } } userErrors { code } } }"""
+    data = await gql(erase, {"input": {"id": node["id"]}})
+    assert data["customerErase"] == {"customer": {"prediction": None}, "userErrors": []}
