@@ -53,11 +53,12 @@ bench: $(BENCH_STAMP)
 ifdef FULL
 	$(BIN)/python -m bench.api --full
 	$(BIN)/python -m bench.metrics
+	$(BIN)/python -m bench.predict --database sqlite
 else
 	$(BIN)/python -m bench.api
 	$(BENCH_METRICS_SMALL) $(BIN)/python -m bench.metrics
-endif
 	$(BIN)/python -m bench.predict
+endif
 
 # The browser test's needs: Debian's Chromium (apt, as root: CI and these machines
 # run as root) and the Playwright client, which drives it without downloading a browser.

@@ -19,12 +19,13 @@ Every array function takes numpy arrays (or scalars) and works element-wise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 Array = NDArray[np.float64]
 
@@ -129,6 +130,16 @@ def fit_bgnbd(
         raise NotFittable(
             "no customer has bought again: repeat purchases are what the model learns from"
         )
+    negative, total = bgnbd_objective(x, t_x, T)
+    return _minimise(negative, np.zeros(4), total, BgNbdParams, max_iterations, gradient=True)
+
+
+def bgnbd_objective(
+    x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> tuple[Callable[[Array], tuple[float, Array]], float]:
+    """The function `fit_bgnbd` minimises, with the number of customers: log
+    parameters → (−mean log-likelihood, its gradient)."""
+    x, t_x, T = _arrays(x, t_x, T)
     (gx, gt, gT), weights = _grouped(x, t_x, T)
     total = float(weights.sum())
     # The special functions depend on x alone and the logarithms on T or t_x alone:
@@ -141,19 +152,61 @@ def fit_bgnbd(
     Ts, at_T = np.unique(T1, return_inverse=True)
     txs, at_tx = np.unique(t1, return_inverse=True)
 
-    def negative(log_params: Array) -> float:
+    def negative(log_params: Array) -> tuple[float, Array]:
+        """−(mean log-likelihood) and its gradient in log r, log α, log a, log b.
+
+        With S and D the logs of the two terms of L for a repeat buyer and
+        s = e^(S − log L), d = e^(D − log L) their shares, each derivative of log L is
+        s·∂S + d·∂D; digamma ψ differentiates the log-gamma and log-beta terms."""
+        with np.errstate(all="ignore"):  # a trial step far out gives inf, refused below
+            return _evaluate(log_params)
+
+    def _evaluate(log_params: Array) -> tuple[float, Array]:
         r, alpha, a, b = np.exp(log_params)
         log_alpha = np.log(alpha)
         base = betaln(a, b)
-        ll0 = r * (log_alpha - np.log(alpha + T0))
+        log_T0 = np.log(alpha + T0)
+        ll0 = r * (log_alpha - log_T0)
+        log_T1 = np.log(alpha + Ts)[at_T]
+        log_t1 = np.log(alpha + txs)[at_tx]
         head = (gammaln(r + xs) - gammaln(r) + r * log_alpha)[at_x]
-        stays = (betaln(a, b + xs) - base)[at_x] - (r + x1) * np.log(alpha + Ts)[at_T]
-        drops = (betaln(a + 1, b + xs - 1) - base)[at_x] - (r + x1) * np.log(alpha + txs)[at_tx]
-        ll1 = head + np.logaddexp(stays, drops)
-        value = -(float(np.dot(w0, ll0)) + float(np.dot(w1, ll1))) / total
-        return value if np.isfinite(value) else np.inf
+        stays = (betaln(a, b + xs) - base)[at_x] - (r + x1) * log_T1
+        drops = (betaln(a + 1, b + xs - 1) - base)[at_x] - (r + x1) * log_t1
+        log_l = np.logaddexp(stays, drops)
+        value = -(float(np.dot(w0, ll0)) + float(np.dot(w1, head + log_l))) / total
+        if not np.isfinite(value):
+            return np.inf, np.zeros(4)
+        share_s = np.exp(stays - log_l)
+        share_d = 1.0 - share_s
+        psi_ab, psi_a, psi_b = digamma(a + b), digamma(a), digamma(b)
+        psi_abx = digamma(a + b + xs)
+        d_r = float(np.dot(w0, log_alpha - log_T0)) + float(
+            np.dot(
+                w1,
+                (digamma(r + xs) - digamma(r))[at_x]
+                + log_alpha
+                - share_s * log_T1
+                - share_d * log_t1,
+            )
+        )
+        d_alpha = float(np.dot(w0, r / alpha - r / (alpha + T0))) + float(
+            np.dot(
+                w1,
+                r / alpha
+                - share_s * (r + x1) / (alpha + Ts)[at_T]
+                - share_d * (r + x1) / (alpha + txs)[at_tx],
+            )
+        )
+        stays_a = (psi_ab - psi_abx)[at_x]
+        drops_a = (digamma(a + 1) - psi_a + psi_ab - psi_abx)[at_x]
+        stays_b = (digamma(b + xs) - psi_abx - psi_b + psi_ab)[at_x]
+        drops_b = (digamma(b + xs - 1) - psi_abx - psi_b + psi_ab)[at_x]
+        d_a = float(np.dot(w1, share_s * stays_a + share_d * drops_a))
+        d_b = float(np.dot(w1, share_s * stays_b + share_d * drops_b))
+        gradient = -np.array([r * d_r, alpha * d_alpha, a * d_a, b * d_b]) / total
+        return value, gradient
 
-    return _minimise(negative, np.zeros(4), total, BgNbdParams, max_iterations)
+    return negative, total
 
 
 def _minimise(
@@ -162,17 +215,24 @@ def _minimise(
     total: float,
     make: type[BgNbdParams] | type[GammaGammaParams],
     max_iterations: int,
+    *,
+    gradient: bool = False,  # `negative` returns (value, gradient)
 ) -> FitResult:
     assert callable(negative)
     options = {"maxiter": max_iterations, "gtol": 1e-10, "ftol": 1e-15}
-    first = minimize(negative, start, method="L-BFGS-B", options=options)
+    first = minimize(negative, start, method="L-BFGS-B", jac=gradient, options=options)
     # A second run from where the first stopped (a fresh curvature estimate) confirms
     # the maximum; if it cannot, Nelder-Mead (no gradients) gets the last word.
-    second = minimize(negative, first.x, method="L-BFGS-B", options=options)
+    second = minimize(negative, first.x, method="L-BFGS-B", jac=gradient, options=options)
     polished = second
     if not second.success:
+
+        def value_only(log_params: Array) -> float:
+            found = negative(log_params)
+            return float(found[0] if gradient else found)
+
         polished = minimize(
-            negative,
+            value_only,
             second.x,
             method="Nelder-Mead",
             options={"maxiter": max_iterations, "xatol": 1e-8, "fatol": 1e-12},
@@ -297,21 +357,37 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike, *, max_iterations: int = 2000) -
     xs, at_x = np.unique(gx, return_inverse=True)
     log_m, log_x = np.log(gm), np.log(gx)
 
-    def negative(log_params: Array) -> float:
-        p, q, v = np.exp(log_params)
-        px = p * gx
-        ll = (
-            (gammaln(p * xs + q) - gammaln(p * xs))[at_x]
-            - gammaln(q)
-            + q * np.log(v)
-            + (px - 1) * log_m
-            + px * log_x
-            - (px + q) * np.log(v + gx * gm)
-        )
-        value = -float(np.dot(weights, ll)) / total
-        return value if np.isfinite(value) else np.inf
+    def negative(log_params: Array) -> tuple[float, Array]:
+        """−(mean log-likelihood) and its gradient in log p, log q, log v."""
+        with np.errstate(all="ignore"):  # a trial step far out gives inf, refused below
+            p, q, v = np.exp(log_params)
+            px = p * gx
+            log_spent = np.log(v + gx * gm)
+            ll = (
+                (gammaln(p * xs + q) - gammaln(p * xs))[at_x]
+                - gammaln(q)
+                + q * np.log(v)
+                + (px - 1) * log_m
+                + px * log_x
+                - (px + q) * log_spent
+            )
+            value = -float(np.dot(weights, ll)) / total
+            if not np.isfinite(value):
+                return np.inf, np.zeros(3)
+            psi_pxq = digamma(p * xs + q)[at_x]
+            d_p = float(
+                np.dot(
+                    weights,
+                    gx * (psi_pxq - digamma(p * xs)[at_x] + log_m + log_x - log_spent),
+                )
+            )
+            d_q = float(np.dot(weights, psi_pxq - digamma(q) + np.log(v) - log_spent))
+            d_v = float(np.dot(weights, q / v - (px + q) / (v + gx * gm)))
+            return value, -np.array([p * d_p, q * d_q, v * d_v]) / total
 
-    result = _minimise(negative, np.zeros(3), total, GammaGammaParams, max_iterations)
+    result = _minimise(
+        negative, np.zeros(3), total, GammaGammaParams, max_iterations, gradient=True
+    )
     params = result.params
     assert isinstance(params, GammaGammaParams)
     if result.converged and params.q <= 1:

@@ -219,3 +219,22 @@ def test_without_a_spend_model_the_purchase_model_is_used_and_clv_is_unknown():
     assert fitted.converged and not fitted.gamma_gamma.converged
     scores = score(fitted.bgnbd.params, None, statistics)
     assert scores.predicted_clv is None and scores.p_alive.size == x.size
+
+
+@pytest.mark.parametrize(
+    "point", [(0.243, 4.414, 0.793, 2.426), (1.0, 1.0, 1.0, 1.0), (0.5, 9.0, 3.0, 0.7)]
+)
+def test_the_bgnbd_gradient_is_the_derivative_of_the_likelihood(point):
+    from scipy.optimize import approx_fprime
+
+    from domain.predictions.model import bgnbd_objective
+
+    x, t_x, T, _ = cdnow()
+    negative, _ = bgnbd_objective(x, t_x, T)
+    at = np.log(np.array(point))
+    value, gradient = negative(at)
+    assert value == pytest.approx(
+        -float(bgnbd_log_likelihood(BgNbdParams(*point), x, t_x, T).mean())
+    )
+    numeric = approx_fprime(at, lambda p: negative(p)[0], 1e-7)
+    assert gradient == pytest.approx(numeric, rel=1e-4, abs=1e-6)
