@@ -258,21 +258,27 @@ class SqlPredictionRepository:
         if statistics is None or scores is None:
             return row.id
         await self.session.execute(delete(CustomerPredictionRow))
-        monetary = statistics.monetary
-        clv = scores.predicted_clv
+        # Plain Python values, column by column (the statistics' properties compute a
+        # whole column each time they are read).
+        ids = statistics.customer_ids.tolist()
+        frequency = statistics.frequency.tolist()
+        recency, age = statistics.recency.tolist(), statistics.age.tolist()
+        monetary = statistics.monetary.tolist()
+        alive, expected = scores.p_alive.tolist(), scores.expected_purchases.tolist()
+        clv = scores.predicted_clv.tolist() if scores.predicted_clv is not None else None
         rows = [
             {
-                "customer_id": int(statistics.customer_ids[i]),
+                "customer_id": ids[i],
                 "fit_id": row.id,
-                "frequency": int(statistics.frequency[i]),
-                "recency": float(statistics.recency[i]),
-                "age": float(statistics.age[i]),
+                "frequency": int(frequency[i]),
+                "recency": recency[i],
+                "age": age[i],
                 "monetary": money(monetary[i]),
-                "p_alive": float(scores.p_alive[i]),
-                "expected_purchases": float(scores.expected_purchases[i]),
+                "p_alive": alive[i],
+                "expected_purchases": expected[i],
                 "predicted_clv": money(clv[i]) if clv is not None else None,
             }
-            for i in range(statistics.customer_ids.size)
+            for i in range(len(ids))
         ]
         for start in range(0, len(rows), INSERT_BATCH):
             await self.session.execute(
