@@ -54,10 +54,12 @@ ifdef FULL
 	$(BIN)/python -m bench.api --full
 	$(BIN)/python -m bench.metrics
 	$(BIN)/python -m bench.import --full
+	$(BIN)/python -m bench.predict --database sqlite
 else
 	$(BIN)/python -m bench.api
 	$(BENCH_METRICS_SMALL) $(BIN)/python -m bench.metrics
 	$(BIN)/python -m bench.import
+	$(BIN)/python -m bench.predict
 endif
 
 # The browser test's needs: Debian's Chromium (apt, as root: CI and these machines

@@ -248,6 +248,101 @@ def jobs_run_daily(as_of: datetime | None) -> None:
         f"{report.lifecycle_changes} lifecycle changes, "
         f"{report.segment_entered} segment entries, {report.segment_exited} segment exits"
     )
+    if report.prediction_fit:
+        click.echo(report.prediction_fit)
+
+
+@main.group()
+def predict() -> None:
+    """Predicted customer value (BG/NBD and Gamma-Gamma: docs/predictions.md)."""
+
+
+AS_OF_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
+
+
+def _instant(value: datetime | None) -> datetime:
+    when = value or datetime.now(UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+@predict.command("fit")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=AS_OF_FORMATS),
+    default=None,
+    help="Fit on the history up to this instant (UTC unless an offset is given); default now.",
+)
+def predict_fit(as_of: datetime | None) -> None:
+    """Fits both models and stores the fit with every buyer's prediction. A fit that
+    fails or does not converge is recorded as such, and the previous one stays in use
+    (exit status 1)."""
+    from domain.predictions.service import describe_fit, fit_and_store
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    when = _instant(as_of)
+    settings = get_settings()
+
+    async def run():  # noqa: ANN202
+        database = _database()
+        try:
+            return await fit_and_store(
+                lambda: SqlUnitOfWork(database, settings.program_defaults()),
+                when,
+                datetime.now(UTC),
+            )
+        finally:
+            await database.dispose()
+
+    fitted = asyncio.run(run())
+    click.echo(f"as of {when.isoformat()}: {describe_fit(fitted)}")
+    if not fitted.converged:
+        raise SystemExit(1)
+
+
+@predict.command("calibrate")
+@click.option(
+    "--cutoff",
+    type=click.DateTime(formats=AS_OF_FORMATS),
+    required=True,
+    help="Fit on the history up to this instant (UTC unless an offset is given).",
+)
+@click.option("--holdout-days", type=int, required=True, help="Days compared after the cutoff.")
+def predict_calibrate(cutoff: datetime, holdout_days: int) -> None:
+    """Fits on the history up to the cutoff and compares each buyer's expected purchases
+    in the holdout with the purchase days they really had (nothing is stored)."""
+    from domain.errors import DomainError
+    from domain.predictions.service import calibrate
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    settings = get_settings()
+
+    async def run():  # noqa: ANN202
+        database = _database()
+        try:
+            return await calibrate(
+                lambda: SqlUnitOfWork(database, settings.program_defaults()),
+                _instant(cutoff),
+                holdout_days,
+                datetime.now(UTC),
+            )
+        finally:
+            await database.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    if not report.converged:
+        raise click.ClickException(f"the fit up to the cutoff failed: {report.message}")
+    click.echo(
+        f"{report.customers} buyers, holdout of {report.holdout_days} days: predicted "
+        f"{report.predicted_total:.1f} purchases, actual {report.actual_total}; mean absolute "
+        f"error {report.mean_absolute_error:.3f}, RMSE {report.root_mean_squared_error:.3f}"
+    )
+    click.echo("repeat days  buyers  predicted  actual (mean per buyer in the holdout)")
+    for row in report.by_frequency:
+        label = f"{row.frequency}+" if row.or_more else str(row.frequency)
+        click.echo(f"{label:>11}  {row.customers:>6}  {row.predicted:>9.3f}  {row.actual:>6.3f}")
 
 
 @main.command()

@@ -1,6 +1,7 @@
 """The daily job: pending lots become available, due lots expire, tiers step down,
 and the daily triggers run (birthdays, repurchase reminders, lifecycle changes,
-tracked segments: domain/daily_triggers.py, each once per program-local day).
+tracked segments: domain/daily_triggers.py, each once per program-local day), and the
+predicted-value models are fitted again (domain/predictions/, once per local day).
 
 Run by `loyalty jobs run-daily [--as-of …]` (and later by the worker). Each customer
 is handled in its own short transaction with the customer row locked, so the job
@@ -21,6 +22,7 @@ from domain.event_payloads import PointsExpiredV1, PointsExpiringSoonV1, points_
 from domain.events import EVENTS, Event
 from domain.orders import ORDERS
 from domain.points import POINTS, LotState
+from domain.predictions.service import daily_fit, describe_fit
 from domain.program import PROGRAM, ProgramSettings
 from domain.unit_of_work import UnitOfWorkFactory
 
@@ -39,6 +41,7 @@ class DailyReport:
     lifecycle_changes: int = 0
     segment_entered: int = 0
     segment_exited: int = 0
+    prediction_fit: str | None = None  # what the day's fit did; None: already ran today
 
 
 async def run_daily(uow_factory: UnitOfWorkFactory, as_of: datetime) -> DailyReport:
@@ -61,6 +64,9 @@ async def run_daily(uow_factory: UnitOfWorkFactory, as_of: datetime) -> DailyRep
     report.lifecycle_changes = triggered.lifecycle_changes
     report.segment_entered = triggered.segment_entered
     report.segment_exited = triggered.segment_exited
+    fitted = await daily_fit(uow_factory, as_of)
+    if fitted is not None:
+        report.prediction_fit = describe_fit(fitted)
     return report
 
 

@@ -119,6 +119,8 @@ WEIGHTS: dict[tuple[str, str], Callable[[Arguments], int]] = {
     ("Query", "rfmSummary"): lambda _: 50,
     ("Query", "segmentPreview"): lambda _: 100,
     ("Query", "segments"): lambda _: 10,
+    # A calibration fits both models on the whole history before answering.
+    ("Query", "predictionCalibration"): lambda _: 1000,
     ("Segment", "count"): lambda _: 100,
     ("Segment", "customers"): lambda _: 100,
     ("Customer", "segments"): lambda _: 20,

@@ -140,11 +140,7 @@ class _Checker:
                 return None
             number = literal.value
             assert isinstance(number, Decimal)
-            if (
-                t is FieldType.NUMBER
-                and field.name != "points_balance"
-                and number != number.to_integral()
-            ):
+            if t is FieldType.NUMBER and not field.fractional and number != number.to_integral():
                 self.error(
                     f"{field.name} is a whole number, not {literal.text} {{at}}", literal.span
                 )

@@ -41,6 +41,7 @@ class Field:
     high: int | None = None
     argument: str | None = None  # "category" / "key": the field takes one
     order_derived: bool = False  # computed from orders as of the rule's as-of instant
+    fractional: bool = False  # a NUMBER that takes fractions (points_balance, p_alive)
 
 
 FIELDS: dict[str, Field] = {
@@ -54,7 +55,20 @@ FIELDS: dict[str, Field] = {
             "total_spent / orders_count (unknown without orders)",
             order_derived=True,
         ),
-        Field("points_balance", FieldType.NUMBER, "available points now"),
+        Field("points_balance", FieldType.NUMBER, "available points now", fractional=True),
+        Field(
+            "p_alive",
+            FieldType.NUMBER,
+            "probability the customer is still active, 0-1 (the stored prediction fit)",
+            low=0,
+            high=1,
+            fractional=True,
+        ),
+        Field(
+            "predicted_clv",
+            FieldType.MONEY,
+            "predicted net spend in the next 365 days, 10 %/year discount (the stored fit)",
+        ),
         Field("first_order_at", FieldType.DATE, "first counted order", order_derived=True),
         Field("last_order_at", FieldType.DATE, "last counted order", order_derived=True),
         Field("created_at", FieldType.DATE, "when the customer was created"),

@@ -18,6 +18,8 @@ What each field reads, as of the instant `as_of`:
   ignored) in counted orders placed at or before `as_of`. Refunds are recorded per
   order, not per item, so partial refunds are not taken off item spend: the value is
   gross item spend of orders that still count.
+- p_alive, predicted_clv: the customer's stored prediction of the fit in use
+  (persistence/predictions.py), whatever `as_of` is; unknown without one.
 - points_balance, tier, tag, city, channel, name, gender, birthday_month,
   created_at, attributes: the customer's current values (they have no history to
   take as of; created_at is compared as it is).

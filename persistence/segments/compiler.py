@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Double,
     Integer,
     Numeric,
     Select,
@@ -47,6 +48,7 @@ from domain.segment_rules import (
 from persistence.classification import classification_query, counted_orders
 from persistence.customers import CustomerRow
 from persistence.orders import OrderItemRow, OrderRow
+from persistence.predictions import CustomerPredictionRow
 from persistence.tags import CustomerTagRow, TagRow
 from persistence.tiers import TierRow
 from persistence.types import UtcDateTime
@@ -111,6 +113,13 @@ def _money(value: object) -> ColumnElement[Any]:
     return literal(_decimal(value), MONEY)
 
 
+def _predicted(column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    """The customer's stored prediction (persistence/predictions.py), NULL without one."""
+    return (
+        select(column).where(CustomerPredictionRow.customer_id == CustomerRow.id).scalar_subquery()
+    )
+
+
 def _instant(value: datetime) -> ColumnElement[Any]:
     return literal(value, UtcDateTime())
 
@@ -145,6 +154,14 @@ class _Compiler:
             return self.average_order_value(c)
         if name == "points_balance":
             return _compare(CustomerRow.points_balance, c.op, [_number(v) for v in c.values])
+        if name == "p_alive":
+            chances: list[ColumnElement[Any]] = [
+                literal(float(_decimal(v)), Double()) for v in c.values
+            ]
+            return _compare(_predicted(CustomerPredictionRow.p_alive), c.op, chances)
+        if name == "predicted_clv":
+            amounts = [_money(v) for v in c.values]
+            return _compare(_predicted(CustomerPredictionRow.predicted_clv), c.op, amounts)
         if name in ("r_score", "f_score", "m_score"):
             return _compare(self.cls.c[name], c.op, [_number(v) for v in c.values])
         if name in ("first_order_at", "last_order_at"):
