@@ -222,6 +222,8 @@ def bucket_sql(campaign_id: int, customer_id: Any) -> ColumnElement[Any]:
 
 def arm_sql(campaign: Campaign, bucket: Any) -> ColumnElement[Any]:
     bounds = campaign.thresholds()
+    if len(bounds) == 1:
+        return literal(bounds[0][1], String())
     return case(
         *[(bucket < upper, literal(arm, String())) for upper, arm in bounds[:-1]],
         else_=literal(bounds[-1][1], String()),
@@ -332,8 +334,10 @@ class SqlCampaignRepository:
     async def add_touchpoints(self, touchpoints: Sequence[Touchpoint]) -> None:
         if not touchpoints:
             return
-        result = await self.session.execute(
-            insert(TouchpointRow).returning(TouchpointRow.id, sort_by_parameter_order=True),
+        # A plain multi-row INSERT (one executemany), then the ids by their keys:
+        # RETURNING with the rows' order kept would cost a statement per row on SQLite.
+        await self.session.execute(
+            insert(TouchpointRow),
             [
                 {
                     "campaign_id": t.campaign_id,
@@ -350,8 +354,14 @@ class SqlCampaignRepository:
                 for t in touchpoints
             ],
         )
-        for touchpoint, new_id in zip(touchpoints, result.scalars().all(), strict=True):
-            touchpoint.id = new_id
+        found = await self.session.execute(
+            select(TouchpointRow.idempotency_key, TouchpointRow.id).where(
+                TouchpointRow.idempotency_key.in_([t.idempotency_key for t in touchpoints])
+            )
+        )
+        new_ids = {key: new_id for key, new_id in found.all()}
+        for touchpoint in touchpoints:
+            touchpoint.id = new_ids[touchpoint.idempotency_key]
 
     async def attribute_orders(self, order_ids: Sequence[int]) -> None:
         if not order_ids:

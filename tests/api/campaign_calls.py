@@ -216,3 +216,18 @@ async def funnel(gql, campaign_id: str) -> dict:  # noqa: ANN001
 
 def codes(payload: dict) -> list[str]:
     return [e["code"] for e in payload["userErrors"]]
+
+
+BULK = """
+mutation($inputs: [OrderRecordInput!]!) {
+  ordersRecordBulk(inputs: $inputs) {
+    results { order { id externalId } userErrors { field code } }
+    userErrors { field code }
+  }
+}"""
+
+
+async def orders_bulk(gql, inputs: list[dict]) -> list[dict]:  # noqa: ANN001
+    data = (await gql(BULK, {"inputs": inputs}))["ordersRecordBulk"]
+    assert data["userErrors"] == [] and all(r["userErrors"] == [] for r in data["results"]), data
+    return [r["order"] for r in data["results"]]
