@@ -694,6 +694,8 @@ class CampaignService:
 ALPHA = 0.05
 POWER = 0.80
 MIN_REACHED = 100  # each arm needs this many reached customers before any verdict
+# NO_DIFFERENCE needs arms large enough to detect this relative lift over the baseline.
+MIN_RELATIVE_LIFT = 0.2
 
 
 class Verdict(StrEnum):
@@ -741,6 +743,20 @@ class Comparison:
     winner: str | None = None
 
 
+def sample_size(p1: float, p2: float) -> int | None:
+    """Customers per arm for a two-sided test at ALPHA to detect p1 against p2 with
+    POWER (normal approximation, unpooled under the alternative); None when p1 = p2."""
+    from scipy.stats import norm
+
+    if p1 == p2:
+        return None
+    mean = (p1 + p2) / 2
+    root = float(norm.ppf(1 - ALPHA / 2)) * math.sqrt(2 * mean * (1 - mean)) + float(
+        norm.ppf(POWER)
+    ) * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    return math.ceil(root**2 / (p2 - p1) ** 2)
+
+
 def compare(baseline: tuple[str, int, int], variant: tuple[str, int, int]) -> Comparison:
     """(arm, converted, reached) of the first variant and of another one."""
     from scipy.stats import norm
@@ -748,7 +764,17 @@ def compare(baseline: tuple[str, int, int], variant: tuple[str, int, int]) -> Co
     (base_name, x1, n1), (name, x2, n2) = baseline, variant
     if n1 == 0 or n2 == 0:
         return Comparison(
-            name, base_name, None, None, None, None, None, None, None, None, Verdict.NOT_ENOUGH_DATA
+            name,
+            base_name,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Verdict.NOT_ENOUGH_DATA,
         )
     p1, p2 = x1 / n1, x2 / n2
     lift = p2 - p1
@@ -762,21 +788,17 @@ def compare(baseline: tuple[str, int, int], variant: tuple[str, int, int]) -> Co
     if error > 0:
         z = lift / error
         p_value = float(2 * norm.sf(abs(z)))
-    needed = more = None
-    if lift != 0:
-        mean = (p1 + p2) / 2
-        power = float(norm.ppf(POWER))
-        root = critical * math.sqrt(2 * mean * (1 - mean)) + power * math.sqrt(
-            p1 * (1 - p1) + p2 * (1 - p2)
-        )
-        needed = math.ceil(root**2 / lift**2)
-        more = max(0, needed - min(n1, n2))
+    needed = sample_size(p1, p2)
+    more = None if needed is None else max(0, needed - min(n1, n2))
     verdict, winner = Verdict.NOT_ENOUGH_DATA, None
     if min(n1, n2) >= MIN_REACHED and p_value is not None:
         if p_value < ALPHA:
             verdict, winner = Verdict.VARIANT_WINS, (name if lift > 0 else base_name)
-        elif more is None or more == 0:
-            verdict = Verdict.NO_DIFFERENCE
+        else:
+            # No difference only once a lift worth having would have been seen.
+            guard = sample_size(p1, min(1.0, p1 * (1 + MIN_RELATIVE_LIFT))) if p1 else None
+            if guard is not None and min(n1, n2) >= guard:
+                verdict = Verdict.NO_DIFFERENCE
     return Comparison(
         name, base_name, lift, relative, low, high, z, p_value, needed, more, verdict, winner
     )
