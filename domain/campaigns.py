@@ -14,7 +14,8 @@ The rules are in docs/campaigns.md; in short:
   by SHA-256 of its id, so every process, and the database (`persistence/campaigns.py`
   spells the same integer arithmetic in SQL), gives every customer the same arm.
 - Touchpoints (SENT, DELIVERED, OPENED, CLICKED, ADDED_TO_CART, FAILED) are recorded by
-  the sending system, up to 1,000 per call, each idempotent on its idempotencyKey. A
+  the sending system, up to 1,000 per call, each idempotent on its idempotencyKey; none
+  before the start, no SENT at or after the end (the events after a send may be). A
   touchpoint for a customer outside the audience, in the holdout, or of another
   variant than the customer's is recorded with a `flag` and counts nowhere.
 - A counted order placed in [first SENT, first SENT + attributionDays) converts; the
@@ -662,6 +663,15 @@ class CampaignService:
                 ErrorCode.NOT_YET_VALID,
                 ("at",),
                 f"at is before the campaign started ({campaign.started_at.isoformat()}).",
+            )
+        ended = campaign.ends_at is not None and command.at >= campaign.ends_at
+        if ended and command.event is TouchpointEvent.SENT:
+            # What follows a send (delivered, opened…) may come after the end; a send may not.
+            raise DomainError(
+                ErrorCode.EXPIRED,
+                ("at",),
+                f"The campaign ended at {present(campaign.ends_at, 'end').isoformat()}: "
+                "nothing is sent after it.",
             )
         flag = None
         if arm is None:

@@ -130,8 +130,9 @@ class CampaignMutation:
         description=f"Records up to {MAX_LIST_ITEMS} touchpoints (what became of each "
         "message), each idempotent on its idempotencyKey, each with its own result. "
         "Refused per input: an unknown campaign, customer or variant (NOT_FOUND), a "
-        "campaign not started or a time before its start (NOT_YET_VALID), a time in the "
-        "future. A customer outside the audience is recorded with a flag.",
+        "campaign not started or a time before its start (NOT_YET_VALID), a SENT at or after "
+        "its end (EXPIRED), a time in the future. A customer outside the audience is "
+        "recorded with a flag.",
         permission_classes=[requires(Scope.TOUCHPOINTS_WRITE)],
     )
     @refusals_as_user_errors(TouchpointsRecordPayload, root="inputs")

@@ -251,3 +251,33 @@ async def test_touchpoints_are_idempotent_flagged_and_refused_each_on_its_own(gq
     partner = gql.as_key(await make_key(database, Role.PARTNER))
     allowed = await record_touchpoints(partner, [inputs[0]])
     assert allowed["results"][0]["replayed"] is True
+
+
+async def test_nothing_is_sent_after_the_end_but_what_follows_a_send_may_come_later(gql, clock):
+    segment = await new_segment(gql)
+    await new_customer(gql, "sh-1")
+    t0 = clock.at
+    campaign = await new_campaign(
+        gql,
+        segment,
+        t0 - timedelta(hours=1),
+        variants=[{"name": "only"}],
+        holdoutShare="0",
+        endsAt=(t0 + timedelta(days=1)).isoformat(),
+    )
+    await start(gql, campaign["id"])
+    clock.at = t0 + timedelta(days=2)
+    end = t0 + timedelta(days=1)
+    payload = await record_touchpoints(
+        gql,
+        [
+            touch(campaign["id"], "sh-1", "only", "SENT", end - timedelta(seconds=1), "s-1"),
+            touch(campaign["id"], "sh-1", "only", "OPENED", end + timedelta(hours=1), "o-1"),
+            touch(campaign["id"], "sh-1", "only", "SENT", end, "s-2"),
+        ],
+    )
+    first, opened, late = payload["results"]
+    assert first["userErrors"] == [] and opened["userErrors"] == []
+    assert [(e["field"], e["code"]) for e in late["userErrors"]] == [
+        (["inputs", "2", "at"], "EXPIRED")
+    ]
