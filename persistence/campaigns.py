@@ -292,12 +292,14 @@ class SqlCampaignRepository:
             members.c.customer_id,
             arm_sql(campaign, members.c.bucket),
         )
-        result = await self.session.execute(
-            insert(CampaignAudienceRow)
-            .from_select(["campaign_id", "customer_id", "arm"], source)
-            .returning(CampaignAudienceRow.customer_id)
+        await self.session.execute(
+            insert(CampaignAudienceRow).from_select(["campaign_id", "customer_id", "arm"], source)
         )
-        return len(result.all())
+        # Counted in the database: RETURNING would carry every member back to Python.
+        size = await self.session.scalar(
+            select(func.count()).where(CampaignAudienceRow.campaign_id == campaign_id)
+        )
+        return int(size or 0)
 
     async def many(self, campaign_ids: Sequence[int]) -> dict[int, Campaign]:
         if not campaign_ids:
