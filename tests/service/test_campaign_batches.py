@@ -78,8 +78,21 @@ async def test_touchpoints_and_attributions_cost_the_same_statements_whatever_th
             starts_at=START,
         )
     )
-    _, size = await campaigns.start(campaign.id)
+    cost, (_, size) = await statements_of(database, lambda: campaigns.start(campaign.id))
     assert size == len(shoppers)
+    # Freezing an empty segment costs the same statements as freezing 110 members.
+    nobody = await segments.create(CreateSegment("北京", 'city = "北京"'))
+    empty = await campaigns.create(
+        CampaignFields(
+            name="empty",
+            channel=Channel.SMS,
+            segment_id=nobody.id,
+            variants=[VariantInput("only")],
+            starts_at=START,
+        )
+    )
+    empty_cost, (_, none) = await statements_of(database, lambda: campaigns.start(empty.id))
+    assert (none, empty_cost) == (0, cost)
     async with database.sessions() as session:
         frozen = await session.scalar(
             select(func.count()).where(CampaignAudienceRow.campaign_id == campaign.id)
