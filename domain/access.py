@@ -57,6 +57,9 @@ class Scope(StrEnum):
     PROMOTIONS_WRITE = "promotions:write"
     POINTS_PREVIEW = "points:preview"
     ACTIVITIES_WRITE = "activities:write"
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
+    TOUCHPOINTS_WRITE = "touchpoints:write"
 
 
 class Role(StrEnum):
@@ -100,6 +103,10 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.PROMOTIONS_READ,
             Scope.POINTS_PREVIEW,
             Scope.ACTIVITIES_WRITE,
+            # A sending system pages through a campaign's audience and reports what
+            # became of each message.
+            Scope.CAMPAIGNS_READ,
+            Scope.TOUCHPOINTS_WRITE,
         }
     ),
     Role.ANALYST: frozenset(
@@ -111,6 +118,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.SEGMENTS_READ,
             Scope.COUPONS_READ,
             Scope.PROMOTIONS_READ,
+            Scope.CAMPAIGNS_READ,
         }
     ),
 }

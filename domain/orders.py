@@ -16,7 +16,8 @@ points and the earning rules, `domain.earning_rules.evaluate`), and writes every
 with multi-row statements; the earning rules' facts are read once per batch and
 carried from order to order (`BatchFacts`), except while a rule names a saved
 segment: then the orders are recorded in turn inside the batch's one transaction.
-docs/performance.md walks through it.
+The batch's new orders are attributed to campaigns (last touch, docs/campaigns.md)
+by one INSERT … SELECT. docs/performance.md walks through it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from domain import coupons, referrals, tiers
+from domain.campaigns import CAMPAIGNS
 from domain.clock import Clock
 from domain.customers import (
     CUSTOMERS,
@@ -965,6 +967,10 @@ class OrderService:
         changes = [o.tier_change for o in outcomes if o.tier_change is not None]
         if changes:
             await uow.repo(TIERS).move(changes)
+        # Last touch (domain/campaigns.py): one INSERT … SELECT for the whole batch.
+        await uow.repo(CAMPAIGNS).attribute_orders(
+            [present(o.order.id, "order id") for o in outcomes]
+        )
         await uow.repo(EVENTS).append_many(
             [event for o in outcomes for event in order_events(o, program, now)]
         )

@@ -40,6 +40,7 @@ from domain.merging import (
 )
 from persistence.activities import ActivityRow
 from persistence.base import Base, table_of
+from persistence.campaigns import CampaignAudienceRow, TouchpointRow
 from persistence.coupons import CouponRow
 from persistence.customers import CustomerRow
 from persistence.daily import RepurchaseReminderRow
@@ -140,6 +141,7 @@ class SqlMergeRepository:
         coupons = await self._reown(CouponRow, a, b)
         activities = await self._reown(ActivityRow, a, b)
         identities = await self._reown(CustomerIdentityRow, a, b)
+        await self._move_campaign_rows(a, b)
         as_referee = await self._reown(ReferralRow, a, b)
         as_referrer = rows_matched(
             await self.session.execute(
@@ -174,6 +176,20 @@ class SqlMergeRepository:
             activities=activities,
             identities=identities,
         )
+
+    async def _move_campaign_rows(self, a: int, b: int) -> None:
+        """B's touchpoints move to A (their orders' attributions went with the orders);
+        B's place in a campaign's frozen audience moves to A where A had none in that
+        campaign, and is dropped where A had one (A keeps its own arm)."""
+        await self._reown(TouchpointRow, a, b)
+        audience = table_of(CampaignAudienceRow)
+        held_by_a = select(audience.c.campaign_id).where(audience.c.customer_id == a)
+        await self.session.execute(
+            audience.update()
+            .where(audience.c.customer_id == b, audience.c.campaign_id.not_in(held_by_a))
+            .values(customer_id=a)
+        )
+        await self.session.execute(audience.delete().where(audience.c.customer_id == b))
 
     async def _union_tags(self, a: int, b: int) -> int:
         links = table_of(CustomerTagRow)

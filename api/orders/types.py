@@ -20,6 +20,7 @@ from domain import orders as domain
 from domain.access import Scope
 
 if TYPE_CHECKING:
+    from api.campaigns.types import OrderAttributionType
     from api.customers.types import CustomerType
     from api.earning_rules.types import EarningRuleType
 
@@ -156,6 +157,23 @@ class OrderType(Node):
             )
             for line in lines
         ]
+
+    @strawberry.field(
+        description="The campaign the order is attributed to (last touch within its "
+        "attribution window, decided when the order was recorded); null when none. A "
+        "refund in full takes it out of the campaign's figures, not off the order."
+    )
+    async def attribution(
+        self, info: strawberry.Info
+    ) -> Annotated[OrderAttributionType, strawberry.lazy("api.campaigns.types")] | None:
+        from api.campaigns.loaders import ATTRIBUTION
+        from api.campaigns.types import OrderAttributionType
+
+        found = await info.context.loader(ATTRIBUTION).load(self.db_id)
+        if found is None:
+            return None
+        campaign_id, arm = found
+        return OrderAttributionType(variant=arm, campaign_key=campaign_id)
 
     @strawberry.field
     async def refunds(self, info: strawberry.Info) -> list[RefundType]:

@@ -59,6 +59,7 @@ UNREACHABLE = {
     "EarningPreview.lines": "a single preview (Query.earningPreview), one cart",
     "MetricsReport.pointsIssuedByRule": "a single report (Query.metrics), one grouped query",
     "UserError.field": "only in mutation payloads",
+    "TouchpointRecordResult.*": "a result per input of touchpointsRecord, a mutation",
     "Member.*": "only under Query.me: one member per request (a customer token), no parents",
     "MemberOrder.*": "only under Query.me's orders: one member's page, read with the same "
     "batched order loaders as Customer.orders",
@@ -318,6 +319,53 @@ async def seed(gql, clock) -> None:  # noqa: ANN001
                 ' email: "shared@example.com"}) { userErrors { code field message } }'
             )
     await _mutations(gql, documents)
+    await seed_campaigns(gql)
+
+
+async def seed_campaigns(gql) -> None:  # noqa: ANN001
+    """LARGE started A/B campaigns on the buyers, each with a SENT to its first member,
+    so every campaign has an audience, a funnel and an A/B test to read."""
+    segments = (await gql("{ segments { id name } }"))["segments"]
+    buyers = next(s["id"] for s in segments if s["name"] == "Buyers")
+    await _mutations(
+        gql,
+        [
+            f'campaignCreate(input: {{name: "Campaign {i}", channel: SMS, segmentId: "{buyers}",'
+            ' variants: [{name: "A"}, {name: "B"}], holdoutShare: "0.1",'
+            ' startsAt: "2026-05-31T00:00:00+00:00"}) { userErrors { code field message } }'
+            for i in range(LARGE)
+        ],
+    )
+    campaigns = (await gql(f"{{ campaigns(first: {LARGE}) {{ nodes {{ id }} }} }}"))["campaigns"]
+    ids = [c["id"] for c in campaigns["nodes"]]
+    await _mutations(
+        gql,
+        [
+            f'campaignStart(input: {{id: "{i}"}}) {{ userErrors {{ code field message }} }}'
+            for i in ids
+        ],
+    )
+    member = """query($id: ID!) { campaign(id: $id) { audience(first: 1) {
+        nodes { arm customer { id } } } } }"""
+    touches = []
+    for n, campaign in enumerate(ids):
+        (first,) = (await gql(member, {"id": campaign}))["campaign"]["audience"]["nodes"]
+        touches.append(
+            {
+                "campaignId": campaign,
+                "customer": {"id": first["customer"]["id"]},
+                "variant": "A" if first["arm"] == "HOLDOUT" else first["arm"],
+                "event": "SENT",
+                "at": "2026-06-01T00:00:00+00:00",
+                "idempotencyKey": f"sent-{n}",
+            }
+        )
+    recorded = await gql(
+        "mutation($inputs: [TouchpointInput!]!) { touchpointsRecord(inputs: $inputs) {"
+        " results { userErrors { code } } } }",
+        {"inputs": touches},
+    )
+    assert all(r["userErrors"] == [] for r in recorded["touchpointsRecord"]["results"])
 
 
 async def seed_webhook_deliveries(gql, database, clock) -> None:  # noqa: ANN001
