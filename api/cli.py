@@ -457,7 +457,12 @@ _MAP_HELP = (
 
 
 def _run_import(
-    kind: str, file: Path, award_points: bool, mapping: tuple[str, ...], errors: Path | None
+    kind: str,
+    file: Path,
+    award_points: bool,
+    mapping: tuple[str, ...],
+    errors: Path | None,
+    wechat_app: str | None,
 ) -> None:
     from api.imports import parse_mapping, run_import, summary_text
     from domain.clock import SystemClock
@@ -491,6 +496,7 @@ def _run_import(
                 # from chunk to chunk: fresh connections keep memory flat in the
                 # file's size (140 MB instead of +2 MB a chunk on SQLite).
                 after_chunk=database.engine.dispose,
+                wechat_app=wechat_app,
             )
         finally:
             await database.dispose()
@@ -502,6 +508,10 @@ def _run_import(
     click.echo(summary_text(summary, errors_path))
 
 
+_WECHAT_APP_HELP = (
+    "The WeChat app id of the file's openids, for rows without a wechat_app_id cell "
+    "(an openid is per app)."
+)
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _ERRORS = click.Path(dir_okay=False, writable=True, path_type=Path)
 
@@ -512,10 +522,15 @@ _ERRORS = click.Path(dir_okay=False, writable=True, path_type=Path)
 @click.option(
     "--errors", type=_ERRORS, default=None, help="The error file [default: FILE.errors.csv]."
 )
-def import_customers(file: Path, mapping: tuple[str, ...], errors: Path | None) -> None:
-    """Creates the customers of FILE whose externalId is new; a known one is skipped
-    (never overwritten). Safe to run again, and to resume an interrupted import."""
-    _run_import("customers", file, True, mapping, errors)
+@click.option("--wechat-app", metavar="APP_ID", default=None, help=_WECHAT_APP_HELP)
+def import_customers(
+    file: Path, mapping: tuple[str, ...], errors: Path | None, wechat_app: str | None
+) -> None:
+    """Creates the customers of FILE whose externalId is new, with their identities
+    (WeChat, POS card, Tmall, JD); a known one is skipped (never overwritten) but gets
+    the identities it does not hold yet. Safe to run again, and to resume an
+    interrupted import."""
+    _run_import("customers", file, True, mapping, errors, wechat_app)
 
 
 @import_.command("orders")
@@ -530,13 +545,20 @@ def import_customers(file: Path, mapping: tuple[str, ...], errors: Path | None) 
 @click.option(
     "--errors", type=_ERRORS, default=None, help="The error file [default: FILE.errors.csv]."
 )
+@click.option("--wechat-app", metavar="APP_ID", default=None, help=_WECHAT_APP_HELP)
 def import_orders(
-    file: Path, no_points: bool, mapping: tuple[str, ...], errors: Path | None
+    file: Path,
+    no_points: bool,
+    mapping: tuple[str, ...],
+    errors: Path | None,
+    wechat_app: str | None,
 ) -> None:
     """Records the orders of FILE exactly as orderRecord would, a chunk of 5,000 at a
     time; an order already recorded is skipped. Safe to run again, and to resume an
-    interrupted import. The customers must exist (import them first)."""
-    _run_import("orders", file, not no_points, mapping, errors)
+    interrupted import. Each row names its customer by externalId, an identity (POS
+    card, WeChat, Tmall, JD) or phone or e-mail; the customers must exist (import them
+    first)."""
+    _run_import("orders", file, not no_points, mapping, errors, wechat_app)
 
 
 @main.command("export-schema")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from domain.import_cleaning import map_columns
+from domain.import_cleaning import WECHAT_APP, blank, map_columns
 from domain.imports import ImportService, ImportSummary, Row
 
 # Rows per transaction. Each chunk costs a fixed round of statements plus, for the
@@ -100,14 +100,19 @@ def _open_xlsx(path: Path, stack: ExitStack) -> Sheet:
 
 
 def chunks(
-    sheet: Sheet, columns: dict[str, int], size: int
+    sheet: Sheet, columns: dict[str, int], size: int, defaults: dict[str, str] | None = None
 ) -> Iterator[tuple[list[Row], dict[int, Sequence[Any]]]]:
     """The data rows as field -> cell dicts, `size` at a time, with each row's raw
-    cells by line (for the error file)."""
+    cells by line (for the error file). `defaults`: field -> value for a row whose
+    cell is empty or whose file has no such column (`--wechat-app`)."""
     batch: list[Row] = []
     raw: dict[int, Sequence[Any]] = {}
     for line, cells in sheet.rows:
-        batch.append((line, {f: cells[i] if i < len(cells) else None for f, i in columns.items()}))
+        row = {f: cells[i] if i < len(cells) else None for f, i in columns.items()}
+        for name, value in (defaults or {}).items():
+            if blank(row.get(name)):
+                row[name] = value
+        batch.append((line, row))
         raw[line] = cells
         if len(batch) == size:
             yield batch, raw
@@ -156,9 +161,12 @@ async def run_import(
     chunk_size: int = CHUNK,
     progress: bool = False,
     after_chunk: Callable[[], Awaitable[None]] | None = None,
+    wechat_app: str | None = None,
 ) -> tuple[ImportSummary, Path]:
     """Imports the file (`kind`: "customers" or "orders"); returns the summary and
     the error file's path (written, with a header, whether or not any row failed).
+    `wechat_app`: the WeChat app id of the openids of rows without a `wechat_app_id`
+    cell (`--wechat-app`).
     `after_chunk`: awaited after each chunk (the CLI closes the pool's connections
     there, see `loyalty import`)."""
     summary = ImportSummary()
@@ -173,7 +181,8 @@ async def run_import(
         bar = stack.enter_context(_progress(progress))
         task = bar.add_task(f"{kind} from {path.name}", total=sheet.total)
         seen: set[str] = set()
-        for batch, raw in chunks(sheet, columns, chunk_size):
+        defaults = {WECHAT_APP: wechat_app} if wechat_app else None
+        for batch, raw in chunks(sheet, columns, chunk_size, defaults):
             if kind == "customers":
                 result = await service.customers(batch, program, seen)
             else:

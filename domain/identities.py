@@ -146,6 +146,16 @@ class IdentityRepository(Protocol):
         (`ConcurrentWrite`), which the service retries."""
         ...
 
+    async def add_rows(self, rows: Sequence[tuple[int, Identity]], at: datetime) -> None:
+        """Adds identities to many customers ((customer id, identity) pairs) in one
+        statement; a unique violation fails the transaction as `add_many` does."""
+        ...
+
+    async def counts(self, customer_ids: Sequence[int]) -> dict[int, int]:
+        """How many identities each of these customers holds (those holding none are
+        left out), in one statement."""
+        ...
+
     async def remove(self, customer_id: int, identity: Identity) -> bool:
         """Detaches the identity from this customer; False when they did not hold it."""
         ...

@@ -27,7 +27,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.customers import Gender, normalize_email, normalize_phone
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
+from domain.identities import IdentityInput, IdentityType, identity_of
 
 # What cleaning changed, as counted in the summary.
 PHONE_TO_E164 = "phone to E.164"
@@ -239,6 +240,12 @@ def _zoned(value: datetime, zone: ZoneInfo) -> datetime:
     return value.astimezone(UTC)
 
 
+def cell_text(value: Any) -> str:
+    """A cell as text, a whole number without its `.0` (a card number or id Excel
+    stored as a number)."""
+    return _number_text(value)
+
+
 def _number_text(value: Any) -> str:
     """A cell as text; a whole float (Excel stores 13812345678 as 13812345678.0)
     without its `.0`."""
@@ -262,8 +269,39 @@ CUSTOMER_FIELDS = (
 ORDER_FIELDS = ("external_id", "customer_external_id", "amount", "placed_at", "currency", "channel")
 REQUIRED = {
     "customers": ("external_id",),
-    "orders": ("external_id", "customer_external_id", "amount", "placed_at"),
+    "orders": ("external_id", "amount", "placed_at"),
 }
+
+# Identity columns (docs/identities.md): field -> identity type. An openid's
+# namespace (its WeChat app id) is the `wechat_app_id` column, or `--wechat-app`.
+IDENTITY_FIELDS: dict[str, IdentityType] = {
+    "wechat_unionid": IdentityType.WECHAT_UNIONID,
+    "wechat_openid": IdentityType.WECHAT_OPENID,
+    "pos_card": IdentityType.POS_CARD,
+    "tmall_id": IdentityType.TMALL,
+    "jd_id": IdentityType.JD,
+}
+WECHAT_APP = "wechat_app_id"
+# A column mapped to `identity:<kind>` (customers) or `customer_identity:<kind>`
+# (orders) holds a CUSTOM identity whose namespace is <kind>.
+CUSTOM_IDENTITY = "identity:"
+CUSTOMER_PREFIX = "customer_"
+# The columns an order names its customer by, one per row (docs/import.md).
+ORDER_CUSTOMER_FIELDS = (
+    "customer_external_id",
+    *(CUSTOMER_PREFIX + name for name in IDENTITY_FIELDS),
+    "customer_phone",
+    "customer_email",
+)
+
+_IDENTITY_ALIASES: dict[str, Sequence[str]] = {
+    "wechat_unionid": ("wechat_unionid", "unionid", "微信unionid", "微信UnionID"),
+    "wechat_openid": ("wechat_openid", "openid", "微信openid", "微信OpenID"),
+    "pos_card": ("pos_card", "card_no", "POS卡号", "卡号", "实体卡号", "门店卡号"),
+    "tmall_id": ("tmall_id", "天猫ID", "天猫账号", "天猫会员名"),
+    "jd_id": ("jd_id", "京东ID", "京东账号"),
+}
+_APP_ALIASES = (WECHAT_APP, "appid", "微信AppID", "小程序AppID", "公众号AppID")
 
 # Header aliases, compared after `header_key` (case, blanks, `_` and `-` ignored).
 CUSTOMER_ALIASES: dict[str, Sequence[str]] = {
@@ -283,6 +321,8 @@ CUSTOMER_ALIASES: dict[str, Sequence[str]] = {
     "gender": ("gender", "性别"),
     "city": ("city", "城市", "所在城市"),
     "acquisition_channel": ("acquisition_channel", "来源", "来源渠道", "注册渠道"),
+    **_IDENTITY_ALIASES,
+    WECHAT_APP: _APP_ALIASES,
 }
 ORDER_ALIASES: dict[str, Sequence[str]] = {
     "external_id": ("external_id", "order_id", "订单号", "订单编号", "外部订单号"),
@@ -296,11 +336,27 @@ ORDER_ALIASES: dict[str, Sequence[str]] = {
         "客户ID",
         "客户编号",
     ),
+    **{
+        CUSTOMER_PREFIX + name: (CUSTOMER_PREFIX + name, *aliases[1:])
+        for name, aliases in _IDENTITY_ALIASES.items()
+    },
+    # Not bare `phone`/`手机号`: an orders export often carries the buyer's phone
+    # beside the member id, and a row naming its customer twice is refused.
+    "customer_phone": ("customer_phone", "会员手机号", "客户手机号", "买家手机号"),
+    "customer_email": ("customer_email", "会员邮箱", "客户邮箱"),
+    WECHAT_APP: _APP_ALIASES,
     "amount": ("amount", "金额", "订单金额", "实付金额", "支付金额"),
     "placed_at": ("placed_at", "date", "下单时间", "订单时间", "付款时间", "下单日期"),
     "currency": ("currency", "币种", "货币"),
     "channel": ("channel", "渠道", "店铺", "销售渠道"),
 }
+
+
+def custom_kind(field: str, kind: str) -> str | None:
+    """The CUSTOM identity kind a mapped field names (`identity:crm` in a customers
+    file, `customer_identity:crm` in an orders file), or None."""
+    prefix = CUSTOM_IDENTITY if kind == "customers" else CUSTOMER_PREFIX + CUSTOM_IDENTITY
+    return field[len(prefix) :] if field.startswith(prefix) else None
 
 
 def header_key(header: Any) -> str:
@@ -321,8 +377,17 @@ def map_columns(
     columns: dict[str, int] = {}
     taken: set[int] = set()
     for column, name in (overrides or {}).items():
-        if name not in aliases:
-            raise ValueError(f"--map {column}={name}: {name} is not one of {', '.join(aliases)}.")
+        custom = custom_kind(name, kind)
+        if custom is not None:
+            try:
+                identity_of(IdentityInput(IdentityType.CUSTOM, "-", custom), ("identity",))
+            except (DomainError, InvalidInput) as exc:
+                raise ValueError(f"--map {column}={name}: {exc}") from None
+        elif name not in aliases:
+            raise ValueError(
+                f"--map {column}={name}: {name} is not one of {', '.join(aliases)}"
+                f" or {'' if kind == 'customers' else CUSTOMER_PREFIX}{CUSTOM_IDENTITY}KIND."
+            )
         if header_key(column) not in keys:
             raise ValueError(f"--map {column}={name}: the file has no column {column!r}.")
         index = keys.index(header_key(column))
@@ -340,6 +405,10 @@ def map_columns(
             )
         columns[alias] = index
     missing = [f for f in REQUIRED[kind] if f not in columns]
+    if kind == "orders" and not any(
+        f in ORDER_CUSTOMER_FIELDS or custom_kind(f, kind) is not None for f in columns
+    ):
+        missing.insert(0, f"the customer (one of {', '.join(ORDER_CUSTOMER_FIELDS)})")
     if missing:
         raise ValueError(
             f"the header row has no column for {', '.join(missing)} "

@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -243,13 +244,18 @@ class SqlCustomerRepository:
             customer.id = new_id
 
     async def lock_contacts(self, keys: Sequence[str]) -> None:
-        # Sorted, so two writers of the same keys take them in the same order.
-        if not is_postgresql(self.session):
+        # Sorted, so two writers of the same keys take them in the same order; one
+        # statement however many keys (an import locks a chunk's contacts at once):
+        # the function scan over the array feeds the aggregate in array order.
+        if not is_postgresql(self.session) or not keys:
             return
-        for key in sorted(set(keys)):
-            await self.session.execute(
-                select(func.pg_advisory_xact_lock(CONTACT_LOCK, func.hashtext(key)))
-            )
+        await self.session.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(:lock_class, hashtext(key))) "
+                "FROM unnest(CAST(:keys AS text[])) AS key"
+            ),
+            {"lock_class": CONTACT_LOCK, "keys": sorted(set(keys))},
+        )
 
     async def live_by_contacts(
         self, phones: Sequence[str], emails: Sequence[str]

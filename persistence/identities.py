@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     delete,
+    func,
     insert,
     select,
     tuple_,
@@ -90,7 +91,10 @@ class SqlIdentityRepository:
     async def add_many(
         self, customer_id: int, identities: Sequence[Identity], at: datetime
     ) -> None:
-        if not identities:
+        await self.add_rows([(customer_id, i) for i in identities], at)
+
+    async def add_rows(self, rows: Sequence[tuple[int, Identity]], at: datetime) -> None:
+        if not rows:
             return
         await self.session.execute(
             insert(CustomerIdentityRow),
@@ -102,9 +106,19 @@ class SqlIdentityRepository:
                     "value": i.value,
                     "created_at": at,
                 }
-                for i in identities
+                for customer_id, i in rows
             ],
         )
+
+    async def counts(self, customer_ids: Sequence[int]) -> dict[int, int]:
+        if not customer_ids:
+            return {}
+        rows = await self.session.execute(
+            select(CustomerIdentityRow.customer_id, func.count())
+            .where(CustomerIdentityRow.customer_id.in_(sorted(set(customer_ids))))
+            .group_by(CustomerIdentityRow.customer_id)
+        )
+        return {customer_id: n for customer_id, n in rows.all()}
 
     async def remove(self, customer_id: int, identity: Identity) -> bool:
         result = await self.session.execute(

@@ -183,10 +183,54 @@ def test_a_mapping_names_columns_the_aliases_do_not_know():
     }
 
 
+def test_identity_columns_have_aliases_and_a_custom_kind_is_mapped():
+    headers = [
+        "会员ID",
+        "微信UnionID",
+        "OpenID",
+        "小程序AppID",
+        "POS卡号",
+        "天猫ID",
+        "京东ID",
+        "CRM No",
+    ]
+    assert map_columns(headers, "customers", {"CRM No": "identity:crm"}) == {
+        "identity:crm": 7,
+        "external_id": 0,
+        "wechat_unionid": 1,
+        "wechat_openid": 2,
+        "wechat_app_id": 3,
+        "pos_card": 4,
+        "tmall_id": 5,
+        "jd_id": 6,
+    }
+    # An orders file names its customer by any one of these columns.
+    assert map_columns(["订单号", "POS卡号", "会员手机号", "金额", "下单时间"], "orders") == {
+        "external_id": 0,
+        "customer_pos_card": 1,
+        "customer_phone": 2,
+        "amount": 3,
+        "placed_at": 4,
+    }
+    mapped = map_columns(
+        ["订单号", "crm", "金额", "下单时间"], "orders", {"crm": "customer_identity:crm"}
+    )
+    assert mapped["customer_identity:crm"] == 1
+
+
 @pytest.mark.parametrize(
     ("kind", "headers", "mapping", "message"),
     [
-        ("orders", ["订单号", "金额"], None, "no column for customer_external_id, placed_at"),
+        (
+            "orders",
+            ["订单号", "金额"],
+            None,
+            r"no column for the customer \(one of customer_external_id, customer_wechat_unionid, "
+            r".*customer_email\), placed_at",
+        ),
+        ("customers", ["id", "crm"], {"crm": "identity: "}, "namespace must not be empty"),
+        ("customers", ["id", "crm"], {"crm": "identity:" + "k" * 65}, "longer than 64"),
+        ("orders", ["id", "crm"], {"crm": "identity:crm"}, "or customer_identity:KIND"),
         ("customers", ["phone"], None, "no column for external_id"),
         ("customers", ["id", "phone"], {"id": "nickname"}, "nickname is not one of"),
         ("customers", ["phone"], {"Member": "external_id"}, "the file has no column 'Member'"),
