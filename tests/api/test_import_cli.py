@@ -85,3 +85,24 @@ async def test_a_layout_it_cannot_read_is_refused_before_anything_is_written(
     assert "the header row has no column for external_id" in out.output
     out = await loyalty("import", "customers", str(path), "--map", "Mobile", exit_code=2)
     assert "write COLUMN=FIELD" in out.output
+
+
+async def test_openids_take_their_app_id_from_the_option_and_orders_name_the_customer_by_one(
+    database_file, tmp_path
+):
+    await loyalty("migrate")
+    members = tmp_path / "members.csv"
+    members.write_text("会员ID,OpenID,POS卡号\nm-1,o-1,8800001\n", encoding="utf-8")
+    out = await loyalty("import", "customers", str(members), "--wechat-app", "wxMINI")
+    assert "read 1 rows: 1 imported" in out.output
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "订单号,OpenID,POS卡号,金额,下单时间\no-1,o-1,,10,2025-01-01\no-2,,8800001,20,2025-01-02\n",
+        encoding="utf-8",
+    )
+    out = await loyalty("import", "orders", str(orders), "--wechat-app", "wxMINI")
+    assert "read 2 rows: 2 imported, 0 skipped as already there, 0 refused" in out.output
+    out = await loyalty("import", "orders", str(orders), "--wechat-app", "wxOTHER")
+    assert "read 2 rows: 0 imported, 1 skipped as already there, 1 refused" in out.output
+    assert "customer_wechat_openid: NOT_FOUND" in out.output

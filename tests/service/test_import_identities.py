@@ -25,6 +25,8 @@ BY_IDENTITY = """query($identity: IdentityInput!) {
   customer(identity: $identity) { externalId ordersCount identities { type namespace value } } }"""
 UPSERT = """mutation($input: CustomerUpsertInput!) {
   customerUpsert(input: $input) { customer { id } userErrors { field code } } }"""
+MERGE = """mutation($input: CustomerMergeInput!) {
+  customerMerge(input: $input) { userErrors { field code } } }"""
 PROGRAM = """mutation($input: ProgramUpdateInput!) {
   programUpdate(input: $input) { program { uniqueContactKeys } userErrors { code } } }"""
 
@@ -140,6 +142,24 @@ async def test_a_customer_already_there_gets_the_identities_it_lacks_when_they_a
     async with database.sessions() as session:
         count = select(func.count()).select_from(CustomerRow)
         assert (await session.execute(count)).scalar_one() == 2  # m-9 was not created
+
+
+async def test_a_row_naming_a_merged_customer_gives_its_identities_to_the_survivor(
+    database: Database, gql: GraphQLClient, clock: FixedClock, tmp_path: Path
+):
+    ids = {}
+    for external_id in ("keep", "gone"):
+        data = await gql(UPSERT, {"input": {"externalId": external_id}})
+        ids[external_id] = data["customerUpsert"]["customer"]["id"]
+    merge = {"survivor": ids["keep"], "merged": ids["gone"], "idempotencyKey": "m-1"}
+    assert (await gql(MERGE, {"input": merge}))["customerMerge"]["userErrors"] == []
+    path = write_csv(tmp_path / "members.csv", ["会员ID", "POS卡号"], [["gone", "p-9"]])
+
+    summary, _ = await run_import(importer(database, clock), path, "customers")
+
+    assert (summary.imported, summary.skipped, summary.refused_total) == (1, 0, 0)
+    survivor = await holder(gql, type="POS_CARD", value="p-9")
+    assert survivor is not None and survivor["externalId"] == "keep"
 
 
 async def test_unique_contact_keys_refuse_a_phone_or_email_another_customer_or_row_has(
