@@ -228,17 +228,19 @@ async def test_a_chunk_of_customers_with_identities_costs_the_same_statements_at
 ORDERS = ["订单号", "POS卡号", "unionid", "会员手机号", "实付金额", "下单时间"]
 
 
-async def test_orders_naming_their_customer_by_card_unionid_or_phone_land_on_that_customer(
+async def test_orders_naming_their_customer_by_card_unionid_phone_or_custom_id_land_right(
     database: Database, gql: GraphQLClient, clock: FixedClock, tmp_path: Path
 ):
     members = [
         ["m-1", "13800000001", "u-1", "", "", "8800001", "", ""],
-        ["m-2", "13800000002", "", "", "", "8800002", "", ""],
+        ["m-2", "13800000002", "", "", "", "8800002", "", "C-2"],
         ["m-3", "13800000009", "", "", "", "", "", ""],
         ["m-4", "13800000009", "", "", "", "", "", ""],  # shares m-3's phone
     ]
     path = write_csv(tmp_path / "members.csv", MEMBERS, members)
-    summary, _ = await run_import(importer(database, clock), path, "customers")
+    summary, _ = await run_import(
+        importer(database, clock), path, "customers", mapping={"CRM No": "identity:crm"}
+    )
     assert summary.imported == 4
     rows = [
         ["o-1", "8800001", "", "", "¥100", "2025/3/1 10:00"],
@@ -251,11 +253,14 @@ async def test_orders_naming_their_customer_by_card_unionid_or_phone_land_on_tha
         ["o-8", "", "", "13800000009", "10", "2025/3/8 10:00"],
         ["o-9", "", "", "no phone", "10", "2025/3/9 10:00"],
     ]
-    path = write_csv(tmp_path / "orders.csv", ORDERS, rows)
+    rows = [[*row, ""] for row in rows]
+    rows.append(["o-10", "", "", "", "15", "2025/3/10 10:00", "C-2"])
+    path = write_csv(tmp_path / "orders.csv", [*ORDERS, "CRM"], rows)
+    crm = {"CRM": "customer_identity:crm"}
 
-    summary, errors = await run_import(importer(database, clock), path, "orders")
+    summary, errors = await run_import(importer(database, clock), path, "orders", mapping=crm)
 
-    assert (summary.imported, summary.skipped) == (4, 0)
+    assert (summary.imported, summary.skipped) == (5, 0)
     assert [(line, reason) for line, reason, _ in error_rows(errors)] == [
         (6, "customer_pos_card: NOT_FOUND"),
         (7, "customer: more than one way"),
@@ -266,7 +271,7 @@ async def test_orders_naming_their_customer_by_card_unionid_or_phone_land_on_tha
     m1 = await holder(gql, type="POS_CARD", value="8800001")
     m2 = await holder(gql, type="POS_CARD", value="8800002")
     assert m1 is not None and m1["externalId"] == "m-1" and m1["ordersCount"] == 2
-    assert m2 is not None and m2["externalId"] == "m-2" and m2["ordersCount"] == 2
+    assert m2 is not None and m2["externalId"] == "m-2" and m2["ordersCount"] == 3
 
-    again, _ = await run_import(importer(database, clock), path, "orders")
-    assert (again.imported, again.skipped, again.refused_total) == (0, 4, 5)
+    again, _ = await run_import(importer(database, clock), path, "orders", mapping=crm)
+    assert (again.imported, again.skipped, again.refused_total) == (0, 5, 5)
