@@ -6,6 +6,7 @@ customer by POS card, WeChat unionid or phone."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from pathlib import Path
 from typing import Any
@@ -275,3 +276,27 @@ async def test_orders_naming_their_customer_by_card_unionid_phone_or_custom_id_l
 
     again, _ = await run_import(importer(database, clock), path, "orders", mapping=crm)
     assert (again.imported, again.skipped, again.refused_total) == (0, 5, 5)
+
+
+async def test_imports_giving_one_card_to_different_customers_at_once_leave_it_with_one(
+    database: Database, gql: GraphQLClient, clock: FixedClock, tmp_path: Path
+):
+    """The losers' identity insert fails on the unique key; their chunk runs again and
+    refuses the row."""
+    paths = [
+        write_csv(tmp_path / f"m{i}.csv", ["会员ID", "POS卡号"], [[f"m-{i}", "p-1"]])
+        for i in range(4)
+    ]
+    results = await asyncio.gather(
+        *(run_import(importer(database, clock), path, "customers") for path in paths)
+    )
+    assert sorted((s.imported, dict(s.refused)) for s, _ in results) == [
+        (0, {"pos_card: IDENTITY_TAKEN": 1}),
+        (0, {"pos_card: IDENTITY_TAKEN": 1}),
+        (0, {"pos_card: IDENTITY_TAKEN": 1}),
+        (1, {}),
+    ]
+    assert await identity_count(database) == 1
+    async with database.sessions() as session:
+        count = select(func.count()).select_from(CustomerRow)
+        assert (await session.execute(count)).scalar_one() == 1
