@@ -1,7 +1,9 @@
-"""The ASGI application: `POST /graphql`, GraphiQL in development, `GET /healthz`.
+"""The ASGI application: `POST /graphql`, GraphiQL in development, `GET /healthz`,
+`GET /imports/{id}/errors.csv` (api/import_jobs/download.py).
 
-Requests larger than the body limit are refused before they are parsed; every
-non-GraphQL error is a JSON body, never an HTML page.
+Requests larger than the body limit are refused before they are parsed (a multipart
+upload to /graphql, `importCreate`, has the upload limit instead); every non-GraphQL
+error is a JSON body, never an HTML page.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import text
@@ -29,7 +32,8 @@ from api.context import Context
 from api.http.edge import install_edge
 from api.http.graphiql import graphiql_routes, with_graphiql
 from api.http.rate_limits import note_authentication
-from api.http.transport import StrictBody
+from api.http.transport import BadBody, StrictBody, parse_body
+from api.import_jobs.download import errors_download
 from api.protections.documents import DocumentCache
 from api.protections.time_limits import time_limit_error
 from api.schema import build_schema
@@ -93,6 +97,10 @@ class LoyaltyGraphQL(GraphQL):
             ),
             graphql_ide=None,  # api/http/graphiql.py serves an offline page instead
             allow_queries_via_get=False,
+            # The GraphQL multipart request spec, for importCreate's upload. Every
+            # request needs an Authorization header, which a cross-site form cannot
+            # send, so the multipart form is no CSRF door.
+            multipart_uploads_enabled=True,
         )
         self.database = database
         self.settings = settings
@@ -118,6 +126,24 @@ class LoyaltyGraphQL(GraphQL):
             log.warning("request refused: %s (%s)", public.code, type(exc).__name__)
             response = graphql_error_response(public.message, 503, code=public.code)
         await response(scope, receive, send)
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """As strawberry's, after the `operations` field passes the checks a JSON body
+        passes (api/http/transport.py); starlette keeps the parsed form for the rest."""
+        form = await request.get_form_data()
+        operations = form.form.get("operations")
+        if not isinstance(operations, str):
+            raise GraphQLHTTPException(400, 'A multipart request needs an "operations" field.')
+        try:
+            parse_body(operations.encode("utf-8"))
+        except BadBody as exc:
+            raise GraphQLHTTPException(400, str(exc)) from None
+        return await super().parse_multipart(request)
+
+    async def caller_of(self, request: Request) -> Caller | Anonymous:
+        return await authenticate(
+            request, self.database, self.clock, self.settings.secret_key, self.keys
+        )
 
     def encode_json(self, data: object) -> str | bytes:
         """orjson: several times faster than json.dumps on a page of results. Anything
@@ -163,19 +189,27 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuses request bodies over `limit` bytes with 413, counted as they stream in."""
+    """Refuses request bodies over `limit` bytes with 413, counted as they stream in;
+    a multipart POST to /graphql (an upload) has `upload_limit` instead."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = upload_limit or limit
+
+    def _limit_of(self, scope: Scope) -> tuple[int, str]:
+        if scope["path"] == "/graphql" and _is_multipart(scope):
+            return self.upload_limit, "Upload over {} bytes (LOYALTY_IMPORT_MAX_UPLOAD_BYTES)."
+        return self.limit, "Request body over {} bytes."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, message = self._limit_of(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, receive, send, message.format(limit))
             return
         seen = 0
 
@@ -183,18 +217,25 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise BodyTooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except BodyTooLarge:
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, message.format(limit))
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = graphql_error_response(f"Request body over {self.limit} bytes.", 413)
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, message: str) -> None:
+        response = graphql_error_response(message, 413)
         await response(scope, receive, send)
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1").lower().startswith("multipart/form-data")
+    return False
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -241,6 +282,11 @@ def create_app(
                 with_graphiql(graphql, not settings.is_production),
                 methods=["GET", "POST"],
             ),
+            Route(
+                "/imports/{id}/errors.csv",
+                errors_download(database, graphql.caller_of),
+                methods=["GET"],
+            ),
             *graphiql_routes(not settings.is_production),
         ],
         exception_handlers={HTTPException: http_error, 500: http_error},
@@ -251,6 +297,8 @@ def create_app(
     app.state.keys = graphql.keys  # the API key cache, for the tests
     app.state.documents = graphql.documents  # parse/validation counts, for the tests
     app.add_middleware(StrictBody)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.import_max_upload_bytes
+    )
     install_edge(app, settings)
     return app

@@ -57,6 +57,8 @@ class Scope(StrEnum):
     PROMOTIONS_WRITE = "promotions:write"
     POINTS_PREVIEW = "points:preview"
     ACTIVITIES_WRITE = "activities:write"
+    IMPORTS_READ = "imports:read"
+    IMPORTS_WRITE = "imports:write"
 
 
 class Role(StrEnum):
