@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.asgi import HTTPException as GraphQLHTTPException
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 
 from api.api_keys.cache import KeyCache
 from api.auth import Anonymous, Caller, CustomerPrincipal, Principal
@@ -127,18 +129,42 @@ class LoyaltyGraphQL(GraphQL):
             response = graphql_error_response(public.message, 503, code=public.code)
         await response(scope, receive, send)
 
-    async def parse_multipart(self, request: Any) -> dict[str, str]:
-        """As strawberry's, after the `operations` field passes the checks a JSON body
-        passes (api/http/transport.py); starlette keeps the parsed form for the rest."""
-        form = await request.get_form_data()
-        operations = form.form.get("operations")
-        if not isinstance(operations, str):
-            raise GraphQLHTTPException(400, 'A multipart request needs an "operations" field.')
+    async def parse_multipart(self, request: Any) -> dict[str, Any]:
+        """The GraphQL multipart request spec (importCreate's upload): `operations`
+        passes the checks a JSON body passes (api/http/transport.py), `map` names
+        each file's place in it, and a map that does not fit is a 400, never a 500."""
         try:
-            parse_body(operations.encode("utf-8"))
+            form = await request.get_form_data()
+        except HTTPException as exc:  # starlette's: no boundary, too many parts, a part too large
+            raise GraphQLHTTPException(
+                400, f"Unable to parse the multipart body: {exc.detail}"
+            ) from None
+        except ValueError:
+            raise GraphQLHTTPException(400, "Unable to parse the multipart body.") from None
+        operations, files_map = form.form.get("operations"), form.form.get("map", "{}")
+        if not isinstance(operations, str) or not isinstance(files_map, str):
+            raise GraphQLHTTPException(
+                400, 'A multipart request needs "operations" and "map" text fields.'
+            )
+        try:
+            parsed = parse_body(operations.encode("utf-8"))
         except BadBody as exc:
             raise GraphQLHTTPException(400, str(exc)) from None
-        return await super().parse_multipart(request)
+        try:
+            places = json.loads(files_map)
+        except ValueError:
+            raise GraphQLHTTPException(400, '"map" is not JSON.') from None
+        if not isinstance(places, dict) or not all(
+            isinstance(paths, list) and all(isinstance(p, str) for p in paths)
+            for paths in places.values()
+        ):
+            raise GraphQLHTTPException(400, '"map" must map each file to a list of paths.')
+        try:
+            return replace_placeholders_with_files(parsed, places, form.files)
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise GraphQLHTTPException(
+                400, '"map" names a file or a path that the request does not have.'
+            ) from None
 
     async def caller_of(self, request: Request) -> Caller | Anonymous:
         return await authenticate(

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
+from starlette.datastructures import UploadFile
 
 from api.areas import mutation_fields
 from api.auth import requires
@@ -68,6 +69,13 @@ class ImportJobMutation:
                 path, name, field = server_file, server_file.name, "path"
             else:
                 upload: Any = input.upload  # starlette's UploadFile, spooled
+                if not isinstance(upload, UploadFile):
+                    raise DomainError(
+                        ErrorCode.INVALID,
+                        ["upload"],
+                        "Send the file as a part of a multipart request (the GraphQL "
+                        "multipart request spec), not as a value.",
+                    )
                 path = await files.save_upload(upload, folder, settings.import_max_upload_bytes)
                 name, field = upload.filename or path.name, "upload"
             await files.check_header(path, kind.cli_name, mapping, field)

@@ -244,6 +244,28 @@ async def test_bad_requests_are_user_errors_naming_the_field(client, database, a
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+async def test_a_multipart_request_that_does_not_fit_is_a_400(client, admin_key):
+    operations = json.dumps({"query": CREATE, "variables": {"input": {"kind": "CUSTOMERS"}}})
+    for files_map, message in [
+        ("nope", '"map" is not JSON.'),
+        ('{"0": "variables"}', '"map" must map each file to a list of paths.'),
+        ('{"1": ["variables.input.upload"]}', '"map" names a file or a path'),
+        ('{"0": ["query.x"]}', '"map" names a file or a path'),
+    ]:
+        response = await client.post(
+            "/graphql",
+            data={"operations": operations, "map": files_map},
+            files={"0": ("m.csv", b"external_id\nm-1\n", "text/csv")},
+            headers=bearer(admin_key),
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["message"].startswith(message)
+    # An upload sent as a plain value instead of a file part is a userError.
+    gql = GraphQLClient(client, admin_key)
+    answer = await gql(CREATE, {"input": {"kind": "CUSTOMERS", "upload": "members.csv"}})
+    assert answer["importCreate"]["userErrors"][0]["field"] == ["input", "upload"]
+
+
 async def test_path_is_refused_outside_development(database, database_url, tmp_path):
     settings = settings_for(
         database_url,
