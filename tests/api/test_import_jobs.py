@@ -4,6 +4,7 @@ error file is downloaded with the same key (docs/import.md, "Import jobs")."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -354,3 +355,24 @@ async def test_an_interrupted_job_is_resumed_by_another_worker_after_its_lease(
     assert [line.split(",")[0] for line in lines] == ["line", "4", "7"]
     assert not response.content[3:].startswith(b"\xef\xbb\xbf")
     assert response.content.count(b"\xef\xbb\xbf") == 1
+
+
+async def test_the_running_worker_picks_up_a_queued_job(client, gql, database, settings, admin_key):
+    job = await created(
+        await upload(client, admin_key, "members.csv", MEMBERS.encode(), kind="CUSTOMERS")
+    )
+    worker = Worker(database, settings.model_copy(update={"worker_poll_s": 0.05}), daily=False)
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(worker.run(stop))
+    try:
+        for _ in range(200):  # at most 10 s
+            status = (await gql(READ, {"id": job["id"]}))["import"]["status"]
+            if status == "SUCCEEDED":
+                break
+            await asyncio.sleep(0.05)
+        assert status == "SUCCEEDED"
+    finally:
+        stop.set()
+        await running
+        await worker.close()
+    assert worker.totals.imports == 1
