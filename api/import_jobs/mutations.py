@@ -31,6 +31,13 @@ def _source(input: ImportCreateInput, production: bool) -> None:
         raise DomainError(
             ErrorCode.REQUIRED, ["upload"], "Send the file as upload, or (in development) a path."
         )
+    if input.upload is not None and not isinstance(input.upload, UploadFile):
+        raise DomainError(
+            ErrorCode.INVALID,
+            ["upload"],
+            "Send the file as a part of a multipart request (the GraphQL multipart "
+            "request spec), not as a value.",
+        )
     if input.path is not None and production:
         raise DomainError(
             ErrorCode.INVALID,
@@ -68,14 +75,7 @@ class ImportJobMutation:
             if server_file is not None:
                 path, name, field = server_file, server_file.name, "path"
             else:
-                upload: Any = input.upload  # starlette's UploadFile, spooled
-                if not isinstance(upload, UploadFile):
-                    raise DomainError(
-                        ErrorCode.INVALID,
-                        ["upload"],
-                        "Send the file as a part of a multipart request (the GraphQL "
-                        "multipart request spec), not as a value.",
-                    )
+                upload: Any = input.upload
                 path = await files.save_upload(upload, folder, settings.import_max_upload_bytes)
                 name, field = upload.filename or path.name, "upload"
             await files.check_header(path, kind.cli_name, mapping, field)
