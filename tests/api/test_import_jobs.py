@@ -376,3 +376,30 @@ async def test_the_running_worker_picks_up_a_queued_job(client, gql, database, s
         await running
         await worker.close()
     assert worker.totals.imports == 1
+
+
+async def test_two_workers_take_two_jobs_one_each(client, gql, database, settings, admin_key):
+    if database.is_sqlite:
+        pytest.skip("several workers need PostgreSQL (SQLite: one worker, README)")
+    for name in ("a.csv", "b.csv"):
+        await created(await upload(client, admin_key, name, MEMBERS.encode(), kind="CUSTOMERS"))
+    engines = [Database.connect(database.url) for _ in range(2)]
+    workers = [Worker(e, settings, name=f"w{i}", daily=False) for i, e in enumerate(engines)]
+    try:
+        done = await asyncio.gather(*(w.run_import_job() for w in workers))
+        assert await workers[0].run_import_job() is None  # nothing left
+    finally:
+        for worker, engine in zip(workers, engines, strict=True):
+            await worker.close()
+            await engine.dispose()
+    assert all(job is not None and job.status is JobStatus.SUCCEEDED for job in done)
+    assert len({job.id for job in done if job}) == 2  # a job each, at the same time
+    listed = await gql(
+        "{ imports(first: 2) { nodes { attempts progress { read imported skipped refused } } } }"
+    )
+    nodes = listed["imports"]["nodes"]
+    assert [n["attempts"] for n in nodes] == [1, 1]
+    # The same ten members twice: each created once, by whichever job wrote it first.
+    assert sum(n["progress"]["imported"] for n in nodes) == 8
+    assert sum(n["progress"]["skipped"] for n in nodes) == 8
+    assert all(n["progress"]["read"] == 10 for n in nodes)
