@@ -115,7 +115,7 @@ class LoyaltyGraphQL(GraphQL):
             await super().__call__(scope, receive, send)
             return
         try:
-            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+            async with asyncio.timeout(self._deadline_s(scope)):
                 response = await self.run(Request(scope=scope, receive=receive))
         except GraphQLHTTPException as exc:
             response = graphql_error_response(exc.reason, exc.status_code)
@@ -128,6 +128,13 @@ class LoyaltyGraphQL(GraphQL):
             log.warning("request refused: %s (%s)", public.code, type(exc).__name__)
             response = graphql_error_response(public.message, 503, code=public.code)
         await response(scope, receive, send)
+
+    def _deadline_s(self, scope: Scope) -> float:
+        """The request deadline; an upload (multipart) has its own, longer one: its
+        body alone may take minutes to arrive."""
+        if _is_multipart(scope):
+            return self.settings.import_upload_timeout_s
+        return self.settings.request_timeout_ms / 1000
 
     async def parse_multipart(self, request: Any) -> dict[str, Any]:
         """The GraphQL multipart request spec (importCreate's upload): `operations`

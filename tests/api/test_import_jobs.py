@@ -305,6 +305,47 @@ async def test_an_upload_over_the_limit_is_refused_with_413(database, database_u
     )
 
 
+async def test_an_upload_has_its_own_deadline(database, database_url, tmp_path):
+    """A 200 ms request deadline; the upload takes longer to arrive, and is stored."""
+    settings = settings_for(
+        database_url,
+        tmp_path / "imports",
+        LOYALTY_REQUEST_TIMEOUT_MS=200,
+        LOYALTY_STATEMENT_TIMEOUT_MS=0,
+        LOYALTY_DB_POOL_TIMEOUT_S=0.1,
+    )
+    app = create_app(settings, database=database)
+    key = await make_key(database, Role.ADMIN)
+    request = httpx.Request(
+        "POST",
+        "http://t/graphql",
+        data={
+            "operations": json.dumps(
+                {"query": CREATE, "variables": {"input": {"kind": "CUSTOMERS", "upload": None}}}
+            ),
+            "map": json.dumps({"0": ["variables.input.upload"]}),
+        },
+        files={"0": ("members.csv", MEMBERS.encode(), "text/csv")},
+        headers=bearer(key),
+    )
+    body = request.read()
+
+    async def slowly():  # noqa: ANN202
+        for start in range(0, len(body), len(body) // 4 + 1):
+            await asyncio.sleep(0.1)
+            yield body[start : start + len(body) // 4 + 1]
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        response = await http.post(
+            "/graphql",
+            content=slowly(),
+            headers={**bearer(key), "Content-Type": request.headers["Content-Type"]},
+        )
+    assert (await created(response))["status"] == "QUEUED"
+
+
 class Crash(BaseException):
     """The worker's process dies: nothing after this point runs (no release)."""
 
