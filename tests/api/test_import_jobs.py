@@ -444,3 +444,56 @@ async def test_two_workers_take_two_jobs_one_each(client, gql, database, setting
     assert sum(n["progress"]["imported"] for n in nodes) == 8
     assert sum(n["progress"]["skipped"] for n in nodes) == 8
     assert all(n["progress"]["read"] == 10 for n in nodes)
+
+
+async def test_a_stopping_worker_releases_its_job_for_the_next_at_once(
+    client, gql, database, settings, admin_key
+):
+    job = await created(
+        await upload(client, admin_key, "members.csv", MEMBERS.encode(), kind="CUSTOMERS")
+    )
+    clock = FixedClock(datetime.now(UTC))
+    first = Worker(database, settings, clock=clock, name="first", daily=False)
+    first.import_chunk = 4
+    save = first.imports.save_progress
+    saved = asyncio.Event()
+
+    async def hangs_after_the_first_chunk(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        await save(*args, **kwargs)
+        saved.set()
+        await asyncio.Event().wait()  # until cancelled, as a stopping worker cancels it
+
+    first.imports.save_progress = hangs_after_the_first_chunk  # type: ignore[method-assign]
+    running = asyncio.ensure_future(first.run_import_job())
+    await saved.wait()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await first.close()
+
+    second = Worker(database, settings, clock=clock, name="second", daily=False)
+    try:
+        resumed = await second.run_import_job()  # no waiting for the lease: it was ended
+    finally:
+        await second.close()
+    assert resumed is not None and resumed.status is JobStatus.SUCCEEDED
+    done = (await gql(READ, {"id": job["id"]}))["import"]
+    assert done["attempts"] == 2
+    assert done["progress"] == {"read": 10, "imported": 8, "skipped": 0, "refused": 2}
+
+
+async def test_a_file_the_worker_cannot_read_fails_the_job(
+    gql, database, settings, clock, tmp_path
+):
+    members = tmp_path / "members.csv"
+    members.write_text(MEMBERS, encoding="utf-8")
+    made = await gql(CREATE, {"input": {"kind": "CUSTOMERS", "path": str(members)}})
+    job = made["importCreate"]["importJob"]
+    members.unlink()  # gone before the worker came
+
+    await run_worker_once(database, settings, clock)
+
+    failed = (await gql(READ, {"id": job["id"]}))["import"]
+    assert failed["status"] == "FAILED"
+    assert "No such file" in failed["error"]
+    assert failed["finishedAt"] is not None and failed["summary"] is None
