@@ -49,7 +49,9 @@ def _source(input: ImportCreateInput, production: bool) -> None:
 def _server_file(given: str) -> Path:
     path = Path(given).expanduser()
     if not path.is_absolute() or not path.is_file():
-        raise DomainError(ErrorCode.NOT_FOUND, ["path"], "path must name a file on the server.")
+        raise DomainError(
+            ErrorCode.NOT_FOUND, ["path"], "path must be the absolute path of a file on the server."
+        )
     return path.resolve()
 
 
