@@ -1,16 +1,20 @@
-"""The ASGI application: `POST /graphql`, GraphiQL in development, `GET /healthz`.
+"""The ASGI application: `POST /graphql`, GraphiQL in development, `GET /healthz`,
+`GET /imports/{id}/errors.csv` (api/import_jobs/download.py).
 
-Requests larger than the body limit are refused before they are parsed; every
-non-GraphQL error is a JSON body, never an HTML page.
+Requests larger than the body limit are refused before they are parsed (a multipart
+upload to /graphql, `importCreate`, has the upload limit instead); every non-GraphQL
+error is a JSON body, never an HTML page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import text
@@ -22,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.asgi import HTTPException as GraphQLHTTPException
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 
 from api.api_keys.cache import KeyCache
 from api.auth import Anonymous, Caller, CustomerPrincipal, Principal
@@ -29,7 +34,8 @@ from api.context import Context
 from api.http.edge import install_edge
 from api.http.graphiql import graphiql_routes, with_graphiql
 from api.http.rate_limits import note_authentication
-from api.http.transport import StrictBody
+from api.http.transport import BadBody, StrictBody, parse_body
+from api.import_jobs.download import errors_download
 from api.protections.documents import DocumentCache
 from api.protections.time_limits import time_limit_error
 from api.schema import build_schema
@@ -93,6 +99,10 @@ class LoyaltyGraphQL(GraphQL):
             ),
             graphql_ide=None,  # api/http/graphiql.py serves an offline page instead
             allow_queries_via_get=False,
+            # The GraphQL multipart request spec, for importCreate's upload. Every
+            # request needs an Authorization header, which a cross-site form cannot
+            # send, so the multipart form is no CSRF door.
+            multipart_uploads_enabled=True,
         )
         self.database = database
         self.settings = settings
@@ -105,7 +115,7 @@ class LoyaltyGraphQL(GraphQL):
             await super().__call__(scope, receive, send)
             return
         try:
-            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+            async with asyncio.timeout(self._deadline_s(scope)):
                 response = await self.run(Request(scope=scope, receive=receive))
         except GraphQLHTTPException as exc:
             response = graphql_error_response(exc.reason, exc.status_code)
@@ -118,6 +128,55 @@ class LoyaltyGraphQL(GraphQL):
             log.warning("request refused: %s (%s)", public.code, type(exc).__name__)
             response = graphql_error_response(public.message, 503, code=public.code)
         await response(scope, receive, send)
+
+    def _deadline_s(self, scope: Scope) -> float:
+        """The request deadline; an upload (multipart) has its own, longer one: its
+        body alone may take minutes to arrive."""
+        if _is_multipart(scope):
+            return self.settings.import_upload_timeout_s
+        return self.settings.request_timeout_ms / 1000
+
+    async def parse_multipart(self, request: Any) -> dict[str, Any]:
+        """The GraphQL multipart request spec (importCreate's upload): `operations`
+        passes the checks a JSON body passes (api/http/transport.py), `map` names
+        each file's place in it, and a map that does not fit is a 400, never a 500."""
+        try:
+            form = await request.get_form_data()
+        except HTTPException as exc:  # starlette's: no boundary, too many parts, a part too large
+            raise GraphQLHTTPException(
+                400, f"Unable to parse the multipart body: {exc.detail}"
+            ) from None
+        except ValueError:
+            raise GraphQLHTTPException(400, "Unable to parse the multipart body.") from None
+        operations, files_map = form.form.get("operations"), form.form.get("map", "{}")
+        if not isinstance(operations, str) or not isinstance(files_map, str):
+            raise GraphQLHTTPException(
+                400, 'A multipart request needs "operations" and "map" text fields.'
+            )
+        try:
+            parsed = parse_body(operations.encode("utf-8"))
+        except BadBody as exc:
+            raise GraphQLHTTPException(400, str(exc)) from None
+        try:
+            places = json.loads(files_map)
+        except ValueError:
+            raise GraphQLHTTPException(400, '"map" is not JSON.') from None
+        if not isinstance(places, dict) or not all(
+            isinstance(paths, list) and all(isinstance(p, str) for p in paths)
+            for paths in places.values()
+        ):
+            raise GraphQLHTTPException(400, '"map" must map each file to a list of paths.')
+        try:
+            return replace_placeholders_with_files(parsed, places, form.files)
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise GraphQLHTTPException(
+                400, '"map" names a file or a path that the request does not have.'
+            ) from None
+
+    async def caller_of(self, request: Request) -> Caller | Anonymous:
+        return await authenticate(
+            request, self.database, self.clock, self.settings.secret_key, self.keys
+        )
 
     def encode_json(self, data: object) -> str | bytes:
         """orjson: several times faster than json.dumps on a page of results. Anything
@@ -163,19 +222,27 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuses request bodies over `limit` bytes with 413, counted as they stream in."""
+    """Refuses request bodies over `limit` bytes with 413, counted as they stream in;
+    a multipart POST to /graphql (an upload) has `upload_limit` instead."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = upload_limit or limit
+
+    def _limit_of(self, scope: Scope) -> tuple[int, str]:
+        if scope["path"] == "/graphql" and _is_multipart(scope):
+            return self.upload_limit, "Upload over {} bytes (LOYALTY_IMPORT_MAX_UPLOAD_BYTES)."
+        return self.limit, "Request body over {} bytes."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, message = self._limit_of(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, receive, send, message.format(limit))
             return
         seen = 0
 
@@ -183,18 +250,25 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise BodyTooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except BodyTooLarge:
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, message.format(limit))
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = graphql_error_response(f"Request body over {self.limit} bytes.", 413)
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, message: str) -> None:
+        response = graphql_error_response(message, 413)
         await response(scope, receive, send)
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1").lower().startswith("multipart/form-data")
+    return False
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -241,6 +315,11 @@ def create_app(
                 with_graphiql(graphql, not settings.is_production),
                 methods=["GET", "POST"],
             ),
+            Route(
+                "/imports/{id}/errors.csv",
+                errors_download(database, graphql.caller_of),
+                methods=["GET"],
+            ),
             *graphiql_routes(not settings.is_production),
         ],
         exception_handlers={HTTPException: http_error, 500: http_error},
@@ -251,6 +330,8 @@ def create_app(
     app.state.keys = graphql.keys  # the API key cache, for the tests
     app.state.documents = graphql.documents  # parse/validation counts, for the tests
     app.add_middleware(StrictBody)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.import_max_upload_bytes
+    )
     install_edge(app, settings)
     return app

@@ -12,6 +12,7 @@ import csv
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,15 @@ def detect_encoding(path: Path) -> str:
     except UnicodeDecodeError:
         return "gb18030"
     return "utf-8"
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where an interrupted import job stopped: the summary of the rows it had
+    handled (they are not read again) and the error file's size at that point."""
+
+    summary: ImportSummary
+    errors_bytes: int
 
 
 @dataclass
@@ -162,24 +172,37 @@ async def run_import(
     progress: bool = False,
     after_chunk: Callable[[], Awaitable[None]] | None = None,
     wechat_app: str | None = None,
+    resume: Resume | None = None,
+    on_chunk: Callable[[ImportSummary, int], Awaitable[None]] | None = None,
 ) -> tuple[ImportSummary, Path]:
     """Imports the file (`kind`: "customers" or "orders"); returns the summary and
     the error file's path (written, with a header, whether or not any row failed).
     `wechat_app`: the WeChat app id of the openids of rows without a `wechat_app_id`
     cell (`--wechat-app`).
     `after_chunk`: awaited after each chunk (the CLI closes the pool's connections
-    there, see `loyalty import`)."""
-    summary = ImportSummary()
+    there, see `loyalty import`). `on_chunk`: awaited after each chunk with the
+    summary so far and the error file's size (an import job's progress); `resume`
+    goes on from such a point (the worker resuming a job, api/import_jobs/)."""
+    summary = resume.summary if resume else ImportSummary()
     errors_path = errors_path or path.with_name(path.name + ".errors.csv")
     program = await service.program()
     with ExitStack() as stack:
         sheet = open_sheet(path, stack)
         columns = map_columns(sheet.headers, kind, mapping)
-        out = stack.enter_context(errors_path.open("w", encoding="utf-8-sig", newline=""))
-        errors = csv.writer(out)
-        errors.writerow(["line", "reason", "message", *sheet.headers])
+        if resume is not None and resume.errors_bytes and errors_path.exists():
+            with errors_path.open("r+b") as written:
+                written.truncate(resume.errors_bytes)
+            # Appending: the text layer writes no second BOM past the file's start.
+            out = stack.enter_context(errors_path.open("a", encoding="utf-8-sig", newline=""))
+            errors = csv.writer(out)
+            sheet.rows = islice(sheet.rows, summary.read, None)
+        else:
+            summary = ImportSummary()
+            out = stack.enter_context(errors_path.open("w", encoding="utf-8-sig", newline=""))
+            errors = csv.writer(out)
+            errors.writerow(["line", "reason", "message", *sheet.headers])
         bar = stack.enter_context(_progress(progress))
-        task = bar.add_task(f"{kind} from {path.name}", total=sheet.total)
+        task = bar.add_task(f"{kind} from {path.name}", total=sheet.total, completed=summary.read)
         seen: set[str] = set()
         defaults = {WECHAT_APP: wechat_app} if wechat_app else None
         for batch, raw in chunks(sheet, columns, chunk_size, defaults):
@@ -194,6 +217,8 @@ async def run_import(
             bar.advance(task, len(batch))
             if after_chunk is not None:
                 await after_chunk()
+            if on_chunk is not None:
+                await on_chunk(summary, errors_path.stat().st_size)
     return summary, errors_path
 
 

@@ -18,10 +18,7 @@ def origin_list(value: object) -> object:
     for origin in origins:
         parts = urlsplit(origin)
         if origin != "*" and (
-            parts.scheme not in {"http", "https"}
-            or not parts.netloc
-            or parts.path
-            or parts.query
+            parts.scheme not in {"http", "https"} or not parts.netloc or parts.path or parts.query
         ):
             raise ValueError(
                 f"LOYALTY_CORS_ORIGINS: {origin!r} is not an origin like https://shop.example.com"

@@ -94,6 +94,22 @@ class Settings(BaseSettings):
         default=15.0, ge=0, le=300, validation_alias="LOYALTY_WORKER_SHUTDOWN_GRACE_S"
     )
 
+    # Import jobs (`importCreate`, docs/import.md "Import jobs"): where uploaded files
+    # and their error files are kept, the largest upload (a multipart request to
+    # /graphql; other requests keep LOYALTY_MAX_BODY_BYTES) and its deadline (other
+    # requests keep LOYALTY_REQUEST_TIMEOUT_MS), and how long a worker's
+    # claim on a job lasts without progress before another worker takes it over.
+    import_dir: str = Field(default="./data/imports", validation_alias="LOYALTY_IMPORT_DIR")
+    import_max_upload_bytes: int = Field(
+        default=100_000_000, ge=1, validation_alias="LOYALTY_IMPORT_MAX_UPLOAD_BYTES"
+    )
+    import_upload_timeout_s: float = Field(
+        default=600.0, gt=0, le=3600, validation_alias="LOYALTY_IMPORT_UPLOAD_TIMEOUT_S"
+    )
+    import_lease_s: float = Field(
+        default=300.0, gt=0, le=86_400, validation_alias="LOYALTY_IMPORT_LEASE_S"
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origin_list(cls, value: object) -> object:

@@ -1,6 +1,7 @@
 """`loyalty worker`: the loop and its signals. The work itself is the domain's:
-`WebhookDispatcher` (fan-out, claim, send, record) and `DailyScheduler` (the daily
-pass once per program-local day).
+`WebhookDispatcher` (fan-out, claim, send, record), `DailyScheduler` (the daily
+pass once per program-local day) and `ImportJobRunner` (import jobs, one at a time
+per worker, run by the import loop of `loyalty import`).
 
 Each turn of the loop fans new outbox events out into deliveries, runs the daily
 pass if no worker has run it today, and claims as many due deliveries as it has
@@ -10,23 +11,30 @@ timeout, so a slow receiver holds one slot and never the others nor the next tur
 SIGTERM or SIGINT stops claiming; sends in flight get `shutdown_grace_s` to finish
 (more than a send's timeout, so normally all do), and any still running after that
 are cancelled and their deliveries released, due again at once for the next worker.
+An import job runs as a task beside the loop too: stopping gives it the same grace,
+then cancels it and ends its lease, so the next worker resumes it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import logging
 import os
 import signal
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
+from api.imports import CHUNK, Resume, run_import
 from api.settings import Settings
 from api.webhooks.render import render
 from api.webhooks.transport import HttpSender
 from domain.clock import Clock, SystemClock
 from domain.daily import DailyScheduler
+from domain.import_jobs import ImportJob, ImportJobRunner, JobStatus, LeaseLost, summary_of
+from domain.imports import ImportService
 from domain.webhooks import (
     Claimed,
     RetryPolicy,
@@ -42,6 +50,11 @@ log = logging.getLogger("loyalty.worker")
 
 FANOUT_BATCH = 1000
 MAX_FANOUT_BATCHES_PER_TURN = 20
+# An import that stops on an unexpected error (a lost database connection) is
+# released for another try, resumed where it stopped, until its third claim; then
+# FAILED. A file the import cannot read fails at once.
+IMPORT_TRIES = 3
+FILE_PROBLEMS = (ValueError, OSError, csv.Error)
 
 
 def worker_name() -> str:
@@ -57,6 +70,7 @@ class Totals:
     dead: int = 0
     daily_passes: int = 0
     released: int = 0
+    imports: int = 0
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -92,6 +106,12 @@ class Worker:
         self.scheduler = DailyScheduler(uow, self.clock, worker=self.name) if daily else None
         self.concurrency = settings.worker_concurrency
         self.totals = Totals()
+        self.importer = ImportService(uow, self.clock, phone_region=settings.phone_region)
+        self.imports = ImportJobRunner(
+            uow, self.clock, worker=self.name, lease=timedelta(seconds=settings.import_lease_s)
+        )
+        self.import_chunk = CHUNK
+        self.import_task: asyncio.Task[ImportJob | None] | None = None
 
     async def close(self) -> None:
         if self._own_sender and isinstance(self.sender, HttpSender):
@@ -127,6 +147,70 @@ class Worker:
         assert ran is not None
         return ran[1]
 
+    # ---- import jobs
+
+    async def run_import_job(self) -> ImportJob | None:
+        """Claims the next import job (queued, or left by a worker whose lease ran
+        out) and runs it to its end; None when there was none."""
+        job = await self.imports.claim()
+        if job is None:
+            return None
+        log.info("import %s (%s from %s): claim %d", job.id, job.kind, job.file_name, job.attempts)
+        p = job.progress
+        resume = Resume(summary_of(job.summary), p.errors_bytes) if p.errors_bytes else None
+        try:
+            summary, errors_path = await run_import(
+                self.importer,
+                Path(job.file_path),
+                job.kind.cli_name,
+                award_points=job.award_points,
+                mapping=job.mapping or None,
+                errors_path=Path(job.errors_path),
+                chunk_size=self.import_chunk,
+                resume=resume,
+                on_chunk=lambda so_far, size: self.imports.save_progress(job, so_far, size),
+            )
+        except LeaseLost as exc:
+            log.warning("%s: stopped", exc)
+            return job
+        except asyncio.CancelledError:
+            await asyncio.shield(self.imports.release(job))
+            raise
+        except FILE_PROBLEMS as exc:
+            log.warning("import %s failed: %s", job.id, exc)
+            return await self.imports.fail(job, str(exc))
+        except Exception:
+            log.exception("import %s stopped", job.id)
+            if job.attempts < IMPORT_TRIES:
+                await self.imports.release(job)
+                return job
+            return await self.imports.fail(
+                job,
+                f"The import stopped on an internal error {job.attempts} times; "
+                "see the worker's log.",
+            )
+        done = await self.imports.succeed(job, summary, errors_path.stat().st_size)
+        self.totals.imports += 1
+        log.info("import %s: %s", job.id, done.summary)
+        return done
+
+    async def run_imports(self) -> int:
+        """Every import job there is, one after the other (`--once`)."""
+        ran = 0
+        while (job := await self.run_import_job()) is not None:
+            ran += 1
+            if job.status is JobStatus.RUNNING:
+                break  # released after an error: the next round tries it again
+        return ran
+
+    def _start_import(self) -> None:
+        if self.import_task is None or self.import_task.done():
+            if self.import_task is not None and not self.import_task.cancelled():
+                error = self.import_task.exception()
+                if error is not None:
+                    log.error("import task failed: %r", error)
+            self.import_task = asyncio.ensure_future(self.run_import_job())
+
     async def _send(self, claimed: Claimed) -> None:
         try:
             delivery = await self.dispatcher.send(claimed)
@@ -161,6 +245,8 @@ class Worker:
         before = Totals(**{k: v for k, v in vars(self.totals).items() if k != "in_flight"})
         await self.fan_out()
         await self.daily_pass()
+        await self.run_imports()
+        await self.fan_out()  # the events the imports raised
         while True:
             claimed = await self.dispatcher.claim(self.concurrency)
             if not claimed:
@@ -185,6 +271,7 @@ class Worker:
             try:
                 await self.fan_out()
                 await self.daily_pass()
+                self._start_import()
                 free = self.concurrency - len(self.totals.in_flight)
                 claimed = await self.dispatcher.claim(free) if free > 0 else []
                 self._start_sends(claimed)
@@ -210,6 +297,7 @@ class Worker:
         log.info("worker %s stopped: %s", self.name, self.summary())
 
     async def _drain(self) -> None:
+        await self._stop_import()
         in_flight = list(self.totals.in_flight)
         if not in_flight:
             return
@@ -225,11 +313,23 @@ class Worker:
         self.totals.released += len(ids)
         log.info("released %d unfinished deliveries", len(ids))
 
+    async def _stop_import(self) -> None:
+        task = self.import_task
+        if task is None or task.done():
+            return
+        log.info("stopping: waiting for the import in progress")
+        _, pending = await asyncio.wait({task}, timeout=self.settings.worker_shutdown_grace_s)
+        if pending:
+            task.cancel()  # run_import_job ends its lease: the next worker resumes it
+            await asyncio.gather(task, return_exceptions=True)
+            log.info("released the unfinished import")
+
     def summary(self) -> str:
         t = self.totals
         return (
             f"fanned out {t.fanned_out}, sent {t.sent} ({t.succeeded} ok, {t.failed} to retry, "
-            f"{t.dead} dead), {t.daily_passes} daily passes, {t.released} released"
+            f"{t.dead} dead), {t.daily_passes} daily passes, {t.released} released, "
+            f"{t.imports} imports"
         )
 
 

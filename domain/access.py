@@ -60,6 +60,8 @@ class Scope(StrEnum):
     CAMPAIGNS_READ = "campaigns:read"
     CAMPAIGNS_WRITE = "campaigns:write"
     TOUCHPOINTS_WRITE = "touchpoints:write"
+    IMPORTS_READ = "imports:read"
+    IMPORTS_WRITE = "imports:write"
 
 
 class Role(StrEnum):

@@ -63,7 +63,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise BadBody(EXPECTED_SHAPE)
     if not isinstance(data.get("query"), str):
         raise BadBody(
-            "No GraphQL query found in the request: send a string in \"query\"."
+            'No GraphQL query found in the request: send a string in "query".'
             if data.get("query") is None
             else 'The "query" must be a string.'
         )
@@ -126,9 +126,16 @@ class StrictBody:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
+        if _media_type(scope) == "multipart/form-data":
+            # An upload (importCreate): strawberry reads the form, and
+            # LoyaltyGraphQL.parse_multipart checks its "operations" as a body here.
+            await self.app(scope, receive, send)
+            return
         if _media_type(scope) != "application/json":
             response = error_response(
-                "Send the request as JSON with Content-Type: application/json.", 400
+                "Send the request as JSON with Content-Type: application/json "
+                "(or multipart/form-data for a file upload).",
+                400,
             )
             await response(scope, receive, send)
             return

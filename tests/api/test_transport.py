@@ -34,8 +34,14 @@ def refusal(response: httpx.Response) -> str:
         (b"42", "JSON object"),
         (b"\xff\xfe{\x00}\x00", "UTF-8"),
         (b'{"query": "{ __typename }", "x": "\xc3\x28"}', "UTF-8"),
-        (b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * DEEP + b"]" * DEEP + b"}}", "nested"),
-        (b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 70 + b"]" * 70 + b"}}", "nested"),
+        (
+            b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * DEEP + b"]" * DEEP + b"}}",
+            "nested",
+        ),
+        (
+            b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 70 + b"]" * 70 + b"}}",
+            "nested",
+        ),
         (b'{"query": "{ __typename }", "variables": {"n": ' + b"9" * DEEP + b"}}", "digits"),
         (b'{"query": "{ __typename }", "variables": {"n": NaN}}', "NaN"),
         (b'{"query": "{ __typename }", "variables": {"s": "\\ud800"}}', "surrogate"),
@@ -56,11 +62,20 @@ async def test_malformed_body_is_400_json(client, body, says):
 
 
 async def test_other_content_types_are_400_json(client):
-    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
         response = await client.post(
-            "/graphql", content=b'{"query": "{ __typename }"}', headers={"Content-Type": content_type}
+            "/graphql",
+            content=b'{"query": "{ __typename }"}',
+            headers={"Content-Type": content_type},
         )
         assert "application/json" in refusal(response)
+    # multipart/form-data is an upload (importCreate): a body that is no form is refused.
+    response = await client.post(
+        "/graphql",
+        content=b'{"query": "{ __typename }"}',
+        headers={"Content-Type": "multipart/form-data"},
+    )
+    assert "Unable to parse the multipart body" in refusal(response)
     bare = await client.post("/graphql", content=b'{"query": "{ __typename }"}')
     assert "application/json" in refusal(bare)
 
@@ -104,7 +119,9 @@ json_leaves = st.one_of(
 )
 json_values = st.recursive(
     json_leaves,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=30,
 )
 
@@ -141,7 +158,11 @@ def number_bodies(draw: st.DrawFn) -> bytes:
     digits = draw(st.integers(min_value=1, max_value=DEEP))
     tail = draw(st.sampled_from([b"", b".5", b"e999999999", b"e-999999999"]))
     number = b"-" * draw(st.integers(0, 1)) + b"9" * digits + tail
-    return b'{"query": "query($first: Int) { customers(first: $first) { totalCount } }", "variables": {"first": ' + number + b"}}"
+    return (
+        b'{"query": "query($first: Int) { customers(first: $first) { totalCount } }", "variables": {"first": '
+        + number
+        + b"}}"
+    )
 
 
 @st.composite
