@@ -73,6 +73,7 @@ from persistence.campaigns import (
 )
 from persistence.customers import CustomerRow
 from persistence.metrics import (
+    BEGINNING,
     _feedback_figures,
     _ledger_figures,
     _order_figures,
@@ -176,19 +177,38 @@ def _per_customer(windows: CTE, members: CTE | None, by_channel: bool) -> Select
 
 
 async def _liability(
-    session: AsyncSession, windows: CTE, members: CTE | None, ends: dict[int, datetime]
+    session: AsyncSession, members: CTE | None, ends: dict[int, tuple[int, datetime]]
 ) -> dict[int, int]:
+    """Σ of the group's ledger entries before each window's end (`ends`: wid → (gid,
+    end)). As points_liability_at does for everyone: the entries are cut into the
+    segments between consecutive ends and summed per (group, segment) in one scan,
+    then cumulated here, so a long series does not rescan the ledger per bucket."""
     if members is None:
-        at = await points_liability_at(session, list(ends.values()))
-        return {wid: at[end] for wid, end in ends.items()}
+        at = await points_liability_at(session, [end for _, end in ends.values()])
+        return {wid: at[end] for wid, (_, end) in ends.items()}
+    cuts = sorted({end for _, end in ends.values()})
+    segments = windows_cte(
+        [Period(start, end) for start, end in zip([BEGINNING, *cuts], cuts, strict=False)],
+        name="segments",
+    )
     e = ledger.alias("e")
     statement = (
-        select(windows.c.wid, func.coalesce(func.sum(e.c.points), 0))
-        .select_from(windows.join(e, e.c.created_at < windows.c.end_at))
-        .where(*members_only(windows, members, e.c.customer_id))
-        .group_by(windows.c.wid)
+        select(members.c.gid, segments.c.wid, func.coalesce(func.sum(e.c.points), 0))
+        .select_from(
+            segments.join(
+                e, and_(e.c.created_at >= segments.c.start_at, e.c.created_at < segments.c.end_at)
+            ).join(members, members.c.customer_id == e.c.customer_id)
+        )
+        .group_by(members.c.gid, segments.c.wid)
     )
-    return {wid: int(points) for wid, points in (await session.execute(statement)).all()}
+    per_segment = {
+        (gid, sid): int(points) for gid, sid, points in (await session.execute(statement)).all()
+    }
+    result = {}
+    for wid, (gid, end) in ends.items():
+        last = cuts.index(end)
+        result[wid] = sum(per_segment.get((gid, sid), 0) for sid in range(last + 1))
+    return result
 
 
 async def _campaign_figures(
@@ -309,7 +329,7 @@ async def group_totals(
     by_feedback = await _feedback_figures(session, windows, members)
     by_referrals = await _referral_figures(session, windows, members)
     liability = await _liability(
-        session, windows, members, {keys[(p, g)]: p.end for p, _, g in cells}
+        session, members, {keys[(p, g)]: (g.gid, p.end) for p, _, g in cells}
     )
     by_campaign = await _campaign_figures(
         session, windows, members, population.by_channel, population.by_campaign
