@@ -71,6 +71,7 @@ from persistence.campaigns import (
     OrderAttributionRow,
     TouchpointRow,
 )
+from persistence.classification import classification_query
 from persistence.customers import CustomerRow
 from persistence.metrics import (
     BEGINNING,
@@ -89,7 +90,7 @@ from persistence.metrics import (
     windows_cte,
 )
 from persistence.orders import counted
-from persistence.segments.compiler import members_statement, rule_context
+from persistence.segments.compiler import RuleContext, rule_clause, with_classification
 from persistence.segments.rows import SegmentRow
 from persistence.statements import dialect_name
 from persistence.tiers import TierRow
@@ -355,25 +356,37 @@ async def group_totals(
 async def _segment_members(
     session: AsyncSession, segments: Sequence[tuple[int, str]], as_of: datetime, program: Any
 ) -> Members | None:
-    """(segment id, customer id) for every member of each saved segment as of `as_of`;
-    a rule that no longer parses has no members."""
-    parts = []
+    """(segment id, customer id) for every member of each saved segment as of `as_of`,
+    in one statement: the rules share one classification subquery (as
+    persistence/segments/reads.py's segment_counts does). A rule that no longer
+    parses has no members."""
+    rules = []
     for segment_id, text in segments:
         try:
-            rule = parse_rule(text)
+            rules.append((segment_id, parse_rule(text)))
         except RuleErrors:
             continue
-        ctx = rule_context(rule, as_of, program, dialect_name(session))
-        parts.append(
-            members_statement(
-                rule,
-                ctx,
-                literal(segment_id, BigInteger).label("gid"),
-                CustomerRow.id.label("customer_id"),
-            )
-        )
-    if not parts:
+    if not rules:
         return None
+    needs_orders = any(rule.uses_orders for _, rule in rules)
+    cls = classification_query(as_of, program).subquery("classification")
+    ctx = RuleContext(as_of, program, dialect_name(session), cls if needs_orders else None)
+
+    def member_rows(segment_id: int) -> Select[Any]:
+        columns: list[Any] = [
+            literal(segment_id, BigInteger).label("gid"),
+            CustomerRow.id.label("customer_id"),
+        ]
+        return select(*columns).select_from(CustomerRow)
+
+    parts = [
+        with_classification(member_rows(segment_id), ctx).where(
+            CustomerRow.erased_at.is_(None),
+            CustomerRow.merged_into_id.is_(None),
+            rule_clause(rule, ctx),
+        )
+        for segment_id, rule in rules
+    ]
     if len(parts) == 1:
         return parts[0]
     return union_all(*parts)

@@ -295,15 +295,19 @@ async def test_each_breakdown_row_equals_its_sub_population(gql, world):
 
 
 async def test_a_breakdown_runs_the_same_statements_for_any_number_of_values(database, gql, world):
+    w = world
+
     async def statements(by: str) -> tuple[int, int]:
         with counting(database) as counter:
             data = await gql(BREAKDOWN, {"p": period_input(), "by": by})
         return len(counter.statements), len(data["metricsBreakdown"])
 
     one_segment, one_campaign = await statements("SEGMENT"), await statements("CAMPAIGN")
-    for i, city in enumerate(["Beijing", "Shenzhen", "Hangzhou"]):
+    # Rules on the orders too (each compiles its own classification subquery).
+    rules = ['city = \\"Beijing\\"', "orders_count >= 10", "total_spent > 1500"]
+    for i, rule in enumerate(rules):
         await gql(
-            f"""mutation {{ segmentCreate(input: {{name: "city {i}", rule: "city = \\"{city}\\""}})
+            f"""mutation {{ segmentCreate(input: {{name: "more {i}", rule: "{rule}"}})
                  {{ segment {{ id }} }} }}"""
         )
     async with database.sessions() as session, session.begin():
@@ -331,6 +335,16 @@ async def test_a_breakdown_runs_the_same_statements_for_any_number_of_values(dat
     assert (one_campaign[1], four_campaigns[1]) == (1, 4)
     assert four_segments[0] == one_segment[0]
     assert four_campaigns[0] == one_campaign[0]
+    # Every order of the history is before now: orders_count is over all of them.
+    oracle = w.oracle(w.everyone)
+    per_customer: dict[str, int] = {}
+    for who, *_ in oracle.counted:
+        per_customer[who] = per_customer.get(who, 0) + 1
+    frequent = {who for who, n in per_customer.items() if n >= 10}
+    data = await gql(BREAKDOWN, {"p": period_input(), "by": "SEGMENT"})
+    [row] = [r for r in data["metricsBreakdown"] if r["label"] == "more 1"]
+    assert 0 < row["customers"] == len(frequent) < len(w.names)
+    assert_same(row["metrics"], w.oracle(frequent).period(*PERIOD), "orders_count >= 10")
 
 
 # ---- 触达转化率 and campaign revenue on a constructed case -----------------------------
