@@ -11,7 +11,9 @@ figures per period.
 Statements per call: orders (buyers, orders, revenue, repeat, returning, intervals,
 retention), ledger (points per kind), liability (points before each period end),
 feedback (NPS, CSAT), referrals (recorded in the period, and of those the ones
-QUALIFIED now).
+QUALIFIED now). The API reads through persistence/metric_dimensions.py, which adds
+the campaign figures (two statements) and runs the same aggregates over a
+sub-population or per value of a dimension.
 
 Exactness: money is summed as integer cents (SQLite stores NUMERIC as a float, so
 each amount is rounded to its cent before summing; on PostgreSQL it is exact
