@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import strawberry
 
 from api.areas import query_fields
-from api.auth import requires
+from api.auth import require, requires
 from api.errors import BadUserInput, decode_input_id
 from api.metrics.inputs import MetricsFilter, PeriodInput
 from api.metrics.types import (
@@ -36,9 +36,14 @@ def _period(start: datetime, end: datetime, field: str) -> domain.Period:
         raise BadUserInput(exc.message) from None
 
 
-def _filter(given: MetricsFilter | None) -> domain.MetricsFilter:
+def _filter(info: strawberry.Info, given: MetricsFilter | None) -> domain.MetricsFilter:
     if given is None:
         return domain.MetricsFilter()
+    # A filter by campaign or segment reads them: the caller must be allowed to.
+    if given.campaign is not None:
+        require(info, Scope.CAMPAIGNS_READ)
+    if given.segment is not None:
+        require(info, Scope.SEGMENTS_READ)
 
     def key(value: strawberry.ID | None, expected: str, field: str) -> int | None:
         if value is None:
@@ -65,6 +70,11 @@ async def _read(info: strawberry.Info, query: Any, *args: Any) -> Any:
 
 
 MAX_BREAKDOWN_ROWS = 100
+# The rows name campaigns and segments: listing them needs their own read scope too.
+SCOPE_OF_DIMENSION = {
+    domain.Dimension.CAMPAIGN: Scope.CAMPAIGNS_READ,
+    domain.Dimension.SEGMENT: Scope.SEGMENTS_READ,
+}
 
 From = Annotated[datetime, strawberry.argument(name="from", description="Included.")]
 To = Annotated[datetime, strawberry.argument(description="Excluded.")]
@@ -86,7 +96,7 @@ class MetricsQuery:
         filter: MetricsFilter | None = None,
     ) -> MetricsReport:
         measured = _period(period.from_, period.to, "period")
-        wanted = _filter(filter)
+        wanted = _filter(info, filter)
         program = await info.context.program()
         report = await _read(
             info, reads.metrics_report, program, measured, compare, wanted, info.context.now()
@@ -114,7 +124,7 @@ class MetricsQuery:
         filter: MetricsFilter | None = None,
     ) -> list[MetricsBucket]:
         measured = _period(from_, to, "from")
-        wanted = _filter(filter)
+        wanted = _filter(info, filter)
         program = await info.context.program()
         try:
             buckets = domain.calendar_buckets(measured, granularity, program.zone)
@@ -145,6 +155,8 @@ class MetricsQuery:
         first: int = 100,
     ) -> list[MetricsBreakdownRow]:
         measured = _period(period.from_, period.to, "period")
+        if by in SCOPE_OF_DIMENSION:
+            require(info, SCOPE_OF_DIMENSION[by])
         if not 0 <= first <= MAX_BREAKDOWN_ROWS:
             raise BadUserInput(f"first must be between 0 and {MAX_BREAKDOWN_ROWS}.")
         program = await info.context.program()

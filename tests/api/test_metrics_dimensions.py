@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from api import ids
+from domain.access import Role
 from persistence.campaigns import (
     CampaignAudienceRow,
     CampaignRow,
@@ -29,6 +30,7 @@ from persistence.orders import OrderRow
 from persistence.tiers import TierRow
 from tests.api.test_metrics_random import ZONE, Oracle, assert_same, local_label
 from tests.api.test_statement_count import counting
+from tests.conftest import make_key
 from tests.history import METRICS_FIELDS, History, set_program
 
 SEED = 20261202
@@ -506,3 +508,13 @@ async def test_a_breakdown_with_too_many_rows_asked_is_refused(gql):
              to: "2026-02-01T00:00:00Z"}, by: TIER, first: 101) { label } }"""
     )
     assert "first must be between 0 and 100" in body["errors"][0]["message"]
+
+
+async def test_an_analyst_may_break_down_and_a_storefront_may_not(database, gql):
+    query = """query { metricsBreakdown(period: {from: "2026-01-01T00:00:00Z",
+                 to: "2026-02-01T00:00:00Z"}, by: CAMPAIGN) { label } }"""
+    analyst = gql.as_key(await make_key(database, Role.ANALYST))
+    assert await analyst(query) == {"metricsBreakdown": []}
+    storefront = gql.as_key(await make_key(database, Role.STOREFRONT))
+    body = await storefront.raw(query)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
