@@ -288,6 +288,10 @@ class PeriodTotals:
     points_liability: int = 0
     referrals_recorded: int = 0
     referrals_qualified: int = 0  # of those recorded in the period, QUALIFIED now
+    reached_customers: int = 0  # customers with an unflagged SENT touchpoint in the period
+    converted_customers: int = 0  # of those, with a counted order in a SENT's window
+    attributed_orders: int = 0  # counted orders of the period attributed to a campaign
+    attributed_revenue_cents: int = 0
 
 
 def _ratio(numerator: int | Fraction, denominator: int | Fraction) -> float | None:
@@ -390,6 +394,29 @@ class PeriodMetrics:
     @property
     def points_liability(self) -> int:
         return self.totals.points_liability
+
+    @property
+    def reached_customers(self) -> int:
+        return self.totals.reached_customers
+
+    @property
+    def converted_customers(self) -> int:
+        return self.totals.converted_customers
+
+    @property
+    def outreach_conversion_rate(self) -> float | None:
+        """触达转化率: of the customers with a SENT in the period, the share who placed a
+        counted order within the attribution window of one of those SENTs (the order
+        may fall after the period's end)."""
+        return _ratio(self.totals.converted_customers, self.totals.reached_customers)
+
+    @property
+    def attributed_orders(self) -> int:
+        return self.totals.attributed_orders
+
+    @property
+    def campaign_revenue(self) -> Decimal:
+        return Decimal(self.totals.attributed_revenue_cents).scaleb(-2)
 
     @property
     def retention_rate(self) -> float | None:
@@ -500,3 +527,66 @@ class CohortRow:
     @property
     def shares(self) -> list[float | None]:
         return [_ratio(n, self.size) for n in self.active]
+
+
+# ---- sub-populations and breakdowns ---------------------------------------------------
+
+
+class Dimension(StrEnum):
+    """What `metricsBreakdown` groups by."""
+
+    CHANNEL = "CHANNEL"  # the order's channel (orders without one form their own row)
+    TIER = "TIER"  # the customer's tier now (customers without one form their own row)
+    SEGMENT = "SEGMENT"  # each saved segment's members now (a customer may be in several)
+    CAMPAIGN = "CAMPAIGN"  # each started campaign's frozen audience, holdout included
+
+
+@dataclass(frozen=True)
+class MetricsFilter:
+    """A sub-population; every given part must hold (AND).
+
+    segment, tier, campaign and acquisition_channel restrict the customers: every
+    figure (orders, points, feedback, referrals of the referee, touchpoints) is then
+    that of these customers alone, as if the database held nobody else. Membership
+    is taken once per request, as of now (a segment's members now, a customer's
+    current tier, a campaign's frozen audience with its holdout), so a period and
+    the period it is compared with measure the same customers.
+
+    channel restricts the orders: only orders placed through that channel count
+    (also for "returning", "new" and the repurchase interval: the order before the
+    period must be of that channel too, and a conversion must be an order of that
+    channel); points, feedback and referrals are not per channel and stay those of
+    the customers.
+
+    campaign also narrows the campaign figures (touchpoints, conversions, attributed
+    orders and revenue) to that campaign; without it they cover every campaign."""
+
+    segment_id: int | None = None
+    tier_id: int | None = None
+    channel: str | None = None
+    campaign_id: int | None = None
+    acquisition_channel: str | None = None
+
+    @property
+    def restricts_customers(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.segment_id, self.tier_id, self.campaign_id, self.acquisition_channel)
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.restricts_customers and self.channel is None
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """One value of a dimension: its key (tier, segment or campaign id; None for the
+    "none" row of TIER), its channel (CHANNEL), a label, the number of customers it
+    covers, and the metrics of that sub-population."""
+
+    key: int | None
+    channel: str | None
+    label: str
+    customers: int
+    metrics: PeriodMetrics

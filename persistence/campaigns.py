@@ -124,6 +124,8 @@ class TouchpointRow(Base):
         # Attribution: a customer's SENTs by time; the funnel: a campaign's customers.
         Index("ix_campaign_touchpoints_customer_event_at", "customer_id", "event", "at"),
         Index("ix_campaign_touchpoints_campaign_customer", "campaign_id", "customer_id"),
+        # 触达转化率 in the metrics: the SENTs of a period (persistence/metric_dimensions.py).
+        Index("ix_campaign_touchpoints_event_at", "event", "at", "customer_id"),
     )
 
 

@@ -11,7 +11,9 @@ figures per period.
 Statements per call: orders (buyers, orders, revenue, repeat, returning, intervals,
 retention), ledger (points per kind), liability (points before each period end),
 feedback (NPS, CSAT), referrals (recorded in the period, and of those the ones
-QUALIFIED now).
+QUALIFIED now). The API reads through persistence/metric_dimensions.py, which adds
+the campaign figures (two statements) and runs the same aggregates over a
+sub-population or per value of a dimension.
 
 Exactness: money is summed as integer cents (SQLite stores NUMERIC as a float, so
 each amount is rounded to its cent before summing; on PostgreSQL it is exact
@@ -184,16 +186,18 @@ def _pairs_cte(pairs: Sequence[tuple[int, int]]) -> CTE:
 
 
 def _last_order_before(
-    customer_id: ColumnElement[Any], instant: ColumnElement[Any]
+    customer_id: ColumnElement[Any],
+    instant: ColumnElement[Any],
+    channel: ColumnElement[Any] | None = None,
 ) -> ScalarSelect[Any]:
-    """When the customer placed their last counted order before `instant`: one
-    backward step in ix_orders_customer_id_placed_at_amounts."""
+    """When the customer placed their last counted order before `instant` (of that
+    order `channel` only, when given): one backward step in
+    ix_orders_customer_id_placed_at_amounts."""
     p = orders.alias("p")
-    return (
-        select(func.max(p.c.placed_at))
-        .where(p.c.customer_id == customer_id, p.c.placed_at < instant, counted(p))
-        .scalar_subquery()
-    )
+    conditions = [p.c.customer_id == customer_id, p.c.placed_at < instant, counted(p)]
+    if channel is not None:
+        conditions.append(p.c.channel.is_not_distinct_from(channel))
+    return select(func.max(p.c.placed_at)).where(*conditions).scalar_subquery()
 
 
 def order_windows_cte(periods: Sequence[Period], zone: ZoneInfo) -> CTE:
@@ -326,10 +330,20 @@ def _per_customer(windows: CTE) -> CompoundSelect[*tuple[Any, ...]]:
     return union_all(grouped, one_month)
 
 
-def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Select[*tuple[Any, ...]]:
+def _order_statement(
+    windows: CTE,
+    pairs: CTE,
+    reported: Sequence[int],
+    per_customer: CompoundSelect[Any] | Select[Any] | None = None,
+    by_channel: bool = False,
+) -> Select[*tuple[Any, ...]]:
     """Per period and customer: orders, cents, first and last order in the period,
     and the last counted order before it (only for reported periods; a period used
     only as some period's "previous" needs just its buyers).
+
+    `per_customer` replaces the read-model rows for a sub-population
+    (persistence/metric_dimensions.py); with `by_channel` the order before the
+    period is looked for among the orders of the window's `channel` only.
 
     Consecutive gaps telescope: a customer's gaps whose later order is in the period
     sum to last − first, plus first − before when there was an order before. So
@@ -337,7 +351,8 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
     A buyer whose first order in the period falls in its whole months needs no probe
     at all: the read model's prev_at of that month is the order before the period.
     """
-    pc = _per_customer(windows).subquery("per_customer")
+    rows = per_customer if per_customer is not None else _per_customer(windows)
+    pc = rows.subquery("per_customer")
     in_months = and_(pc.c.in_head == 0, pc.c.in_months == 1)
     start_at = (
         select(windows.c.start_at)
@@ -345,6 +360,14 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
         .correlate_except(windows)
         .scalar_subquery()
     )
+    channel = None
+    if by_channel:
+        channel = (
+            select(windows.c.channel)
+            .where(windows.c.wid == pc.c.wid)
+            .correlate_except(windows)
+            .scalar_subquery()
+        )
     buyers = (
         select(
             pc.c.wid,
@@ -357,7 +380,7 @@ def _order_statement(windows: CTE, pairs: CTE, reported: Sequence[int]) -> Selec
                 (in_months, pc.c.months_prev_at),
                 (
                     pc.c.wid.in_(list(reported)),
-                    _last_order_before(pc.c.customer_id, start_at),
+                    _last_order_before(pc.c.customer_id, start_at, channel),
                 ),
             ).label("before_at"),
         )
@@ -422,8 +445,11 @@ async def _order_figures(
     windows: CTE,
     pairs: CTE,
     reported: Sequence[int],
+    per_customer: CompoundSelect[Any] | Select[Any] | None = None,
+    by_channel: bool = False,
 ) -> dict[int, dict[str, Any]]:
-    result = await session.execute(_order_statement(windows, pairs, reported))
+    statement = _order_statement(windows, pairs, reported, per_customer, by_channel)
+    result = await session.execute(statement)
     return {
         row.wid: {
             "buyers": int(row.buyers or 0),
@@ -441,11 +467,23 @@ async def _order_figures(
     }
 
 
+def members_only(
+    windows: CTE, members: CTE | None, customer_id: ColumnElement[Any]
+) -> list[ColumnElement[bool]]:
+    """No condition for the whole population; else: the customer is a member of the
+    window's group (`members` has columns gid, customer_id; the window a `gid`)."""
+    if members is None:
+        return []
+    return [exists().where(members.c.gid == windows.c.gid, members.c.customer_id == customer_id)]
+
+
 def _sum_where(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-async def _ledger_figures(session: AsyncSession, windows: CTE) -> dict[int, dict[str, Any]]:
+async def _ledger_figures(
+    session: AsyncSession, windows: CTE, members: CTE | None = None
+) -> dict[int, dict[str, Any]]:
     e = ledger.alias("e")
     issued = or_(e.c.kind.in_(ISSUED_KINDS), and_(e.c.kind == "ADJUST", e.c.points > 0))
     deducted = or_(e.c.kind.in_(DEDUCTED_KINDS), and_(e.c.kind == "ADJUST", e.c.points < 0))
@@ -462,6 +500,7 @@ async def _ledger_figures(session: AsyncSession, windows: CTE) -> dict[int, dict
                 e, and_(e.c.created_at >= windows.c.start_at, e.c.created_at < windows.c.end_at)
             )
         )
+        .where(*members_only(windows, members, e.c.customer_id))
         .group_by(windows.c.wid)
     )
     return {
@@ -506,7 +545,9 @@ async def points_liability_at(
     return result
 
 
-async def _feedback_figures(session: AsyncSession, windows: CTE) -> dict[int, dict[str, Any]]:
+async def _feedback_figures(
+    session: AsyncSession, windows: CTE, members: CTE | None = None
+) -> dict[int, dict[str, Any]]:
     f = feedback.alias("f")
     nps = f.c.kind == "NPS"
     csat = f.c.kind == "CSAT"
@@ -524,6 +565,7 @@ async def _feedback_figures(session: AsyncSession, windows: CTE) -> dict[int, di
                 f, and_(f.c.created_at >= windows.c.start_at, f.c.created_at < windows.c.end_at)
             )
         )
+        .where(*members_only(windows, members, f.c.customer_id))
         .group_by(windows.c.wid)
     )
     return {
@@ -532,9 +574,12 @@ async def _feedback_figures(session: AsyncSession, windows: CTE) -> dict[int, di
     }
 
 
-async def _referral_figures(session: AsyncSession, windows: CTE) -> dict[int, dict[str, Any]]:
+async def _referral_figures(
+    session: AsyncSession, windows: CTE, members: CTE | None = None
+) -> dict[int, dict[str, Any]]:
     """Referrals by the period they were recorded in; `qualified` is their status now,
-    whenever they qualified (domain/metrics.py says why)."""
+    whenever they qualified (domain/metrics.py says why). A sub-population counts
+    the referrals of its referees (the customer a referral row belongs to)."""
     r = referrals.alias("r")
     qualified = r.c.status == ReferralStatus.QUALIFIED.value
     statement = (
@@ -548,6 +593,7 @@ async def _referral_figures(session: AsyncSession, windows: CTE) -> dict[int, di
                 r, and_(r.c.recorded_at >= windows.c.start_at, r.c.recorded_at < windows.c.end_at)
             )
         )
+        .where(*members_only(windows, members, r.c.customer_id))
         .group_by(windows.c.wid)
     )
     return {

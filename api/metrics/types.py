@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 
+from api import ids
 from api.earning_rules.types import EarningRuleType, load_earning_rule
 from api.money import Money
 from domain import metrics as domain
@@ -81,6 +82,33 @@ FIGURES: list[tuple[str, str, str]] = [
         "rate",
         "referralsQualified / referralsRecorded: the share of the period's referrals "
         "whose referee went on to a qualifying order; it still rises while they mature.",
+    ),
+    (
+        "reached_customers",
+        "int",
+        "Customers with a SENT touchpoint in the period (touchpoints flagged as outside "
+        "the audience or of another variant do not count).",
+    ),
+    (
+        "converted_customers",
+        "int",
+        "Of the reached customers, those with a counted order within the attribution "
+        "window after one of those SENTs (the order may fall after the period).",
+    ),
+    (
+        "outreach_conversion_rate",
+        "rate",
+        "触达转化率: convertedCustomers / reachedCustomers.",
+    ),
+    (
+        "attributed_orders",
+        "int",
+        "Counted orders placed in the period that are attributed to a campaign.",
+    ),
+    (
+        "campaign_revenue",
+        "money",
+        "Net amount of the attributedOrders (refunds deducted).",
     ),
 ]
 
@@ -219,3 +247,54 @@ class Cohort:
     retention: list[float | None] = strawberry.field(
         description="retention[k] = customers[k] / size (offset 0 is 1.0); null when size is 0."
     )
+
+
+MetricsDimension = strawberry.enum(
+    domain.Dimension,
+    name="MetricsDimension",
+    description="CHANNEL: the order's channel. TIER: the customer's current tier. "
+    "SEGMENT: each saved segment's members now. CAMPAIGN: each started campaign's "
+    "frozen audience (holdout included).",
+)
+KEY_TYPES = {domain.Dimension.TIER: "Tier", domain.Dimension.SEGMENT: "Segment"}
+KEY_TYPES[domain.Dimension.CAMPAIGN] = "Campaign"
+
+
+@strawberry.type(description="The metrics of one value of a dimension.")
+class MetricsBreakdownRow:
+    dimension: MetricsDimension  # type: ignore[valid-type]
+    key: strawberry.ID | None = strawberry.field(
+        description="The tier, segment or campaign ID; null for CHANNEL and for the "
+        "customers without a tier."
+    )
+    channel: str | None = strawberry.field(
+        description="CHANNEL: the order channel (null: orders recorded without one)."
+    )
+    label: str = strawberry.field(
+        description="The tier, segment or campaign name, or the channel; '(no tier)' and "
+        "'(none)' for the rows of customers without a tier and orders without a channel."
+    )
+    customers: int = strawberry.field(
+        description="Customers the value covers: the tier's, segment's or audience's "
+        "members; for CHANNEL, the customers with a counted order of that channel "
+        "placed before the period's end."
+    )
+    metrics: MetricsType = strawberry.field(  # type: ignore[valid-type]
+        description="Every metric of the value's sub-population over the period."
+    )
+
+    @classmethod
+    def of(
+        cls, by: domain.Dimension, row: domain.BreakdownRow, currency: str
+    ) -> MetricsBreakdownRow:
+        key = None
+        if row.key is not None and by in KEY_TYPES:
+            key = strawberry.ID(ids.encode(KEY_TYPES[by], row.key))
+        return cls(
+            dimension=by,
+            key=key,
+            channel=row.channel,
+            label=row.label,
+            customers=row.customers,
+            metrics=to_graphql(row.metrics, currency),
+        )
