@@ -89,9 +89,7 @@ class CustomerTokenService:
         async with self.uow_factory() as uow:
             customer = await uow.repo(CUSTOMERS).get(customer_id)
         if customer is None:
-            raise DomainError(
-                ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id."
-            )
+            raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
         if customer.erased_at is not None:
             raise DomainError(
                 ErrorCode.ERASED, ("customer_id",), "This customer's data was erased."

@@ -17,9 +17,7 @@ CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 MULTILINE_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def refuse_control_characters(
-    value: str, field: Sequence[str], *, multiline: bool = False
-) -> None:
+def refuse_control_characters(value: str, field: Sequence[str], *, multiline: bool = False) -> None:
     """Refuses NUL and the other control characters, naming the field.
 
     `multiline` allows line feeds, carriage returns and tabs (free-text fields)."""

@@ -93,9 +93,7 @@ FIELD_CHECKS: dict[str, Callable[[Any, Sequence[str]], Any]] = {
     "rank": check_rank,
     "threshold": check_threshold,
     "earn_multiplier": check_multiplier,
-    "benefits": lambda v, f: optional_text(
-        v, f, max_length=MAX_BENEFITS, multiline=True
-    ),
+    "benefits": lambda v, f: optional_text(v, f, max_length=MAX_BENEFITS, multiline=True),
 }
 
 

@@ -78,7 +78,9 @@ async def customer_token(api: str, admin_key: str) -> tuple[str, str]:
     async with httpx.AsyncClient(base_url=api, headers=headers) as http:
         upserted = (await http.post("/graphql", json={"query": UPSERT})).json()
         customer_id = upserted["data"]["customerUpsert"]["customer"]["id"]
-        minted = await http.post("/graphql", json={"query": TOKEN, "variables": {"id": customer_id}})
+        minted = await http.post(
+            "/graphql", json={"query": TOKEN, "variables": {"id": customer_id}}
+        )
     return customer_id, minted.json()["data"]["customerTokenCreate"]["token"]
 
 

@@ -33,7 +33,9 @@ async def test_preflight_from_an_allowed_origin(shop_api):
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == SHOP
     assert "POST" in response.headers["access-control-allow-methods"]
-    allowed = {h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")}
+    allowed = {
+        h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")
+    }
     assert {"authorization", "content-type"} <= allowed
     assert "access-control-allow-credentials" not in response.headers
     assert int(response.headers["access-control-max-age"]) > 0
@@ -59,7 +61,9 @@ async def test_other_origins_are_refused(shop_api):
     preflight = await shop_api.options("/graphql", headers={"Origin": evil, **PREFLIGHT})
     assert preflight.status_code == 400
     assert "access-control-allow-origin" not in preflight.headers
-    simple = await shop_api.post("/graphql", json={"query": "{ __typename }"}, headers={"Origin": evil})
+    simple = await shop_api.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"Origin": evil}
+    )
     assert "access-control-allow-origin" not in simple.headers
 
 
@@ -67,12 +71,16 @@ async def test_no_origin_is_allowed_by_default(client):
     preflight = await client.options("/graphql", headers={"Origin": SHOP, **PREFLIGHT})
     assert preflight.status_code == 400
     assert "access-control-allow-origin" not in preflight.headers
-    plain = await client.post("/graphql", json={"query": "{ __typename }"}, headers={"Origin": SHOP})
+    plain = await client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"Origin": SHOP}
+    )
     assert plain.status_code == 200
     assert "access-control-allow-origin" not in plain.headers
 
 
-@pytest.mark.parametrize("value", ["shop.example.com", "https://shop.example.com/app", "ftp://x.test"])
+@pytest.mark.parametrize(
+    "value", ["shop.example.com", "https://shop.example.com/app", "ftp://x.test"]
+)
 def test_an_origin_that_is_not_one_names_the_setting(value):
     with pytest.raises(ValidationError, match="LOYALTY_CORS_ORIGINS"):
         Settings(LOYALTY_CORS_ORIGINS=value)

@@ -279,7 +279,9 @@ async def member(gql, database):
     """A member with something in every list: referred by a sponsor and referring a
     friend (both qualified), an order that moved it into a tier, a redemption of a
     reward that needs that tier. Returns the token's client and what belongs to others."""
-    await gql(PROGRAM, {"input": {"referrerBonus": 30, "refereeBonus": 20, "referralMinOrderAmount": "1"}})
+    await gql(
+        PROGRAM, {"input": {"referrerBonus": 30, "refereeBonus": 20, "referralMinOrderAmount": "1"}}
+    )
     await gql(UPSERT, {"input": {"externalId": "sponsor", "name": "Sponsor Person"}})
     sponsor = (await gql(CODE, {"id": "sponsor"}))["customer"]
     assert (await gql(REFER, {"code": sponsor["referralCode"], "referee": "member-1"}))[
@@ -291,7 +293,9 @@ async def member(gql, database):
     ]["userErrors"] == []
     tier = (await gql(TIER))["tierCreate"]["tier"]["id"]
     for external_id, customer in (("o-1", "member-1"), ("o-2", "friend-1")):
-        placed = order_input(external_id, "80.00", customer=customer, placed_at="2026-11-20T10:00:00Z")
+        placed = order_input(
+            external_id, "80.00", customer=customer, placed_at="2026-11-20T10:00:00Z"
+        )
         placed["items"] = [{"sku": "tea", "quantity": 1, "unitPrice": "80.00"}]
         assert (await gql(RECORD, {"input": placed}))["orderRecord"]["userErrors"] == []
     reward = (await gql(REWARD, {"tier": tier}))["rewardCreate"]["reward"]["id"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-TAG_CREATE = """mutation { tagCreate(input: {name: "a\\u0000b"}) { tag { id } userErrors { code } } }"""
+TAG_CREATE = (
+    """mutation { tagCreate(input: {name: "a\\u0000b"}) { tag { id } userErrors { code } } }"""
+)
 UPSERT = """mutation($input: CustomerUpsertInput!) {
   customerUpsert(input: $input) { customer { id } userErrors { code field } } }"""
 

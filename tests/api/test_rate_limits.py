@@ -57,7 +57,9 @@ async def limited(database: Database, database_url: str, storage: str) -> AsyncI
     clients: list[httpx.AsyncClient] = []
     apps: dict[tuple, object] = {}
 
-    def client(address: str = "203.0.113.1", app_number: int = 0, **limits: str) -> httpx.AsyncClient:
+    def client(
+        address: str = "203.0.113.1", app_number: int = 0, **limits: str
+    ) -> httpx.AsyncClient:
         key = (app_number, tuple(sorted(limits.items())))
         if key not in apps:
             settings = Settings(
@@ -135,7 +137,9 @@ async def test_500_wrong_keys_from_one_address_get_429(limited, database):
     attacker = limited("192.0.2.66")
     statuses = []
     for i in range(500):
-        response = await attacker.post("/graphql", json=PROTECTED, headers=bearer(f"{KEY_PREFIX}wrong{i:04d}"))
+        response = await attacker.post(
+            "/graphql", json=PROTECTED, headers=bearer(f"{KEY_PREFIX}wrong{i:04d}")
+        )
         statuses.append(response.status_code)
     answered = statuses.count(200)
     assert answered == parse(Settings().rate_limit_auth_failures).amount, statuses[:40]

@@ -31,17 +31,27 @@ async def test_every_kind_of_answer_has_the_headers(client):
     answers = [
         await client.post("/graphql", json={"query": "{ __typename }"}),
         await client.post("/graphql", json={"query": "{ customers { totalCount } }"}),
-        await client.post("/graphql", content=b"null", headers={"Content-Type": "application/json"}),
-        await client.post("/graphql", content=b"x" * 2_000_000, headers={"Content-Type": "application/json"}),
+        await client.post(
+            "/graphql", content=b"null", headers={"Content-Type": "application/json"}
+        ),
+        await client.post(
+            "/graphql", content=b"x" * 2_000_000, headers={"Content-Type": "application/json"}
+        ),
         await client.get("/healthz"),
         await client.get("/nope"),
         await client.put("/graphql"),
-        await client.options("/graphql", headers={"Origin": "https://x.test", "Access-Control-Request-Method": "POST"}),
+        await client.options(
+            "/graphql",
+            headers={"Origin": "https://x.test", "Access-Control-Request-Method": "POST"},
+        ),
     ]
     assert [a.status_code for a in answers] == [200, 200, 400, 413, 200, 404, 405, 400]
     for answer in answers:
         assert_baseline(answer)
-    assert answers[0].headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert (
+        answers[0].headers["content-security-policy"]
+        == "default-src 'none'; frame-ancestors 'none'"
+    )
 
 
 async def test_429_has_the_headers(database, database_url):
@@ -132,7 +142,9 @@ def test_no_server_banner_over_http(database_url):
 async def test_a_bad_key_writes_one_short_log_line(client, caplog):
     query = {"query": "{ customers { totalCount } forbidden: apiKeys { id } }"}
     with caplog.at_level(logging.INFO):
-        answer = await client.post("/graphql", json=query, headers={"Authorization": "Bearer lg_not-a-key"})
+        answer = await client.post(
+            "/graphql", json=query, headers={"Authorization": "Bearer lg_not-a-key"}
+        )
     assert answer.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     records = [r for r in caplog.records if r.name == "strawberry.execution"]
     assert records, "the refusal is still logged"
@@ -152,6 +164,14 @@ def test_other_errors_keep_their_traceback():
         raise ValueError("boom")
     except ValueError as exc:
         error = GraphQLError("boom", original_error=exc)
-        record = logging.LogRecord("strawberry.execution", logging.ERROR, __file__, 1, error, None, (ValueError, exc, exc.__traceback__))
+        record = logging.LogRecord(
+            "strawberry.execution",
+            logging.ERROR,
+            __file__,
+            1,
+            error,
+            None,
+            (ValueError, exc, exc.__traceback__),
+        )
     assert OneLineAuthFailures().filter(record)
     assert record.exc_info is not None and record.levelno == logging.ERROR

@@ -194,9 +194,7 @@ async def test_an_always_failing_receiver_ends_dead_and_a_retry_sends_again(
         assert len(hook.succeeded()) == 1
 
 
-async def test_a_replay_sends_the_events_since_a_moment_again(
-    gql, database, settings, clock
-):
+async def test_a_replay_sends_the_events_since_a_moment_again(gql, database, settings, clock):
     with receiver() as hook:
         sub, secret = await subscribe(gql, hook.url)
         start = clock.at

@@ -116,8 +116,12 @@ async def test_a_referral_recorded_while_the_order_waits_still_locks_the_referre
     code = await wiring.referrals(database, shop.clock).code_of(referrer)
     async with wiring.unit_of_work(database) as uow:
         friend, _ = await find_or_prepare(
-            uow.repo(CUSTOMERS), CustomerRef(external_id="friend", profile=ProfileInput()),
-            shop.clock.now(), phone_region=None, path=("customer",), lock=False,
+            uow.repo(CUSTOMERS),
+            CustomerRef(external_id="friend", profile=ProfileInput()),
+            shop.clock.now(),
+            phone_region=None,
+            path=("customer",),
+            lock=False,
         )
         friend_id = present((await uow.repo(CUSTOMERS).add(friend)).id, "friend id")
         await uow.commit()
@@ -138,8 +142,12 @@ async def test_a_referral_recorded_while_the_order_waits_still_locks_the_referre
             async with wiring.unit_of_work(database) as recording:
                 await recording.repo(REFERRALS).add(
                     Referral(
-                        id=None, referrer_id=referrer, referee_id=friend_id, code=code,
-                        status=ReferralStatus.PENDING, recorded_at=shop.clock.now(),
+                        id=None,
+                        referrer_id=referrer,
+                        referee_id=friend_id,
+                        code=code,
+                        status=ReferralStatus.PENDING,
+                        recorded_at=shop.clock.now(),
                         idempotency_key="k",
                     )
                 )
