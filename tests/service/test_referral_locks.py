@@ -116,7 +116,7 @@ async def test_a_referral_recorded_while_the_order_waits_still_locks_the_referre
     code = await wiring.referrals(database, shop.clock).code_of(referrer)
     async with wiring.unit_of_work(database) as uow:
         friend, _ = await find_or_prepare(
-            uow.repo(CUSTOMERS),
+            uow,
             CustomerRef(external_id="friend", profile=ProfileInput()),
             shop.clock.now(),
             phone_region=None,
