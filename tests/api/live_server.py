@@ -41,3 +41,7 @@ def serving(app: ASGIApp, port: int | None = None, **config: object) -> Iterator
     finally:
         server.should_exit = True
         thread.join(10)
+        if thread.is_alive():  # a response that never ends: stop without waiting for it
+            server.force_exit = True
+            thread.join(10)
+        assert not thread.is_alive(), "the test server did not stop"
