@@ -47,6 +47,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bench.api import asyncpg_dsn, create_pg, drop_pg
 from persistence.migrations import upgrade
 
 TARGETS = {  # orders/s into PostgreSQL; SQLite's is half (issue 14)
@@ -127,31 +128,6 @@ def loyalty(url: str, *args: str, rows: int) -> Run:
         raise RuntimeError(f"loyalty {' '.join(args)} failed:\n{output}")
     summary = next((line for line in output.splitlines() if line.startswith("read ")), "")
     return Run(seconds, rows, usage.ru_maxrss / 1024, summary)
-
-
-def asyncpg_dsn(url: str, database: str | None = None) -> str:
-    u = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
-
-async def create_pg(url: str) -> None:
-    admin = await asyncpg.connect(asyncpg_dsn(url, "postgres"))
-    try:
-        name = make_url(url).database
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-
-
-async def drop_pg(url: str) -> None:
-    admin = await asyncpg.connect(asyncpg_dsn(url, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 def floor_rows(orders: Path) -> list[tuple[str, str, Decimal, datetime, str]]:
