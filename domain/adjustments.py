@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from domain.clock import Clock
-from domain.customers import CUSTOMERS, Customer, check_not_merged, survivor_keys
+from domain.customers import CUSTOMERS, Customer, check_not_merged, survivor_id
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.event_payloads import PointsAdjustedV1
 from domain.events import EVENTS, Event
@@ -77,10 +77,7 @@ class AdjustmentService:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             # A merged customer's id adjusts its survivor (docs/merging.md).
-            survivors = await survivor_keys(uow.repo(CUSTOMERS), [command.customer_id])
-            command = replace(
-                command, customer_id=survivors.get(command.customer_id, command.customer_id)
-            )
+            command = replace(command, customer_id=await survivor_id(uow, command.customer_id))
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             check_not_merged([customer])
             if customer is None:

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from domain.clock import Clock
-from domain.customers import CUSTOMERS, UNSET
+from domain.customers import CUSTOMERS, UNSET, check_not_merged, survivor_id
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.event_payloads import CouponExpiringSoonV1, CouponRestoredV1, CouponUsedV1
 from domain.events import EVENTS, Event
@@ -721,9 +721,15 @@ class CouponService:
 
     async def _issue_once(self, command: IssueCoupon, key: str, request_hash: str) -> IssueResult:
         now = self.clock.now()
+        # Scoped by the id the caller sent: a retry naming a customer merged since
+        # still finds its first coupon.
         scoped = f"{command.customer_id}:{key}"
         async with self.uow_factory() as uow:
-            customer = await uow.repo(CUSTOMERS).get(command.customer_id)
+            # A merged customer's id issues to its survivor (docs/merging.md); the lock
+            # keeps a merge from moving the coupons away before this one is written.
+            command = replace(command, customer_id=await survivor_id(uow, command.customer_id))
+            customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
+            check_not_merged([customer])
             if customer is None or customer.erased_at is not None:
                 raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
             remembered = await remembered_result(

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 import jwt
 
 from domain.clock import Clock
-from domain.customers import CUSTOMERS
-from domain.errors import DomainError, ErrorCode
+from domain.customers import CUSTOMERS, survivor_id
+from domain.errors import DomainError, ErrorCode, present
 from domain.unit_of_work import UnitOfWorkFactory
 
 MAX_TTL_SECONDS = 86_400
@@ -87,7 +87,8 @@ class CustomerTokenService:
                 f"ttlSeconds must be between 1 and {MAX_TTL_SECONDS} (a day).",
             )
         async with self.uow_factory() as uow:
-            customer = await uow.repo(CUSTOMERS).get(customer_id)
+            # A merged customer's id gives a token for its survivor (docs/merging.md).
+            customer = await uow.repo(CUSTOMERS).get(await survivor_id(uow, customer_id))
         if customer is None:
             raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
         if customer.erased_at is not None:
@@ -95,5 +96,7 @@ class CustomerTokenService:
                 ErrorCode.ERASED, ("customer_id",), "This customer's data was erased."
             )
         now = self.clock.now()
-        claims = TokenClaims(customer_id, api_key_id, now + timedelta(seconds=ttl_seconds))
+        claims = TokenClaims(
+            present(customer.id, "customer id"), api_key_id, now + timedelta(seconds=ttl_seconds)
+        )
         return IssuedToken(encode(claims, now, self.secret), claims)

@@ -199,6 +199,11 @@ class CustomerRepository(Protocol):
         survivor's id (`customerMerge`); keys of live customers are left out."""
         ...
 
+    async def merged_into(self, survivor_id: int) -> list[Customer]:
+        """The customers merged into this one (merges keep it one hop), locked: their
+        records keep their personal data until the survivor is erased."""
+        ...
+
     async def lock_many(self, customer_ids: Sequence[int]) -> dict[int, Customer]:
         """Locks these customers in one statement, in id order (the order every write
         that locks several customers takes), and returns them as locked."""
@@ -565,6 +570,13 @@ async def survivor_keys(
     )
 
 
+async def survivor_id(uow: UnitOfWork, customer_id: int) -> int:
+    """The customer a write naming `customer_id` acts on: its survivor when it was
+    merged (`survivor_keys`), else itself. Lock the result and `check_not_merged`."""
+    survivors = await survivor_keys(uow.repo(CUSTOMERS), [customer_id])
+    return survivors.get(customer_id, customer_id)
+
+
 def check_not_merged(customers: Iterable[Customer | None]) -> None:
     """After locking: a customer merged between the lookup and the lock makes the
     transaction run again (`retrying`), which then resolves it to the survivor."""
@@ -769,6 +781,9 @@ class CustomerService:
             return UpsertResult(updated, created=False)
 
     async def update(self, command: UpdateCustomer) -> Customer:
+        return await retrying(lambda: self._update_once(command))
+
+    async def _update_once(self, command: UpdateCustomer) -> Customer:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             customer = await self._live(uow, command.customer_id)
@@ -783,19 +798,32 @@ class CustomerService:
             return updated
 
     async def erase(self, customer_id: int) -> Customer:
+        return await retrying(lambda: self._erase_once(customer_id))
+
+    async def _erase_once(self, customer_id: int) -> Customer:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             customer = await self._live(uow, customer_id)
             erased = erased_copy(customer, now)
             await uow.repo(CUSTOMERS).save(erased)
+            # The records merged into this customer are the same person: their
+            # profiles go too (their identities moved to the survivor when merged).
+            for merged in await uow.repo(CUSTOMERS).merged_into(present(customer.id, "id")):
+                if merged.erased_at is None:
+                    await uow.repo(CUSTOMERS).save(erased_copy(merged, now))
             # The ids other systems know them by are personal data too; the ledger stays.
-            await uow.repo(IDENTITIES).remove_all(customer_id)
+            await uow.repo(IDENTITIES).remove_all(present(customer.id, "customer id"))
             await uow.commit()
             return erased
 
     @staticmethod
     async def _live(uow: UnitOfWork, customer_id: int) -> Customer:
-        customer = await uow.repo(CUSTOMERS).get(customer_id, for_update=True)
+        """The customer `customer_id` names, locked: a merged id gives its survivor
+        (docs/merging.md), so a profile change or an erasure reaches the person."""
+        customer = await uow.repo(CUSTOMERS).get(
+            await survivor_id(uow, customer_id), for_update=True
+        )
+        check_not_merged([customer])
         if customer is None:
             raise DomainError(ErrorCode.NOT_FOUND, ("id",), "No customer has this id.")
         if customer.erased_at is not None:

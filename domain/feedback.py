@@ -7,14 +7,16 @@ retention metrics of the period the answer was recorded in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from domain.clock import Clock
+from domain.customers import CUSTOMERS, check_not_merged, survivor_id
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.fields import optional_text
+from domain.idempotency import retrying
 from domain.unit_of_work import Port, UnitOfWorkFactory
 
 MAX_COMMENT = 2000
@@ -54,10 +56,6 @@ class RecordFeedback:
 class FeedbackRepository(Protocol):
     async def add(self, feedback: Feedback) -> Feedback: ...
 
-    async def customer_state(self, customer_id: int) -> str | None:
-        """ "live", "erased", or None when there is no such customer."""
-        ...
-
     async def order_owner(self, order_id: int) -> int | None:
         """The customer id of the order, or None when there is no such order."""
         ...
@@ -90,11 +88,24 @@ class FeedbackService:
     async def record(self, command: RecordFeedback) -> Feedback:
         errors = ErrorCollector()
         comment = check_answer(command, errors)
+        return await retrying(lambda: self._record_once(command, comment, errors))
+
+    async def _record_once(
+        self, command: RecordFeedback, comment: str | None, checked: ErrorCollector
+    ) -> Feedback:
+        errors = ErrorCollector()
+        for error in checked.errors:
+            errors.capture(error)
         async with self.uow_factory() as uow:
-            state = await uow.repo(FEEDBACK).customer_state(command.customer_id)
-            if state is None:
+            # A merged customer's id records for its survivor (docs/merging.md), whose
+            # orders the merge moved too; the lock keeps a merge from moving the
+            # feedback away before this answer is written.
+            command = replace(command, customer_id=await survivor_id(uow, command.customer_id))
+            customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
+            check_not_merged([customer])
+            if customer is None:
                 errors.add(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")
-            elif state == "erased":
+            elif customer.erased_at is not None:
                 errors.add(
                     ErrorCode.ERASED,
                     ("customer_id",),

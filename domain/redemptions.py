@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.clock import Clock
-from domain.customers import CUSTOMERS, Customer, check_not_merged, survivor_keys
+from domain.customers import CUSTOMERS, Customer, check_not_merged, survivor_id
 from domain.errors import DomainError, ErrorCode, present
 from domain.event_payloads import (
     PointsRedeemedV1,
@@ -176,10 +176,7 @@ class RedemptionService:
             # still finds its first redemption.
             scoped = _idempotency_key(command.customer_id, key)
             # A merged customer's id redeems for its survivor (docs/merging.md).
-            survivors = await survivor_keys(uow.repo(CUSTOMERS), [command.customer_id])
-            command = replace(
-                command, customer_id=survivors.get(command.customer_id, command.customer_id)
-            )
+            command = replace(command, customer_id=await survivor_id(uow, command.customer_id))
             customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
             check_not_merged([customer])
             if customer is None or customer.erased_at is not None:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from domain.clock import Clock
-from domain.customers import CUSTOMERS, UNSET
+from domain.customers import CUSTOMERS, UNSET, check_not_merged, survivor_keys
 from domain.errors import DomainError, ErrorCode, ErrorCollector, present
 from domain.fields import bounded_list, optional_text, required_text
 from domain.idempotency import retrying
@@ -225,9 +225,14 @@ class TagService:
             names.setdefault(tag_key(name), name)
         errors.raise_if_any()
 
-        customer_ids = list(dict.fromkeys(command.customer_ids))
         async with self.uow_factory() as uow:
-            found = await uow.repo(CUSTOMERS).existing_ids(customer_ids)
+            # A merged customer's id tags its survivor (docs/merging.md); the lock
+            # keeps a merge from moving the tags away before these are written.
+            customers = uow.repo(CUSTOMERS)
+            survivors = await survivor_keys(customers, list(command.customer_ids))
+            customer_ids = list(dict.fromkeys(survivors.get(c, c) for c in command.customer_ids))
+            found = await customers.lock_many(customer_ids)
+            check_not_merged(found.values())
             missing = [cid for cid in customer_ids if cid not in found]
             if missing:
                 raise DomainError(

@@ -220,6 +220,16 @@ class SqlCustomerRepository:
                 found[external_id] = survivor
         return found
 
+    async def merged_into(self, survivor_id: int) -> list[Customer]:
+        rows = await self.session.execute(
+            select(CustomerRow)
+            .where(CustomerRow.merged_into_id == survivor_id)
+            .order_by(CustomerRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return [to_domain(r) for r in rows.scalars()]
+
     async def lock_many(self, customer_ids: Sequence[int]) -> dict[int, Customer]:
         # ORDER BY id under FOR UPDATE: PostgreSQL locks the rows as the sorted scan
         # returns them, so two batches lock their common customers in the same order.

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.feedback import FEEDBACK, Feedback, FeedbackKind
 from persistence.base import Base
-from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.pagination import (
     Page,
@@ -74,15 +73,6 @@ class SqlFeedbackRepository:
         self.session.add(row)
         await self.session.flush()
         return to_domain(row)
-
-    async def customer_state(self, customer_id: int) -> str | None:
-        erased_at = await self.session.execute(
-            select(CustomerRow.erased_at).where(CustomerRow.id == customer_id)
-        )
-        found = erased_at.first()
-        if found is None:
-            return None
-        return "live" if found[0] is None else "erased"
 
     async def order_owner(self, order_id: int) -> int | None:
         owner = await self.session.execute(

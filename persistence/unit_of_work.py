@@ -14,6 +14,7 @@ database's unique violation, recognised here by its code (SQLSTATE 23505 from
 PostgreSQL, SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY from SQLite), never by message
 text; it leaves the block as `ConcurrentWrite`, and the service runs the whole
 transaction again with `domain.idempotency.retrying`, which then sees the winner's row.
+A deadlock PostgreSQL broke (SQLSTATE 40P01) leaves the same way and is run again too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import ConcurrentWrite
@@ -33,6 +34,7 @@ from persistence.repositories import Transaction, builder, import_areas
 R = TypeVar("R")
 
 UNIQUE_VIOLATION_SQLSTATE = "23505"
+DEADLOCK_SQLSTATE = "40P01"
 SQLITE_UNIQUE_CODES = frozenset(
     {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
 )
@@ -69,6 +71,8 @@ class SqlUnitOfWork:
             self._repositories = {}
         if isinstance(exc, IntegrityError) and is_unique_violation(exc):
             raise ConcurrentWrite(str(exc.orig)) from exc
+        if isinstance(exc, DBAPIError) and is_deadlock(exc):
+            raise ConcurrentWrite(str(exc.orig)) from exc
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -86,6 +90,15 @@ def is_unique_violation(exc: IntegrityError) -> bool:
         if getattr(error, "sqlite_errorcode", None) in SQLITE_UNIQUE_CODES:
             return True
     return False
+
+
+def is_deadlock(exc: DBAPIError) -> bool:
+    """PostgreSQL broke a lock cycle by failing this transaction (SQLSTATE 40P01).
+    Two writes that lock the same rows by different paths (say a coupon issue that
+    locks the customer, then the template, beside a bulk issue holding the template
+    and checking the customer's key) can meet that way; running the loser again, as
+    for a lost unique race, is what PostgreSQL's documentation advises."""
+    return getattr(exc.orig, "sqlstate", None) == DEADLOCK_SQLSTATE
 
 
 def unit_of_work_factory(

@@ -11,11 +11,20 @@ import asyncpg
 import pytest
 from sqlalchemy import func, select
 
+from domain.coupons import (
+    CouponKind,
+    CouponService,
+    CouponTemplateService,
+    IssueCoupon,
+    TemplateFields,
+)
 from domain.customers import CUSTOMERS, CustomerRef, ProfileInput
 from domain.errors import present
 from domain.merging import MergeCustomers, MergeService
 from domain.orders import RecordOrder
+from domain.tags import ChangeCustomerTags, TagService
 from persistence.orders import OrderRow
+from persistence.tags import CustomerTagRow
 from tests.ledger_audit import assert_ledger_clean
 from tests.service import wiring
 from tests.service.test_ledger_mutants import Shop
@@ -165,3 +174,51 @@ async def test_a_cancel_waiting_for_the_merge_gives_the_points_back_on_the_survi
     assert await shop.figures(a) == (10 + 20, 0)
     assert await shop.figures(b) == (0, 0)
     await assert_ledger_clean(database)
+
+
+async def test_tags_waiting_for_the_merge_land_on_the_survivor(database, database_url):
+    """A tag for B queues for B's lock behind the merge; once the merge has moved B's
+    tags, it runs again and tags A, instead of tagging the record the merge left."""
+    postgresql_only(database_url)
+    shop, a, b = await two_customers(database)
+    merges = MergeService(wiring.uow_factory(database), shop.clock)
+    tags = TagService(wiring.uow_factory(database), shop.clock)
+    holder = wiring.unit_of_work(database)
+    async with holder:
+        await holder.repo(CUSTOMERS).get(b, for_update=True)
+        merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
+        await waiting_for_locks(database_url, 1, merging)
+        tagging = asyncio.create_task(
+            tags.add_to_customers(ChangeCustomerTags(customer_ids=[b], tag_names=["late"]))
+        )
+        await waiting_for_locks(database_url, 2, tagging)
+        await holder.commit()
+    await merging
+    assert (await tagging).customer_ids == [a]
+
+    async with database.sessions() as session:
+        tagged = await session.execute(select(CustomerTagRow.customer_id))
+    assert tagged.scalars().all() == [a]
+
+
+async def test_a_coupon_issued_while_the_merge_runs_is_the_survivors(database, database_url):
+    """The same for `couponIssue` naming B: the coupon ends on A, never on B's record."""
+    postgresql_only(database_url)
+    shop, a, b = await two_customers(database)
+    template = await CouponTemplateService(wiring.uow_factory(database), shop.clock).create(
+        TemplateFields(name="¥10 off", kind=CouponKind.AMOUNT_OFF, amount_off="10", valid_days=7)
+    )
+    merges = MergeService(wiring.uow_factory(database), shop.clock)
+    coupons = CouponService(wiring.uow_factory(database), shop.clock)
+    holder = wiring.unit_of_work(database)
+    async with holder:
+        await holder.repo(CUSTOMERS).get(b, for_update=True)
+        merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
+        await waiting_for_locks(database_url, 1, merging)
+        issuing = asyncio.create_task(
+            coupons.issue(IssueCoupon(present(template.id, "id"), b, "late"))
+        )
+        await waiting_for_locks(database_url, 2, issuing)
+        await holder.commit()
+    await merging
+    assert (await issuing).coupon.customer_id == a
