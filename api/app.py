@@ -42,6 +42,7 @@ from api.schema import build_schema
 from api.settings import Settings, get_settings
 from domain import customer_tokens
 from domain.access import KEY_PREFIX, ApiKey, hash_key
+from domain.access import Scope as AccessScope
 from domain.clock import Clock, SystemClock
 from persistence.database import Database
 
@@ -139,7 +140,18 @@ class LoyaltyGraphQL(GraphQL):
     async def parse_multipart(self, request: Any) -> dict[str, Any]:
         """The GraphQL multipart request spec (importCreate's upload): `operations`
         passes the checks a JSON body passes (api/http/transport.py), `map` names
-        each file's place in it, and a map that does not fit is a 400, never a 500."""
+        each file's place in it, and a map that does not fit is a 400, never a 500.
+
+        The caller is checked first, from the headers alone: only an API key that may
+        create imports gets its body read, so nobody else can make the server spool
+        a large upload to disk (401 without a usable key, 403 without the scope)."""
+        caller = await self.caller_of(request)
+        if isinstance(caller, Anonymous):
+            raise GraphQLHTTPException(401, f"An upload needs an API key: {caller.reason}")
+        if not isinstance(caller, Principal) or AccessScope.IMPORTS_WRITE not in caller.scopes:
+            raise GraphQLHTTPException(
+                403, f"An upload needs an API key with the {AccessScope.IMPORTS_WRITE.value} scope."
+            )
         try:
             form = await request.get_form_data()
         except HTTPException as exc:  # starlette's: no boundary, too many parts, a part too large

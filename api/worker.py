@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from api.import_jobs.files import discard_upload
 from api.imports import CHUNK, Resume, run_import
 from api.settings import Settings
 from api.webhooks.render import render
@@ -178,21 +179,30 @@ class Worker:
             raise
         except FILE_PROBLEMS as exc:
             log.warning("import %s failed: %s", job.id, exc)
-            return await self.imports.fail(job, str(exc))
+            return await self._ended(job, await self.imports.fail(job, str(exc)))
         except Exception:
             log.exception("import %s stopped", job.id)
             if job.attempts < IMPORT_TRIES:
                 await self.imports.release(job)
                 return job
-            return await self.imports.fail(
+            failed = await self.imports.fail(
                 job,
                 f"The import stopped on an internal error {job.attempts} times; "
                 "see the worker's log.",
             )
-        done = await self.imports.succeed(job, summary, errors_path.stat().st_size)
+            return await self._ended(job, failed)
+        done = await self._ended(
+            job, await self.imports.succeed(job, summary, errors_path.stat().st_size)
+        )
         self.totals.imports += 1
         log.info("import %s: %s", job.id, done.summary)
         return done
+
+    @staticmethod
+    async def _ended(job: ImportJob, ended: ImportJob) -> ImportJob:
+        """An ended job's upload is deleted (api/import_jobs/files.discard_upload)."""
+        await asyncio.to_thread(discard_upload, Path(job.file_path), Path(job.errors_path))
+        return ended
 
     async def run_imports(self) -> int:
         """Every import job there is, one after the other (`--once`)."""

@@ -74,3 +74,12 @@ async def check_header(path: Path, kind: str, mapping: dict[str, str], field: st
 
 def remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def discard_upload(file_path: Path, errors_path: Path) -> None:
+    """Deletes an ended job's uploaded file: it is personal data (phones, names) that
+    nothing reads again once the job has succeeded or failed. Only a file the API
+    stored in the job's own folder goes; a server-side path (development) is the
+    operator's, and the error file stays for `errorsUrl`."""
+    if file_path.parent == errors_path.parent and file_path.name == stored_name(file_path.name):
+        file_path.unlink(missing_ok=True)

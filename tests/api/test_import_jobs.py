@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from api.import_jobs import files
 from api.settings import Settings
 from api.worker import Worker
 from domain.access import Role
@@ -199,6 +200,12 @@ async def test_upload_run_by_the_worker_then_read_and_download_errors(
     listed = await gql("{ imports(first: 10) { totalCount nodes { id kind status } } }")
     assert listed["imports"]["totalCount"] == 2
     assert [n["kind"] for n in listed["imports"]["nodes"]] == ["ORDERS", "CUSTOMERS"]
+
+    # The ended jobs' uploads are deleted (personal data nothing reads again); each
+    # job's error file stays for errorsUrl.
+    folder = Path(settings.import_dir)
+    kept = sorted(p.name for p in folder.rglob("*") if p.is_file())  # noqa: ASYNC240
+    assert kept == ["errors.csv", "errors.csv"]
 
 
 async def test_bad_requests_are_user_errors_naming_the_field(client, database, admin_key, tmp_path):
@@ -497,3 +504,85 @@ async def test_a_file_the_worker_cannot_read_fails_the_job(
     assert failed["status"] == "FAILED"
     assert "No such file" in failed["error"]
     assert failed["finishedAt"] is not None and failed["summary"] is None
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(None, 401), ("bad", 401), (Role.ANALYST, 403), ("token", 403)]
+)
+async def test_an_upload_is_refused_before_its_body_is_read(
+    database, database_url, tmp_path, role, status
+):
+    """Without a key that may create imports the body is never read: a client that
+    keeps sending (here, endlessly) gets its answer from the headers alone."""
+    app = create_app(settings_for(database_url, tmp_path / "imports"), database=database)
+    if role is None:
+        key = None
+    elif role == "bad":
+        key = "lg_not-a-key"
+    elif role == "token":
+        admin = GraphQLClient(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t"),
+            await make_key(database, Role.ADMIN),
+        )
+        customer = await admin(
+            'mutation { customerUpsert(input: {externalId: "c"}) { customer { id } } }'
+        )
+        created_token = await admin(
+            """mutation($id: ID!) { customerTokenCreate(input: {customerId: $id,
+                 ttlSeconds: 60}) { token } }""",
+            {"id": customer["customerUpsert"]["customer"]["id"]},
+        )
+        await admin.http.aclose()
+        key = created_token["customerTokenCreate"]["token"]
+    else:
+        key = await make_key(database, role)
+    headers = [
+        (b"content-type", b"multipart/form-data; boundary=x"),
+        (b"host", b"t"),
+        *[(k.lower().encode(), v.encode()) for k, v in bearer(key).items()],
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("t", 80),
+    }
+    chunks_read = 0
+
+    async def receive() -> dict:
+        nonlocal chunks_read
+        chunks_read += 1
+        return {"type": "http.request", "body": b"-" * 65_536, "more_body": True}
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    assert sent[0]["status"] == status
+    assert chunks_read == 0
+
+
+def test_only_an_upload_in_its_jobs_folder_is_discarded(tmp_path):
+    job = tmp_path / "job"
+    job.mkdir()
+    stored, errors = job / "upload.xlsx", job / "errors.csv"
+    operators = tmp_path / "members.csv"  # a server-side path (development)
+    for path in (stored, errors, operators):
+        path.write_text("x")
+    files.discard_upload(operators, errors)
+    files.discard_upload(stored, errors)
+    files.discard_upload(stored, errors)  # again: already gone, no error
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [
+        "errors.csv",
+        "members.csv",
+    ]
