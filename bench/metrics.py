@@ -48,7 +48,7 @@ from domain.segment_rules import parse_rule
 from persistence.classification import customer_rfms, lifecycle_summary, rfm_summary
 from persistence.cohorts import cohort_table
 from persistence.database import Database
-from persistence.metrics import metrics_report, metrics_series
+from persistence.metric_dimensions import metrics_report, metrics_series
 from persistence.migrations import upgrade
 from persistence.orders import rebuild_order_months, refresh_every_customer_stats
 from persistence.segments import segment_count

@@ -59,20 +59,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from domain.metrics import (
-    Bucket,
-    Comparison,
-    MetricsReport,
     Period,
-    PeriodMetrics,
     PeriodTotals,
-    SeriesPoint,
-    compared_period,
     local_month,
     local_year,
-    previous_period,
     whole_months,
 )
-from domain.program import ProgramSettings
 from domain.referrals import ReferralStatus
 from persistence.base import table_of
 from persistence.feedback import FeedbackRow
@@ -636,40 +628,3 @@ async def period_totals(
             )
         )
     return result
-
-
-# ---- the read models the API calls --------------------------------------------------
-
-
-async def metrics_report(
-    session: AsyncSession,
-    program: ProgramSettings,
-    period: Period,
-    comparison: Comparison | None,
-) -> MetricsReport:
-    periods = [period]
-    if comparison is not None:
-        periods.append(compared_period(period, comparison, program.zone))
-    totals = await period_totals(
-        session, periods, [previous_period(p) for p in periods], program.zone
-    )
-    measured = [
-        PeriodMetrics(p, t, program.point_value) for p, t in zip(periods, totals, strict=True)
-    ]
-    return MetricsReport(
-        current=measured[0],
-        comparison=comparison,
-        other=measured[1] if comparison is not None else None,
-    )
-
-
-async def metrics_series(
-    session: AsyncSession, program: ProgramSettings, buckets: Sequence[Bucket]
-) -> list[SeriesPoint]:
-    totals = await period_totals(
-        session, [b.period for b in buckets], [b.previous for b in buckets], program.zone
-    )
-    return [
-        SeriesPoint(b.label, PeriodMetrics(b.period, t, program.point_value))
-        for b, t in zip(buckets, totals, strict=True)
-    ]
