@@ -35,6 +35,7 @@ from domain.money import MONEY_PLACES, parse_decimal, parse_money
 from domain.program import PROGRAM, ProgramSettings
 from domain.redemptions import new_code, normalize_code
 from domain.segments import BUILT_IN_BY_ID, SEGMENTS
+from domain.tiers.ports import TIERS
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
 MAX_NAME = 200
@@ -458,8 +459,6 @@ class CouponRepository(Protocol):
     ) -> CouponTemplate | None: ...
     async def add_template(self, template: CouponTemplate) -> CouponTemplate: ...
     async def save_template(self, template: CouponTemplate) -> None: ...
-    async def tier_exists(self, tier_id: int) -> bool: ...
-    async def segment_exists(self, segment_id: int) -> bool: ...
     async def eligible(self, template: CouponTemplate, customer_id: int, as_of: datetime) -> bool:
         """Whether the customer is in the template's audience as of the instant."""
         ...
@@ -694,14 +693,10 @@ class CouponTemplateService:
         return template
 
     async def _check_references(self, uow: UnitOfWork, template: CouponTemplate) -> None:
-        coupons = uow.repo(COUPONS)
-        if template.audience_tier_id is not None and not await coupons.tier_exists(
-            template.audience_tier_id
-        ):
+        tier_id, segment_id = template.audience_tier_id, template.audience_segment_id
+        if tier_id is not None and await uow.repo(TIERS).get(tier_id) is None:
             raise DomainError(ErrorCode.NOT_FOUND, ("audience_tier_id",), "No tier has this id.")
-        if template.audience_segment_id is not None and not await coupons.segment_exists(
-            template.audience_segment_id
-        ):
+        if segment_id is not None and await uow.repo(SEGMENTS).get(segment_id) is None:
             raise DomainError(
                 ErrorCode.NOT_FOUND, ("audience_segment_id",), "No saved segment has this id."
             )

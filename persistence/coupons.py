@@ -270,14 +270,6 @@ class SqlCouponRepository:
             .execution_options(synchronize_session=False)
         )
 
-    async def tier_exists(self, tier_id: int) -> bool:
-        found = await self.session.execute(select(TierRow.id).where(TierRow.id == tier_id))
-        return found.scalar_one_or_none() is not None
-
-    async def segment_exists(self, segment_id: int) -> bool:
-        found = await self.session.execute(select(SegmentRow.id).where(SegmentRow.id == segment_id))
-        return found.scalar_one_or_none() is not None
-
     async def eligible(self, template: CouponTemplate, customer_id: int, as_of: datetime) -> bool:
         if template.audience is CouponAudience.ANY:
             return True
