@@ -5,7 +5,9 @@ survivor's balance is the sum of every order's points."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -28,6 +30,8 @@ from persistence.tags import CustomerTagRow
 from tests.ledger_audit import assert_ledger_clean
 from tests.service import wiring
 from tests.service.test_ledger_mutants import Shop
+
+T = TypeVar("T")
 
 WAITING = (
     "SELECT count(*) FROM pg_stat_activity"
@@ -103,23 +107,34 @@ async def test_orders_on_both_customers_during_a_merge_all_end_on_the_survivor(
     await assert_ledger_clean(database)
 
 
-async def test_an_order_that_found_b_before_the_merge_is_recorded_on_a(database, database_url):
-    """The interleaving the re-check after locking exists for: the order resolves "b"
-    to B (not merged yet) and queues for B's lock behind the merge; when the merge
-    commits, the order finds B merged, runs again and records on A."""
-    postgresql_only(database_url)
-    shop, a, b = await two_customers(database)
-    merges = MergeService(wiring.uow_factory(database), shop.clock)
-    holder = wiring.unit_of_work(database)
+async def behind_the_merge(
+    database_url: str, shop: Shop, a: int, b: int, write: Callable[[], Awaitable[T]]
+) -> T:
+    """Runs `write` so that it queues for B's lock behind the merge of B into A: a
+    transaction holds B while the merge, then the write, line up for it (waits are
+    seen in pg_stat_activity, not guessed by time), then lets go. The interleaving
+    the re-check after locking (`check_not_merged`) exists for: the write read B
+    unmerged, and finds it merged once it holds the lock."""
+    merges = MergeService(wiring.uow_factory(shop.database), shop.clock)
+    holder = wiring.unit_of_work(shop.database)
     async with holder:
         await holder.repo(CUSTOMERS).get(b, for_update=True)
         merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
         await waiting_for_locks(database_url, 1, merging)
-        ordering = asyncio.create_task(order(shop, "b", "late", "7"))
-        await waiting_for_locks(database_url, 2, ordering)
+        writing = asyncio.create_task(write())
+        await waiting_for_locks(database_url, 2, writing)
         await holder.commit()
     await merging
-    await ordering
+    return await writing
+
+
+async def test_an_order_that_found_b_before_the_merge_is_recorded_on_a(database, database_url):
+    """The order resolves "b" to B (not merged yet) and queues for B's lock behind the
+    merge; when the merge commits, the order finds B merged, runs again and records
+    on A."""
+    postgresql_only(database_url)
+    shop, a, b = await two_customers(database)
+    await behind_the_merge(database_url, shop, a, b, lambda: order(shop, "b", "late", "7"))
 
     assert await orders_by_customer(database) == {a: 3}
     assert await shop.figures(a) == (10 + 20 + 7, 0)
@@ -133,18 +148,11 @@ async def test_a_refund_waiting_for_the_merge_refunds_on_the_survivor(database, 
     postgresql_only(database_url)
     shop, a, b = await two_customers(database)
     _, external_id = await shop.order("30", customer="b")
-    merges = MergeService(wiring.uow_factory(database), shop.clock)
-    holder = wiring.unit_of_work(database)
-    async with holder:
-        await holder.repo(CUSTOMERS).get(b, for_update=True)
-        merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
-        await waiting_for_locks(database_url, 1, merging)
-        refunding = asyncio.create_task(shop.refund(external_id, "30"))
-        await waiting_for_locks(database_url, 2, refunding)
-        await holder.commit()
-    await merging
-    assert await refunding == 30
+    refunded = await behind_the_merge(
+        database_url, shop, a, b, lambda: shop.refund(external_id, "30")
+    )
 
+    assert refunded == 30
     assert await shop.figures(a) == (10 + 20, 0)
     assert await shop.figures(b) == (0, 0)
     await assert_ledger_clean(database)
@@ -159,17 +167,7 @@ async def test_a_cancel_waiting_for_the_merge_gives_the_points_back_on_the_survi
     postgresql_only(database_url)
     shop, a, b = await two_customers(database)
     redemption = await shop.redeem(b, await shop.reward(15))
-    merges = MergeService(wiring.uow_factory(database), shop.clock)
-    holder = wiring.unit_of_work(database)
-    async with holder:
-        await holder.repo(CUSTOMERS).get(b, for_update=True)
-        merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
-        await waiting_for_locks(database_url, 1, merging)
-        cancelling = asyncio.create_task(shop.cancel(redemption))
-        await waiting_for_locks(database_url, 2, cancelling)
-        await holder.commit()
-    await merging
-    await cancelling
+    await behind_the_merge(database_url, shop, a, b, lambda: shop.cancel(redemption))
 
     assert await shop.figures(a) == (10 + 20, 0)
     assert await shop.figures(b) == (0, 0)
@@ -181,24 +179,16 @@ async def test_tags_waiting_for_the_merge_land_on_the_survivor(database, databas
     tags, it runs again and tags A, instead of tagging the record the merge left."""
     postgresql_only(database_url)
     shop, a, b = await two_customers(database)
-    merges = MergeService(wiring.uow_factory(database), shop.clock)
     tags = TagService(wiring.uow_factory(database), shop.clock)
-    holder = wiring.unit_of_work(database)
-    async with holder:
-        await holder.repo(CUSTOMERS).get(b, for_update=True)
-        merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
-        await waiting_for_locks(database_url, 1, merging)
-        tagging = asyncio.create_task(
-            tags.add_to_customers(ChangeCustomerTags(customer_ids=[b], tag_names=["late"]))
-        )
-        await waiting_for_locks(database_url, 2, tagging)
-        await holder.commit()
-    await merging
-    assert (await tagging).customer_ids == [a]
+    command = ChangeCustomerTags(customer_ids=[b], tag_names=["late"])
+    tagged = await behind_the_merge(
+        database_url, shop, a, b, lambda: tags.add_to_customers(command)
+    )
 
+    assert tagged.customer_ids == [a]
     async with database.sessions() as session:
-        tagged = await session.execute(select(CustomerTagRow.customer_id))
-    assert tagged.scalars().all() == [a]
+        owners = await session.execute(select(CustomerTagRow.customer_id))
+    assert owners.scalars().all() == [a]
 
 
 async def test_a_coupon_issued_while_the_merge_runs_is_the_survivors(database, database_url):
@@ -208,17 +198,8 @@ async def test_a_coupon_issued_while_the_merge_runs_is_the_survivors(database, d
     template = await CouponTemplateService(wiring.uow_factory(database), shop.clock).create(
         TemplateFields(name="¥10 off", kind=CouponKind.AMOUNT_OFF, amount_off="10", valid_days=7)
     )
-    merges = MergeService(wiring.uow_factory(database), shop.clock)
     coupons = CouponService(wiring.uow_factory(database), shop.clock)
-    holder = wiring.unit_of_work(database)
-    async with holder:
-        await holder.repo(CUSTOMERS).get(b, for_update=True)
-        merging = asyncio.create_task(merges.merge(MergeCustomers(a, b, "merge")))
-        await waiting_for_locks(database_url, 1, merging)
-        issuing = asyncio.create_task(
-            coupons.issue(IssueCoupon(present(template.id, "id"), b, "late"))
-        )
-        await waiting_for_locks(database_url, 2, issuing)
-        await holder.commit()
-    await merging
-    assert (await issuing).coupon.customer_id == a
+    command = IssueCoupon(present(template.id, "id"), b, "late")
+    issued = await behind_the_merge(database_url, shop, a, b, lambda: coupons.issue(command))
+
+    assert issued.coupon.customer_id == a
