@@ -30,6 +30,13 @@ class IdempotencyRepository(Protocol):
         """Stores the result; `at` is the service's clock reading (the one "now")."""
         ...
 
+    async def copy_scope(self, operation: str, old_prefix: str, new_prefix: str) -> int:
+        """Copies every remembered key of `operation` that starts with `old_prefix` to
+        the same key under `new_prefix`, keeping any such key already there; returns
+        how many were copied. (Merges: a key scoped by a customer also answers
+        under the survivor's scope.)"""
+        ...
+
 
 IDEMPOTENCY: Port[IdempotencyRepository] = Port("idempotency")
 

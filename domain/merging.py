@@ -44,6 +44,7 @@ from domain.idempotency import IDEMPOTENCY, fingerprint, remembered_result, retr
 from domain.orders import ORDERS
 from domain.points import POINTS, transfer
 from domain.program import PROGRAM, ProgramSettings
+from domain.redemptions import rescope_cancels
 from domain.referrals import REFERRALS
 from domain.tiers import TIERS
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
@@ -294,6 +295,7 @@ class MergeService:
         await uow.repo(POINTS).save_account(source, moved.out_entries)
         await uow.repo(POINTS).save_account(target, moved.in_entries)
         rows = await uow.repo(MERGES).move_rows(a, b)
+        await rescope_cancels(uow, b, a)
         await uow.repo(ORDERS).refresh_customers_stats([a, b])
         await uow.repo(ORDERS).refresh_order_months(
             [(cid, placed_at) for _, placed_at in orders for cid in (a, b)]

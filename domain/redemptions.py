@@ -152,7 +152,21 @@ def check_redeemable(
 def _idempotency_key(customer_id: int, key: str) -> str:
     """Keys are chosen by each shopper's app: scoped per customer, one app's
     "redeem-1" never meets another's."""
-    return f"{customer_id}:{key}"
+    return f"{_scope(customer_id)}{key}"
+
+
+def _scope(customer_id: int) -> str:
+    return f"{customer_id}:"
+
+
+async def rescope_cancels(uow: UnitOfWork, merged_id: int, survivor_id: int) -> None:
+    """For `customerMerge`: a cancel is scoped by the redemption's owner, which the
+    merge changes from B to A, so B's remembered cancels are copied under A's scope,
+    and a cancel whose answer was lost before the merge replays when retried after
+    it. (Redeems are scoped by the id the caller sent, which still reads B's.)"""
+    await uow.repo(IDEMPOTENCY).copy_scope(
+        "redemptionCancel", _scope(merged_id), _scope(survivor_id)
+    )
 
 
 class RedemptionService:

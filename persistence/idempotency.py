@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy import String, UniqueConstraint, exists, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.idempotency import IDEMPOTENCY
-from persistence.base import Base
+from persistence.base import Base, table_of
 from persistence.repositories import register
+from persistence.statements import rows_matched
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -61,6 +62,24 @@ class SqlIdempotencyRepository:
             )
         )
         await self.session.flush()
+
+    async def copy_scope(self, operation: str, old_prefix: str, new_prefix: str) -> int:
+        table = table_of(IdempotencyRow)
+        there = table.alias("there")
+        renamed = literal(new_prefix, String) + func.substr(table.c.key, len(old_prefix) + 1)
+        copies = select(
+            table.c.operation, renamed, table.c.request_hash, table.c.result, table.c.created_at
+        ).where(
+            table.c.operation == operation,
+            func.substr(table.c.key, 1, len(old_prefix)) == old_prefix,
+            ~exists().where(there.c.operation == operation, there.c.key == renamed),
+        )
+        done = await self.session.execute(
+            insert(table).from_select(
+                ["operation", "key", "request_hash", "result", "created_at"], copies
+            )
+        )
+        return rows_matched(done)
 
 
 register(IDEMPOTENCY, lambda tx: SqlIdempotencyRepository(tx.session))

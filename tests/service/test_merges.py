@@ -9,6 +9,7 @@ from datetime import timedelta
 from domain.jobs import run_daily
 from domain.merging import MergeCustomers, MergeService
 from domain.points import EntryKind
+from domain.redemptions import CancelRedemption
 from tests.ledger_audit import assert_ledger_clean
 from tests.service import wiring
 from tests.service.test_ledger_mutants import Shop
@@ -65,3 +66,41 @@ async def test_a_pending_lot_of_b_becomes_available_on_a(database):
     assert await shop.figures(a) == (60, 0)
     assert [kind for kind, _, _ in await shop.entries(a)] == [EntryKind.EARN, EntryKind.EARN]
     await assert_ledger_clean(database)
+
+
+async def test_a_cancel_retried_after_the_merge_replays(database):
+    """The shopper's app cancelled on B, lost the answer, and retries after B was
+    merged into A: the same key and redemption replay the first cancel (the points
+    come back once), where a second cancel would be refused as ALREADY_CANCELLED."""
+    shop = Shop(database)
+    await shop.program(pending_days=0, expiry_days=365)
+    a, _ = await shop.order("10", customer="a")
+    b, _ = await shop.order("50", customer="b")
+    redemption = await shop.redeem(b, await shop.reward(40))
+    cancels = wiring.redemptions(database, shop.clock)
+    first = await cancels.cancel(CancelRedemption(redemption, "cancel-1"))
+    await merged(shop, a, b)
+
+    again = await cancels.cancel(CancelRedemption(redemption, "cancel-1"))
+
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.redemption.id == redemption
+    assert await shop.figures(a) == (10 + 50, 0)
+    await assert_ledger_clean(database)
+
+
+async def test_a_cancel_key_of_a_survives_the_copy_of_b_s(database):
+    """A and B each cancelled with the same key: A's remembered cancel stays A's."""
+    shop = Shop(database)
+    await shop.program(pending_days=0, expiry_days=365)
+    a, _ = await shop.order("50", customer="a")
+    b, _ = await shop.order("50", customer="b")
+    reward = await shop.reward(40)
+    of_a, of_b = await shop.redeem(a, reward), await shop.redeem(b, reward)
+    cancels = wiring.redemptions(database, shop.clock)
+    await cancels.cancel(CancelRedemption(of_a, "same"))
+    await cancels.cancel(CancelRedemption(of_b, "same"))
+    await merged(shop, a, b)
+
+    again = await cancels.cancel(CancelRedemption(of_a, "same"))
+    assert (again.replayed, again.redemption.id) == (True, of_a)
