@@ -48,6 +48,7 @@ Definitions (docs/metrics.md, with the choices a bare definition leaves open):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -216,24 +217,34 @@ def local_month(instant: datetime, zone: ZoneInfo) -> Period:
     instants: the bucket the per-customer monthly read model files an order under.
     Its boundaries are the same local midnights `calendar_buckets` cuts."""
     first = instant.astimezone(zone).date().replace(day=1)
-    start = _midnight(first, zone)
-    if instant < start:  # only where a DST jump swallows the local midnight
+    month = _month(first, zone)
+    if instant < month.start:  # only where a DST jump swallows the local midnight
         first = _bucket_previous(first, Granularity.MONTH)
-        start = _midnight(first, zone)
-    end = _midnight(_bucket_next(first, Granularity.MONTH), zone)
-    while instant >= end:
+        month = _month(first, zone)
+    while instant >= month.end:
         first = _bucket_next(first, Granularity.MONTH)
-        start, end = end, _midnight(_bucket_next(first, Granularity.MONTH), zone)
-    return Period(start, end)
+        month = _month(first, zone)
+    return month
 
 
 def local_year(instant: datetime, zone: ZoneInfo) -> Period:
     """The local calendar year that contains `instant`: from the start of its
     January to the end of its December (the same bounds as those months)."""
-    month = local_month(instant, zone)
-    first = month.start.astimezone(zone).date()
-    january = local_month(_midnight(date(first.year, 1, 1), zone), zone)
-    december = local_month(_midnight(date(first.year, 12, 1), zone), zone)
+    return _year(local_month(instant, zone).start.astimezone(zone).year, zone)
+
+
+# Every order written files itself under its month and year (the read model), and a
+# batch's orders share a few dozen of them: the bounds are computed once per process.
+@functools.lru_cache(maxsize=4096)
+def _month(first: date, zone: ZoneInfo) -> Period:
+    """The month that starts on the local date `first` (a 1st), as UTC instants."""
+    return Period(_midnight(first, zone), _midnight(_bucket_next(first, Granularity.MONTH), zone))
+
+
+@functools.lru_cache(maxsize=256)
+def _year(year: int, zone: ZoneInfo) -> Period:
+    january = local_month(_midnight(date(year, 1, 1), zone), zone)
+    december = local_month(_midnight(date(year, 12, 1), zone), zone)
     return Period(january.start, december.end)
 
 
