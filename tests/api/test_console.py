@@ -23,8 +23,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from api.app import create_app
+from api.cli import main
 from api.demo import seed_if_empty
 from api.http.console import ASSETS
 from api.settings import Settings
@@ -146,6 +148,21 @@ async def test_console_is_served_in_production_too(database, database_url):
         assert (await http.get("/console")).status_code == 200
         assert (await http.get("/console/assets/echarts.min.js")).status_code == 200
         assert (await http.get("/graphiql/start.js")).status_code == 404
+
+
+@pytest.mark.parametrize("production", [False, True])
+def test_loyalty_serve_prints_the_console_beside_graphiql(monkeypatch, production):
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: None)
+    settings = Settings(
+        DATABASE_URL="sqlite+aiosqlite:///./unused.db",
+        LOYALTY_ENV="production" if production else "development",
+        LOYALTY_SECRET_KEY="a-production-secret-that-is-long-enough-0123456789",
+    )
+    monkeypatch.setattr("api.cli.get_settings", lambda: settings)
+    result = CliRunner().invoke(main, ["serve", "--port", "8123", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "  Console:   http://127.0.0.1:8123/console" in result.output
+    assert ("GraphiQL:  http://127.0.0.1:8123/graphql" in result.output) is not production
 
 
 async def seed(api: str, database, database_url) -> tuple[str, str]:  # noqa: ANN001

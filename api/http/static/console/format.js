@@ -44,10 +44,12 @@ export function change(delta, asPoints) {
   return `${pct >= 0 ? "+" : ""}${pct.toFixed(1)}%`;
 }
 
-export function direction(delta, asPoints) {
+/** "good", "bad" or "flat": whether a change is welcome (`better` is "up", "down"
+ * for a figure such as churn that should fall, or null for one that is neither). */
+export function direction(delta, asPoints, better = "up") {
   const value = delta ? (asPoints ? delta.absolute : delta.relative) : null;
-  if (value === null || value === undefined || Number(value) === 0) return "flat";
-  return Number(value) > 0 ? "up" : "down";
+  if (!better || value === null || value === undefined || Number(value) === 0) return "flat";
+  return (Number(value) > 0) === (better === "up") ? "good" : "bad";
 }
 
 export function dateTime(iso, zone) {

@@ -41,6 +41,11 @@ export function periodPicker(zone, onChange) {
     if (state.preset === "custom") {
       state.from = from.value;
       state.to = to.value;
+    } else {
+      // The custom fields start from the last preset chosen.
+      const [first, after] = periodDays(zone);
+      from.value = isoDay(first);
+      to.value = isoDay(addDays(after, -1));
     }
     save();
     onChange();

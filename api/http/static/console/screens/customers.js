@@ -118,7 +118,7 @@ export async function renderCustomers(target, context, stale) {
     h("h1", {}, t("customers")),
     h(
       "div",
-      { class: "two" },
+      { class: "two wide-right" },
       section(
         t("lifecycle"),
         chart(
