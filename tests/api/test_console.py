@@ -230,7 +230,8 @@ async def test_the_console_shows_what_the_api_answers(database, database_url):
                     page.on("pageerror", lambda e: problems.append(str(e)))
                     calls: list[str] = []
                     page.on("request", lambda r: calls.append(urlsplit(r.url).path))
-                    await walk(page, api, gql, analyst)
+                    storefront = await make_key(database, Role.STOREFRONT)
+                    await walk(page, api, gql, analyst, storefront)
                 finally:
                     await browser.close()
     assert outside == [], "the console must load nothing from outside this machine"
@@ -249,12 +250,17 @@ async def shot(page, name: str) -> None:  # noqa: ANN001
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-async def walk(page, api: str, gql: GraphQLClient, key: str) -> None:  # noqa: ANN001
-    # Sign-in: a wrong key is refused and stays on the form; the analyst key opens it.
+async def walk(page, api: str, gql: GraphQLClient, key: str, storefront: str) -> None:  # noqa: ANN001
+    # Sign-in: a wrong key is refused, a storefront key cannot read metrics (neither
+    # is kept); the analyst key opens the console.
     await page.goto(f"{api}/console")
     await page.fill("#key", "lg_not-a-key")
     await page.press("#key", "Enter")
     await page.wait_for_selector("#signin-error:has-text('refused')")
+    await page.fill("#key", storefront)
+    await page.press("#key", "Enter")
+    await page.wait_for_selector("#signin-error:has-text('ADMIN or ANALYST')")
+    assert await page.evaluate("() => sessionStorage.length") == 0
     await page.fill("#key", key)
     await page.press("#key", "Enter")
 
@@ -294,6 +300,7 @@ async def walk(page, api: str, gql: GraphQLClient, key: str) -> None:  # noqa: A
     assert await page.text_content(".card[data-metric='pointsLiability'] h2") == "积分负债"
     assert await page.text_content(".card .delta .k") == "环比"
     assert number(await card("orders")) == current["orders"]
+    await page.screenshot(path=str(ARTIFACTS / "overview-zh.png"))
     await page.click("#lang")
 
     # Trends: the series and the breakdown by channel.
@@ -312,10 +319,19 @@ async def walk(page, api: str, gql: GraphQLClient, key: str) -> None:  # noqa: A
         assert number(await cell.locator(".rfm-revenue").text_content()) == Decimal(
             row["revenue"]["amount"]
         )
-    shown_sizes = await page.eval_on_selector_all(
-        "#cohort-table tbody tr", "rows => rows.map(r => r.children[1].textContent)"
+    months = {
+        "from": await page.get_attribute("#cohorts", "data-from"),
+        "to": await page.get_attribute("#cohorts", "data-to"),
+    }
+    cohorts = (await gql(COHORTS, months))["cohorts"]
+    shown = await page.eval_on_selector_all(
+        "#cohort-table tbody tr",
+        "rows => rows.map(r => [r.children[0].textContent, r.children[1].textContent])",
     )
-    assert sum(number(s) for s in shown_sizes) == 3  # the demo's three buyers
+    assert [(m, number(size)) for m, size in shown] == [
+        (c["month"][:7], c["size"]) for c in cohorts
+    ]
+    assert sum(c["size"] for c in cohorts) == 3  # the demo's three buyers
     await shot(page, "customers")
 
     # Segments: the rule editor underlines the unknown field where the parser says.

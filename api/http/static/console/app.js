@@ -113,6 +113,7 @@ async function route() {
   const [name, ...rest] = (location.hash.replace(/^#\/?/, "") || "overview").split("/");
   const screen = SCREENS[name] ? name : "overview";
   renderNav(screen);
+  document.title = `${t(screen)} · Loyalty Graph ${t("title")}`;
   const target = h("div", { class: "screen", dataset: { screen } });
   main.replaceChildren(target);
   main.setAttribute("aria-busy", "true");

@@ -108,10 +108,11 @@ export async function renderCustomers(target, context, stale) {
   const zone = context.program.timezone;
   const now = today(zone);
   const month = [now[0], now[1], 1];
-  const data = await gql(CUSTOMERS, {
+  const months = {
     from: midnight(addMonths(month, -11), zone),
     to: midnight(addMonths(month, 1), zone),
-  });
+  };
+  const data = await gql(CUSTOMERS, months);
   if (stale()) return;
   const stages = data.lifecycleSummary.stages;
   target.append(
@@ -136,6 +137,6 @@ export async function renderCustomers(target, context, stale) {
       ),
       section(t("rfm"), rfmGrid(data.rfmSummary)),
     ),
-    section(t("cohorts"), ...heatMap(data.cohorts)),
+    h("div", { id: "cohorts", dataset: months }, section(t("cohorts"), ...heatMap(data.cohorts))),
   );
 }
