@@ -30,9 +30,11 @@ const PROGRAM = `query ConsoleProgram { program { timezone currency pointValue }
 
 async function signedIn() {
   if (!savedKey()) return false;
+  if (context.program && context.key === savedKey()) return true;
   try {
     const data = await gql(PROGRAM);
     context.program = data.program;
+    context.key = savedKey();
     return true;
   } catch (error) {
     forgetKey();
@@ -136,10 +138,21 @@ langButton.addEventListener("click", () => {
 });
 signOut.addEventListener("click", () => {
   forgetKey();
+  context.program = null;
   location.hash = "#/overview";
   route();
 });
+// A request started by a control (a period, a rule being typed) that fails is shown
+// here, above the screen, instead of being lost in the browser's console.
+const alert = document.getElementById("alert");
+window.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  alert.textContent = `${t("failed")}: ${event.reason && event.reason.message ? event.reason.message : event.reason}`;
+  alert.hidden = false;
+});
+
 window.addEventListener("hashchange", () => {
+  alert.hidden = true;
   delete main.dataset.ready;
   route().then(() => main.focus({ preventScroll: true }));
 });
