@@ -122,6 +122,9 @@ async def test_console_page_is_served_with_its_policy_and_same_origin_assets(cli
         .startswith("text/css")
     )
     assert (await client.get("/console/")).headers["location"].endswith("/console")
+    charts = await client.get("/console/assets/echarts.min.js", headers={"Accept-Encoding": "gzip"})
+    assert charts.headers["content-encoding"] == "gzip"
+    assert charts.num_bytes_downloaded < len(charts.content) / 2
 
     # Our own modules and styles name no host at all; ECharts names only XML
     # namespaces and its licence, which are identifiers, never fetched.
