@@ -306,8 +306,14 @@ async def walk(page, api: str, gql: GraphQLClient, key: str, storefront: str) ->
     await page.screenshot(path=str(ARTIFACTS / "overview-zh.png"))
     await page.click("#lang")
 
-    # Trends: the series and the breakdown by channel.
-    await page.click("nav a[href='#/trends']")
+    # Trends, reached by keyboard: Tab to its link (focus ring visible), Enter.
+    for _ in range(10):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("() => document.activeElement.getAttribute('href')") == "#/trends":
+            break
+    ring = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert ring == "solid"
+    await page.keyboard.press("Enter")
     await page.wait_for_selector("main[data-ready='trends'] #breakdown-table")
     assert await page.locator("canvas").count() >= 3
     assert "demo" in await page.text_content("#breakdown-table")
