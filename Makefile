@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install run worker test lint typecheck schema bench mutation clean graphiql-assets browser
+.PHONY: install run worker test lint typecheck schema bench mutation clean graphiql-assets console-assets browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,11 +63,14 @@ else
 	$(BIN)/python -m bench.predict
 endif
 
-# The browser test's needs: Debian's Chromium (apt, as root: CI and these machines
-# run as root) and the Playwright client, which drives it without downloading a browser.
+# The browser tests' needs: Debian's Chromium (apt, as root: CI and these machines
+# run as root), a font with Chinese glyphs (the console's Chinese labels in its
+# screenshots) and the Playwright client, which drives Chromium without downloading one.
 BROWSER_STAMP := $(VENV)/.browser-stamp
 $(BROWSER_STAMP): $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+		|| (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei)
 	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
 	touch $(BROWSER_STAMP)
 
@@ -88,6 +91,18 @@ graphiql-assets:
 	cp .graphiql-build/react-18.3.1/package/LICENSE $(GRAPHIQL_ASSETS)/LICENSE.react
 	cp .graphiql-build/react-dom-18.3.1/package/LICENSE $(GRAPHIQL_ASSETS)/LICENSE.react-dom
 	rm -rf .graphiql-build
+
+# The console's one third-party file, ECharts (Apache-2.0), committed under
+# api/http/static/console with its LICENSE and NOTICE; this target refreshes it.
+ECHARTS_VERSION := 6.1.0
+CONSOLE_ASSETS := api/http/static/console
+console-assets:
+	rm -rf .console-build && mkdir .console-build
+	cd .console-build && npm pack --silent echarts@$(ECHARTS_VERSION) && tar xzf echarts-$(ECHARTS_VERSION).tgz
+	cp .console-build/package/dist/echarts.min.js $(CONSOLE_ASSETS)/
+	cp .console-build/package/LICENSE $(CONSOLE_ASSETS)/LICENSE.echarts
+	cp .console-build/package/NOTICE $(CONSOLE_ASSETS)/NOTICE.echarts
+	rm -rf .console-build
 
 # Mutation testing of the ledger, tier, referral and audit rules (README "Mutation
 # testing"): minutes, so not part of `make test`. mutmut is an optional extra. The score

@@ -31,6 +31,7 @@ from strawberry.file_uploads.utils import replace_placeholders_with_files
 from api.api_keys.cache import KeyCache
 from api.auth import Anonymous, Caller, CustomerPrincipal, Principal
 from api.context import Context
+from api.http.console import console_routes
 from api.http.edge import install_edge
 from api.http.graphiql import graphiql_routes, with_graphiql
 from api.http.rate_limits import note_authentication
@@ -333,6 +334,7 @@ def create_app(
                 methods=["GET"],
             ),
             *graphiql_routes(not settings.is_production),
+            *console_routes(),
         ],
         exception_handlers={HTTPException: http_error, 500: http_error},
         lifespan=lifespan,

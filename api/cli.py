@@ -37,7 +37,7 @@ def main() -> None:
     help="Also run `loyalty worker` beside the server (a child process, stopped with it).",
 )
 def serve(host: str, port: int, workers: int | None, with_worker: bool) -> None:
-    """Serves the API (GraphiQL at /graphql in development).
+    """Serves the API (GraphiQL at /graphql in development, the console at /console).
 
     One process runs Python on one core, so the default is one process per core; each
     has its own engine and pool (at most 30 PostgreSQL connections each), its
@@ -47,7 +47,11 @@ def serve(host: str, port: int, workers: int | None, with_worker: bool) -> None:
 
     `--with-worker` (what `make run` uses) starts one `loyalty worker` beside the
     server, so webhooks are delivered with one command."""
-    get_settings()  # refuse bad settings here, once, before any worker starts
+    settings = get_settings()  # refuse bad settings here, once, before any worker starts
+    click.echo("")
+    if not settings.is_production:
+        click.echo(f"  GraphiQL:  http://{host}:{port}/graphql")
+    click.echo(f"  Console:   http://{host}:{port}/console\n")
     worker = None
     if with_worker:
         import signal
@@ -123,6 +127,7 @@ def demo(host: str, port: int) -> None:
     if seeded:
         click.echo("seeded a demo program: tiers, customers, tags, orders and rewards")
     click.echo(f"\n  GraphiQL:  http://{host}:{port}/graphql")
+    click.echo(f"  Console:   http://{host}:{port}/console")
     click.echo(f"  Admin key: {secret}")
     click.echo('  In GraphiQL, add the header {"Authorization": "Bearer <key>"}\n')
 

@@ -1,0 +1,198 @@
+// One customer: profile, identities, tags, points and the lots that expire, the
+// ledger, tier progress, orders, coupons, predicted value and P(alive). The search
+// finds them by external id, e-mail, phone ending or name.
+import { gql } from "../api.js";
+import { h, section, table } from "../dom.js";
+import { dateTime, day, decimal, int, money, percent } from "../format.js";
+import { t } from "../i18n.js";
+
+export const SEARCH = `query ConsoleCustomerSearch($search: String) {
+  customers(first: 20, filter: { search: $search }) {
+    totalCount
+    nodes { id externalId name email ordersCount totalSpent { amount currency } lastOrderAt }
+  }
+}`;
+
+export const CUSTOMER = `query ConsoleCustomer($id: ID!) {
+  customer(id: $id) {
+    id externalId name email phone city birthday gender acquisitionChannel createdAt
+    ordersCount totalSpent { amount currency } averageOrderValue { amount currency }
+    firstOrderAt lastOrderAt lifecycleStage
+    rfm { class rScore fScore mScore }
+    identities { type namespace value createdAt }
+    tags { name color }
+    points { available pending debt lifetimeEarned expiringSoon(days: 3650) { points at } }
+    tierProgress { current { name } next { name threshold } qualifyingValue remainingToNext }
+    ledger(first: 20) { totalCount nodes { kind points balanceAfter reason createdAt } }
+    orders(first: 20) { totalCount nodes { externalId placedAt channel netAmount { amount currency } pointsEarned counted } }
+    coupons(first: 20) { totalCount nodes { code status validUntil template { name } } }
+    prediction { pAlive expectedPurchases(days: 365) predictedClv(days: 365) { amount currency } }
+  }
+}`;
+
+let lastSearch = "";
+
+export async function renderCustomerSearch(target, context, stale) {
+  const input = h("input", { id: "search", name: "search", type: "search", value: lastSearch, "aria-describedby": "search-help" });
+  const results = h("div", { id: "search-results" });
+  async function find() {
+    lastSearch = input.value.trim();
+    const data = await gql(SEARCH, { search: lastSearch || null });
+    if (stale()) return;
+    const zone = context.program.timezone;
+    results.replaceChildren(
+      table(
+        null,
+        [t("name"), t("externalId"), t("email"), t("ordersCount"), t("totalSpent"), t("when")],
+        data.customers.nodes.map((c) => [
+          h("a", { href: `#/customer/${encodeURIComponent(c.id)}` }, c.name || c.externalId),
+          c.externalId,
+          c.email || "—",
+          int(c.ordersCount),
+          money(c.totalSpent),
+          dateTime(c.lastOrderAt, zone),
+        ]),
+        { id: "customer-table" },
+      ),
+    );
+  }
+  target.append(
+    h("h1", {}, t("customer")),
+    h(
+      "form",
+      {
+        class: "toolbar",
+        role: "search",
+        onsubmit: (event) => {
+          event.preventDefault();
+          find();
+        },
+      },
+      h("label", { for: "search" }, t("search")),
+      input,
+      h("button", { type: "submit" }, t("find")),
+      h("span", { class: "help", id: "search-help" }, t("searchHelp")),
+    ),
+    results,
+  );
+  await find();
+}
+
+function facts(pairs) {
+  return h("dl", { class: "facts" }, pairs.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "—")]));
+}
+
+function tierProgress(p) {
+  const current = p.current ? p.current.name : t("noTier");
+  if (!p.next) return h("div", {}, h("p", {}, current), h("p", { class: "help" }, t("topTier")));
+  const threshold = Number(p.next.threshold);
+  const reached = threshold > 0 ? Math.min(1, Number(p.qualifyingValue) / threshold) : 1;
+  return h(
+    "div",
+    {},
+    h("p", {}, `${current} → ${p.next.name}`),
+    h("progress", { max: "1", value: String(reached), "aria-label": t("tierProgress") }, percent(reached)),
+    h(
+      "p",
+      { class: "help" },
+      `${decimal(p.qualifyingValue)} / ${decimal(threshold)} · `,
+      t("toNext", { value: decimal(p.remainingToNext), tier: p.next.name }),
+    ),
+  );
+}
+
+export async function renderCustomer(target, context, id) {
+  const zone = context.program.timezone;
+  const data = await gql(CUSTOMER, { id });
+  const c = data.customer;
+  target.append(h("p", {}, h("a", { href: "#/customer" }, `← ${t("back")}`)));
+  if (!c) {
+    target.append(h("p", { class: "error" }, t("failed")));
+    return;
+  }
+  const pts = c.points;
+  target.append(
+    h("h1", { id: "customer-name" }, c.name || c.externalId),
+    h(
+      "div",
+      { class: "three" },
+      section(
+        t("profile"),
+        facts([
+          [t("externalId"), c.externalId],
+          [t("email"), c.email],
+          [t("phone"), c.phone],
+          [t("city"), c.city],
+          [t("birthday"), c.birthday],
+          [t("acquisitionChannel"), c.acquisitionChannel],
+          [t("createdAt"), dateTime(c.createdAt, zone)],
+          [t("lifecycleStage"), t(c.lifecycleStage)],
+          [t("rfmClass"), c.rfm ? `${t(c.rfm.class)} (R${c.rfm.rScore} F${c.rfm.fScore} M${c.rfm.mScore})` : t("none")],
+          [t("ordersCount"), int(c.ordersCount)],
+          [t("totalSpent"), money(c.totalSpent)],
+          [t("averageOrderValue"), money(c.averageOrderValue)],
+        ]),
+      ),
+      section(
+        t("points"),
+        facts([
+          [t("available"), int(pts.available)],
+          [t("pending"), int(pts.pending)],
+          [t("debt"), int(pts.debt)],
+          [t("lifetimeEarned"), int(pts.lifetimeEarned)],
+        ]),
+        h("h3", {}, t("lots")),
+        pts.expiringSoon.length
+          ? table(null, [t("expires"), t("points")], pts.expiringSoon.map((l) => [day(l.at, zone), int(l.points)]), { class: "compact", id: "lots-table" })
+          : h("p", {}, t("none")),
+        h("p", { class: "help" }, t("gapLots")),
+        h("h3", {}, t("tierProgress")),
+        tierProgress(c.tierProgress),
+      ),
+      section(
+        t("prediction"),
+        c.prediction
+          ? facts([
+              [t("pAlive"), percent(c.prediction.pAlive)],
+              [t("expectedPurchases"), decimal(c.prediction.expectedPurchases)],
+              [t("predictedClv"), money(c.prediction.predictedClv)],
+            ])
+          : h("p", {}, t("noPrediction")),
+        h("h3", {}, t("tags")),
+        c.tags.length ? h("ul", { class: "tags" }, c.tags.map((tag) => h("li", {}, tag.name))) : h("p", {}, t("none")),
+        h("h3", {}, t("identities")),
+        c.identities.length
+          ? table(null, [t("type"), t("value"), t("createdAt")], c.identities.map((i) => [i.namespace ? `${i.type} · ${i.namespace}` : i.type, i.value, day(i.createdAt, zone)]), { class: "compact" })
+          : h("p", {}, t("none")),
+      ),
+    ),
+    section(
+      `${t("orders")} (${int(c.orders.totalCount)})`,
+      table(
+        null,
+        [t("externalId"), t("placedAt"), t("channel"), t("netAmount"), t("pointsEarned")],
+        c.orders.nodes.map((o) => [o.externalId, dateTime(o.placedAt, zone), o.channel || "—", money(o.netAmount), int(o.pointsEarned)]),
+        { id: "orders-table" },
+      ),
+    ),
+    h(
+      "div",
+      { class: "two" },
+      section(
+        `${t("ledger")} (${int(c.ledger.totalCount)})`,
+        table(
+          null,
+          [t("when"), t("kind"), t("points"), t("balanceAfter"), t("reason")],
+          c.ledger.nodes.map((e) => [dateTime(e.createdAt, zone), e.kind, int(e.points), int(e.balanceAfter), e.reason || "—"]),
+          { id: "ledger-table", class: "compact" },
+        ),
+      ),
+      section(
+        `${t("coupons")} (${int(c.coupons.totalCount)})`,
+        c.coupons.nodes.length
+          ? table(null, [t("code"), t("template"), t("status"), t("validUntil")], c.coupons.nodes.map((k) => [k.code, k.template.name, k.status, dateTime(k.validUntil, zone)]), { class: "compact" })
+          : h("p", {}, t("none")),
+      ),
+    ),
+  );
+}
