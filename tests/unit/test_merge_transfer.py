@@ -209,3 +209,17 @@ def test_a_debt_of_one_point_moves_too():
     ] == [(EntryKind.TRANSFER_IN, -1, 9, NOW, "merge")]
     assert (source.balance, source.debt, target.balance, target.debt) == (0, 0, 9, 0)
     assert moved.points == -1
+
+
+def test_a_debt_larger_than_the_survivors_points_becomes_the_survivors_debt():
+    """As the reversal that made the debt would have: take what there is, owe the rest."""
+    source = PointsAccount(2, balance=-5, debt=5, lifetime_earned=0, lots=[])
+    target = PointsAccount(1, balance=3, debt=0, lifetime_earned=3, lots=[lot(1, 1, 3, 7)])
+
+    moved = transfer(source, target, NOW, "merge")
+
+    assert [(e.kind, e.points, e.balance_after) for e in moved.in_entries] == [
+        (EntryKind.TRANSFER_IN, -5, -2)
+    ]
+    assert (target.balance, target.debt, target.lots[0].remaining) == (-2, 2, 0)
+    assert moved.points == -5
