@@ -192,6 +192,9 @@ def test_each_available_lot_moves_as_one_out_and_one_in_entry_naming_it():
         (1, EntryKind.TRANSFER_IN, 20, 55, NOW, "merge: 2 into 1", None, None, 12),
     ]
     assert moved.points == 50
+    assert [m.id for m in moved.lots] == [12, 11]  # every open lot, in the source's order
+    assert (source.balance, source.debt, source.lifetime_earned, source.lots) == (0, 0, 0, [])
+    assert (target.balance, target.lifetime_earned) == (55, 55)
 
 
 def test_a_debt_of_one_point_moves_too():
