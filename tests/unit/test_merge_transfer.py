@@ -5,6 +5,7 @@ duplicate score's table (docs/merging.md)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.merging import DuplicateReason, duplicate_score
-from domain.points import EntryKind, LotState, PointsAccount, transfer
+from domain.points import EntryKind, LedgerEntry, Lot, LotState, PointsAccount, transfer
 from tests.unit.test_points_account import Driver, steps
 
 IDENTITY, PHONE, EMAIL = DuplicateReason.IDENTITY, DuplicateReason.PHONE, DuplicateReason.EMAIL
@@ -138,3 +139,90 @@ def test_incoming_points_pay_the_survivors_debt_first():
 )
 def test_duplicate_scores(reasons, score):
     assert duplicate_score(reasons) == score
+
+
+# ---- every field of every entry, on small accounts written out by hand ----------------
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+EARLIER = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def lot(lot_id: int, customer_id: int, remaining: int, order_id: int | None, **kw) -> Lot:  # noqa: ANN003
+    return Lot(
+        id=lot_id,
+        customer_id=customer_id,
+        kind=EntryKind.EARN,
+        points=remaining,
+        remaining=remaining,
+        state=kw.get("state", LotState.AVAILABLE),
+        available_at=EARLIER,
+        expires_at=kw.get("expires_at"),
+        order_id=order_id,
+    )
+
+
+def fields(entry: LedgerEntry) -> tuple:
+    return (
+        entry.customer_id,
+        entry.kind,
+        entry.points,
+        entry.balance_after,
+        entry.created_at,
+        entry.reason,
+        entry.order_id,
+        entry.lot_id,
+        entry.lot.id if entry.lot is not None else None,
+    )
+
+
+def test_each_available_lot_moves_as_one_out_and_one_in_entry_naming_it():
+    first = lot(11, 2, 30, order_id=101, expires_at=datetime(2026, 6, 1, tzinfo=UTC))
+    second = lot(12, 2, 20, order_id=None)
+    source = PointsAccount(2, balance=50, debt=0, lifetime_earned=50, lots=[second, first])
+    target = PointsAccount(1, balance=5, debt=0, lifetime_earned=5, lots=[lot(1, 1, 5, 7)])
+
+    moved = transfer(source, target, NOW, "merge: 2 into 1")
+
+    assert [fields(e) for e in moved.out_entries] == [
+        (2, EntryKind.TRANSFER_OUT, -30, 20, NOW, "merge: 2 into 1", 101, 11, None),
+        (2, EntryKind.TRANSFER_OUT, -20, 0, NOW, "merge: 2 into 1", None, 12, None),
+    ]
+    assert [fields(e) for e in moved.in_entries] == [
+        (1, EntryKind.TRANSFER_IN, 30, 35, NOW, "merge: 2 into 1", 101, None, 11),
+        (1, EntryKind.TRANSFER_IN, 20, 55, NOW, "merge: 2 into 1", None, None, 12),
+    ]
+    assert moved.points == 50
+    assert [m.id for m in moved.lots] == [12, 11]  # every open lot, in the source's order
+    assert (source.balance, source.debt, source.lifetime_earned, source.lots) == (0, 0, 0, [])
+    assert (target.balance, target.lifetime_earned) == (55, 55)
+
+
+def test_a_debt_of_one_point_moves_too():
+    """The smallest debt: the source's +1 clears it, the target pays it from a lot."""
+    source = PointsAccount(2, balance=-1, debt=1, lifetime_earned=0, lots=[])
+    target = PointsAccount(1, balance=10, debt=0, lifetime_earned=10, lots=[lot(1, 1, 10, 7)])
+
+    moved = transfer(source, target, NOW, "merge")
+
+    assert [fields(e) for e in moved.out_entries] == [
+        (2, EntryKind.TRANSFER_OUT, 1, 0, NOW, "merge", None, None, None)
+    ]
+    assert [
+        (e.kind, e.points, e.balance_after, e.created_at, e.reason) for e in moved.in_entries
+    ] == [(EntryKind.TRANSFER_IN, -1, 9, NOW, "merge")]
+    assert (source.balance, source.debt, target.balance, target.debt) == (0, 0, 9, 0)
+    assert moved.points == -1
+
+
+def test_a_debt_larger_than_the_survivors_points_becomes_the_survivors_debt():
+    """As the reversal that made the debt would have: take what there is, owe the rest."""
+    source = PointsAccount(2, balance=-5, debt=5, lifetime_earned=0, lots=[])
+    target = PointsAccount(1, balance=3, debt=0, lifetime_earned=3, lots=[lot(1, 1, 3, 7)])
+
+    moved = transfer(source, target, NOW, "merge")
+
+    assert [(e.kind, e.points, e.balance_after) for e in moved.in_entries] == [
+        (EntryKind.TRANSFER_IN, -5, -2)
+    ]
+    assert (target.balance, target.debt, target.lots[0].remaining) == (-2, 2, 0)
+    assert moved.points == -5
