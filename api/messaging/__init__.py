@@ -1,0 +1,1 @@
+"""Messaging: templates, consent, message outcomes, and the unsubscribe and receipt routes."""
