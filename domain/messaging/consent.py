@@ -27,6 +27,7 @@ from domain.messaging.templates import TemplateChannel
 from domain.unit_of_work import Port, UnitOfWorkFactory
 
 MAX_SOURCE = 64
+MAX_MERGE_HOPS = 10
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,27 @@ class ConsentService:
         return UpdateConsent(
             command.customer_id, command.channel, command.granted, source, command.at
         )
+
+    async def unsubscribe(
+        self, customer_id: int, channel: TemplateChannel, source: str
+    ) -> Consent | None:
+        """An opt-out from a link in a message: a merged customer's link opts out its
+        survivor (the consent moved there); None when the customer is gone (erased
+        or unknown), when there is nothing left to opt out of."""
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            customers = uow.repo(CUSTOMERS)
+            customer = await customers.get(customer_id, for_update=True)
+            for _ in range(MAX_MERGE_HOPS):
+                if customer is None or customer.merged_into_id is None:
+                    break
+                customer = await customers.get(customer.merged_into_id, for_update=True)
+            if customer is None or customer.id is None or customer.erased_at is not None:
+                return None
+            consent = Consent(customer.id, channel, False, source, now, now)
+            await uow.repo(CONSENTS).put(consent)
+            await uow.commit()
+            return consent
 
     async def update(self, command: UpdateConsent) -> Consent:
         """Records the customer's consent on the channel (the latest word wins)."""
