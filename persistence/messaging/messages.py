@@ -185,7 +185,7 @@ class SqlMessageRepository:
     async def sent_on_channel_since(self, channel: str, since: datetime) -> int:
         R = MessageOutcomeRow
         statement = select(func.count()).where(
-            R.channel == channel, R.outcome == Outcome.SENT.value, R.at >= since
+            R.channel == channel, R.outcome == Outcome.SENT.value, R.at > since
         )
         return (await self.session.execute(statement)).scalar_one()
 

@@ -433,3 +433,15 @@ async def test_erasure_deletes_consent_and_queued_messages_reach_no_one(
         assert left.first() is None
     message = await story.message(queued.message_id)
     assert (message.status, message.reason) == (MessageStatus.SKIPPED, "NO_ADDRESS")
+
+
+async def test_program_update_checks_the_messaging_settings(gql: GraphQLClient) -> None:
+    document = """mutation($input: ProgramUpdateInput!) { programUpdate(input: $input) {
+      program { messageCap smsQuietHours } userErrors { field code } } }"""
+    bad = await gql(document, {"input": {"smsQuietHours": "9pm-9am", "messageCap": -1}})
+    assert sorted(e["field"][1] for e in bad["programUpdate"]["userErrors"]) == [
+        "messageCap",
+        "smsQuietHours",
+    ]
+    good = await gql(document, {"input": {"smsQuietHours": "21:00-09:00", "messageCap": 2}})
+    assert good["programUpdate"]["program"] == {"messageCap": 2, "smsQuietHours": "21:00-09:00"}
