@@ -12,7 +12,7 @@ count every send before the next):
      → NO_ADDRESS, next; marketing without consent on that channel → NO_CONSENT,
      next; marketing inside the channel's quiet hours → QUIET_HOURS_DELAYED and the
      message waits until their end (it is decided again then); the channel's rate
-     used up → the message waits a moment; a template that cannot be rendered →
+     used up → the message waits a minute; a template that cannot be rendered →
      FAILED, next; then the send: SENT stops the chain, a refusal is FAILED with
      the provider's reason and the next template is tried, a transient failure is
      tried again later (`MAX_TRANSIENT` times, then a refusal).
@@ -340,7 +340,9 @@ class MessagePipeline:
                     return wait(quiet_end, template_index=index, attempts=attempts)
             rate = channel_rate(program, template.channel)
             if rate is not None and facts.sent_on_channel.get(template.channel, 0) >= rate:
-                return wait(now + RATE_WINDOW / rate, template_index=index, attempts=attempts)
+                # A full window: re-deciding a saturated channel's queue more often would
+                # cost queries and send nothing more.
+                return wait(now + RATE_WINDOW, template_index=index, attempts=attempts)
             variables = template_variables(recipient, message.variables)
             unsubscribe_url = self.links.url(message.customer_id, template.channel)
             variables["unsubscribe_url"] = unsubscribe_url
