@@ -4,9 +4,11 @@ pass once per program-local day) and `ImportJobRunner` (import jobs, one at a ti
 per worker, run by the import loop of `loyalty import`).
 
 Each turn of the loop fans new outbox events out into deliveries, runs the daily
-pass if no worker has run it today, and claims as many due deliveries as it has
-free sending slots. Sends run as tasks beside the loop, each bounded by its own
-timeout, so a slow receiver holds one slot and never the others nor the next turn.
+pass if no worker has run it today, delivers the due messages (`MessagePipeline`,
+docs/messaging.md: one after the other, in claims of `concurrency`, until none is
+due), and claims as many due deliveries as it has free sending slots. Sends run as
+tasks beside the loop, each bounded by its own timeout, so a slow receiver holds one
+slot and never the others nor the next turn.
 
 SIGTERM or SIGINT stops claiming; sends in flight get `shutdown_grace_s` to finish
 (more than a send's timeout, so normally all do), and any still running after that
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from api.import_jobs.files import discard_upload
 from api.imports import CHUNK, Resume, run_import
+from api.messaging.wiring import Channels, channels, unsubscribe_links
 from api.settings import Settings
 from api.webhooks.render import render
 from api.webhooks.transport import HttpSender
@@ -36,6 +39,9 @@ from domain.clock import Clock, SystemClock
 from domain.daily import DailyScheduler
 from domain.import_jobs import ImportJob, ImportJobRunner, JobStatus, LeaseLost, summary_of
 from domain.imports import ImportService
+from domain.messaging.channels import ChannelAdapter
+from domain.messaging.pipeline import MessagePipeline, PassReport
+from domain.messaging.templates import TemplateChannel
 from domain.webhooks import (
     Claimed,
     RetryPolicy,
@@ -72,6 +78,7 @@ class Totals:
     daily_passes: int = 0
     released: int = 0
     imports: int = 0
+    messages: int = 0
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -86,6 +93,7 @@ class Worker:
         policy: RetryPolicy | None = None,
         name: str | None = None,
         daily: bool = True,
+        message_channels: dict[TemplateChannel, ChannelAdapter] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -113,8 +121,21 @@ class Worker:
         )
         self.import_chunk = CHUNK
         self.import_task: asyncio.Task[ImportJob | None] | None = None
+        # Messaging (docs/messaging.md): the channels the settings make real, unless
+        # the caller (a test) brings its own adapters.
+        self.channels = (
+            Channels() if message_channels is not None else channels(settings, self.clock)
+        )
+        self.messages = MessagePipeline(
+            uow,
+            self.clock,
+            message_channels if message_channels is not None else self.channels.adapters,
+            unsubscribe_links(settings),
+            worker=self.name,
+        )
 
     async def close(self) -> None:
+        await self.channels.aclose()
         if self._own_sender and isinstance(self.sender, HttpSender):
             await self.sender.aclose()
 
@@ -147,6 +168,14 @@ class Worker:
         ran = await scheduler.run_for(as_of, force=True)
         assert ran is not None
         return ran[1]
+
+    async def deliver_messages(self) -> PassReport:
+        """Every due message, one claim of `concurrency` at a time (docs/messaging.md)."""
+        report = await self.messages.run_until_idle(self.concurrency)
+        if report.claimed:
+            self.totals.messages += report.claimed
+            log.info("messages: %s", report)
+        return report
 
     # ---- import jobs
 
@@ -257,6 +286,7 @@ class Worker:
         await self.daily_pass()
         await self.run_imports()
         await self.fan_out()  # the events the imports raised
+        await self.deliver_messages()
         while True:
             claimed = await self.dispatcher.claim(self.concurrency)
             if not claimed:
@@ -282,6 +312,7 @@ class Worker:
                 await self.fan_out()
                 await self.daily_pass()
                 self._start_import()
+                await self.deliver_messages()
                 free = self.concurrency - len(self.totals.in_flight)
                 claimed = await self.dispatcher.claim(free) if free > 0 else []
                 self._start_sends(claimed)

@@ -43,6 +43,7 @@ from domain.identities import (
     to_add,
     unique,
 )
+from domain.messaging.consent import CONSENTS
 from domain.program import PROGRAM
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
@@ -806,13 +807,17 @@ class CustomerService:
             customer = await self._live(uow, customer_id)
             erased = erased_copy(customer, now)
             await uow.repo(CUSTOMERS).save(erased)
+            person = present(customer.id, "customer id")  # the survivor, if merged
             # The records merged into this customer are the same person: their
-            # profiles go too (their identities moved to the survivor when merged).
-            for merged in await uow.repo(CUSTOMERS).merged_into(present(customer.id, "id")):
+            # profiles go too (their identities and consent moved when merged).
+            for merged in await uow.repo(CUSTOMERS).merged_into(person):
                 if merged.erased_at is None:
                     await uow.repo(CUSTOMERS).save(erased_copy(merged, now))
             # The ids other systems know them by are personal data too; the ledger stays.
-            await uow.repo(IDENTITIES).remove_all(present(customer.id, "customer id"))
+            await uow.repo(IDENTITIES).remove_all(person)
+            # Consent records go too (docs/messaging.md "Erasure"): with none, nothing
+            # is sent, and no trace of the person's preferences stays.
+            await uow.repo(CONSENTS).remove_all(person)
             await uow.commit()
             return erased
 
