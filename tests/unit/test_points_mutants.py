@@ -5,6 +5,7 @@ never spent, FIFO by expiry, debt paid first, each audit check and its edge valu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -229,6 +230,15 @@ def test_activation_writes_the_entry_and_pays_debt():
     assert entry.created_at == NOW
     assert pending.state is LotState.AVAILABLE and pending.remaining == 4
     assert (acc.debt, acc.lifetime_earned) == (0, 6)
+
+
+def test_activation_names_the_rule_and_the_referral_of_the_lot():
+    """An earning rule's (or a referral's) pending lot keeps its source on the entry
+    that makes it available: the points of each rule are counted by the entries."""
+    pending = replace(lot(1, 6, state=LotState.PENDING, kind=EntryKind.EARN, order_id=4), rule_id=9)
+    referral = replace(lot(2, 3, state=LotState.PENDING, kind=EntryKind.BONUS), referral_id=5)
+    acc = account(pending, referral)
+    assert (acc.activate(pending, NOW).rule_id, acc.activate(referral, NOW).referral_id) == (9, 5)
 
 
 def test_activation_of_a_bonus_lot_says_so():
