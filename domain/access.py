@@ -62,6 +62,8 @@ class Scope(StrEnum):
     TOUCHPOINTS_WRITE = "touchpoints:write"
     IMPORTS_READ = "imports:read"
     IMPORTS_WRITE = "imports:write"
+    JOURNEYS_READ = "journeys:read"
+    JOURNEYS_WRITE = "journeys:write"
 
 
 class Role(StrEnum):
@@ -121,6 +123,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.COUPONS_READ,
             Scope.PROMOTIONS_READ,
             Scope.CAMPAIGNS_READ,
+            Scope.JOURNEYS_READ,
         }
     ),
 }
