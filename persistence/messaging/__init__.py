@@ -1,0 +1,7 @@
+"""Messaging's tables and repositories (docs/messaging.md), by job: `rows` (the
+tables), `messages` (the queue and its outcomes), `templates`, `consents`,
+`recipients` (what a send needs to know of a customer) and `reads` (the API's)."""
+
+from persistence.messaging import messages as messages
+
+__all__ = ["messages"]
