@@ -3,7 +3,7 @@
 See domain/journeys/ and docs/journeys.md.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-02 06:39:41.358706
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import persistence.base
 
 revision: str = "0023"
-down_revision: str | None = "0021"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

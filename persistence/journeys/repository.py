@@ -29,6 +29,7 @@ from persistence.customers import CustomerRow
 from persistence.earning_rules import EarningRuleRow
 from persistence.journeys.mapping import journey_of, journey_values, run_of
 from persistence.journeys.rows import JourneyCursorRow, JourneyRow, JourneyRunRow
+from persistence.messaging.rows import MessageTemplateRow
 from persistence.program import load_program
 from persistence.repositories import register
 from persistence.segments.compiler import members_statement, rule_context
@@ -82,7 +83,9 @@ class SqlJourneyRepository:
         elif kind == "segments":
             statement = select(SegmentRow.id).where(SegmentRow.id.in_(wanted))
         elif kind == "message_templates":
-            statement = _message_templates(wanted)
+            statement = select(MessageTemplateRow.id).where(
+                MessageTemplateRow.id.in_(wanted), MessageTemplateRow.archived_at.is_(None)
+            )
         else:
             raise ValueError(f"unknown reference kind {kind!r}")
         return set((await self.session.execute(statement)).scalars())
@@ -124,6 +127,7 @@ class SqlJourneyRepository:
         return [(e, tuple(k)) for e, k in zip(page.items, page.keys, strict=True)]
 
     async def save_cursor(self, cursor: tuple[int, ...]) -> None:
+        values: dict[str, int | None]
         if is_postgresql(self.session):
             values = {"txid": cursor[0], "event_id": cursor[1]}
         else:
@@ -150,7 +154,7 @@ class SqlJourneyRepository:
         return set((await self.session.execute(statement)).scalars())
 
     async def add_runs(self, runs: Sequence[NewRun], now: datetime) -> int:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "journey_id": r.journey_id,
                 "customer_id": r.customer_id,
@@ -226,10 +230,6 @@ class SqlJourneyRepository:
             table_of(CampaignAudienceRow),
             [{"campaign_id": campaign_id, "customer_id": customer_id, "arm": arm}],
         )
-
-
-def _message_templates(ids: list[int]) -> Any:
-    raise NotImplementedError("message templates arrive with the messaging area")
 
 
 register(JOURNEYS, lambda tx: SqlJourneyRepository(tx.session, tx.program_defaults))
