@@ -30,7 +30,7 @@ from domain.clock import Clock
 from domain.coupons import issue_in
 from domain.earning_rules.service import EARNING_RULES
 from domain.errors import DomainError, ErrorCode, present
-from domain.event_payloads import points_earned
+from domain.event_payloads import JourneyActedV1, points_earned
 from domain.events import EVENTS, Event
 from domain.idempotency import retrying
 from domain.journeys.model import Action, ActionKind, Journey
@@ -157,6 +157,7 @@ class JourneyEngine:
             journey = present(await repo.get(run.journey_id), "journey")
             finished = await self._act(uow, journey, run, now)
             await repo.save_run(finished)
+            await self._announce(uow, journey, finished, now)
             await uow.commit()
         return finished
 
@@ -319,6 +320,23 @@ class JourneyEngine:
             changed = await tags.detach([customer_id], [present(t.id, "tag id") for t in found])
         return Step(index, action.kind, StepStatus.DONE, detail={"tag": name, "changed": changed})
 
+    @staticmethod
+    async def _announce(uow: UnitOfWork, journey: Journey, run: JourneyRun, now: datetime) -> None:
+        """`journey.acted` for a run that acted (or held the customer out), in the
+        transaction that finished it."""
+        if run.status not in (RunStatus.COMPLETED, RunStatus.HOLDOUT, RunStatus.FAILED):
+            return
+        payload = JourneyActedV1(
+            run.customer_id,
+            journey_id=run.journey_id,
+            run_id=present(run.id, "run id"),
+            status=run.status.value,
+            arm=run.arm,
+            trigger_event_id=run.event_id,
+            campaign_id=present(journey.campaign_id, "campaign"),
+        )
+        await uow.repo(EVENTS).append(Event.of(payload, now))
+
     async def _failed_attempt(self, run_id: int) -> JourneyRun | None:
         """Counts the failed attempt: due again after a growing pause, FAILED (ERROR)
         at MAX_ATTEMPTS."""
@@ -340,5 +358,8 @@ class JourneyEngine:
             else:
                 run = replace(run, attempts=attempts, due_at=now + RETRY_BASE * 2**attempts)
             await repo.save_run(run)
+            if run.status is RunStatus.FAILED:
+                journey = present(await repo.get(run.journey_id), "journey")
+                await self._announce(uow, journey, run, now)
             await uow.commit()
         return run

@@ -40,9 +40,9 @@ DEFAULT_ATTRIBUTION_DAYS = 7
 DEFAULT_VARIANT = "DEFAULT"
 SHARE_PLACES = Decimal("0.0001")
 
-# What a journey may hang on: every catalogue type about one customer. The others
-# (none today) could not say whom to act on.
-TRIGGER_TYPES = frozenset(EventType)
+# What a journey may hang on: every catalogue type about one customer, except the
+# journeys' own `journey.acted` (a journey hanging on it could start itself again).
+TRIGGER_TYPES = frozenset(EventType) - {EventType.JOURNEY_ACTED}
 
 
 class JourneyStatus(StrEnum):

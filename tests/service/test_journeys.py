@@ -11,6 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from api.settings import Settings
+from api.worker import Worker
 from domain.clock import FixedClock
 from domain.coupons import Cart, CouponService
 from domain.journeys.runs import RunReason, RunStatus, StepStatus
@@ -190,3 +192,18 @@ async def test_archiving_skips_waiting_runs(shop: Shop) -> None:
     assert await engine.act_due() == []
     [run] = await shop.runs()
     assert (run.status, run.reason) == ("SKIPPED", "JOURNEY_ARCHIVED")
+
+
+async def test_the_worker_turn_runs_journeys_once(shop: Shop) -> None:
+    """`Worker.run_once` (what `loyalty worker --once` does) takes journeys up too."""
+    await shop.repurchase_journey()
+    await shop.repurchase_due(await shop.customer("c-1"))
+    settings = Settings(DATABASE_URL=shop.database.url, LOYALTY_SECRET_KEY="k" * 40)
+    worker = Worker(shop.database, settings, clock=shop.clock, daily=False)
+    try:
+        await worker.run_once()
+        await worker.run_once()
+    finally:
+        await worker.close()
+    assert worker.totals.journey_runs == 1
+    assert await shop.counts() == (1, 1, 1)
