@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from api.imports import CHUNK, Resume, run_import
+from api.messaging.wiring import Channels, channels, unsubscribe_links
 from api.settings import Settings
 from api.webhooks.render import render
 from api.webhooks.transport import HttpSender
@@ -38,6 +39,9 @@ from domain.daily import DailyScheduler
 from domain.import_jobs import ImportJob, ImportJobRunner, JobStatus, LeaseLost, summary_of
 from domain.imports import ImportService
 from domain.journeys.engine import JourneyEngine
+from domain.messaging.channels import ChannelAdapter
+from domain.messaging.pipeline import MessagePipeline, PassReport
+from domain.messaging.templates import TemplateChannel
 from domain.webhooks import (
     Claimed,
     RetryPolicy,
@@ -77,6 +81,7 @@ class Totals:
     released: int = 0
     imports: int = 0
     journey_runs: int = 0
+    messages: int = 0
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -91,6 +96,7 @@ class Worker:
         policy: RetryPolicy | None = None,
         name: str | None = None,
         daily: bool = True,
+        message_channels: dict[TemplateChannel, ChannelAdapter] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -119,8 +125,21 @@ class Worker:
         )
         self.import_chunk = CHUNK
         self.import_task: asyncio.Task[ImportJob | None] | None = None
+        # Messaging (docs/messaging.md): the channels the settings make real, unless
+        # the caller (a test) brings its own adapters.
+        self.channels = (
+            Channels() if message_channels is not None else channels(settings, self.clock)
+        )
+        self.messages = MessagePipeline(
+            uow,
+            self.clock,
+            message_channels if message_channels is not None else self.channels.adapters,
+            unsubscribe_links(settings),
+            worker=self.name,
+        )
 
     async def close(self) -> None:
+        await self.channels.aclose()
         if self._own_sender and isinstance(self.sender, HttpSender):
             await self.sender.aclose()
 
@@ -163,6 +182,14 @@ class Worker:
         ran = await scheduler.run_for(as_of, force=True)
         assert ran is not None
         return ran[1]
+
+    async def deliver_messages(self) -> PassReport:
+        """Every due message, one claim of `concurrency` at a time (docs/messaging.md)."""
+        report = await self.messages.run_until_idle(self.concurrency)
+        if report.claimed:
+            self.totals.messages += report.claimed
+            log.info("messages: %s", report)
+        return report
 
     # ---- import jobs
 
@@ -265,6 +292,7 @@ class Worker:
         await self.run_imports()
         await self.run_journeys()
         await self.fan_out()  # the events the imports and journeys raised
+        await self.deliver_messages()  # the journeys' messages among them
         while True:
             claimed = await self.dispatcher.claim(self.concurrency)
             if not claimed:
@@ -291,6 +319,7 @@ class Worker:
                 await self.daily_pass()
                 await self.run_journeys()
                 self._start_import()
+                await self.deliver_messages()
                 free = self.concurrency - len(self.totals.in_flight)
                 claimed = await self.dispatcher.claim(free) if free > 0 else []
                 self._start_sends(claimed)

@@ -31,6 +31,9 @@ class Scope(StrEnum):
     CUSTOMERS_WRITE = "customers:write"
     CUSTOMERS_ERASE = "customers:erase"
     CUSTOMERS_MERGE = "customers:merge"
+    # consentUpdate (docs/messaging.md): a storefront for any customer, a customer
+    # token for its own.
+    CONSENT_WRITE = "consent:write"
     TAGS_WRITE = "tags:write"
     API_KEYS_MANAGE = "api_keys:manage"
     PROGRAM_READ = "program:read"
@@ -79,6 +82,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         {
             Scope.CUSTOMERS_READ,
             Scope.CUSTOMERS_WRITE,
+            Scope.CONSENT_WRITE,
             Scope.PROGRAM_READ,
             Scope.ORDERS_WRITE,
             Scope.CUSTOMER_TOKENS_CREATE,
@@ -130,7 +134,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 
 # What a customer token may do, and only for its own customer.
 CUSTOMER_TOKEN_SCOPES: frozenset[Scope] = frozenset(
-    {Scope.REWARDS_READ, Scope.REWARDS_REDEEM, Scope.POINTS_PREVIEW}
+    {Scope.REWARDS_READ, Scope.REWARDS_REDEEM, Scope.POINTS_PREVIEW, Scope.CONSENT_WRITE}
 )
 
 

@@ -177,7 +177,7 @@ class SqlMessageRepository:
         statement = select(func.count()).where(
             R.customer_id == customer_id,
             R.outcome == Outcome.SENT.value,
-            R.at >= since,
+            R.at > since,
             R.marketing.is_(True),
         )
         return (await self.session.execute(statement)).scalar_one()
