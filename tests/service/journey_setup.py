@@ -18,32 +18,30 @@ from domain.events import EVENTS, Event
 from domain.journeys.engine import JourneyEngine
 from domain.journeys.model import ActionInput, ActionKind, Journey, JourneyFields, TriggerInput
 from domain.journeys.service import JourneyService
+from domain.messaging.template_service import TemplateService
+from domain.messaging.templates import TemplateChannel
+from domain.messaging.templates import TemplateFields as MessageFields
 from persistence.coupons import CouponRow
 from persistence.database import Database
 from persistence.journeys.rows import JourneyRunRow
-from persistence.messaging.rows import MessageRow, MessageTemplateRow
+from persistence.messaging.rows import MessageRow
 from tests.event_horizon import settle
 from tests.service import wiring
 
 
 async def message_template(database: Database, at: datetime, channel: str = "EMAIL") -> int:
-    """A template row as the messaging area stores it (its API is theirs to test)."""
-    async with database.sessions() as session:
-        row = MessageTemplateRow(
+    """An e-mail template carrying the coupon a journey step issued before it."""
+    service = TemplateService(wiring.uow_factory(database), FixedClock(at))
+    template = await service.create(
+        MessageFields(
             name=f"repurchase {channel.lower()}",
-            channel=channel,
+            channel=TemplateChannel(channel),
             subject="We miss you",
             body="Your coupon {{ coupon_code }} ends {{ coupon_expires_at }}.",
-            html_body=None,
-            provider_template_id=None,
-            page=None,
-            fields={},
-            created_at=at,
-            updated_at=at,
         )
-        session.add(row)
-        await session.commit()
-        return row.id
+    )
+    assert template.id is not None
+    return template.id
 
 
 @dataclass
