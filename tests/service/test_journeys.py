@@ -56,6 +56,8 @@ async def test_repurchase_journey_issues_a_coupon_and_queues_one_message(shop: S
     assert message.customer_id == customer
     assert message.variables["coupon_code"] == coupon.code
     assert message.variables["coupon_expires_at"] == coupon.valid_until.isoformat()
+    assert message.variables["coupon_name"] == "满50减10"
+    assert message.variables["journey_name"] == "Repurchase reminder"
     assert message.campaign_id == journey.campaign_id and message.variant == "DEFAULT"
     assert message.dedupe_key == f"journey:{journey.id}:run:{acted[0].id}:step:1"
     [run] = acted
