@@ -305,6 +305,14 @@ def check_actions(
         errors.add(ErrorCode.TOO_MANY, path, f"At most {MAX_ACTIONS} actions.")
         return ()
     found = [check_action(a, (*path, str(i)), errors) for i, a in enumerate(items)]
+    sends = [i for i, a in enumerate(items) if a.kind is ActionKind.SEND_MESSAGE]
+    for index in sends[1:]:
+        errors.add(
+            ErrorCode.INVALID,
+            (*path, str(index), "kind"),
+            "One message per customer per run: a variant sends at most one message "
+            "(its templateIds are the fallback over channels).",
+        )
     return tuple(a for a in found if a is not None)
 
 

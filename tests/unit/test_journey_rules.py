@@ -127,6 +127,10 @@ def test_each_action_kind_needs_its_fields_and_no_others() -> None:
         ("actions", "0", "template_ids"): ErrorCode.INVALID
     }
     assert refusals(actions=[]) == {("actions",): ErrorCode.REQUIRED}
+    # One message per customer per run: the fallback is the templates' order.
+    assert refusals(actions=[SEND, ActionInput(ActionKind.ADD_TAG, tag="x"), SEND]) == {
+        ("actions", "2", "kind"): ErrorCode.INVALID
+    }
 
 
 def test_variants_are_named_uniquely_and_not_holdout() -> None:
