@@ -41,8 +41,13 @@ DEFAULT_VARIANT = "DEFAULT"
 SHARE_PLACES = Decimal("0.0001")
 
 # What a journey may hang on: every catalogue type about one customer, except the
-# journeys' own `journey.acted` (a journey hanging on it could start itself again).
-TRIGGER_TYPES = frozenset(EventType) - {EventType.JOURNEY_ACTED}
+# events journeys themselves cause — `journey.acted`, `message.sent`,
+# `message.skipped` — on which a journey could start itself again, without end.
+TRIGGER_TYPES = frozenset(EventType) - {
+    EventType.JOURNEY_ACTED,
+    EventType.MESSAGE_SENT,
+    EventType.MESSAGE_SKIPPED,
+}
 
 
 class JourneyStatus(StrEnum):
