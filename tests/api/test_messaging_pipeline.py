@@ -376,3 +376,22 @@ async def test_five_transient_failures_in_a_row_fall_back_to_the_next_template(
         Outcome.FAILED,
         Outcome.SENT,
     ]
+
+
+async def test_the_wechat_token_is_kept_until_a_minute_before_it_expires(story: Story) -> None:
+    assert story.providers is not None
+    customer = await story.customer("c-1", openid="openid-1")
+    wechat = await story.wechat_template()
+    await story.consent(customer, TemplateChannel.WECHAT)
+    worker = story.worker()
+    try:
+        for n, seconds in enumerate((0, 7200 - 61, 1)):  # expires_in is 7200 s
+            story.clock.at += timedelta(seconds=seconds)
+            await story.enqueue(customer, (wechat,), f"k:{n}", marketing=False)
+            await worker.deliver_messages()
+    finally:
+        await worker.close()
+
+    assert len(story.providers.wechat) == 3
+    # The first two sends share a token; the third, a minute before its end, fetches one.
+    assert story.providers.tokens_issued == 2
