@@ -1,14 +1,16 @@
 """`loyalty worker`: the loop and its signals. The work itself is the domain's:
 `WebhookDispatcher` (fan-out, claim, send, record), `DailyScheduler` (the daily
-pass once per program-local day) and `ImportJobRunner` (import jobs, one at a time
-per worker, run by the import loop of `loyalty import`).
+pass once per program-local day), `JourneyEngine` (journey runs from the outbox,
+acted on when due) and `ImportJobRunner` (import jobs, one at a time per worker, run
+by the import loop of `loyalty import`).
 
 Each turn of the loop fans new outbox events out into deliveries, runs the daily
-pass if no worker has run it today, delivers the due messages (`MessagePipeline`,
-docs/messaging.md: one after the other, in claims of `concurrency`, until none is
-due), and claims as many due deliveries as it has free sending slots. Sends run as
-tasks beside the loop, each bounded by its own timeout, so a slow receiver holds one
-slot and never the others nor the next turn.
+pass if no worker has run it today, turns new events into journey runs and acts on
+the due ones (each in its own transaction), delivers the due messages
+(`MessagePipeline`, docs/messaging.md: one after the other, in claims of
+`concurrency`, until none is due), and claims as many due deliveries as it has free
+sending slots. Sends run as tasks beside the loop, each bounded by its own timeout,
+so a slow receiver holds one slot and never the others nor the next turn.
 
 SIGTERM or SIGINT stops claiming; sends in flight get `shutdown_grace_s` to finish
 (more than a send's timeout, so normally all do), and any still running after that
@@ -39,6 +41,7 @@ from domain.clock import Clock, SystemClock
 from domain.daily import DailyScheduler
 from domain.import_jobs import ImportJob, ImportJobRunner, JobStatus, LeaseLost, summary_of
 from domain.imports import ImportService
+from domain.journeys.engine import JourneyEngine
 from domain.messaging.channels import ChannelAdapter
 from domain.messaging.pipeline import MessagePipeline, PassReport
 from domain.messaging.templates import TemplateChannel
@@ -61,6 +64,8 @@ MAX_FANOUT_BATCHES_PER_TURN = 20
 # released for another try, resumed where it stopped, until its third claim; then
 # FAILED. A file the import cannot read fails at once.
 IMPORT_TRIES = 3
+# Journey runs acted on per turn: each is one short transaction; more wait a turn.
+JOURNEY_RUNS_PER_TURN = 200
 FILE_PROBLEMS = (ValueError, OSError, csv.Error)
 
 
@@ -78,6 +83,7 @@ class Totals:
     daily_passes: int = 0
     released: int = 0
     imports: int = 0
+    journey_runs: int = 0
     messages: int = 0
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -113,6 +119,7 @@ class Worker:
             render=render,
         )
         self.scheduler = DailyScheduler(uow, self.clock, worker=self.name) if daily else None
+        self.journeys = JourneyEngine(uow, self.clock)
         self.concurrency = settings.worker_concurrency
         self.totals = Totals()
         self.importer = ImportService(uow, self.clock, phone_region=settings.phone_region)
@@ -150,6 +157,20 @@ class Worker:
                 break
         self.totals.fanned_out += made
         return made
+
+    async def run_journeys(self) -> int:
+        """New outbox events into journey runs, then the due runs acted on."""
+        made = 0
+        for _ in range(MAX_FANOUT_BATCHES_PER_TURN):
+            report = await self.journeys.fan_out(FANOUT_BATCH)
+            made += report.runs
+            if report.events < FANOUT_BATCH:
+                break
+        acted = await self.journeys.act_due(JOURNEY_RUNS_PER_TURN)
+        self.totals.journey_runs += len(acted)
+        if made or acted:
+            log.info("journeys: %d runs made, %d acted on", made, len(acted))
+        return len(acted)
 
     async def daily_pass(self) -> None:
         if self.scheduler is None:
@@ -285,8 +306,9 @@ class Worker:
         await self.fan_out()
         await self.daily_pass()
         await self.run_imports()
-        await self.fan_out()  # the events the imports raised
-        await self.deliver_messages()
+        await self.run_journeys()
+        await self.fan_out()  # the events the imports and journeys raised
+        await self.deliver_messages()  # the journeys' messages among them
         while True:
             claimed = await self.dispatcher.claim(self.concurrency)
             if not claimed:
@@ -311,6 +333,7 @@ class Worker:
             try:
                 await self.fan_out()
                 await self.daily_pass()
+                await self.run_journeys()
                 self._start_import()
                 await self.deliver_messages()
                 free = self.concurrency - len(self.totals.in_flight)
@@ -370,7 +393,7 @@ class Worker:
         return (
             f"fanned out {t.fanned_out}, sent {t.sent} ({t.succeeded} ok, {t.failed} to retry, "
             f"{t.dead} dead), {t.daily_passes} daily passes, {t.released} released, "
-            f"{t.imports} imports"
+            f"{t.imports} imports, {t.journey_runs} journey runs"
         )
 
 

@@ -65,6 +65,8 @@ class Scope(StrEnum):
     TOUCHPOINTS_WRITE = "touchpoints:write"
     IMPORTS_READ = "imports:read"
     IMPORTS_WRITE = "imports:write"
+    JOURNEYS_READ = "journeys:read"
+    JOURNEYS_WRITE = "journeys:write"
 
 
 class Role(StrEnum):
@@ -125,6 +127,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.COUPONS_READ,
             Scope.PROMOTIONS_READ,
             Scope.CAMPAIGNS_READ,
+            Scope.JOURNEYS_READ,
         }
     ),
 }
