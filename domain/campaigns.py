@@ -107,7 +107,7 @@ class Campaign:
     id: int | None
     name: str
     channel: Channel
-    segment_id: int
+    segment_id: int | None  # None: a journey's campaign (its audience grows as it acts)
     variants: list[Variant]
     holdout_share: Decimal
     attribution_days: int
@@ -434,7 +434,7 @@ class CampaignService:
             id=None,
             name="",
             channel=Channel.OTHER,
-            segment_id=0,
+            segment_id=None,
             variants=[],
             holdout_share=Decimal(0),
             attribution_days=DEFAULT_ATTRIBUTION_DAYS,
@@ -490,6 +490,13 @@ class CampaignService:
                 )
             if campaign.ends_at is not None and now >= campaign.ends_at:
                 raise DomainError(ErrorCode.EXPIRED, ("id",), "The campaign has ended.")
+            if campaign.segment_id is None:
+                raise DomainError(
+                    ErrorCode.INVALID,
+                    ("id",),
+                    "This campaign measures a journey: its audience grows as the journey "
+                    "acts, and it started with the journey.",
+                )
             rule = await repo.segment_rule(campaign.segment_id)
             if rule is None:
                 raise DomainError(
@@ -506,7 +513,7 @@ class CampaignService:
     @staticmethod
     async def _check_references(repo: CampaignRepository, campaign: Campaign) -> None:
         errors = ErrorCollector()
-        if await repo.segment_rule(campaign.segment_id) is None:
+        if campaign.segment_id is not None and await repo.segment_rule(campaign.segment_id) is None:
             errors.add(
                 ErrorCode.NOT_FOUND, ("segment_id",), "No saved segment has this id (deleted?)."
             )

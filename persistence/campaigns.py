@@ -77,7 +77,7 @@ class CampaignRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     # No foreign key: a segment deleted after the campaign started leaves the frozen
     # audience as it was; one deleted before the start is refused by campaignStart.
-    segment_id: Mapped[int] = mapped_column(BigId)
+    segment_id: Mapped[int | None] = mapped_column(BigId)
     # [{name, weight, messageTemplate, couponTemplateId}], in order (the first is the
     # A/B baseline); read and written whole with the campaign.
     variants: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)

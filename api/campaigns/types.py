@@ -202,7 +202,7 @@ class CampaignType(Node):
     updated_at: datetime
     is_ab_test: bool = strawberry.field(description="Two or more variants.")
     variants: list[CampaignVariantType]
-    segment_key: strawberry.Private[int]
+    segment_key: strawberry.Private[int | None]
     db_id: strawberry.Private[int]
     model: strawberry.Private[domain.Campaign]
 
@@ -227,8 +227,12 @@ class CampaignType(Node):
             model=campaign,
         )
 
-    @strawberry.field(description="The target segment; null once deleted.")
+    @strawberry.field(
+        description="The target segment; null once deleted, and for a journey's campaign."
+    )
     async def segment(self, info: strawberry.Info) -> SegmentType | None:
+        if self.segment_key is None:
+            return None  # a journey's campaign
         found = await info.context.loader(SEGMENT).load(self.segment_key)
         return SegmentType.from_domain(found) if found else None
 

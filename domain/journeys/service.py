@@ -23,9 +23,6 @@ from domain.journeys.ports import JOURNEYS, JourneyRepository
 from domain.journeys.runs import RunReason
 from domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
-# A journey's campaign has no segment: its audience grows as customers enter the
-# journey. `Campaign.segment` reads null for it.
-NO_SEGMENT = 0
 CAMPAIGN_PREFIX = "Journey: "
 
 
@@ -91,7 +88,7 @@ class JourneyService:
                         id=None,
                         name=self._campaign_name(journey),
                         channel=Channel.OTHER,
-                        segment_id=NO_SEGMENT,
+                        segment_id=None,  # its audience grows as runs act
                         variants=journey.campaign_variants(),
                         holdout_share=journey.holdout_share,
                         attribution_days=journey.attribution_days,

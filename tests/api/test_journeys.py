@@ -173,6 +173,10 @@ async def test_upkeep_and_status_moves(gql, database, clock):  # noqa: ANN001
     assert read["campaign"]["name"] == "Journey: Win-back"
     assert read["campaign"]["startedAt"] is not None
     assert [v["name"] for v in read["campaign"]["variants"]] == ["DEFAULT"]
+    # The journey's campaign has no segment: its audience grows as the journey acts.
+    campaign = read["campaign"]["id"]
+    by_id = await gql("query($id: ID!) { campaign(id: $id) { segment { id } } }", {"id": campaign})
+    assert by_id["campaign"] == {"segment": None}
 
     frozen = (await gql(UPDATE, {"input": {"id": journey["id"], "actions": given["actions"]}}))[
         "journeyUpdate"
