@@ -37,6 +37,7 @@ from api.http.graphiql import graphiql_routes, with_graphiql
 from api.http.rate_limits import note_authentication
 from api.http.transport import BadBody, StrictBody, parse_body
 from api.import_jobs.download import errors_download
+from api.messaging.routes import messaging_routes
 from api.protections.documents import DocumentCache
 from api.protections.time_limits import time_limit_error
 from api.schema import build_schema
@@ -321,6 +322,7 @@ def create_app(
                 errors_download(database, graphql.caller_of),
                 methods=["GET"],
             ),
+            *messaging_routes(database, settings, clock or SystemClock()),
             *graphiql_routes(not settings.is_production),
             *console_routes(),
         ],

@@ -37,7 +37,7 @@ class UserError:
 
 # Fields whose value is the client's own JSON: the path parts below them are the
 # client's keys, kept exactly as sent.
-JSON_FIELDS = frozenset({"attributes"})
+JSON_FIELDS = frozenset({"attributes", "fields"})
 
 
 def _camel(name: str) -> str:

@@ -110,6 +110,46 @@ class Settings(BaseSettings):
         default=300.0, gt=0, le=86_400, validation_alias="LOYALTY_IMPORT_LEASE_S"
     )
 
+    # Messaging (docs/messaging.md, README "Messaging: which settings make it real"):
+    # each channel is on when its credentials are set; base URLs are settings so the
+    # tests point them at local servers.
+    public_url: str = Field(default="http://127.0.0.1:8000", validation_alias="LOYALTY_PUBLIC_URL")
+    message_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, validation_alias="LOYALTY_MESSAGE_TIMEOUT_S"
+    )
+    smtp_host: str = Field(default="", validation_alias="LOYALTY_SMTP_HOST")
+    smtp_port: int = Field(default=587, ge=1, le=65535, validation_alias="LOYALTY_SMTP_PORT")
+    smtp_username: str = Field(default="", validation_alias="LOYALTY_SMTP_USERNAME")
+    smtp_password: str = Field(default="", validation_alias="LOYALTY_SMTP_PASSWORD")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", validation_alias="LOYALTY_SMTP_SECURITY"
+    )
+    mail_from: str = Field(default="", validation_alias="LOYALTY_MAIL_FROM")
+    mail_from_name: str = Field(default="", validation_alias="LOYALTY_MAIL_FROM_NAME")
+    wechat_base_url: str = Field(
+        default="https://api.weixin.qq.com", validation_alias="LOYALTY_WECHAT_BASE_URL"
+    )
+    wechat_app_id: str = Field(default="", validation_alias="LOYALTY_WECHAT_APP_ID")
+    wechat_app_secret: str = Field(default="", validation_alias="LOYALTY_WECHAT_APP_SECRET")
+    wechat_state: Literal["formal", "trial", "developer"] = Field(
+        default="formal", validation_alias="LOYALTY_WECHAT_MINIPROGRAM_STATE"
+    )
+    tencent_sms_endpoint: str = Field(
+        default="https://sms.tencentcloudapi.com", validation_alias="LOYALTY_TENCENT_SMS_ENDPOINT"
+    )
+    tencent_secret_id: str = Field(default="", validation_alias="LOYALTY_TENCENT_SECRET_ID")
+    tencent_secret_key: str = Field(default="", validation_alias="LOYALTY_TENCENT_SECRET_KEY")
+    tencent_sms_region: str = Field(
+        default="ap-guangzhou", validation_alias="LOYALTY_TENCENT_SMS_REGION"
+    )
+    tencent_sms_app_id: str = Field(default="", validation_alias="LOYALTY_TENCENT_SMS_APP_ID")
+    tencent_sms_sign_name: str = Field(default="", validation_alias="LOYALTY_TENCENT_SMS_SIGN_NAME")
+    sms_receipt_token: str = Field(default="", validation_alias="LOYALTY_SMS_RECEIPT_TOKEN")
+    message_webhook_url: str = Field(default="", validation_alias="LOYALTY_MESSAGE_WEBHOOK_URL")
+    message_webhook_secret: str = Field(
+        default="", validation_alias="LOYALTY_MESSAGE_WEBHOOK_SECRET"
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origin_list(cls, value: object) -> object:

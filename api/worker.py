@@ -1,10 +1,12 @@
 """`loyalty worker`: the loop and its signals. The work itself is the domain's:
 `WebhookDispatcher` (fan-out, claim, send, record), `DailyScheduler` (the daily
-pass once per program-local day) and `ImportJobRunner` (import jobs, one at a time
-per worker, run by the import loop of `loyalty import`).
+pass once per program-local day), `JourneyEngine` (journey runs from the outbox,
+acted on when due) and `ImportJobRunner` (import jobs, one at a time per worker, run
+by the import loop of `loyalty import`).
 
 Each turn of the loop fans new outbox events out into deliveries, runs the daily
-pass if no worker has run it today, and claims as many due deliveries as it has
+pass if no worker has run it today, turns new events into journey runs and acts on
+the due ones (each in its own transaction), and claims as many due deliveries as it has
 free sending slots. Sends run as tasks beside the loop, each bounded by its own
 timeout, so a slow receiver holds one slot and never the others nor the next turn.
 
@@ -28,6 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from api.imports import CHUNK, Resume, run_import
+from api.messaging.wiring import Channels, channels, unsubscribe_links
 from api.settings import Settings
 from api.webhooks.render import render
 from api.webhooks.transport import HttpSender
@@ -35,6 +38,10 @@ from domain.clock import Clock, SystemClock
 from domain.daily import DailyScheduler
 from domain.import_jobs import ImportJob, ImportJobRunner, JobStatus, LeaseLost, summary_of
 from domain.imports import ImportService
+from domain.journeys.engine import JourneyEngine
+from domain.messaging.channels import ChannelAdapter
+from domain.messaging.pipeline import MessagePipeline, PassReport
+from domain.messaging.templates import TemplateChannel
 from domain.webhooks import (
     Claimed,
     RetryPolicy,
@@ -54,6 +61,8 @@ MAX_FANOUT_BATCHES_PER_TURN = 20
 # released for another try, resumed where it stopped, until its third claim; then
 # FAILED. A file the import cannot read fails at once.
 IMPORT_TRIES = 3
+# Journey runs acted on per turn: each is one short transaction; more wait a turn.
+JOURNEY_RUNS_PER_TURN = 200
 FILE_PROBLEMS = (ValueError, OSError, csv.Error)
 
 
@@ -71,6 +80,8 @@ class Totals:
     daily_passes: int = 0
     released: int = 0
     imports: int = 0
+    journey_runs: int = 0
+    messages: int = 0
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -85,6 +96,7 @@ class Worker:
         policy: RetryPolicy | None = None,
         name: str | None = None,
         daily: bool = True,
+        message_channels: dict[TemplateChannel, ChannelAdapter] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -104,6 +116,7 @@ class Worker:
             render=render,
         )
         self.scheduler = DailyScheduler(uow, self.clock, worker=self.name) if daily else None
+        self.journeys = JourneyEngine(uow, self.clock)
         self.concurrency = settings.worker_concurrency
         self.totals = Totals()
         self.importer = ImportService(uow, self.clock, phone_region=settings.phone_region)
@@ -112,8 +125,21 @@ class Worker:
         )
         self.import_chunk = CHUNK
         self.import_task: asyncio.Task[ImportJob | None] | None = None
+        # Messaging (docs/messaging.md): the channels the settings make real, unless
+        # the caller (a test) brings its own adapters.
+        self.channels = (
+            Channels() if message_channels is not None else channels(settings, self.clock)
+        )
+        self.messages = MessagePipeline(
+            uow,
+            self.clock,
+            message_channels if message_channels is not None else self.channels.adapters,
+            unsubscribe_links(settings),
+            worker=self.name,
+        )
 
     async def close(self) -> None:
+        await self.channels.aclose()
         if self._own_sender and isinstance(self.sender, HttpSender):
             await self.sender.aclose()
 
@@ -128,6 +154,16 @@ class Worker:
                 break
         self.totals.fanned_out += made
         return made
+
+    async def run_journeys(self) -> int:
+        """New outbox events into journey runs, then the due runs acted on."""
+        for _ in range(MAX_FANOUT_BATCHES_PER_TURN):
+            report = await self.journeys.fan_out(FANOUT_BATCH)
+            if report.events < FANOUT_BATCH:
+                break
+        acted = await self.journeys.act_due(JOURNEY_RUNS_PER_TURN)
+        self.totals.journey_runs += len(acted)
+        return len(acted)
 
     async def daily_pass(self) -> None:
         if self.scheduler is None:
@@ -146,6 +182,14 @@ class Worker:
         ran = await scheduler.run_for(as_of, force=True)
         assert ran is not None
         return ran[1]
+
+    async def deliver_messages(self) -> PassReport:
+        """Every due message, one claim of `concurrency` at a time (docs/messaging.md)."""
+        report = await self.messages.run_until_idle(self.concurrency)
+        if report.claimed:
+            self.totals.messages += report.claimed
+            log.info("messages: %s", report)
+        return report
 
     # ---- import jobs
 
@@ -246,7 +290,9 @@ class Worker:
         await self.fan_out()
         await self.daily_pass()
         await self.run_imports()
-        await self.fan_out()  # the events the imports raised
+        await self.run_journeys()
+        await self.fan_out()  # the events the imports and journeys raised
+        await self.deliver_messages()  # the journeys' messages among them
         while True:
             claimed = await self.dispatcher.claim(self.concurrency)
             if not claimed:
@@ -271,7 +317,9 @@ class Worker:
             try:
                 await self.fan_out()
                 await self.daily_pass()
+                await self.run_journeys()
                 self._start_import()
+                await self.deliver_messages()
                 free = self.concurrency - len(self.totals.in_flight)
                 claimed = await self.dispatcher.claim(free) if free > 0 else []
                 self._start_sends(claimed)
@@ -329,7 +377,7 @@ class Worker:
         return (
             f"fanned out {t.fanned_out}, sent {t.sent} ({t.succeeded} ok, {t.failed} to retry, "
             f"{t.dead} dead), {t.daily_passes} daily passes, {t.released} released, "
-            f"{t.imports} imports"
+            f"{t.imports} imports, {t.journey_runs} journey runs"
         )
 
 

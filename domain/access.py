@@ -31,6 +31,9 @@ class Scope(StrEnum):
     CUSTOMERS_WRITE = "customers:write"
     CUSTOMERS_ERASE = "customers:erase"
     CUSTOMERS_MERGE = "customers:merge"
+    # consentUpdate (docs/messaging.md): a storefront for any customer, a customer
+    # token for its own.
+    CONSENT_WRITE = "consent:write"
     TAGS_WRITE = "tags:write"
     API_KEYS_MANAGE = "api_keys:manage"
     PROGRAM_READ = "program:read"
@@ -62,6 +65,8 @@ class Scope(StrEnum):
     TOUCHPOINTS_WRITE = "touchpoints:write"
     IMPORTS_READ = "imports:read"
     IMPORTS_WRITE = "imports:write"
+    JOURNEYS_READ = "journeys:read"
+    JOURNEYS_WRITE = "journeys:write"
 
 
 class Role(StrEnum):
@@ -77,6 +82,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         {
             Scope.CUSTOMERS_READ,
             Scope.CUSTOMERS_WRITE,
+            Scope.CONSENT_WRITE,
             Scope.PROGRAM_READ,
             Scope.ORDERS_WRITE,
             Scope.CUSTOMER_TOKENS_CREATE,
@@ -121,13 +127,14 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.COUPONS_READ,
             Scope.PROMOTIONS_READ,
             Scope.CAMPAIGNS_READ,
+            Scope.JOURNEYS_READ,
         }
     ),
 }
 
 # What a customer token may do, and only for its own customer.
 CUSTOMER_TOKEN_SCOPES: frozenset[Scope] = frozenset(
-    {Scope.REWARDS_READ, Scope.REWARDS_REDEEM, Scope.POINTS_PREVIEW}
+    {Scope.REWARDS_READ, Scope.REWARDS_REDEEM, Scope.POINTS_PREVIEW, Scope.CONSENT_WRITE}
 )
 
 

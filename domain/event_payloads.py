@@ -394,6 +394,24 @@ class CouponExpiringSoonV1(EventPayload):
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class JourneyActedV1(EventPayload):
+    """A journey's run for the customer finished having acted: `status` COMPLETED
+    (every action taken), HOLDOUT (the customer is in the holdout: nothing done) or
+    FAILED (an action was refused; the steps before it stand). A skipped run raises
+    none. `triggerEventId` is the event that started the run."""
+
+    TYPE = EventType.JOURNEY_ACTED
+    VERSION = 1
+
+    journey_id: int
+    run_id: int
+    status: str
+    arm: str
+    trigger_event_id: int
+    campaign_id: int
+
+
 # ---- the registry ---------------------------------------------------------------------
 
 DEFINITIONS: dict[tuple[EventType, int], type[EventPayload]] = {
@@ -423,6 +441,7 @@ DEFINITIONS: dict[tuple[EventType, int], type[EventPayload]] = {
         CouponRestoredV1,
         CouponExpiringSoonV1,
         CustomerMergedV1,
+        JourneyActedV1,
     )
 }
 CURRENT: dict[EventType, type[EventPayload]] = {}
@@ -599,5 +618,14 @@ EXAMPLES: tuple[EventPayload, ...] = (
     CouponRestoredV1(customer_id=42, order_external_id="A-1002", coupons=1),
     CouponExpiringSoonV1(
         customer_id=42, coupon_id=31, template_id=4, expires_at=datetime(2026, 3, 4, 16, tzinfo=UTC)
+    ),
+    JourneyActedV1(
+        customer_id=42,
+        journey_id=3,
+        run_id=812,
+        status="COMPLETED",
+        arm="A",
+        trigger_event_id=9051,
+        campaign_id=12,
     ),
 )

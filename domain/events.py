@@ -52,6 +52,7 @@ class EventType(StrEnum):
     COUPON_RESTORED = "coupon.restored"
     COUPON_EXPIRING_SOON = "coupon.expiring_soon"
     CUSTOMER_MERGED = "customer.merged"
+    JOURNEY_ACTED = "journey.acted"
 
 
 @functools.cache  # a payload's few field names, converted for every event written

@@ -7,7 +7,7 @@ An admin changes them with `programUpdate`; a change applies to what happens nex
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
@@ -57,6 +57,20 @@ class ProgramSettings:
     # A phone or e-mail belongs to one customer (not erased) at most, so both are
     # dependable lookup keys (domain/customers.py: refuse_shared_contacts).
     unique_contact_keys: bool = False
+    # Messaging (docs/messaging.md): at most `message_cap` marketing messages per
+    # customer in any `message_cap_days` days, over every channel (null: no cap);
+    # quiet hours per channel as "HH:MM-HH:MM" in the program time zone (a marketing
+    # message due inside them waits for their end); sends per minute per channel.
+    message_cap: int | None = None
+    message_cap_days: int = 7
+    sms_quiet_hours: str | None = None
+    email_quiet_hours: str | None = None
+    wechat_quiet_hours: str | None = None
+    webhook_quiet_hours: str | None = None
+    sms_rate_per_minute: int | None = None
+    email_rate_per_minute: int | None = None
+    wechat_rate_per_minute: int | None = None
+    webhook_rate_per_minute: int | None = None
     updated_at: datetime | None = None
 
     @property
@@ -84,7 +98,42 @@ INT_BOUNDS: dict[str, tuple[int, int]] = {
     "attribution_days": (1, 365),
     "repurchase_reminder_days": (1, 3650),
     "coupon_expiring_soon_days": (1, 365),
+    "message_cap": (0, 1000),
+    "message_cap_days": (1, 365),
+    "sms_rate_per_minute": (1, 1_000_000),
+    "email_rate_per_minute": (1, 1_000_000),
+    "wechat_rate_per_minute": (1, 1_000_000),
+    "webhook_rate_per_minute": (1, 1_000_000),
 }
+
+# Settings that may be null (null: never expire, no cap, no quiet hours, no limit).
+NULLABLE = frozenset(
+    {
+        "expiry_days",
+        "message_cap",
+        "sms_quiet_hours",
+        "email_quiet_hours",
+        "wechat_quiet_hours",
+        "webhook_quiet_hours",
+        "sms_rate_per_minute",
+        "email_rate_per_minute",
+        "wechat_rate_per_minute",
+        "webhook_rate_per_minute",
+    }
+)
+QUIET_HOURS = ("sms_quiet_hours", "email_quiet_hours", "wechat_quiet_hours", "webhook_quiet_hours")
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """ "21:00-09:00" → (21:00, 09:00); a window may cross midnight. Raises ValueError."""
+    start_text, sep, end_text = text.strip().partition("-")
+    if not sep:
+        raise ValueError(text)
+    start = time.fromisoformat(start_text.strip())
+    end = time.fromisoformat(end_text.strip())
+    if len(start_text.strip()) != 5 or len(end_text.strip()) != 5 or start == end:
+        raise ValueError(text)
+    return start, end
 
 
 def _words(name: str) -> str:
@@ -103,7 +152,7 @@ def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramS
         if name not in known:
             errors.add(ErrorCode.INVALID, path, f"{_words(name)} is not a program setting.")
             continue
-        if value is None and name != "expiry_days":
+        if value is None and name not in NULLABLE:
             errors.add(ErrorCode.REQUIRED, path, f"{_words(name)} cannot be null.")
             continue
         if name in INT_BOUNDS and value is not None:
@@ -118,6 +167,17 @@ def apply_changes(current: ProgramSettings, changes: dict[str, Any]) -> ProgramS
             if len(value) != 3 or not value.isalpha():
                 errors.add(ErrorCode.INVALID, path, "currency must be an ISO 4217 code.")
                 continue
+        if name in QUIET_HOURS and value is not None:
+            try:
+                start, end = parse_quiet_hours(str(value))
+            except ValueError:
+                errors.add(
+                    ErrorCode.INVALID,
+                    path,
+                    f"{_words(name)} must be two different times as HH:MM-HH:MM, e.g. 21:00-09:00.",
+                )
+                continue
+            value = f"{start:%H:%M}-{end:%H:%M}"
         if name == "timezone":
             try:
                 ZoneInfo(value)

@@ -57,6 +57,16 @@ class ProgramRow(Base):
     coupon_expiring_soon_days: Mapped[int] = mapped_column(Integer, server_default="3")
     coupon_restore_on_refund: Mapped[bool] = mapped_column(Boolean, server_default=false())
     unique_contact_keys: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    message_cap: Mapped[int | None] = mapped_column(Integer)
+    message_cap_days: Mapped[int] = mapped_column(Integer, server_default="7")
+    sms_quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    email_quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    wechat_quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    webhook_quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    sms_rate_per_minute: Mapped[int | None] = mapped_column(Integer)
+    email_rate_per_minute: Mapped[int | None] = mapped_column(Integer)
+    wechat_rate_per_minute: Mapped[int | None] = mapped_column(Integer)
+    webhook_rate_per_minute: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 

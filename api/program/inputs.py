@@ -35,3 +35,13 @@ class ProgramUpdateInput:
     coupon_expiring_soon_days: int | None = strawberry.UNSET
     coupon_restore_on_refund: bool | None = strawberry.UNSET
     unique_contact_keys: bool | None = strawberry.UNSET
+    message_cap: int | None = strawberry.UNSET
+    message_cap_days: int | None = strawberry.UNSET
+    sms_quiet_hours: str | None = strawberry.UNSET
+    email_quiet_hours: str | None = strawberry.UNSET
+    wechat_quiet_hours: str | None = strawberry.UNSET
+    webhook_quiet_hours: str | None = strawberry.UNSET
+    sms_rate_per_minute: int | None = strawberry.UNSET
+    email_rate_per_minute: int | None = strawberry.UNSET
+    wechat_rate_per_minute: int | None = strawberry.UNSET
+    webhook_rate_per_minute: int | None = strawberry.UNSET

@@ -49,6 +49,24 @@ class ProgramType:
         description="Whether customerUpsert and customerUpdate refuse a phone or email that "
         "another customer (not erased) has, so both are dependable lookup keys."
     )
+    message_cap: int | None = strawberry.field(
+        description="At most this many marketing messages per customer in any "
+        "messageCapDays days, over every channel; null: no cap."
+    )
+    message_cap_days: int = strawberry.field(description="The frequency cap's window.")
+    sms_quiet_hours: str | None = strawberry.field(
+        description="HH:MM-HH:MM in the program time zone (may cross midnight): a "
+        "marketing SMS due inside waits for the end. Null: none."
+    )
+    email_quiet_hours: str | None
+    wechat_quiet_hours: str | None
+    webhook_quiet_hours: str | None
+    sms_rate_per_minute: int | None = strawberry.field(
+        description="At most this many SMS sent per minute, all customers; null: no limit."
+    )
+    email_rate_per_minute: int | None
+    wechat_rate_per_minute: int | None
+    webhook_rate_per_minute: int | None
     updated_at: datetime | None
 
     @classmethod

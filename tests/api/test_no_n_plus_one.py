@@ -32,15 +32,27 @@ from graphql import (
     Undefined,
     get_named_type,
 )
+from sqlalchemy import select
 
 from api.schema import schema
 from domain.import_jobs import CreateImportJob, ImportJobService, ImportKind
+from domain.journeys.engine import JourneyEngine
+from domain.journeys.model import (
+    ActionInput,
+    ActionKind,
+    JourneyFields,
+    TriggerInput,
+    VariantInput,
+)
+from domain.journeys.service import JourneyService
 from domain.webhooks import SecretBox, WebhookDispatcher
+from persistence.customers import CustomerRow
 from persistence.unit_of_work import SqlUnitOfWork
 from tests.api.ledger_calls import order_input
 from tests.api.test_statement_count import counting
 from tests.conftest import utc
 from tests.event_horizon import settle
+from tests.service.journey_setup import Shop
 
 SMALL, LARGE = 10, 100
 
@@ -66,6 +78,7 @@ UNREACHABLE = {
     "Member.*": "only under Query.me: one member per request (a customer token), no parents",
     "MemberOrder.*": "only under Query.me's orders: one member's page, read with the same "
     "batched order loaders as Customer.orders",
+    "MessagePreview.*": "a single preview (Query.messagePreview), one template, no query",
 }
 
 # The oldest customers first: the referred friends, made last, have no lists of their own.
@@ -399,6 +412,76 @@ async def seed_import_jobs(database, clock) -> None:  # noqa: ANN001
         )
 
 
+async def seed_journeys(database, clock) -> None:  # noqa: ANN001
+    """Journeys (`journeys` is a paged root list; each has variants with actions; the
+    newest is active, with its campaign), and a run of it for every customer
+    (`Customer.journeyRuns`, with steps): a repurchase reminder each, acted on."""
+    service = JourneyService(lambda: SqlUnitOfWork(database), clock)
+    for n in range(LARGE):
+        tag = ActionInput(ActionKind.ADD_TAG, tag="reminded")
+        journey = await service.create(
+            JourneyFields(
+                name=f"journey {n}",
+                trigger=TriggerInput("customer.repurchase_due"),
+                variants=[VariantInput("A", 1, [tag]), VariantInput("B", 1, [tag, tag])],
+            )
+        )
+        assert journey.id is not None
+        if n == LARGE - 1:  # the newest: on the first page whatever its size
+            await service.activate(journey.id)
+    async with database.sessions() as session:
+        customers = list((await session.execute(select(CustomerRow.id))).scalars())
+    await Shop(database, clock).repurchase_due(*customers)
+    engine = JourneyEngine(lambda: SqlUnitOfWork(database), clock)
+    while (await engine.fan_out()).events:
+        pass
+    while await engine.act_due():
+        pass
+
+
+async def seed_messages(database, clock) -> None:  # noqa: ANN001
+    """LARGE message templates (`messageTemplates` is a paged root list), and for every
+    customer a consent and two queued messages with outcomes (nothing is sent)."""
+    from sqlalchemy import select
+
+    from domain.messaging.consent import CONSENTS, Consent
+    from domain.messaging.messages import MESSAGES, MessageOutcome, Outcome
+    from domain.messaging.outbound import OutboundMessage, enqueue
+    from domain.messaging.template_service import TemplateService
+    from domain.messaging.templates import TemplateChannel, TemplateFields
+    from persistence.customers import CustomerRow
+
+    templates = TemplateService(lambda: SqlUnitOfWork(database), clock)
+    for n in range(LARGE):
+        await templates.create(
+            TemplateFields(
+                name=f"Template {n}",
+                channel=TemplateChannel.WECHAT,
+                body="{{ name }}",
+                provider_template_id=f"tpl-{n}",
+                fields={"thing1": "{{ name }}"},
+            )
+        )
+    async with database.sessions() as session:
+        customer_ids = list((await session.execute(select(CustomerRow.id))).scalars())
+    now = clock.now()
+    async with SqlUnitOfWork(database) as uow:
+        for customer_id in customer_ids:
+            await uow.repo(CONSENTS).put(
+                Consent(customer_id, TemplateChannel.EMAIL, True, "storefront", now, now)
+            )
+            for step in range(2):
+                queued = await enqueue(
+                    uow,
+                    OutboundMessage(customer_id, (1, 2), f"n+1:{customer_id}:{step}", None, None),
+                    now,
+                )
+                await uow.repo(MESSAGES).add_outcomes(
+                    [MessageOutcome(queued.message_id, customer_id, Outcome.NO_CONSENT, now, True)]
+                )
+        await uow.commit()
+
+
 async def _statements(gql, database, query: str) -> int:  # noqa: ANN001
     with counting(database) as counter:
         await gql(query)
@@ -446,6 +529,8 @@ async def test_no_field_costs_more_statements_for_more_parents(gql, database, cl
     await seed(gql, clock)
     await seed_webhook_deliveries(gql, database, clock)
     await seed_import_jobs(database, clock)
+    await seed_messages(database, clock)
+    await seed_journeys(database, clock)
     for root in {case.path[0][0] for case in cases()[0]} | {p[0][0] for p in _paths().values()}:
         extra = ROOT_ARGUMENTS.get(root, "")
         data = await gql(f"{{ {root}(first: {LARGE}{extra}) {{ nodes {{ __typename }} }} }}")

@@ -21,6 +21,9 @@ from domain.customers import CustomerRef, CustomerService, ProfileInput, UpsertC
 from domain.errors import DomainError, present
 from domain.event_payloads import CURRENT, check
 from domain.events import EventType
+from domain.journeys.engine import JourneyEngine
+from domain.journeys.model import ActionInput, ActionKind, JourneyFields, TriggerInput
+from domain.journeys.service import JourneyService
 from domain.merging import MergeCustomers, MergeService
 from domain.redemptions import CancelRedemption, RedeemReward
 from domain.referrals import RecordReferral
@@ -153,6 +156,25 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
     merges = MergeService(wiring.uow_factory(database), story.clock)
     merge = MergeCustomers(ann, present(duplicate.id, "id"), "merge-1")
     await step("customerMerge", lambda: merges.merge(merge))
+    journeys = JourneyService(wiring.uow_factory(database), story.clock)
+    welcome = await journeys.create(
+        JourneyFields(
+            name="Welcome",
+            trigger=TriggerInput("customer.created"),
+            actions=[ActionInput(ActionKind.ADD_TAG, tag="welcomed")],
+        )
+    )
+    await journeys.activate(present(welcome.id, "id"))
+    await customers.upsert(UpsertCustomer("x-new", ProfileInput()))
+    await settle(database)
+    engine = JourneyEngine(wiring.uow_factory(database), story.clock)
+
+    async def journey_pass() -> None:
+        while (await engine.fan_out()).events:
+            pass
+        await engine.act_due()
+
+    await step("journey (worker)", journey_pass)
 
     assert raised["customerUpsert"] == ["customer.created"]
     assert raised["orderRecord"] == [
@@ -200,6 +222,7 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
     assert raised["orderRefund (d-1, in full)"] == ["coupon.restored", "order.refunded"]
     assert "coupon.expiring_soon" in raised["daily (day 42)"]
     assert raised["customerMerge"] == ["customer.merged"]
+    assert raised["journey (worker)"] == ["journey.acted"]
 
     everything = {kind for kinds in raised.values() for kind in kinds}
     assert everything == {t.value for t in EventType}
