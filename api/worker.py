@@ -6,9 +6,11 @@ by the import loop of `loyalty import`).
 
 Each turn of the loop fans new outbox events out into deliveries, runs the daily
 pass if no worker has run it today, turns new events into journey runs and acts on
-the due ones (each in its own transaction), and claims as many due deliveries as it has
-free sending slots. Sends run as tasks beside the loop, each bounded by its own
-timeout, so a slow receiver holds one slot and never the others nor the next turn.
+the due ones (each in its own transaction), delivers the due messages
+(`MessagePipeline`, docs/messaging.md: one after the other, in claims of
+`concurrency`, until none is due), and claims as many due deliveries as it has free
+sending slots. Sends run as tasks beside the loop, each bounded by its own timeout,
+so a slow receiver holds one slot and never the others nor the next turn.
 
 SIGTERM or SIGINT stops claiming; sends in flight get `shutdown_grace_s` to finish
 (more than a send's timeout, so normally all do), and any still running after that

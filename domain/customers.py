@@ -43,6 +43,7 @@ from domain.identities import (
     to_add,
     unique,
 )
+from domain.messaging.consent import CONSENTS
 from domain.program import PROGRAM
 from domain.unit_of_work import Port, UnitOfWork, UnitOfWorkFactory
 
@@ -790,6 +791,9 @@ class CustomerService:
             await uow.repo(CUSTOMERS).save(erased)
             # The ids other systems know them by are personal data too; the ledger stays.
             await uow.repo(IDENTITIES).remove_all(customer_id)
+            # Consent records go too (docs/messaging.md "Erasure"): with none, nothing
+            # is sent, and no trace of the person's preferences stays.
+            await uow.repo(CONSENTS).remove_all(customer_id)
             await uow.commit()
             return erased
 

@@ -41,6 +41,8 @@ from domain.event_payloads import CustomerMergedV1
 from domain.events import EVENTS, Event
 from domain.fields import required_text
 from domain.idempotency import IDEMPOTENCY, fingerprint, remembered_result, retrying
+from domain.messaging.consent import CONSENTS
+from domain.messaging.messages import MESSAGES
 from domain.orders import ORDERS
 from domain.points import POINTS, transfer
 from domain.program import PROGRAM, ProgramSettings
@@ -294,6 +296,9 @@ class MergeService:
         await uow.repo(POINTS).save_account(source, moved.out_entries)
         await uow.repo(POINTS).save_account(target, moved.in_entries)
         rows = await uow.repo(MERGES).move_rows(a, b)
+        # Messaging (docs/messaging.md): consent and messages move to the survivor.
+        await uow.repo(CONSENTS).move(b, a)
+        await uow.repo(MESSAGES).reown(b, a)
         await uow.repo(ORDERS).refresh_customers_stats([a, b])
         await uow.repo(ORDERS).refresh_order_months(
             [(cid, placed_at) for _, placed_at in orders for cid in (a, b)]

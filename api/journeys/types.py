@@ -15,7 +15,7 @@ from api.conversion import from_domain
 from api.coupons.loaders import COUPON_TEMPLATE
 from api.coupons.types import CouponTemplateType
 from api.customers.nodes import load_customer
-from api.journeys.loaders import JOURNEY
+from api.journeys.loaders import JOURNEY, RUN_TALLIES
 from api.node import Node, register
 from domain.access import Scope
 from domain.journeys import model, runs
@@ -103,6 +103,13 @@ class JourneyVariantType:
     actions: list[JourneyActionType]
 
 
+@strawberry.type(name="JourneyRunTally", description="How many of a journey's runs ended one way.")
+class JourneyRunTallyType:
+    status: JourneyRunStatus  # type: ignore[valid-type]
+    reason: str | None = strawberry.field(description="Why, for SKIPPED and FAILED runs.")
+    runs: int
+
+
 @strawberry.type(
     name="Journey",
     description="Automatic outreach: a trigger, an optional condition and delay, and actions.",
@@ -129,6 +136,7 @@ class JourneyType(Node):
     created_at: datetime
     updated_at: datetime
     campaign_key: strawberry.Private[int | None]
+    db_id: strawberry.Private[int]
 
     @classmethod
     def from_domain(cls, journey: model.Journey) -> JourneyType:
@@ -147,7 +155,19 @@ class JourneyType(Node):
                 for v in journey.variants
             ],
             campaign_key=journey.campaign_id,
+            db_id=journey.id,
         )
+
+    @strawberry.field(
+        description="Its runs counted per status and reason: who entered, who was held "
+        "out, who was skipped and why (CONDITION_FALSE …), who is still waiting."
+    )
+    async def run_tallies(self, info: strawberry.Info) -> list[JourneyRunTallyType]:
+        found = await info.context.loader(RUN_TALLIES).load(self.db_id)
+        return [
+            JourneyRunTallyType(status=runs.RunStatus(t.status), reason=t.reason, runs=t.runs)
+            for t in found
+        ]
 
     @strawberry.field(
         description="The campaign that measures the journey (touchpoints, funnel, abTest, "

@@ -20,7 +20,8 @@ from api.messaging.types import ConsentType, MessageTemplateType
 from api.payloads import refusals_as_user_errors
 from domain.access import Scope
 from domain.errors import DomainError, ErrorCode
-from domain.messaging import consent as consents
+from domain.messaging.consent import UpdateConsent
+from domain.messaging.consent_service import ConsentService
 from domain.messaging.template_service import TemplateService
 from domain.messaging.templates import TemplateChannel, TemplateFields
 
@@ -129,8 +130,8 @@ class MessagingMutation:
         customer_id = decode_input_id(input.customer_id, "Customer", ("input", "customerId"))
         caller = require_customer(info, Scope.CONSENT_WRITE, customer_id)
         default_source = "storefront" if isinstance(caller, CustomerPrincipal) else "api"
-        consent = await consents.ConsentService(info.context.uow, info.context.clock).update(
-            consents.UpdateConsent(
+        consent = await ConsentService(info.context.uow, info.context.clock).update(
+            UpdateConsent(
                 customer_id,
                 TemplateChannel(input.channel),
                 input.granted,

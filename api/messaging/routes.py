@@ -28,7 +28,7 @@ from starlette.routing import Route
 from api.messaging.wiring import unsubscribe_links
 from api.settings import Settings
 from domain.clock import Clock
-from domain.messaging.consent import ConsentService
+from domain.messaging.consent_service import ConsentService
 from domain.messaging.receipts import Receipt, ReceiptService
 from domain.messaging.templates import TemplateChannel
 from domain.messaging.unsubscribe import PATH as UNSUBSCRIBE_PATH

@@ -33,8 +33,15 @@ def unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
 
 
 def channels(settings: Settings, clock: Clock) -> Channels:
-    http = HttpxTransport(timeout_s=settings.message_timeout_s)
-    adapters: dict[TemplateChannel, ChannelAdapter] = {}
+    found = Channels()
+
+    def http() -> HttpxTransport:
+        """One HTTP client for the channels that need one, made only then."""
+        if found.http is None:
+            found.http = HttpxTransport(timeout_s=settings.message_timeout_s)
+        return found.http
+
+    adapters = found.adapters
     if settings.smtp_host and settings.mail_from:
         smtp = SmtpTransport(
             host=settings.smtp_host,
@@ -49,7 +56,7 @@ def channels(settings: Settings, clock: Clock) -> Channels:
         )
     if settings.wechat_app_id and settings.wechat_app_secret:
         adapters[TemplateChannel.WECHAT] = WeChatChannel(
-            http,
+            http(),
             clock,
             base_url=settings.wechat_base_url,
             app_id=settings.wechat_app_id,
@@ -63,7 +70,7 @@ def channels(settings: Settings, clock: Clock) -> Channels:
         and settings.tencent_sms_sign_name
     ):
         adapters[TemplateChannel.SMS] = TencentSmsChannel(
-            http,
+            http(),
             clock,
             endpoint=settings.tencent_sms_endpoint,
             secret_id=settings.tencent_secret_id,
@@ -74,6 +81,6 @@ def channels(settings: Settings, clock: Clock) -> Channels:
         )
     if settings.message_webhook_url and settings.message_webhook_secret:
         adapters[TemplateChannel.WEBHOOK] = WebhookChannel(
-            http, clock, url=settings.message_webhook_url, secret=settings.message_webhook_secret
+            http(), clock, url=settings.message_webhook_url, secret=settings.message_webhook_secret
         )
-    return Channels(adapters, http)
+    return found

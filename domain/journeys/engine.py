@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from domain.campaigns import HOLDOUT, arm_of
 from domain.clock import Clock
-from domain.coupons import issue_in
+from domain.coupons import COUPONS, issue_in
 from domain.earning_rules.service import EARNING_RULES
 from domain.errors import DomainError, ErrorCode, present
 from domain.event_payloads import JourneyActedV1, points_earned
@@ -173,7 +173,8 @@ class JourneyEngine:
             return replace(done, status=RunStatus.HOLDOUT)
         variant = present(journey.variant(run.arm), "variant")
         steps: list[Step] = []
-        variables: dict[str, str] = {}
+        # What later messages may use: the journey's name, then what earlier steps made.
+        variables: dict[str, str] = {"journey_name": journey.name}
         for index, action in enumerate(variant.actions):
             try:
                 step = await self._step(uow, journey, run, index, action, variables, now)
@@ -208,8 +209,11 @@ class JourneyEngine:
                 now,
                 field_path=("coupon_template_id",),
             )
+            template = await uow.repo(COUPONS).get_template(coupon.template_id)
             variables["coupon_code"] = coupon.code
             variables["coupon_expires_at"] = coupon.valid_until.isoformat()
+            if template is not None:
+                variables["coupon_name"] = template.name
             return Step(
                 index,
                 action.kind,
@@ -217,7 +221,10 @@ class JourneyEngine:
                 detail={"couponId": coupon.id, "couponCode": coupon.code},
             )
         if action.kind is ActionKind.AWARD_POINTS:
-            return await self._award(uow, journey, index, action, customer_id, now)
+            step = await self._award(uow, journey, index, action, customer_id, now)
+            if step.status is StepStatus.DONE:
+                variables["points"] = str(step.detail["points"])
+            return step
         return await self._tag(uow, index, action, customer_id, now)
 
     async def _send(

@@ -109,8 +109,15 @@ class MessageRepository(Protocol):
         left it."""
         ...
 
-    async def sent_on_channel_since(self, channel: str, since: datetime) -> int: ...
+    async def sent_on_channel_since(self, channel: str, since: datetime) -> int:
+        """Sends on the channel after `since` (the rate's window (since, now])."""
+        ...
+
     async def by_provider_id(self, channel: str, provider_message_id: str) -> Message | None: ...
+    async def reown(self, from_customer: int, to_customer: int) -> int:
+        """Merging: the merged customer's messages and outcomes become the survivor's
+        (queued ones are then sent to the survivor, and the cap counts both)."""
+        ...
 
 
 MESSAGES: Port[MessageRepository] = Port("messages")

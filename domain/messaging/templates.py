@@ -29,7 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -86,6 +86,16 @@ PREVIEW_VALUES: dict[str, str] = {
     "journey_name": "Sample journey",
 }
 """What `messagePreview` fills the message's own variables with."""
+
+SAMPLE_VALUES: dict[str, str] = {
+    **PREVIEW_VALUES,
+    "name": "Sample",
+    "external_id": "sample-1",
+    "points_balance": "100",
+    "tier": "Gold",
+    "unsubscribe_url": "https://example.com/unsubscribe",
+}
+"""Every variable with a sample value, for the trial render at save."""
 
 _environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _html_environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
@@ -158,6 +168,18 @@ def check_text(text: str, path: Sequence[str], *, html: bool = False) -> None:
             f"Unknown variable(s) {', '.join(unknown)}; a template may use "
             f"{', '.join(sorted(VARIABLES))}.",
         )
+    # A trial render with sample values: what the sandbox refuses (reaching into
+    # Python internals) or what cannot work on text values fails here, at save.
+    try:
+        environment.from_string(text).render(**SAMPLE_VALUES)
+    except SecurityError:
+        raise DomainError(
+            ErrorCode.INVALID, path, "The template reaches for something the sandbox refuses."
+        ) from None
+    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        raise DomainError(
+            ErrorCode.INVALID, path, f"The template fails with sample values: {exc}"
+        ) from None
 
 
 def _checked(template: MessageTemplate, errors: ErrorCollector) -> MessageTemplate:
@@ -201,10 +223,7 @@ def _checked(template: MessageTemplate, errors: ErrorCollector) -> MessageTempla
             "Only WECHAT and SMS templates name a provider's template.",
         )
     if channel is TemplateChannel.WECHAT:
-        try:
-            page = optional_text(page, ("page",), max_length=MAX_PAGE)
-        except DomainError as exc:
-            errors.capture(exc)
+        page = text(page, ("page",), MAX_PAGE, required=False)
         if not template.fields:
             errors.add(ErrorCode.REQUIRED, ("fields",), "Map the template's data keys.")
         if len(template.fields) > MAX_FIELDS:
@@ -284,7 +303,7 @@ def render(template: MessageTemplate, variables: Mapping[str, str]) -> Rendered:
             return environment.from_string(text).render(**variables)
         except UndefinedError as exc:
             raise RenderError(f"template {template.id}: {exc.message}") from None
-        except (SecurityError, TemplateSyntaxError, TypeError, ValueError) as exc:
+        except (SecurityError, TemplateError, TypeError, ValueError, ArithmeticError) as exc:
             raise RenderError(f"template {template.id}: {exc}") from None
 
     return Rendered(

@@ -76,3 +76,28 @@ async def run_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict
 async def runs_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, JourneyRun]:
     rows = await session.execute(select(JourneyRunRow).where(JourneyRunRow.id.in_(list(ids))))
     return {r.id: run_of(r) for r in rows.scalars()}
+
+
+@dataclass(frozen=True)
+class RunTally:
+    status: str
+    reason: str | None
+    runs: int
+
+
+async def run_tallies(
+    session: AsyncSession, journey_ids: Sequence[int]
+) -> dict[int, list[RunTally]]:
+    """How many runs each journey has per status and reason, for a page of journeys
+    in one GROUP BY."""
+    R = JourneyRunRow
+    rows = await session.execute(
+        select(R.journey_id, R.status, R.reason, func.count())
+        .where(R.journey_id.in_(list(journey_ids)))
+        .group_by(R.journey_id, R.status, R.reason)
+        .order_by(R.journey_id, R.status, R.reason)
+    )
+    found: dict[int, list[RunTally]] = {journey_id: [] for journey_id in journey_ids}
+    for journey_id, status, reason, runs in rows.all():
+        found[journey_id].append(RunTally(status, reason, int(runs)))
+    return found

@@ -26,7 +26,7 @@ from domain.messaging.messages import (
 from persistence.base import table_of
 from persistence.messaging.rows import MessageOutcomeRow, MessageRow
 from persistence.repositories import register
-from persistence.statements import insert_ignoring_duplicates
+from persistence.statements import insert_ignoring_duplicates, rows_matched
 
 
 def message_of(row: MessageRow) -> Message:
@@ -185,7 +185,7 @@ class SqlMessageRepository:
     async def sent_on_channel_since(self, channel: str, since: datetime) -> int:
         R = MessageOutcomeRow
         statement = select(func.count()).where(
-            R.channel == channel, R.outcome == Outcome.SENT.value, R.at >= since
+            R.channel == channel, R.outcome == Outcome.SENT.value, R.at > since
         )
         return (await self.session.execute(statement)).scalar_one()
 
@@ -201,6 +201,21 @@ class SqlMessageRepository:
             )
         ).scalar_one_or_none()
         return message_of(row) if row else None
+
+    async def reown(self, from_customer: int, to_customer: int) -> int:
+        moved = await self.session.execute(
+            update(MessageRow)
+            .where(MessageRow.customer_id == from_customer)
+            .values(customer_id=to_customer)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(MessageOutcomeRow)
+            .where(MessageOutcomeRow.customer_id == from_customer)
+            .values(customer_id=to_customer)
+            .execution_options(synchronize_session=False)
+        )
+        return rows_matched(moved)
 
 
 register(MESSAGES, lambda tx: SqlMessageRepository(tx.session))

@@ -14,7 +14,8 @@ from domain.campaigns import CampaignFields, CampaignService, Channel, VariantIn
 from domain.clock import FixedClock
 from domain.customers import CustomerService, ProfileInput, UpsertCustomer
 from domain.identities import IdentityInput, IdentityType
-from domain.messaging.consent import ConsentService, UpdateConsent
+from domain.messaging.consent import UpdateConsent
+from domain.messaging.consent_service import ConsentService
 from domain.messaging.messages import MESSAGES, Message, MessageOutcome
 from domain.messaging.outbound import Enqueued, OutboundMessage, enqueue
 from domain.messaging.pipeline import PassReport

@@ -226,7 +226,10 @@ async def test_customer_journey_runs_show_each_step(gql, database, clock):  # no
     assert coupon["couponCode"]
     assert (send["kind"], send["status"]) == ("SEND_MESSAGE", "DONE")
     assert send["messageId"]
+    tallies = "runTallies { status reason runs }"
     read = await gql(
-        f"query($id: ID!) {{ journey(id: $id) {{ {JOURNEY_FIELDS} }} }}", {"id": journey["id"]}
+        f"query($id: ID!) {{ journey(id: $id) {{ {JOURNEY_FIELDS} {tallies} }} }}",
+        {"id": journey["id"]},
     )
     assert read["journey"]["campaign"]["funnel"][0]["audience"] == 1
+    assert read["journey"]["runTallies"] == [{"status": "COMPLETED", "reason": None, "runs": 1}]

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from api import ids
+from api.app import create_app
 from api.settings import Settings
 from domain.access import Role
 from domain.clock import FixedClock
@@ -19,10 +20,11 @@ from domain.messaging.templates import TemplateChannel
 from domain.messaging.unsubscribe import UnsubscribeLinks
 from persistence.campaigns import TouchpointRow
 from persistence.database import Database
+from persistence.messaging.rows import ConsentRow
 from tests.api.messaging_story import Story
 from tests.api.reward_calls import TOKEN
 from tests.conftest import SUITE_REQUEST_TIMEOUT_MS, GraphQLClient, make_key
-from tests.messaging_providers import providers
+from tests.messaging_providers import providers, smtp_server
 
 
 @pytest.fixture
@@ -359,3 +361,87 @@ async def test_sms_receipts_record_delivered_and_failed_touchpoints(
         "MK:0001 空号",
     )
     assert [o["outcome"] for o in message["outcomes"]] == ["SENT", "FAILED"]
+
+
+MERGE = """
+mutation($input: CustomerMergeInput!) { customerMerge(input: $input) { userErrors { code message } } }"""
+ERASE = """mutation($id: ID!) { customerErase(input: {id: $id}) { userErrors { code } } }"""
+
+
+async def test_merging_moves_consent_and_messages_and_an_opt_out_always_wins(
+    gql: GraphQLClient, database: Database, database_url: str, clock: FixedClock, settings: Settings
+) -> None:
+    survivor, merged = await customer(gql, "a"), await customer(gql, "b")
+    for who, channel, granted in (
+        (survivor, "EMAIL", True),  # the survivor's own word stands…
+        (merged, "EMAIL", False),  # …except that an opt-out always wins
+        (merged, "SMS", True),  # only the merged customer said anything: it moves
+        (survivor, "WECHAT", False),
+        (merged, "WECHAT", True),  # an opt-in never overrides the survivor's opt-out
+    ):
+        given = {"customerId": who, "channel": channel, "granted": granted}
+        await gql(CONSENT, {"input": given})
+    story = Story(database, database_url, clock)
+    template = await story.email_template()
+    queued = await story.enqueue(ids.decode(merged, "Customer"), (template,), "k:merged")
+
+    data = await gql(
+        MERGE, {"input": {"survivor": survivor, "merged": merged, "idempotencyKey": "m-1"}}
+    )
+    assert data["customerMerge"]["userErrors"] == []
+
+    node = (await gql(CUSTOMER, {"id": survivor}))["node"]
+    assert {(c["channel"], c["granted"]) for c in node["consents"]} == {
+        ("EMAIL", False),
+        ("SMS", True),
+        ("WECHAT", False),
+    }
+    assert [m["dedupeKey"] for m in node["messages"]["nodes"]] == ["k:merged"]
+    assert (await story.message(queued.message_id)).customer_id == ids.decode(survivor, "Customer")
+    # The merged customer's unsubscribe link opts out its survivor.
+    links = UnsubscribeLinks(settings.secret_key, "")
+    await story.consent(ids.decode(survivor, "Customer"), TemplateChannel.SMS)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings, database=database, clock=clock)),
+        base_url="http://test",
+    ) as http:
+        url = links.url(ids.decode(merged, "Customer"), TemplateChannel.SMS)
+        assert (await http.post(url)).status_code == 200
+    node = (await gql(CUSTOMER, {"id": survivor}))["node"]
+    assert ("SMS", False) in {(c["channel"], c["granted"]) for c in node["consents"]}
+
+
+async def test_erasure_deletes_consent_and_queued_messages_reach_no_one(
+    gql: GraphQLClient, database: Database, database_url: str, clock: FixedClock
+) -> None:
+    ann = await customer(gql, "ann", email="ann@example.com")
+    await gql(CONSENT, {"input": {"customerId": ann, "channel": "EMAIL", "granted": True}})
+    story = Story(database, database_url, clock)
+    template = await story.email_template()
+    queued = await story.enqueue(ids.decode(ann, "Customer"), (template,), "k:1")
+
+    assert (await gql(ERASE, {"id": ann}))["customerErase"]["userErrors"] == []
+    with smtp_server() as mailbox:
+        story.mailbox = mailbox
+        await story.deliver()
+        assert mailbox.messages == []
+
+    async with database.sessions() as session:
+        left = await session.execute(
+            select(ConsentRow).where(ConsentRow.customer_id == ids.decode(ann, "Customer"))
+        )
+        assert left.first() is None
+    message = await story.message(queued.message_id)
+    assert (message.status, message.reason) == (MessageStatus.SKIPPED, "NO_ADDRESS")
+
+
+async def test_program_update_checks_the_messaging_settings(gql: GraphQLClient) -> None:
+    document = """mutation($input: ProgramUpdateInput!) { programUpdate(input: $input) {
+      program { messageCap smsQuietHours } userErrors { field code } } }"""
+    bad = await gql(document, {"input": {"smsQuietHours": "9pm-9am", "messageCap": -1}})
+    assert sorted(e["field"][1] for e in bad["programUpdate"]["userErrors"]) == [
+        "messageCap",
+        "smsQuietHours",
+    ]
+    good = await gql(document, {"input": {"smsQuietHours": "21:00-09:00", "messageCap": 2}})
+    assert good["programUpdate"]["program"] == {"messageCap": 2, "smsQuietHours": "21:00-09:00"}

@@ -293,3 +293,86 @@ async def test_a_refused_mailbox_is_failed_with_the_servers_reason(story: Story)
     assert (message.status, message.reason) == (MessageStatus.FAILED, "FAILED")
     (outcome,) = await story.outcomes(queued.message_id)
     assert outcome.outcome is Outcome.FAILED and "550" in (outcome.reason or "")
+
+
+async def test_the_channel_rate_holds_messages_back_not_drops_them(story: Story) -> None:
+    assert story.providers is not None
+    await story.program(sms_rate_per_minute=1)
+    sms = await story.sms_template()
+    queued = []
+    for n in range(2):
+        customer = await story.customer(f"c-{n}", phone=f"1380013800{n}")
+        await story.consent(customer, TemplateChannel.SMS)
+        queued.append(await story.enqueue(customer, (sms,), f"k:{n}"))
+
+    await story.deliver()
+
+    first, second = [await story.message(q.message_id) for q in queued]
+    assert first.status is MessageStatus.SENT
+    assert second.status is MessageStatus.QUEUED
+    assert second.next_attempt_at == NOON_SHANGHAI + timedelta(minutes=1)
+    assert await story.outcomes(queued[1].message_id) == []  # throttling is no skip
+    story.clock.at = NOON_SHANGHAI + timedelta(minutes=1)
+    await story.deliver()
+    assert (await story.message(queued[1].message_id)).status is MessageStatus.SENT
+    assert len(story.providers.sms) == 2
+
+
+async def test_a_busy_provider_is_tried_again_later_on_the_same_template(story: Story) -> None:
+    assert story.providers is not None
+    customer = await story.customer("c-1", phone="13800138000", email="ann@example.com")
+    sms, email = await story.sms_template(), await story.email_template()
+    await story.consent(customer, TemplateChannel.SMS)
+    await story.consent(customer, TemplateChannel.EMAIL)
+    story.providers.sms_answer = {
+        "Response": {
+            "Error": {"Code": "InternalError.Timeout", "Message": "busy"},
+            "RequestId": "r",
+        }
+    }
+    queued = await story.enqueue(customer, (sms, email), "k:1")
+
+    await story.deliver()
+
+    waiting = await story.message(queued.message_id)
+    assert (waiting.status, waiting.attempts, waiting.template_index) == (
+        MessageStatus.QUEUED,
+        1,
+        0,
+    )
+    assert waiting.next_attempt_at == NOON_SHANGHAI + timedelta(minutes=1)
+    assert waiting.reason == "Tencent Cloud SMS InternalError.Timeout: busy"
+    story.providers.sms_answer = None
+    story.clock.at += timedelta(minutes=1)
+    await story.deliver()
+    sent = await story.message(queued.message_id)
+    assert (sent.status, sent.channel) == (MessageStatus.SENT, "SMS")
+    assert story.mailbox is not None and story.mailbox.messages == []
+
+
+async def test_five_transient_failures_in_a_row_fall_back_to_the_next_template(
+    story: Story,
+) -> None:
+    assert story.providers is not None and story.mailbox is not None
+    customer = await story.customer("c-1", phone="13800138000", email="ann@example.com")
+    sms, email = await story.sms_template(), await story.email_template()
+    await story.consent(customer, TemplateChannel.SMS)
+    await story.consent(customer, TemplateChannel.EMAIL)
+    story.providers.sms_answer = {
+        "Response": {
+            "Error": {"Code": "LimitExceeded.Frequency", "Message": "slow"},
+            "RequestId": "r",
+        }
+    }
+    queued = await story.enqueue(customer, (sms, email), "k:1")
+    for _ in range(5):
+        await story.deliver()
+        story.clock.at += timedelta(hours=1)
+
+    message = await story.message(queued.message_id)
+    assert (message.status, message.channel) == (MessageStatus.SENT, "EMAIL")
+    assert len(story.providers.sms) == 5 and len(story.mailbox.messages) == 1
+    assert [o.outcome for o in await story.outcomes(queued.message_id)] == [
+        Outcome.FAILED,
+        Outcome.SENT,
+    ]

@@ -14,14 +14,21 @@ from sqlalchemy import select
 from api.settings import Settings
 from api.worker import Worker
 from domain.clock import FixedClock
-from domain.coupons import Cart, CouponService
+from domain.coupons import Cart, CouponKind, CouponService, CouponTemplateService, TemplateFields
+from domain.earning_rules.model import Budget, Effect, RuleFields
+from domain.earning_rules.service import EARNING_RULES, EarningRuleService
+from domain.errors import present
+from domain.journeys.model import ActionInput, ActionKind, JourneyFields, TriggerInput
 from domain.journeys.runs import RunReason, RunStatus, StepStatus
+from domain.points import POINTS
+from domain.tags import ChangeCustomerTags, TagService
 from persistence.campaigns import CampaignAudienceRow
 from persistence.coupons import CouponRow
 from persistence.database import Database
+from persistence.tags import tags_of_customers
 from tests.conftest import utc
 from tests.service import wiring
-from tests.service.journey_setup import Shop
+from tests.service.journey_setup import Shop, message_template
 
 NOW = utc(2026, 3, 1, 12)
 
@@ -49,6 +56,8 @@ async def test_repurchase_journey_issues_a_coupon_and_queues_one_message(shop: S
     assert message.customer_id == customer
     assert message.variables["coupon_code"] == coupon.code
     assert message.variables["coupon_expires_at"] == coupon.valid_until.isoformat()
+    assert message.variables["coupon_name"] == "满50减10"
+    assert message.variables["journey_name"] == "Repurchase reminder"
     assert message.campaign_id == journey.campaign_id and message.variant == "DEFAULT"
     assert message.dedupe_key == f"journey:{journey.id}:run:{acted[0].id}:step:1"
     [run] = acted
@@ -207,3 +216,92 @@ async def test_the_worker_turn_runs_journeys_once(shop: Shop) -> None:
         await worker.close()
     assert worker.totals.journey_runs == 1
     assert await shop.counts() == (1, 1, 1)
+
+
+async def test_points_come_out_of_the_rules_budget_and_tags_follow(shop: Shop) -> None:
+    rules = EarningRuleService(wiring.uow_factory(shop.database), shop.clock)
+    rule = await rules.create(
+        RuleFields(
+            name="Win-back points",
+            kind="FIXED_BONUS",
+            effect=Effect(points=1),
+            budget=Budget(total_points=150),
+        )
+    )
+    journey = await shop.journeys().create(
+        JourneyFields(
+            name="Win-back",
+            trigger=TriggerInput("customer.repurchase_due"),
+            actions=[
+                ActionInput(ActionKind.ADD_TAG, tag="win-back"),
+                ActionInput(ActionKind.AWARD_POINTS, points=100, earning_rule_id=rule.id),
+                ActionInput(ActionKind.REMOVE_TAG, tag="vip"),
+            ],
+        )
+    )
+    assert journey.id is not None
+    await shop.journeys().activate(journey.id)
+    customers = [await shop.customer(f"c-{i}") for i in range(3)]
+    tags = TagService(wiring.uow_factory(shop.database), shop.clock)
+    await tags.add_to_customers(ChangeCustomerTags(customers, tag_names=["vip"]))
+    await shop.repurchase_due(*customers)
+    engine = shop.engine()
+    await engine.fan_out()
+    acted = await engine.act_due()
+
+    given = [r.steps[1] for r in acted]
+    assert [(s.status, s.detail.get("points"), s.reason) for s in given] == [
+        (StepStatus.DONE, 100, None),
+        (StepStatus.DONE, 50, None),  # what remained of the budget
+        (StepStatus.SKIPPED, None, "BUDGET_SPENT"),
+    ]
+    assert all(r.status is RunStatus.COMPLETED for r in acted)
+    async with wiring.unit_of_work(shop.database) as uow:
+        balances = [(await uow.repo(POINTS).load_account(c)).balance for c in customers]
+        spent = present(await uow.repo(EARNING_RULES).get(present(rule.id, "id")), "rule")
+    assert balances == [100, 50, 0] and spent.budget_used == 150
+    async with shop.database.sessions() as session:
+        held = await tags_of_customers(session, customers)
+    assert {c: sorted(t.name for t in held.get(c, [])) for c in customers} == {
+        c: ["win-back"] for c in customers
+    }
+
+
+async def test_a_refused_step_fails_the_run_and_stops_it(shop: Shop) -> None:
+    """The coupon template allows one per customer: the second reminder's coupon is
+    refused, so its run is FAILED there and its message is never queued."""
+    coupons = CouponTemplateService(wiring.uow_factory(shop.database), shop.clock)
+    template = await coupons.create(
+        TemplateFields(
+            name="Once",
+            kind=CouponKind.AMOUNT_OFF,
+            amount_off="5",
+            valid_days=7,
+            per_customer_limit=1,
+        )
+    )
+    email = await message_template(shop.database, NOW)
+    journey = await shop.journeys().create(
+        JourneyFields(
+            name="Once only",
+            trigger=TriggerInput("customer.repurchase_due"),
+            actions=[
+                ActionInput(ActionKind.ISSUE_COUPON, coupon_template_id=template.id),
+                ActionInput(ActionKind.SEND_MESSAGE, template_ids=[email]),
+            ],
+        )
+    )
+    assert journey.id is not None
+    await shop.journeys().activate(journey.id)
+    customer = await shop.customer("c-1")
+    await shop.repurchase_due(customer)
+    await shop.repurchase_due(customer)  # a second wait, a second event
+    engine = shop.engine()
+    assert (await engine.fan_out()).runs == 2
+    first, second = await engine.act_due()
+
+    assert first.status is RunStatus.COMPLETED
+    assert (second.status, second.reason) == (RunStatus.FAILED, RunReason.STEP_FAILED)
+    [step] = second.steps
+    assert (step.status, step.reason) == (StepStatus.FAILED, "LIMIT_REACHED")
+    assert await shop.counts() == (2, 1, 1)
