@@ -78,7 +78,8 @@ JOURNEY_CREATE = """mutation($input: JourneyCreateInput!) {
   journeyCreate(input: $input) { journey { id } userErrors { field code message } } }"""
 JOURNEY_ACTIVATE = """mutation($id: ID!) {
   journeyActivate(input: {id: $id}) { journey { campaign { id } } userErrors { field code } } }"""
-JOURNEY = """query($id: ID!) { journey(id: $id) { name status campaign {
+JOURNEY = """query($id: ID!) { journey(id: $id) { name status
+  runTallies { status reason runs } campaign {
   funnel { arm audience sent delivered opened clicked addedToCart ordered attributedOrders
     attributedRevenue { amount } }
   abTest { verdict comparisons { liftCiLow liftCiHigh } } } } }"""
@@ -308,6 +309,7 @@ async def journey_and_fit(admin: GraphQLClient, database: Database) -> str:
             {"name": "B", "actions": [{"kind": "ADD_TAG", "tag": "thanked-b"}]},
         ],
         "holdoutShare": "0.2",
+        "condition": "orders_count >= 2",
     }
     created = (await admin(JOURNEY_CREATE, {"input": given}))["journeyCreate"]
     assert created["userErrors"] == [], created
@@ -316,9 +318,10 @@ async def journey_and_fit(admin: GraphQLClient, database: Database) -> str:
     assert activated["userErrors"] == [], activated
     campaign_id = activated["journey"]["campaign"]["id"]
 
-    # Orders from the activation on start runs: 李娜's and eight buyers'.
+    # Orders from the activation on start runs: 李娜's and eight buyers' act; a first
+    # order's run is skipped (the condition is false).
     entering = ["demo-0001"] + [f"buyer-{n:02}" for n in range(8)]
-    for external_id in entering:
+    for external_id in [*entering, "walk-in"]:
         await order(admin, f"{external_id}-thanks", external_id, "66.00", now - timedelta(hours=2))
     engine = JourneyEngine(wiring.uow_factory(database), SystemClock())
     while (await engine.fan_out()).events:
@@ -488,6 +491,16 @@ async def walk(  # noqa: PLR0913, PLR0915
     assert "order.recorded" in await listed.text_content()
     assert await listed.locator("a").get_attribute("aria-current") == "true"
     assert await page.text_content("#journey-name") == journey["name"]
+    tallies = await page.eval_on_selector_all(
+        "#tally-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    statuses = {"COMPLETED": "Completed", "HOLDOUT": "Holdout", "SKIPPED": "Skipped"}
+    assert tallies == [
+        [statuses[t["status"]], t["reason"] or "—", str(t["runs"])] for t in journey["runTallies"]
+    ]
+    assert ["Skipped", "CONDITION_FALSE", "1"] in tallies
+    assert sum(t["runs"] for t in journey["runTallies"]) == 10
+    assert number(await listed.locator("td").last.text_content()) == 10
     rows = await page.eval_on_selector_all(
         "#funnel-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
     )
@@ -511,6 +524,15 @@ async def walk(  # noqa: PLR0913, PLR0915
     for text, c in zip(shown_intervals, comparisons, strict=True):
         assert (text == "—") == (c["liftCiLow"] is None)
     await shot(page, "journeys")
+    await page.click("#lang")
+    await page.wait_for_selector("main[data-ready='journeys'] h1:has-text('自动化旅程')")
+    await page.wait_for_selector("#tally-table:has-text('已跳过')")
+    assert await page.text_content("#funnel-table thead") == (
+        "分组目标人数已发送已送达已打开已点击已加购已下单转化率归因订单归因销售额相对对照组提升"
+    )
+    await page.screenshot(path=str(ARTIFACTS / "journeys-zh.png"), full_page=True)
+    await page.click("#lang")
+    await page.wait_for_selector("main[data-ready='journeys'] h1:has-text('Journeys')")
 
     # A customer: found by name, with their orders, point lots, journey runs, consent
     # and the fitted model's prediction, each as the API gives it.

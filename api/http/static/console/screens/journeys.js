@@ -1,7 +1,8 @@
-// Journeys: each journey with its status and trigger; the chosen one (#/journeys/<id>)
-// with its condition, delay and variants, and the report of the campaign that
-// measures it: the funnel per variant and holdout, the A/B verdict with its interval
-// and the attributed revenue (the Campaigns screen's own report). Read-only.
+// Journeys: each journey with its status, trigger and runs; the chosen one
+// (#/journeys/<id>) with its condition, delay and variants, its runs per status and
+// reason, and the report of the campaign that measures it: the funnel per variant and
+// holdout, the A/B verdict with its interval and the attributed revenue (the
+// Campaigns screen's own report). Read-only.
 import { gql } from "../api.js";
 import { facts, h, section, table } from "../dom.js";
 import { dateTime, int, percent } from "../format.js";
@@ -13,7 +14,7 @@ const TRIGGER = "trigger { eventType toStage segmentId }";
 export const JOURNEYS = `query ConsoleJourneys {
   journeys(first: 50) {
     totalCount
-    nodes { id name status ${TRIGGER} delaySeconds holdoutShare activatedAt variants { name } campaign { id } }
+    nodes { id name status ${TRIGGER} delaySeconds holdoutShare activatedAt variants { name } runTallies { runs } campaign { id } }
   }
   segments { id name }
 }`;
@@ -23,6 +24,7 @@ export const JOURNEY = `query ConsoleJourney($id: ID!) {
     id name status ${TRIGGER} condition delaySeconds holdoutShare attributionDays
     activeSince activatedAt archivedAt createdAt
     variants { name weight actions { kind templateIds marketing points tag couponTemplate { name } } }
+    runTallies { status reason runs }
     campaign {
       ${CAMPAIGN_REPORT}
     }
@@ -87,6 +89,15 @@ async function showJourney(box, id, context, segments, stale) {
         { class: "compact", id: "variant-table" },
       ),
     ),
+    h("h3", {}, t("runs")),
+    j.runTallies.length
+      ? table(
+          null,
+          [t("status"), t("reason"), t("runs")],
+          j.runTallies.map((r) => [t(`run${r.status}`), r.reason || "—", int(r.runs)]),
+          { class: "compact", id: "tally-table" },
+        )
+      : h("p", {}, t("noRuns")),
     j.campaign
       ? section(`${t("measuredBy")}: ${j.campaign.name}`, h("p", { class: "help" }, t("journeyFunnelHelp")), campaignReport(j.campaign))
       : h("p", { id: "no-campaign" }, t("notActivated")),
@@ -112,7 +123,7 @@ export async function renderJourneys(target, context, stale, rest = []) {
       `${t("journeyList")} (${int(data.journeys.totalCount)})`,
       table(
         null,
-        [t("name"), t("status"), t("trigger"), t("delay"), t("variants"), t("holdout"), t("activatedAt")],
+        [t("name"), t("status"), t("trigger"), t("delay"), t("variants"), t("holdout"), t("activatedAt"), t("runs")],
         journeys.map((j) => [
           h("a", { href: `#/journeys/${encodeURIComponent(j.id)}`, "aria-current": j.id === chosen ? "true" : null }, j.name),
           t(`journey${j.status}`),
@@ -121,6 +132,7 @@ export async function renderJourneys(target, context, stale, rest = []) {
           j.variants.map((v) => v.name).join(", "),
           percent(j.holdoutShare),
           dateTime(j.activatedAt, zone),
+          int(j.runTallies.reduce((sum, r) => sum + r.runs, 0)),
         ]),
         { id: "journey-table" },
       ),
