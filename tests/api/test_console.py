@@ -1,9 +1,10 @@
 """The operator console at /console, in Debian's Chromium through Playwright: it signs
 in with an ANALYST key, shows on each screen the figures the API gives for the same
 question, underlines a rule's error at the column the parser names, and loads nothing
-from outside this machine. Halfway through, a journey is run by its engine on real
-orders and the prediction model is fitted, so the Journeys screen and the customer
-page show a funnel, lots, runs and predictions to compare with the API's. One browser
+from outside this machine. Halfway through, the prediction model is fitted and the
+worker runs an e-mailing journey on real orders (a local SMTP server takes the mail),
+so the Journeys screen and the customer page show runs, a funnel, lots, a message and
+predictions to compare with the API's. One browser
 and one page walk every screen; each screen's screenshot is kept under
 .artifacts/console/.
 
@@ -33,9 +34,8 @@ from api.cli import main
 from api.demo import seed_if_empty
 from api.http.console import ASSETS
 from api.settings import Settings
+from api.worker import Worker
 from domain.access import Role
-from domain.clock import SystemClock
-from domain.journeys.engine import JourneyEngine
 from domain.predictions.service import fit_and_store
 from persistence.database import Database
 from persistence.unit_of_work import SqlUnitOfWork
@@ -51,8 +51,8 @@ from tests.api.campaign_calls import (
 from tests.api.ledger_calls import order_input
 from tests.api.live_server import serving
 from tests.conftest import GraphQLClient, make_key
+from tests.messaging_providers import provider_settings, smtp_server
 from tests.predictions_history import random_orders
-from tests.service import wiring
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "console"
@@ -83,11 +83,15 @@ JOURNEY = """query($id: ID!) { journey(id: $id) { name status
   funnel { arm audience sent delivered opened clicked addedToCart ordered attributedOrders
     attributedRevenue { amount } }
   abTest { verdict comparisons { liftCiLow liftCiHigh } } } } }"""
+TEMPLATE_CREATE = """mutation { messageTemplateCreate(input: {name: "thank-you e-mail",
+  channel: EMAIL, subject: "谢谢你，{{ name }}", body: "Thank you for your order, {{ name }}."}) {
+  template { id } userErrors { field code message } } }"""
 CONSENT = """mutation($id: ID!) { consentUpdate(input: {customerId: $id, channel: EMAIL,
   granted: true, source: "checkout"}) { userErrors { field code } } }"""
 CUSTOMER = """query($id: String!) { customer(externalId: $id) { ordersCount
   points { lots(first: 20) { totalCount nodes { points remaining state } } }
   journeyRuns(first: 20) { totalCount nodes { arm status journey { name } } }
+  messages(first: 5) { nodes { status channel outcomes { outcome } } }
   prediction { pAlive predictedClv(days: 365) { amount } } } }"""
 FUNNEL_STEPS = ("audience", "sent", "delivered", "opened", "clicked", "addedToCart", "ordered")
 
@@ -261,7 +265,9 @@ async def test_the_console_shows_what_the_api_answers(database, database_url):
                     page.on("request", lambda r: calls.append(urlsplit(r.url).path))
                     storefront = await make_key(database, Role.STOREFRONT)
                     admin_gql = GraphQLClient(http, admin)
-                    await walk(page, api, gql, analyst, storefront, admin_gql, database)
+                    await walk(
+                        page, api, gql, analyst, storefront, admin_gql, database, database_url
+                    )
                 finally:
                     await browser.close()
     assert outside == [], "the console must load nothing from outside this machine"
@@ -285,11 +291,12 @@ BULK = """mutation($inputs: [OrderRecordInput!]!) { ordersRecordBulk(inputs: $in
   results { userErrors { code } } userErrors { code } } }"""
 
 
-async def journey_and_fit(admin: GraphQLClient, database: Database) -> str:
+async def journey_and_fit(admin: GraphQLClient, database: Database, database_url: str) -> str:
     """The prediction model fitted on a purchase history of forty more buyers (the
-    demo's three are too few to fit); then a two-variant journey on `order.recorded`,
-    activated, orders that its engine turns into runs (李娜's among them), touchpoints
-    on its campaign and an attributed order. Returns the journey's id."""
+    demo's three are too few to fit); then a two-variant journey on `order.recorded`
+    that e-mails and tags, activated, and orders that the worker turns into runs and
+    messages (李娜's e-mail reaches a local SMTP server; the buyers have no address),
+    an open, and an order the journey is credited with. Returns the journey's id."""
     history = [
         order_input(f"h-{i}", amount, customer=f"buyer-{n:02}", placed_at=at.isoformat())
         for i, (n, at, amount) in enumerate(random_orders())
@@ -301,12 +308,15 @@ async def journey_and_fit(admin: GraphQLClient, database: Database) -> str:
     fitted = await fit_and_store(lambda: SqlUnitOfWork(database), now, now)
     assert fitted.converged, fitted.message
 
+    template = (await admin(TEMPLATE_CREATE))["messageTemplateCreate"]
+    assert template["userErrors"] == [], template
+    email = {"kind": "SEND_MESSAGE", "templateIds": [template["template"]["id"]]}
     given = {
         "name": "下单感谢 Thank-you",
         "trigger": {"eventType": "order.recorded"},
         "variants": [
-            {"name": "A", "actions": [{"kind": "ADD_TAG", "tag": "thanked-a"}]},
-            {"name": "B", "actions": [{"kind": "ADD_TAG", "tag": "thanked-b"}]},
+            {"name": "A", "actions": [email, {"kind": "ADD_TAG", "tag": "thanked-a"}]},
+            {"name": "B", "actions": [email, {"kind": "ADD_TAG", "tag": "thanked-b"}]},
         ],
         "holdoutShare": "0.2",
         "condition": "orders_count >= 2",
@@ -317,37 +327,32 @@ async def journey_and_fit(admin: GraphQLClient, database: Database) -> str:
     activated = (await admin(JOURNEY_ACTIVATE, {"id": journey_id}))["journeyActivate"]
     assert activated["userErrors"] == [], activated
     campaign_id = activated["journey"]["campaign"]["id"]
+    li_na = (await admin('{ customer(externalId: "demo-0001") { id } }'))["customer"]["id"]
+    assert (await admin(CONSENT, {"id": li_na}))["consentUpdate"]["userErrors"] == []
 
     # Orders from the activation on start runs: 李娜's and eight buyers' act; a first
     # order's run is skipped (the condition is false).
     entering = ["demo-0001"] + [f"buyer-{n:02}" for n in range(8)]
     for external_id in [*entering, "walk-in"]:
         await order(admin, f"{external_id}-thanks", external_id, "66.00", now - timedelta(hours=2))
-    engine = JourneyEngine(wiring.uow_factory(database), SystemClock())
-    while (await engine.fan_out()).events:
-        pass
-    acted = await engine.act_due()
-    assert len(acted) == len(entering)
-
+    with smtp_server() as mailbox:
+        settings = Settings(DATABASE_URL=database_url, **provider_settings(mailbox, None))
+        worker = Worker(database, settings, name="console-test", daily=False)
+        try:
+            await worker.run_once()
+        finally:
+            await worker.close()
     arms = await audience(admin, campaign_id)
     assert set(arms) == set(entering)
-    sent = sorted(external_id for external_id, arm in arms.items() if arm != "HOLDOUT")
-    # The messages went out after the activation (a campaign takes no earlier touch).
-    at = datetime.now(UTC)
-    sends = [
-        touch(campaign_id, external_id, arms[external_id], "SENT", at, f"s{n}")
-        for n, external_id in enumerate(sent)
-    ] + [
-        touch(campaign_id, external_id, arms[external_id], "OPENED", at, f"o{n}")
-        for n, external_id in enumerate(sent[::2])
-    ]
-    recorded = await record_touchpoints(admin, sends)
-    assert all(not r["userErrors"] for r in recorded["results"]), recorded
-    # An order after the message: attributed to the journey's campaign.
-    await order(admin, f"{sent[0]}-after", sent[0], "188.00", datetime.now(UTC))
+    # The arm hash of this campaign and customer puts her in a variant: she is e-mailed.
+    assert arms["demo-0001"] != "HOLDOUT"
+    assert [envelope.rcpt_tos for envelope, _ in mailbox.messages] == [["li.na@example.com"]]
 
-    li_na = (await admin('{ customer(externalId: "demo-0001") { id } }'))["customer"]["id"]
-    assert (await admin(CONSENT, {"id": li_na}))["consentUpdate"]["userErrors"] == []
+    # Her mail client reports the open; she orders again: the journey's order.
+    opened = touch(campaign_id, "demo-0001", arms["demo-0001"], "OPENED", datetime.now(UTC), "o1")
+    recorded = await record_touchpoints(admin, [opened])
+    assert all(not r["userErrors"] for r in recorded["results"]), recorded
+    await order(admin, "demo-0001-after", "demo-0001", "188.00", datetime.now(UTC))
     return journey_id
 
 
@@ -359,6 +364,7 @@ async def walk(  # noqa: PLR0913, PLR0915
     storefront: str,
     admin: GraphQLClient,
     database: Database,
+    database_url: str,
 ) -> None:
     # Sign-in: a wrong key is refused, a storefront key cannot read metrics (neither
     # is kept); the analyst key opens the console.
@@ -482,7 +488,7 @@ async def walk(  # noqa: PLR0913, PLR0915
 
     # Journeys: a journey run by its engine on real orders; its campaign's funnel per
     # arm, attributed revenue and verdict as the API gives them.
-    journey_id = await journey_and_fit(admin, database)
+    journey_id = await journey_and_fit(admin, database, database_url)
     await page.click("nav a[href='#/journeys']")
     await page.wait_for_selector("main[data-ready='journeys'] #funnel-table")
     journey = (await gql(JOURNEY, {"id": journey_id}))["journey"]
@@ -545,11 +551,12 @@ async def walk(  # noqa: PLR0913, PLR0915
     await page.wait_for_selector("#orders-table")
     assert await page.text_content("#customer-name") == "李娜"
     li_na = (await gql(CUSTOMER, {"id": "demo-0001"}))["customer"]
-    assert li_na["ordersCount"] == 4  # the demo's three and the one that started her run
-    assert await page.locator("#orders-table tbody tr").count() == 4
+    # The demo's three, the one that started her run and the one after the e-mail.
+    assert li_na["ordersCount"] == 5
+    assert await page.locator("#orders-table tbody tr").count() == 5
 
     lots = li_na["points"]["lots"]
-    assert lots["totalCount"] == 4
+    assert lots["totalCount"] == 5
     shown_lots = await page.eval_on_selector_all(
         "#lots-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
     )
@@ -569,6 +576,13 @@ async def walk(  # noqa: PLR0913, PLR0915
     assert shown_run[4] == {"COMPLETED": "Completed", "HOLDOUT": "Holdout"}[run["status"]]
     assert "EMAIL" in await page.text_content("#consents-table")
     assert "granted" in await page.text_content("#consents-table")
+    [message] = li_na["messages"]["nodes"]
+    [shown_message] = await page.eval_on_selector_all(
+        "#messages-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    assert shown_message[1:3] == [message["channel"], message["status"].capitalize()]
+    assert [o["outcome"] for o in message["outcomes"]] == ["SENT"]
+    assert shown_message[4].startswith("SENT · EMAIL")
 
     prediction = li_na["prediction"]
     assert prediction is not None

@@ -157,9 +157,9 @@ export async function renderCustomer(target, context, id) {
         t("prediction"),
         c.prediction
           ? facts([
-              [t("pAlive"), h("span", { id: "p-alive" }, percent(c.prediction.pAlive))],
-              [t("expectedPurchases"), h("span", { id: "expected-purchases" }, decimal(c.prediction.expectedPurchases))],
-              [t("predictedClv"), h("span", { id: "predicted-clv" }, money(c.prediction.predictedClv))],
+              [t("pAlive"), h("span", { id: "p-alive", class: "num" }, percent(c.prediction.pAlive))],
+              [t("expectedPurchases"), h("span", { id: "expected-purchases", class: "num" }, decimal(c.prediction.expectedPurchases))],
+              [t("predictedClv"), h("span", { id: "predicted-clv", class: "num" }, money(c.prediction.predictedClv))],
             ])
           : h("p", {}, t("noPrediction")),
         h("h3", {}, t("tags")),
