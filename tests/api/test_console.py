@@ -51,6 +51,7 @@ from tests.api.campaign_calls import (
 from tests.api.ledger_calls import order_input
 from tests.api.live_server import serving
 from tests.conftest import GraphQLClient, make_key
+from tests.event_horizon import settle
 from tests.messaging_providers import provider_settings, smtp_server
 from tests.predictions_history import random_orders
 
@@ -335,6 +336,7 @@ async def journey_and_fit(admin: GraphQLClient, database: Database, database_url
     entering = ["demo-0001"] + [f"buyer-{n:02}" for n in range(8)]
     for external_id in [*entering, "walk-in"]:
         await order(admin, f"{external_id}-thanks", external_id, "66.00", now - timedelta(hours=2))
+    await settle(database)  # PostgreSQL shows the orders' events once older writes end
     with smtp_server() as mailbox:
         settings = Settings(DATABASE_URL=database_url, **provider_settings(mailbox, None))
         worker = Worker(database, settings, name="console-test", daily=False)
@@ -593,3 +595,8 @@ async def walk(  # noqa: PLR0913, PLR0915
         prediction["predictedClv"]["amount"]
     ).quantize(Decimal("0.01"))
     await shot(page, "customer")
+
+    # The run links to its journey.
+    await page.click("#runs-table a")
+    await page.wait_for_selector("main[data-ready='journeys'] #tally-table")
+    assert await page.text_content("#journey-name") == journey["name"]

@@ -111,12 +111,14 @@ export async function renderJourneys(target, context, stale, rest = []) {
   const journeys = data.journeys.nodes;
   const segments = new Map(data.segments.map((s) => [s.id, s.name]));
   target.append(h("h1", {}, t("journeys")));
-  if (!journeys.length) {
+  // An archived journey is not listed but can still be asked for (a customer's run
+  // links to it).
+  const asked = rest.length ? decodeURIComponent(rest.join("/")) : null;
+  if (!journeys.length && !asked) {
     target.append(h("p", {}, t("noJourneys")));
     return;
   }
-  const asked = rest.length ? decodeURIComponent(rest.join("/")) : null;
-  const chosen = journeys.some((j) => j.id === asked) ? asked : (journeys.find((j) => j.campaign) || journeys[0]).id;
+  const chosen = asked || (journeys.find((j) => j.campaign) || journeys[0]).id;
   const zone = context.program.timezone;
   target.append(
     section(
