@@ -33,11 +33,11 @@ export const CUSTOMER = `query ConsoleCustomer($id: ID!) {
     prediction { pAlive expectedPurchases(days: 365) predictedClv(days: 365) { amount currency } }
     journeyRuns(first: 20) {
       totalCount
-      nodes { status reason arm eventType createdAt finishedAt journey { id name } steps { index kind status reason } }
+      nodes { status reason arm eventType createdAt journey { id name } steps { kind status reason } }
     }
     messages(first: 20) {
       totalCount
-      nodes { status reason channel variant marketing createdAt outcomes { outcome channel reason at } }
+      nodes { status reason channel createdAt outcomes { outcome channel reason at } }
     }
     consents { channel granted source at }
   }

@@ -22,7 +22,7 @@ export const JOURNEYS = `query ConsoleJourneys {
 export const JOURNEY = `query ConsoleJourney($id: ID!) {
   journey(id: $id) {
     id name status ${TRIGGER} condition delaySeconds holdoutShare attributionDays
-    activeSince activatedAt archivedAt createdAt
+    activeSince activatedAt
     variants { name weight actions { kind templateIds marketing points tag couponTemplate { name } } }
     runTallies { status reason runs }
     campaign {
