@@ -159,12 +159,16 @@ class Worker:
 
     async def run_journeys(self) -> int:
         """New outbox events into journey runs, then the due runs acted on."""
+        made = 0
         for _ in range(MAX_FANOUT_BATCHES_PER_TURN):
             report = await self.journeys.fan_out(FANOUT_BATCH)
+            made += report.runs
             if report.events < FANOUT_BATCH:
                 break
         acted = await self.journeys.act_due(JOURNEY_RUNS_PER_TURN)
         self.totals.journey_runs += len(acted)
+        if made or acted:
+            log.info("journeys: %d runs made, %d acted on", made, len(acted))
         return len(acted)
 
     async def daily_pass(self) -> None:

@@ -65,6 +65,41 @@ class CustomerMergedV1(EventPayload):
 
 
 @dataclass(frozen=True)
+class MessageSentV1(EventPayload):
+    """A message's provider accepted it (docs/messaging.md): over `channel`, with the
+    template at `templateId`; `campaignId` when it was sent for a campaign (null
+    otherwise). `dedupeKey` is the key the sender queued it with."""
+
+    TYPE = EventType.MESSAGE_SENT
+    VERSION = 1
+
+    message_id: int
+    dedupe_key: str
+    channel: str
+    template_id: int
+    campaign_id: int | None
+    marketing: bool
+
+
+@dataclass(frozen=True)
+class MessageSkippedV1(EventPayload):
+    """A message ended without a send: `status` SKIPPED (every template skipped) or
+    FAILED (a provider refused at least one); `reason` is the last template's outcome
+    (NO_CONSENT, NO_ADDRESS, CAPPED, FAILED). A message delayed by quiet hours or
+    retried raises nothing until it ends."""
+
+    TYPE = EventType.MESSAGE_SKIPPED
+    VERSION = 1
+
+    message_id: int
+    dedupe_key: str
+    status: str
+    reason: str
+    campaign_id: int | None
+    marketing: bool
+
+
+@dataclass(frozen=True)
 class OrderRecordedV1(EventPayload):
     """An order was recorded. `pointsEarned` counts points still pending too."""
 
@@ -418,6 +453,8 @@ DEFINITIONS: dict[tuple[EventType, int], type[EventPayload]] = {
     (cls.TYPE, cls.VERSION): cls
     for cls in (
         CustomerCreatedV1,
+        MessageSentV1,
+        MessageSkippedV1,
         OrderRecordedV1,
         OrderRefundedV1,
         PointsEarnedV1,
@@ -513,6 +550,24 @@ _DAY = date(2026, 3, 1)
 
 EXAMPLES: tuple[EventPayload, ...] = (
     CustomerCreatedV1(customer_id=42, external_id="shop-1001"),
+    MessageSentV1(
+        customer_id=42,
+        message_id=88,
+        dedupe_key="journey:12:run:345:step:0",
+        channel="SMS",
+        template_id=5,
+        campaign_id=9,
+        marketing=True,
+    ),
+    MessageSkippedV1(
+        customer_id=42,
+        message_id=89,
+        dedupe_key="journey:12:run:346:step:0",
+        status="SKIPPED",
+        reason="NO_CONSENT",
+        campaign_id=9,
+        marketing=True,
+    ),
     CustomerMergedV1(
         customer_id=42,
         merge_id=3,

@@ -48,6 +48,10 @@ class EventType(StrEnum):
     CUSTOMER_REPURCHASE_DUE = "customer.repurchase_due"
     SEGMENT_ENTERED = "segment.entered"
     SEGMENT_EXITED = "segment.exited"
+    # Messaging (docs/messaging.md): a message a provider accepted, one no template
+    # could send (every template skipped or refused).
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_SKIPPED = "message.skipped"
     COUPON_USED = "coupon.used"
     COUPON_RESTORED = "coupon.restored"
     COUPON_EXPIRING_SOON = "coupon.expiring_soon"

@@ -41,6 +41,7 @@ from domain.event_payloads import CustomerMergedV1
 from domain.events import EVENTS, Event
 from domain.fields import required_text
 from domain.idempotency import IDEMPOTENCY, fingerprint, remembered_result, retrying
+from domain.journeys.ports import JOURNEYS
 from domain.messaging.consent import CONSENTS
 from domain.messaging.messages import MESSAGES
 from domain.orders import ORDERS
@@ -299,6 +300,8 @@ class MergeService:
         # Messaging (docs/messaging.md): consent and messages move to the survivor.
         await uow.repo(CONSENTS).move(b, a)
         await uow.repo(MESSAGES).reown(b, a)
+        # Journeys (docs/journeys.md): runs, done or waiting, move to the survivor.
+        await uow.repo(JOURNEYS).reown_runs(b, a)
         await uow.repo(ORDERS).refresh_customers_stats([a, b])
         await uow.repo(ORDERS).refresh_order_months(
             [(cid, placed_at) for _, placed_at in orders for cid in (a, b)]

@@ -41,8 +41,13 @@ DEFAULT_VARIANT = "DEFAULT"
 SHARE_PLACES = Decimal("0.0001")
 
 # What a journey may hang on: every catalogue type about one customer, except the
-# journeys' own `journey.acted` (a journey hanging on it could start itself again).
-TRIGGER_TYPES = frozenset(EventType) - {EventType.JOURNEY_ACTED}
+# events journeys themselves cause — `journey.acted`, `message.sent`,
+# `message.skipped` — on which a journey could start itself again, without end.
+TRIGGER_TYPES = frozenset(EventType) - {
+    EventType.JOURNEY_ACTED,
+    EventType.MESSAGE_SENT,
+    EventType.MESSAGE_SKIPPED,
+}
 
 
 class JourneyStatus(StrEnum):
@@ -305,6 +310,14 @@ def check_actions(
         errors.add(ErrorCode.TOO_MANY, path, f"At most {MAX_ACTIONS} actions.")
         return ()
     found = [check_action(a, (*path, str(i)), errors) for i, a in enumerate(items)]
+    sends = [i for i, a in enumerate(items) if a.kind is ActionKind.SEND_MESSAGE]
+    for index in sends[1:]:
+        errors.add(
+            ErrorCode.INVALID,
+            (*path, str(index), "kind"),
+            "One message per customer per run: a variant sends at most one message "
+            "(its templateIds are the fallback over channels).",
+        )
     return tuple(a for a in found if a is not None)
 
 

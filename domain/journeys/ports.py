@@ -57,6 +57,10 @@ class JourneyRepository(Protocol):
     async def run(self, run_id: int) -> JourneyRun | None: ...
     async def customer_live(self, customer_id: int) -> bool: ...
 
+    async def reown_runs(self, from_customer: int, to_customer: int) -> None:
+        """A merge: the merged customer's runs become the survivor's."""
+        ...
+
     async def join_audience(self, campaign_id: int, customer_id: int, arm: str) -> None:
         """Adds the customer to the journey's campaign audience with its arm (once:
         the first arm stays), so its touchpoints count and its orders attribute."""

@@ -12,7 +12,7 @@ count every send before the next):
      → NO_ADDRESS, next; marketing without consent on that channel → NO_CONSENT,
      next; marketing inside the channel's quiet hours → QUIET_HOURS_DELAYED and the
      message waits until their end (it is decided again then); the channel's rate
-     used up → the message waits a moment; a template that cannot be rendered →
+     used up → the message waits a minute; a template that cannot be rendered →
      FAILED, next; then the send: SENT stops the chain, a refusal is FAILED with
      the provider's reason and the next template is tried, a transient failure is
      tried again later (`MAX_TRANSIENT` times, then a refusal).
@@ -39,6 +39,8 @@ from typing import Protocol
 
 from domain.campaigns import CAMPAIGNS, HOLDOUT, Touchpoint, TouchpointEvent, TouchpointFlag
 from domain.clock import Clock
+from domain.event_payloads import MessageSentV1, MessageSkippedV1
+from domain.events import EVENTS, Event
 from domain.idempotency import fingerprint
 from domain.messaging.channels import (
     MAX_TRANSIENT,
@@ -234,6 +236,9 @@ class MessagePipeline:
             await uow.repo(MESSAGES).add_outcomes(decision.outcomes)
             for event, suffix in decision.touchpoints:
                 await record_touchpoint(uow, decision.message, event, self.clock.now(), suffix)
+            ended = message_event(decision.message)
+            if ended is not None:
+                await uow.repo(EVENTS).append(Event.of(ended, self.clock.now()))
             await uow.commit()
         return decision.message, decision.delayed
 
@@ -335,7 +340,9 @@ class MessagePipeline:
                     return wait(quiet_end, template_index=index, attempts=attempts)
             rate = channel_rate(program, template.channel)
             if rate is not None and facts.sent_on_channel.get(template.channel, 0) >= rate:
-                return wait(now + RATE_WINDOW / rate, template_index=index, attempts=attempts)
+                # A full window: re-deciding a saturated channel's queue more often would
+                # cost queries and send nothing more.
+                return wait(now + RATE_WINDOW, template_index=index, attempts=attempts)
             variables = template_variables(recipient, message.variables)
             unsubscribe_url = self.links.url(message.customer_id, template.channel)
             variables["unsubscribe_url"] = unsubscribe_url
@@ -381,6 +388,32 @@ class MessagePipeline:
             template_index=index,
             attempts=0,
         )
+
+
+def message_event(message: Message) -> MessageSentV1 | MessageSkippedV1 | None:
+    """The event a message's end raises (message.sent, message.skipped); none while
+    it is still QUEUED."""
+    if message.id is None or message.status is MessageStatus.QUEUED:
+        return None
+    if message.status is MessageStatus.SENT:
+        return MessageSentV1(
+            customer_id=message.customer_id,
+            message_id=message.id,
+            dedupe_key=message.dedupe_key,
+            channel=message.channel or "",
+            template_id=message.template_id or 0,
+            campaign_id=message.campaign_id,
+            marketing=message.marketing,
+        )
+    return MessageSkippedV1(
+        customer_id=message.customer_id,
+        message_id=message.id,
+        dedupe_key=message.dedupe_key,
+        status=message.status.value,
+        reason=message.reason or "",
+        campaign_id=message.campaign_id,
+        marketing=message.marketing,
+    )
 
 
 async def record_touchpoint(

@@ -224,6 +224,16 @@ class SqlJourneyRepository:
         )
         return (await self.session.execute(statement)).first() is not None
 
+    async def reown_runs(self, from_customer: int, to_customer: int) -> None:
+        # (journey, customer, event) stays unique: an event is about one customer, so
+        # the two customers' runs never share one.
+        await self.session.execute(
+            update(JourneyRunRow)
+            .where(JourneyRunRow.customer_id == from_customer)
+            .values(customer_id=to_customer)
+            .execution_options(synchronize_session=False)
+        )
+
     async def join_audience(self, campaign_id: int, customer_id: int, arm: str) -> None:
         await insert_ignoring_duplicates(
             self.session,

@@ -21,6 +21,7 @@ from persistence.database import Database
 from tests.api.coupon_calls import VALIDATE, new_template
 from tests.api.ledger_calls import RECORD, order_input
 from tests.api.messaging_story import Story
+from tests.event_horizon import settle
 from tests.messaging_providers import smtp_server
 
 # Noon in Shanghai: no quiet hours in the way.
@@ -86,15 +87,19 @@ async def test_a_customer_gets_one_repurchase_email_and_comes_back(gql, story: S
     )
     assert first["orderRecord"]["userErrors"] == []
 
-    # Day 29: not due yet. Day 30: the reminder, the coupon and the e-mail.
-    for day, expected in ((29, 0), (30, 1), (30, 1)):
+    # Day 29: not due yet. Day 30: the reminder, the coupon and the e-mail — once,
+    # whatever the number of passes. (PostgreSQL shows an event once the transactions
+    # before it have ended, other databases' included: each pass waits for that.)
+    for day, expected in ((29, 0), (30, 1)):
         clock.at = ORDERED + timedelta(days=day, hours=1)
-        # The worker as `loyalty worker` runs it: the daily pass once per local day.
-        worker = Worker(story.database, story.settings(), clock=clock, name="w")
-        try:
-            await worker.run_once()
-        finally:
-            await worker.close()
+        for _ in range(3):
+            # The worker as `loyalty worker` runs it: the daily pass once per local day.
+            worker = Worker(story.database, story.settings(), clock=clock, name="w")
+            try:
+                await worker.run_once()
+            finally:
+                await worker.close()
+            await settle(story.database)
         assert story.mailbox is not None
         assert len(story.mailbox.messages) == expected, day
 

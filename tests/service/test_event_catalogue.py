@@ -4,6 +4,7 @@ refused command raises none."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -25,6 +26,13 @@ from domain.journeys.engine import JourneyEngine
 from domain.journeys.model import ActionInput, ActionKind, JourneyFields, TriggerInput
 from domain.journeys.service import JourneyService
 from domain.merging import MergeCustomers, MergeService
+from domain.messaging.channels import Outgoing, Recipient, SendResult
+from domain.messaging.outbound import OutboundMessage, enqueue
+from domain.messaging.pipeline import MessagePipeline
+from domain.messaging.template_service import TemplateService
+from domain.messaging.templates import TemplateChannel
+from domain.messaging.templates import TemplateFields as MessageTemplateFields
+from domain.messaging.unsubscribe import UnsubscribeLinks
 from domain.redemptions import CancelRedemption, RedeemReward
 from domain.referrals import RecordReferral
 from domain.rewards import RewardFields, RewardKind
@@ -37,6 +45,20 @@ from tests.service import wiring
 from tests.service.test_daily_triggers import Shop
 
 DAY0 = datetime(2027, 3, 1, 10, tzinfo=UTC)
+
+
+class AcceptingChannel:
+    """A channel whose provider accepts everything: this test is about the events a
+    message's end raises, not about a provider (tests/api/test_messaging_pipeline.py
+    sends through real local ones)."""
+
+    channel = TemplateChannel.WEBHOOK
+
+    def address(self, recipient: Recipient) -> str | None:
+        return str(recipient.customer_id)
+
+    async def send(self, outgoing: Outgoing) -> SendResult:
+        return SendResult.sent(f"accepted-{outgoing.message_id}")
 
 
 class Story(Shop):
@@ -176,6 +198,26 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
 
     await step("journey (worker)", journey_pass)
 
+    # Messaging: a transactional message the channel accepts, a marketing one without
+    # consent (skipped).
+    templates = TemplateService(wiring.uow_factory(database), story.clock)
+    hook = await templates.create(
+        MessageTemplateFields(name="t", channel=TemplateChannel.WEBHOOK, body="{{ name }}")
+    )
+    async with wiring.unit_of_work(database) as uow:
+        for key, marketing in (("m-1", False), ("m-2", True)):
+            queued = OutboundMessage(ann, (present(hook.id, "id"),), key, None, None)
+            await enqueue(uow, replace(queued, marketing=marketing), story.clock.now())
+        await uow.commit()
+    pipeline = MessagePipeline(
+        wiring.uow_factory(database),
+        story.clock,
+        {TemplateChannel.WEBHOOK: AcceptingChannel()},
+        UnsubscribeLinks("key", "https://shop.example"),
+        worker="catalogue",
+    )
+    await step("message delivery", lambda: pipeline.run(10))
+
     assert raised["customerUpsert"] == ["customer.created"]
     assert raised["orderRecord"] == [
         "points.earned",
@@ -223,6 +265,7 @@ async def test_every_event_type_is_raised_by_its_change_and_conforms(database):
     assert "coupon.expiring_soon" in raised["daily (day 42)"]
     assert raised["customerMerge"] == ["customer.merged"]
     assert raised["journey (worker)"] == ["journey.acted"]
+    assert raised["message delivery"] == ["message.sent", "message.skipped"]
 
     everything = {kind for kinds in raised.values() for kind in kinds}
     assert everything == {t.value for t in EventType}

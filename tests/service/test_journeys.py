@@ -20,6 +20,7 @@ from domain.earning_rules.service import EARNING_RULES, EarningRuleService
 from domain.errors import present
 from domain.journeys.model import ActionInput, ActionKind, JourneyFields, TriggerInput
 from domain.journeys.runs import RunReason, RunStatus, StepStatus
+from domain.merging import MergeCustomers, MergeService
 from domain.points import POINTS
 from domain.tags import ChangeCustomerTags, TagService
 from persistence.campaigns import CampaignAudienceRow
@@ -305,3 +306,19 @@ async def test_a_refused_step_fails_the_run_and_stops_it(shop: Shop) -> None:
     [step] = second.steps
     assert (step.status, step.reason) == (StepStatus.FAILED, "LIMIT_REACHED")
     assert await shop.counts() == (2, 1, 1)
+
+
+async def test_a_merge_moves_runs_to_the_survivor(shop: Shop) -> None:
+    await shop.repurchase_journey(delay_seconds=3600)
+    survivor, merged = await shop.customer("c-1"), await shop.customer("c-2")
+    await shop.repurchase_due(merged)
+    engine = shop.engine()
+    await engine.fan_out()
+    merges = MergeService(wiring.uow_factory(shop.database), shop.clock)
+    await merges.merge(MergeCustomers(survivor, merged, "merge-1"))
+
+    shop.clock.at += timedelta(hours=1)
+    [run] = await engine.act_due()
+    assert (run.customer_id, run.status) == (survivor, RunStatus.COMPLETED)
+    [message] = await shop.messages()
+    assert message.customer_id == survivor

@@ -78,10 +78,11 @@ def test_unknown_event_type_is_refused_on_its_field() -> None:
     assert refusals(trigger=TriggerInput("customer.sneezed")) == {
         ("trigger", "event_type"): ErrorCode.INVALID
     }
-    # A journey hanging on journey.acted could start itself again.
-    assert refusals(trigger=TriggerInput("journey.acted")) == {
-        ("trigger", "event_type"): ErrorCode.INVALID
-    }
+    # A journey hanging on what journeys cause could start itself again, without end.
+    for caused in ("journey.acted", "message.sent", "message.skipped"):
+        assert refusals(trigger=TriggerInput(caused)) == {
+            ("trigger", "event_type"): ErrorCode.INVALID
+        }
 
 
 def test_trigger_narrowing_fits_its_event_type() -> None:
@@ -127,6 +128,10 @@ def test_each_action_kind_needs_its_fields_and_no_others() -> None:
         ("actions", "0", "template_ids"): ErrorCode.INVALID
     }
     assert refusals(actions=[]) == {("actions",): ErrorCode.REQUIRED}
+    # One message per customer per run: the fallback is the templates' order.
+    assert refusals(actions=[SEND, ActionInput(ActionKind.ADD_TAG, tag="x"), SEND]) == {
+        ("actions", "2", "kind"): ErrorCode.INVALID
+    }
 
 
 def test_variants_are_named_uniquely_and_not_holdout() -> None:
