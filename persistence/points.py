@@ -566,4 +566,24 @@ async def entry_counts(session: AsyncSession, customer_ids: Sequence[int]) -> di
     return await counts_per_parent(session, LedgerEntryRow.customer_id, customer_ids)
 
 
+# A customer's lots, newest first: the id is the credit order, unique per lot.
+LOT_SORT = SortKey((LotRow.id,), descending=True)
+
+
+async def lot_pages(
+    session: AsyncSession, requests: Sequence[PageRequest]
+) -> dict[PageRequest, Page[Lot]]:
+    """`CustomerPoints.lots` for a page of customers: one query per distinct cursor."""
+    pages = await pages_per_parent(
+        session, LotRow, LotRow.customer_id, LOT_SORT, requests, lambda r: (r.id,)
+    )
+    return {
+        k: Page([lot_to_domain(r) for r in p.items], p.keys, p.has_next) for k, p in pages.items()
+    }
+
+
+async def lot_counts(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, int]:
+    return await counts_per_parent(session, LotRow.customer_id, customer_ids)
+
+
 register(POINTS, lambda tx: SqlPointsRepository(tx.session))

@@ -7,7 +7,9 @@ something to show (the `make run` demo has four customers).
 It builds a throwaway SQLite database in a temporary folder: migrates it, seeds the
 demo program (tiers, rewards), writes customers and orders to CSV files and loads them
 with `loyalty import` (the same path a shop's history takes), then serves the API,
-signs the console in with an ANALYST key and saves three PNGs at 1280 px wide.
+starts a two-variant journey that tags the customers who order again (its runs made
+by the worker, its messages' sends and opens reported as a sending system would),
+signs the console in with an ANALYST key and saves four PNGs at 1280 px wide.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
+
 from api.app import create_app
 from api.demo import seed_if_empty
 from api.settings import Settings
+from api.worker import Worker
 from domain.access import ApiKeyService, CreateApiKey, Role
 from domain.clock import SystemClock
 from persistence.database import Database
@@ -84,14 +89,120 @@ def loyalty(url: str, *args: str) -> None:
     )
 
 
-async def prepare(url: str) -> str:
+async def prepare(url: str) -> tuple[str, str]:
+    """The demo program and two keys: an analyst's for the console, an admin's for
+    the journey."""
     database = Database.connect(url)
     try:
         await seed_if_empty(database, phone_region="CN")
         service = ApiKeyService(lambda: SqlUnitOfWork(database), SystemClock())
-        return (await service.create(CreateApiKey("screenshots", Role.ANALYST))).secret
+        analyst = (await service.create(CreateApiKey("screenshots", Role.ANALYST))).secret
+        admin = (await service.create(CreateApiKey("screenshots admin", Role.ADMIN))).secret
+        return analyst, admin
     finally:
         await database.dispose()
+
+
+JOURNEY = """mutation($input: JourneyCreateInput!) { journeyCreate(input: $input) {
+  journey { id } userErrors { field message } } }"""
+ACTIVATE = """mutation($id: ID!) { journeyActivate(input: {id: $id}) {
+  journey { id } userErrors { field message } } }"""
+AUDIENCE = """query($id: ID!) { journey(id: $id) { campaign { id
+  audience(first: 100) { nodes { arm customer { externalId } } } } } }"""
+ORDER = """mutation($input: OrderRecordInput!) { orderRecord(input: $input) {
+  userErrors { field message } } }"""
+TOUCH = """mutation($inputs: [TouchpointInput!]!) { touchpointsRecord(inputs: $inputs) {
+  userErrors { field message } } }"""
+
+
+async def journey(api: str, admin: str, url: str, members: list[str], seed: int = 18) -> None:
+    """A journey on `order.recorded` for repeat buyers; 80 members order again, the
+    worker makes the runs; the sending system reports sends and some opens, and some
+    customers order once more within the attribution window."""
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(
+        base_url=api, headers={"Authorization": f"Bearer {admin}"}
+    ) as http:
+
+        async def gql(query: str, variables: dict) -> dict:
+            body = await http.post("/graphql", json={"query": query, "variables": variables})
+            data = body.json()
+            assert not data.get("errors"), data
+            return data["data"]
+
+        created = await gql(
+            JOURNEY,
+            {
+                "input": {
+                    "name": "复购感谢 Thank-you",
+                    "trigger": {"eventType": "order.recorded"},
+                    "condition": "orders_count >= 2",
+                    "variants": [
+                        {"name": "A", "actions": [{"kind": "ADD_TAG", "tag": "thanked-a"}]},
+                        {"name": "B", "actions": [{"kind": "ADD_TAG", "tag": "thanked-b"}]},
+                    ],
+                    "holdoutShare": "0.2",
+                }
+            },
+        )
+        journey_id = created["journeyCreate"]["journey"]["id"]
+        await gql(ACTIVATE, {"id": journey_id})
+        buyers = rng.sample(members, 80)
+        now = datetime.now(UTC)
+        for n, member in enumerate(buyers):
+            placed = (now - timedelta(hours=3)).isoformat()
+            order = {
+                "externalId": f"j-{n}",
+                "customer": {"externalId": member},
+                "amount": "128.00",
+                "currency": "CNY",
+                "placedAt": placed,
+            }
+            recorded = await gql(ORDER, {"input": order})
+            assert recorded["orderRecord"]["userErrors"] == [], recorded
+        database = Database.connect(url)
+        worker = Worker(database, Settings(DATABASE_URL=url), daily=False, name="screenshots")
+        try:
+            await worker.run_once()
+        finally:
+            await worker.close()
+            await database.dispose()
+        campaign = (await gql(AUDIENCE, {"id": journey_id}))["journey"]["campaign"]
+        at = datetime.now(UTC)
+        # Every second customer opens; one in three of B, one in five of A and one in
+        # eight of the holdout buy again.
+        touches, again = [], []
+        every = {"A": 5, "B": 3, "HOLDOUT": 8}
+        for n, node in enumerate(campaign["audience"]["nodes"]):
+            member, arm = node["customer"]["externalId"], node["arm"]
+            if n % every[arm] == 0:
+                again.append(member)
+            if arm == "HOLDOUT":
+                continue
+            events = ["SENT", "DELIVERED"] + (["OPENED"] if n % 2 == 0 else [])
+            touches += [
+                {
+                    "campaignId": campaign["id"],
+                    "customer": {"externalId": member},
+                    "variant": arm,
+                    "event": event,
+                    "at": at.isoformat(),
+                    "idempotencyKey": f"{member}-{event}",
+                }
+                for event in events
+            ]
+        for first in range(0, len(touches), 100):
+            await gql(TOUCH, {"inputs": touches[first : first + 100]})
+        for n, member in enumerate(again):
+            order = {
+                "externalId": f"a-{n}",
+                "customer": {"externalId": member},
+                "amount": "199.00",
+                "currency": "CNY",
+                "placedAt": datetime.now(UTC).isoformat(),
+            }
+            recorded = await gql(ORDER, {"input": order})
+            assert recorded["orderRecord"]["userErrors"] == [], recorded
 
 
 async def shoot(api: str, key: str) -> None:
@@ -119,6 +230,10 @@ async def shoot(api: str, key: str) -> None:
             await page.locator("section:has(canvas) >> nth=1").screenshot(
                 path=str(IMAGES / "console-cohorts.png")
             )
+            await page.click("nav a[href='#/journeys']")
+            await page.wait_for_selector("main[data-ready='journeys'] #funnel-table")
+            await page.wait_for_timeout(300)  # the chart's first frame
+            await page.locator("#journey").screenshot(path=str(IMAGES / "console-journeys.png"))
         finally:
             await browser.close()
 
@@ -129,14 +244,17 @@ def main() -> None:
         workdir = Path(folder)
         url = f"sqlite+aiosqlite:///{workdir / 'shop.db'}"
         upgrade(url)
-        key = asyncio.run(prepare(url))
+        key, admin = asyncio.run(prepare(url))
         customers, orders = history(workdir)
         loyalty(url, "import", "customers", str(customers))
         loyalty(url, "import", "orders", str(orders))
+        with customers.open(encoding="utf-8") as c:
+            members = [row["external_id"] for row in csv.DictReader(c)]
         settings = Settings(DATABASE_URL=url, LOYALTY_TIMEZONE=ZONE)
         with serving(create_app(settings)) as api:
+            asyncio.run(journey(api, admin, url, members))
             asyncio.run(shoot(api, key))
-    for name in ("overview", "rfm", "cohorts"):
+    for name in ("overview", "rfm", "cohorts", "journeys"):
         path = IMAGES / f"console-{name}.png"
         print(f"{path.relative_to(IMAGES.parents[1])}: {path.stat().st_size // 1024} KB")
 

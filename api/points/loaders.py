@@ -1,4 +1,5 @@
-"""Ledger entries, pending points and expiring lots, batched per request."""
+"""Ledger entries, pending points, expiring lots and the lots themselves, batched per
+request."""
 
 from __future__ import annotations
 
@@ -16,3 +17,6 @@ EXPIRING_POINTS: LoaderKey[tuple[int, datetime], list[tuple[datetime, int]]] = l
 # Keyed by (customer id, after, first): `Customer.ledger` pages, and their totalCount.
 LEDGER_PAGES = loader("ledger_pages", reads.ledger_pages, missing=None)
 LEDGER_COUNTS = loader("ledger_counts", reads.entry_counts, missing=0)
+# Keyed by (customer id, after, first): `CustomerPoints.lots` pages, and their totalCount.
+LOT_PAGES = loader("lot_pages", reads.lot_pages, missing=None)
+LOT_COUNTS = loader("lot_counts", reads.lot_counts, missing=0)

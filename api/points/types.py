@@ -13,9 +13,17 @@ from api.conversion import from_domain
 from api.customers.nodes import load_customer
 from api.errors import BadUserInput
 from api.node import Node, register
-from api.points.loaders import EXPIRING_POINTS, LEDGER_ENTRY, PENDING_POINTS
+from api.pagination import Connection, paginate_per_parent
+from api.points.loaders import (
+    EXPIRING_POINTS,
+    LEDGER_ENTRY,
+    LOT_COUNTS,
+    LOT_PAGES,
+    PENDING_POINTS,
+)
 from domain.access import Scope
-from domain.points import EntryKind, LedgerEntry
+from domain.errors import present
+from domain.points import EntryKind, LedgerEntry, Lot, LotState
 
 if TYPE_CHECKING:
     from api.customers.types import CustomerType
@@ -25,6 +33,11 @@ if TYPE_CHECKING:
     from api.rewards.types import RedemptionType
 
 LedgerEntryKind = strawberry.enum(EntryKind, name="LedgerEntryKind")
+PointLotState = strawberry.enum(
+    LotState,
+    name="PointLotState",
+    description="PENDING until availableAt, then AVAILABLE until spent or expiresAt, then EXPIRED.",
+)
 
 
 @strawberry.type(name="LedgerEntry", description="One append-only line of a customer's ledger.")
@@ -114,6 +127,28 @@ class ExpiringPoints:
     at: datetime
 
 
+@strawberry.type(
+    name="PointLot",
+    description="Points credited together, spent first-in first-out and expiring together.",
+)
+class PointLotType:
+    kind: LedgerEntryKind = strawberry.field(  # type: ignore[valid-type]
+        description="Where the points came from: EARN (an order), BONUS (an earning rule or "
+        "a referral), ADJUST, REDEEM_CANCEL (a cancelled redemption put back), TRANSFER_IN "
+        "(a merge)."
+    )
+    points: int = strawberry.field(description="Credited.")
+    remaining: int = strawberry.field(description="Not yet spent (nor expired).")
+    state: PointLotState  # type: ignore[valid-type]
+    available_at: datetime = strawberry.field(description="When a PENDING lot can be spent.")
+    expires_at: datetime | None = strawberry.field(description="Null: the points never expire.")
+    created_at: datetime = strawberry.field(description="When the points were credited.")
+
+    @classmethod
+    def from_domain(cls, lot: Lot) -> PointLotType:
+        return from_domain(cls, lot, created_at=present(lot.created_at, "lot created_at"))
+
+
 @strawberry.type(description="A customer's points: what they can spend and what is coming.")
 class CustomerPoints:
     available: int = strawberry.field(
@@ -136,3 +171,21 @@ class CustomerPoints:
         until = info.context.clock.now() + timedelta(days=days)
         found = await info.context.loader(EXPIRING_POINTS).load((self.customer_key, until))
         return [ExpiringPoints(points=points, at=at) for at, points in found]
+
+    @strawberry.field(
+        description="The lots the points live in, newest first, whatever their state: "
+        "pending, available (spent or not) and expired."
+    )
+    async def lots(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PointLotType]:
+        return await paginate_per_parent(
+            info,
+            self.customer_key,
+            sort="LOTS",
+            first=first,
+            after=after,
+            pages=LOT_PAGES,
+            counts=LOT_COUNTS,
+            to_node=PointLotType.from_domain,
+        )

@@ -1,8 +1,12 @@
 """The operator console at /console, in Debian's Chromium through Playwright: it signs
 in with an ANALYST key, shows on each screen the figures the API gives for the same
 question, underlines a rule's error at the column the parser names, and loads nothing
-from outside this machine. One browser and one page walk every screen; each screen's
-screenshot is kept under .artifacts/console/.
+from outside this machine. Halfway through, the prediction model is fitted and the
+worker runs an e-mailing journey on real orders (a local SMTP server takes the mail),
+so the Journeys screen and the customer page show runs, a funnel, lots, a message and
+predictions to compare with the API's. One browser
+and one page walk every screen; each screen's screenshot is kept under
+.artifacts/console/.
 
 Plus plain HTTP checks (no browser): the page's content type and policy, its assets
 all same-origin, and the address `loyalty serve` prints.
@@ -30,17 +34,26 @@ from api.cli import main
 from api.demo import seed_if_empty
 from api.http.console import ASSETS
 from api.settings import Settings
+from api.worker import Worker
 from domain.access import Role
+from domain.predictions.service import fit_and_store
+from persistence.database import Database
+from persistence.unit_of_work import SqlUnitOfWork
 from tests.api.campaign_calls import (
     audience,
     new_campaign,
     new_segment,
+    order,
     record_touchpoints,
     start,
     touch,
 )
+from tests.api.ledger_calls import order_input
 from tests.api.live_server import serving
 from tests.conftest import GraphQLClient, make_key
+from tests.event_horizon import settle
+from tests.messaging_providers import provider_settings, smtp_server
+from tests.predictions_history import random_orders
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "console"
@@ -62,6 +75,26 @@ RFM = "{ rfmSummary { classes { class count revenue { amount } } } }"
 COHORTS = "query($from: DateTime!, $to: DateTime!) { cohorts(from: $from, to: $to) { month size } }"
 PREVIEW = """query($rule: String!) { segmentPreview(rule: $rule) { errors { line column offset length } } }"""
 BAD_RULE = "lifecycle = ACTIVE AND orders_count >= 1 AND spent_everything > 3"
+JOURNEY_CREATE = """mutation($input: JourneyCreateInput!) {
+  journeyCreate(input: $input) { journey { id } userErrors { field code message } } }"""
+JOURNEY_ACTIVATE = """mutation($id: ID!) {
+  journeyActivate(input: {id: $id}) { journey { campaign { id } } userErrors { field code } } }"""
+JOURNEY = """query($id: ID!) { journey(id: $id) { name status
+  runTallies { status reason runs } campaign {
+  funnel { arm audience sent delivered opened clicked addedToCart ordered attributedOrders
+    attributedRevenue { amount } }
+  abTest { verdict comparisons { liftCiLow liftCiHigh } } } } }"""
+TEMPLATE_CREATE = """mutation { messageTemplateCreate(input: {name: "thank-you e-mail",
+  channel: EMAIL, subject: "谢谢你，{{ name }}", body: "Thank you for your order, {{ name }}."}) {
+  template { id } userErrors { field code message } } }"""
+CONSENT = """mutation($id: ID!) { consentUpdate(input: {customerId: $id, channel: EMAIL,
+  granted: true, source: "checkout"}) { userErrors { field code } } }"""
+CUSTOMER = """query($id: String!) { customer(externalId: $id) { ordersCount
+  points { lots(first: 20) { totalCount nodes { points remaining state } } }
+  journeyRuns(first: 20) { totalCount nodes { arm status journey { name } } }
+  messages(first: 5) { nodes { status channel outcomes { outcome } } }
+  prediction { pAlive predictedClv(days: 365) { amount } } } }"""
+FUNNEL_STEPS = ("audience", "sent", "delivered", "opened", "clicked", "addedToCart", "ordered")
 
 
 def number(text: str) -> Decimal:
@@ -232,7 +265,10 @@ async def test_the_console_shows_what_the_api_answers(database, database_url):
                     calls: list[str] = []
                     page.on("request", lambda r: calls.append(urlsplit(r.url).path))
                     storefront = await make_key(database, Role.STOREFRONT)
-                    await walk(page, api, gql, analyst, storefront)
+                    admin_gql = GraphQLClient(http, admin)
+                    await walk(
+                        page, api, gql, analyst, storefront, admin_gql, database, database_url
+                    )
                 finally:
                     await browser.close()
     assert outside == [], "the console must load nothing from outside this machine"
@@ -240,7 +276,8 @@ async def test_the_console_shows_what_the_api_answers(database, database_url):
     # A reference client of the public API: every request but the page's own files
     # is POST /graphql.
     assert {p for p in calls if not p.startswith("/console")} == {"/graphql"}
-    for screen in ("overview", "trends", "customers", "segments", "campaigns", "customer"):
+    screens = ("overview", "trends", "customers", "segments", "campaigns", "journeys", "customer")
+    for screen in screens:
         assert (ARTIFACTS / f"{screen}.png").stat().st_size > 10_000
 
 
@@ -251,7 +288,86 @@ async def shot(page, name: str) -> None:  # noqa: ANN001
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-async def walk(page, api: str, gql: GraphQLClient, key: str, storefront: str) -> None:  # noqa: ANN001
+BULK = """mutation($inputs: [OrderRecordInput!]!) { ordersRecordBulk(inputs: $inputs) {
+  results { userErrors { code } } userErrors { code } } }"""
+
+
+async def journey_and_fit(admin: GraphQLClient, database: Database, database_url: str) -> str:
+    """The prediction model fitted on a purchase history of forty more buyers (the
+    demo's three are too few to fit); then a two-variant journey on `order.recorded`
+    that e-mails and tags, activated, and orders that the worker turns into runs and
+    messages (李娜's e-mail reaches a local SMTP server; the buyers have no address),
+    an open, and an order the journey is credited with. Returns the journey's id."""
+    history = [
+        order_input(f"h-{i}", amount, customer=f"buyer-{n:02}", placed_at=at.isoformat())
+        for i, (n, at, amount) in enumerate(random_orders())
+    ]
+    for first in range(0, len(history), 100):
+        done = (await admin(BULK, {"inputs": history[first : first + 100]}))["ordersRecordBulk"]
+        assert all(r["userErrors"] == [] for r in done["results"]), done
+    now = datetime.now(UTC)
+    fitted = await fit_and_store(lambda: SqlUnitOfWork(database), now, now)
+    assert fitted.converged, fitted.message
+
+    template = (await admin(TEMPLATE_CREATE))["messageTemplateCreate"]
+    assert template["userErrors"] == [], template
+    email = {"kind": "SEND_MESSAGE", "templateIds": [template["template"]["id"]]}
+    given = {
+        "name": "下单感谢 Thank-you",
+        "trigger": {"eventType": "order.recorded"},
+        "variants": [
+            {"name": "A", "actions": [email, {"kind": "ADD_TAG", "tag": "thanked-a"}]},
+            {"name": "B", "actions": [email, {"kind": "ADD_TAG", "tag": "thanked-b"}]},
+        ],
+        "holdoutShare": "0.2",
+        "condition": "orders_count >= 2",
+    }
+    created = (await admin(JOURNEY_CREATE, {"input": given}))["journeyCreate"]
+    assert created["userErrors"] == [], created
+    journey_id = created["journey"]["id"]
+    activated = (await admin(JOURNEY_ACTIVATE, {"id": journey_id}))["journeyActivate"]
+    assert activated["userErrors"] == [], activated
+    campaign_id = activated["journey"]["campaign"]["id"]
+    li_na = (await admin('{ customer(externalId: "demo-0001") { id } }'))["customer"]["id"]
+    assert (await admin(CONSENT, {"id": li_na}))["consentUpdate"]["userErrors"] == []
+
+    # Orders from the activation on start runs: 李娜's and eight buyers' act; a first
+    # order's run is skipped (the condition is false).
+    entering = ["demo-0001"] + [f"buyer-{n:02}" for n in range(8)]
+    for external_id in [*entering, "walk-in"]:
+        await order(admin, f"{external_id}-thanks", external_id, "66.00", now - timedelta(hours=2))
+    await settle(database)  # PostgreSQL shows the orders' events once older writes end
+    with smtp_server() as mailbox:
+        settings = Settings(DATABASE_URL=database_url, **provider_settings(mailbox, None))
+        worker = Worker(database, settings, name="console-test", daily=False)
+        try:
+            await worker.run_once()
+        finally:
+            await worker.close()
+    arms = await audience(admin, campaign_id)
+    assert set(arms) == set(entering)
+    # The arm hash of this campaign and customer puts her in a variant: she is e-mailed.
+    assert arms["demo-0001"] != "HOLDOUT"
+    assert [envelope.rcpt_tos for envelope, _ in mailbox.messages] == [["li.na@example.com"]]
+
+    # Her mail client reports the open; she orders again: the journey's order.
+    opened = touch(campaign_id, "demo-0001", arms["demo-0001"], "OPENED", datetime.now(UTC), "o1")
+    recorded = await record_touchpoints(admin, [opened])
+    assert all(not r["userErrors"] for r in recorded["results"]), recorded
+    await order(admin, "demo-0001-after", "demo-0001", "188.00", datetime.now(UTC))
+    return journey_id
+
+
+async def walk(  # noqa: PLR0913, PLR0915
+    page,  # noqa: ANN001
+    api: str,
+    gql: GraphQLClient,
+    key: str,
+    storefront: str,
+    admin: GraphQLClient,
+    database: Database,
+    database_url: str,
+) -> None:
     # Sign-in: a wrong key is refused, a storefront key cannot read metrics (neither
     # is kept); the analyst key opens the console.
     await page.goto(f"{api}/console")
@@ -372,7 +488,62 @@ async def walk(page, api: str, gql: GraphQLClient, key: str, storefront: str) ->
     }
     await shot(page, "campaigns")
 
-    # A customer: found by name, with their orders and points.
+    # Journeys: a journey run by its engine on real orders; its campaign's funnel per
+    # arm, attributed revenue and verdict as the API gives them.
+    journey_id = await journey_and_fit(admin, database, database_url)
+    await page.click("nav a[href='#/journeys']")
+    await page.wait_for_selector("main[data-ready='journeys'] #funnel-table")
+    journey = (await gql(JOURNEY, {"id": journey_id}))["journey"]
+    listed = page.locator("#journey-table tbody tr", has_text=journey["name"])
+    assert "Active" in await listed.text_content()
+    assert "order.recorded" in await listed.text_content()
+    assert await listed.locator("a").get_attribute("aria-current") == "true"
+    assert await page.text_content("#journey-name") == journey["name"]
+    tallies = await page.eval_on_selector_all(
+        "#tally-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    statuses = {"COMPLETED": "Completed", "HOLDOUT": "Holdout", "SKIPPED": "Skipped"}
+    assert tallies == [
+        [statuses[t["status"]], t["reason"] or "—", str(t["runs"])] for t in journey["runTallies"]
+    ]
+    assert ["Skipped", "CONDITION_FALSE", "1"] in tallies
+    assert sum(t["runs"] for t in journey["runTallies"]) == 10
+    assert number(await listed.locator("td").last.text_content()) == 10
+    rows = await page.eval_on_selector_all(
+        "#funnel-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    funnel = journey["campaign"]["funnel"]
+    assert [r[0] for r in rows] == [arm["arm"] for arm in funnel]
+    assert {arm["arm"] for arm in funnel} >= {"A", "B"}
+    for shown, arm in zip(rows, funnel, strict=True):
+        assert [number(v) for v in shown[1:8]] == [arm[s] for s in FUNNEL_STEPS]
+        assert number(shown[9]) == arm["attributedOrders"]
+        assert number(shown[10]) == Decimal(arm["attributedRevenue"]["amount"])
+    assert sum(arm["audience"] for arm in funnel) == 9
+    assert sum(arm["attributedOrders"] for arm in funnel) == 1
+    verdict = journey["campaign"]["abTest"]["verdict"]
+    labels = {"NOT_ENOUGH_DATA": "Not enough data", "NO_DIFFERENCE": "No difference"}
+    assert await page.text_content("#verdict strong") == labels.get(verdict, "A variant wins")
+    shown_intervals = await page.eval_on_selector_all(
+        "#ab-table tbody tr", "rows => rows.map(r => r.children[2].textContent)"
+    )
+    comparisons = journey["campaign"]["abTest"]["comparisons"]
+    assert len(shown_intervals) == len(comparisons)
+    for text, c in zip(shown_intervals, comparisons, strict=True):
+        assert (text == "—") == (c["liftCiLow"] is None)
+    await shot(page, "journeys")
+    await page.click("#lang")
+    await page.wait_for_selector("main[data-ready='journeys'] h1:has-text('自动化旅程')")
+    await page.wait_for_selector("#tally-table:has-text('已跳过')")
+    assert await page.text_content("#funnel-table thead") == (
+        "分组目标人数已发送已送达已打开已点击已加购已下单转化率归因订单归因销售额相对对照组提升"
+    )
+    await page.screenshot(path=str(ARTIFACTS / "journeys-zh.png"), full_page=True)
+    await page.click("#lang")
+    await page.wait_for_selector("main[data-ready='journeys'] h1:has-text('Journeys')")
+
+    # A customer: found by name, with their orders, point lots, journey runs, consent
+    # and the fitted model's prediction, each as the API gives it.
     await page.click("nav a[href='#/customer']")
     await page.wait_for_selector("main[data-ready='customer'] #customer-table")
     await page.fill("#search", "李娜")
@@ -381,5 +552,51 @@ async def walk(page, api: str, gql: GraphQLClient, key: str, storefront: str) ->
     await page.click("#customer-table tbody a")
     await page.wait_for_selector("#orders-table")
     assert await page.text_content("#customer-name") == "李娜"
-    assert await page.locator("#orders-table tbody tr").count() == 3
+    li_na = (await gql(CUSTOMER, {"id": "demo-0001"}))["customer"]
+    # The demo's three, the one that started her run and the one after the e-mail.
+    assert li_na["ordersCount"] == 5
+    assert await page.locator("#orders-table tbody tr").count() == 5
+
+    lots = li_na["points"]["lots"]
+    assert lots["totalCount"] == 5
+    shown_lots = await page.eval_on_selector_all(
+        "#lots-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    states = {"AVAILABLE": "Available", "PENDING": "Pending", "EXPIRED": "Expired"}
+    assert [(number(r[2]), number(r[3]), r[4]) for r in shown_lots] == [
+        (lot["points"], lot["remaining"], states[lot["state"]]) for lot in lots["nodes"]
+    ]
+
+    runs = li_na["journeyRuns"]
+    assert runs["totalCount"] == 1
+    shown_runs = await page.eval_on_selector_all(
+        "#runs-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    [run] = runs["nodes"]
+    [shown_run] = shown_runs
+    assert shown_run[1:4] == [run["journey"]["name"], run["arm"], "order.recorded"]
+    assert shown_run[4] == {"COMPLETED": "Completed", "HOLDOUT": "Holdout"}[run["status"]]
+    assert "EMAIL" in await page.text_content("#consents-table")
+    assert "granted" in await page.text_content("#consents-table")
+    [message] = li_na["messages"]["nodes"]
+    [shown_message] = await page.eval_on_selector_all(
+        "#messages-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    assert shown_message[1:3] == [message["channel"], message["status"].capitalize()]
+    assert [o["outcome"] for o in message["outcomes"]] == ["SENT"]
+    assert shown_message[4].startswith("SENT · EMAIL")
+
+    prediction = li_na["prediction"]
+    assert prediction is not None
+    assert number(await page.text_content("#p-alive")) == round(
+        Decimal(str(prediction["pAlive"])) * 100, 1
+    )
+    assert number(await page.text_content("#predicted-clv")) == Decimal(
+        prediction["predictedClv"]["amount"]
+    ).quantize(Decimal("0.01"))
     await shot(page, "customer")
+
+    # The run links to its journey.
+    await page.click("#runs-table a")
+    await page.wait_for_selector("main[data-ready='journeys'] #tally-table")
+    assert await page.text_content("#journey-name") == journey["name"]

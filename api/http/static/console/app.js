@@ -1,5 +1,6 @@
 // The console's shell: sign-in, the language toggle, the navigation and a hash
-// router (#/overview, #/trends, #/customers, #/segments, #/campaigns, #/customer/<id>).
+// router (#/overview, #/trends, #/customers, #/segments, #/campaigns, #/journeys/<id>,
+// #/customer/<id>).
 import { ApiError, forgetKey, gql, keepKey, savedKey } from "./api.js";
 import { disposeCharts } from "./charts.js";
 import { h } from "./dom.js";
@@ -7,6 +8,7 @@ import { lang, setLang, t } from "./i18n.js";
 import { renderCampaigns } from "./screens/campaigns.js";
 import { renderCustomer, renderCustomerSearch } from "./screens/customer.js";
 import { renderCustomers } from "./screens/customers.js";
+import { renderJourneys } from "./screens/journeys.js";
 import { renderOverview } from "./screens/overview.js";
 import { renderSegments } from "./screens/segments.js";
 import { renderTrends } from "./screens/trends.js";
@@ -17,6 +19,7 @@ const SCREENS = {
   customers: renderCustomers,
   segments: renderSegments,
   campaigns: renderCampaigns,
+  journeys: renderJourneys,
   customer: renderCustomerSearch,
 };
 
@@ -121,7 +124,7 @@ async function route() {
   main.setAttribute("aria-busy", "true");
   try {
     if (screen === "customer" && rest.length) await renderCustomer(target, context, decodeURIComponent(rest.join("/")));
-    else await SCREENS[screen](target, context, () => ticket !== rendering);
+    else await SCREENS[screen](target, context, () => ticket !== rendering, rest);
   } catch (error) {
     if (ticket === rendering) target.append(h("p", { class: "error", role: "alert" }, `${t("failed")}: ${error.message}`));
   } finally {

@@ -42,3 +42,8 @@ export function section(title, ...children) {
   const id = `s-${Math.random().toString(36).slice(2, 9)}`;
   return h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...children);
 }
+
+/** Label and value pairs as a definition list ("—" for an absent value). */
+export function facts(pairs) {
+  return h("dl", { class: "facts" }, pairs.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "—")]));
+}

@@ -7,9 +7,8 @@ import { dateTime, decimal, int, money, percent } from "../format.js";
 import { t } from "../i18n.js";
 
 export const CAMPAIGNS = `query ConsoleCampaigns { campaigns(first: 50) { nodes { id name channel startedAt isAbTest } } }`;
-export const CAMPAIGN = `query ConsoleCampaign($id: ID!) {
-  campaign(id: $id) {
-    id name channel startedAt attributionDays isAbTest
+// What a campaign's report reads; the Journeys screen asks it of a journey's campaign.
+export const CAMPAIGN_REPORT = `id name channel startedAt attributionDays isAbTest
     funnel {
       arm audience sent delivered opened clicked addedToCart ordered
       conversionRate attributedOrders attributedRevenue { amount currency } incrementalLift
@@ -17,7 +16,10 @@ export const CAMPAIGN = `query ConsoleCampaign($id: ID!) {
     abTest {
       verdict
       comparisons { variant baseline lift relativeLift liftCiLow liftCiHigh pValue verdict winner moreNeeded }
-    }
+    }`;
+export const CAMPAIGN = `query ConsoleCampaign($id: ID!) {
+  campaign(id: $id) {
+    ${CAMPAIGN_REPORT}
   }
 }`;
 
@@ -53,14 +55,13 @@ function abTest(campaign) {
   );
 }
 
-async function showCampaign(box, id, zone, stale) {
-  const data = await gql(CAMPAIGN, { id });
-  if (stale()) return;
-  const c = data.campaign;
+/** A campaign's funnel per arm (chart and table, with attributed orders and
+ * revenue) and its A/B verdict, from the fields CAMPAIGN_REPORT names. */
+export function campaignReport(c) {
   const arms = c.funnel;
-  box.replaceChildren(
-    h("h2", {}, c.name),
-    h("p", { class: "help" }, `${t("channel")}: ${c.channel} · ${t("started")}: ${c.startedAt ? dateTime(c.startedAt, zone) : t("notStarted")}`),
+  return h(
+    "div",
+    { class: "report" },
     arms.length
       ? chart(
           t("funnel"),
@@ -91,8 +92,18 @@ async function showCampaign(box, id, zone, stale) {
         )
       : null,
     h("h3", {}, t("abTest")),
-
     abTest(c),
+  );
+}
+
+async function showCampaign(box, id, zone, stale) {
+  const data = await gql(CAMPAIGN, { id });
+  if (stale()) return;
+  const c = data.campaign;
+  box.replaceChildren(
+    h("h2", {}, c.name),
+    h("p", { class: "help" }, `${t("channel")}: ${c.channel} · ${t("started")}: ${c.startedAt ? dateTime(c.startedAt, zone) : t("notStarted")}`),
+    campaignReport(c),
   );
 }
 

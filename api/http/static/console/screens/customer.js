@@ -1,8 +1,9 @@
-// One customer: profile, identities, tags, points and the lots that expire, the
-// ledger, tier progress, orders, coupons, predicted value and P(alive). The search
-// finds them by external id, e-mail, phone ending or name.
+// One customer: profile, identities, tags, points and their lots, the ledger, tier
+// progress, orders, coupons, predicted value and P(alive), the journeys they went
+// through, the messages sent to them and their consents. The search finds them by
+// external id, e-mail, phone ending or name.
 import { gql } from "../api.js";
-import { h, section, table } from "../dom.js";
+import { facts, h, section, table } from "../dom.js";
 import { dateTime, day, decimal, int, money, percent } from "../format.js";
 import { t } from "../i18n.js";
 
@@ -21,12 +22,24 @@ export const CUSTOMER = `query ConsoleCustomer($id: ID!) {
     rfm { class rScore fScore mScore }
     identities { type namespace value createdAt }
     tags { name color }
-    points { available pending debt lifetimeEarned expiringSoon(days: 3650) { points at } }
+    points {
+      available pending debt lifetimeEarned
+      lots(first: 20) { totalCount nodes { kind points remaining state availableAt expiresAt createdAt } }
+    }
     tierProgress { current { name } next { name threshold } qualifyingValue remainingToNext }
     ledger(first: 20) { totalCount nodes { kind points balanceAfter reason createdAt } }
     orders(first: 20) { totalCount nodes { externalId placedAt channel netAmount { amount currency } pointsEarned counted } }
     coupons(first: 20) { totalCount nodes { code status validUntil template { name } } }
     prediction { pAlive expectedPurchases(days: 365) predictedClv(days: 365) { amount currency } }
+    journeyRuns(first: 20) {
+      totalCount
+      nodes { status reason arm eventType createdAt journey { id name } steps { kind status reason } }
+    }
+    messages(first: 20) {
+      totalCount
+      nodes { status reason channel createdAt outcomes { outcome channel reason at } }
+    }
+    consents { channel granted source at }
   }
 }`;
 
@@ -76,10 +89,6 @@ export async function renderCustomerSearch(target, context, stale) {
     results,
   );
   await find();
-}
-
-function facts(pairs) {
-  return h("dl", { class: "facts" }, pairs.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "—")]));
 }
 
 function tierProgress(p) {
@@ -141,11 +150,6 @@ export async function renderCustomer(target, context, id) {
           [t("debt"), int(pts.debt)],
           [t("lifetimeEarned"), int(pts.lifetimeEarned)],
         ]),
-        h("h3", {}, t("lots")),
-        pts.expiringSoon.length
-          ? table(null, [t("expires"), t("points")], pts.expiringSoon.map((l) => [day(l.at, zone), int(l.points)]), { class: "compact", id: "lots-table" })
-          : h("p", {}, t("none")),
-        h("p", { class: "help" }, t("gapLots")),
         h("h3", {}, t("tierProgress")),
         tierProgress(c.tierProgress),
       ),
@@ -153,9 +157,9 @@ export async function renderCustomer(target, context, id) {
         t("prediction"),
         c.prediction
           ? facts([
-              [t("pAlive"), percent(c.prediction.pAlive)],
-              [t("expectedPurchases"), decimal(c.prediction.expectedPurchases)],
-              [t("predictedClv"), money(c.prediction.predictedClv)],
+              [t("pAlive"), h("span", { id: "p-alive", class: "num" }, percent(c.prediction.pAlive))],
+              [t("expectedPurchases"), h("span", { id: "expected-purchases", class: "num" }, decimal(c.prediction.expectedPurchases))],
+              [t("predictedClv"), h("span", { id: "predicted-clv", class: "num" }, money(c.prediction.predictedClv))],
             ])
           : h("p", {}, t("noPrediction")),
         h("h3", {}, t("tags")),
@@ -165,6 +169,25 @@ export async function renderCustomer(target, context, id) {
           ? table(null, [t("type"), t("value"), t("createdAt")], c.identities.map((i) => [i.namespace ? `${i.type} · ${i.namespace}` : i.type, i.value, day(i.createdAt, zone)]), { class: "compact" })
           : h("p", {}, t("none")),
       ),
+    ),
+    section(
+      `${t("lots")} (${int(pts.lots.totalCount)})`,
+      pts.lots.nodes.length
+        ? table(
+            null,
+            [t("createdAt"), t("kind"), t("points"), t("remaining"), t("state"), t("availableAt"), t("expires")],
+            pts.lots.nodes.map((l) => [
+              dateTime(l.createdAt, zone),
+              t(`entry${l.kind}`),
+              int(l.points),
+              int(l.remaining),
+              t(`lot${l.state}`),
+              dateTime(l.availableAt, zone),
+              l.expiresAt ? day(l.expiresAt, zone) : t("never"),
+            ]),
+            { class: "compact", id: "lots-table" },
+          )
+        : h("p", {}, t("none")),
     ),
     section(
       `${t("orders")} (${int(c.orders.totalCount)})`,
@@ -194,5 +217,66 @@ export async function renderCustomer(target, context, id) {
           : h("p", {}, t("none")),
       ),
     ),
+    section(
+      `${t("journeyRuns")} (${int(c.journeyRuns.totalCount)})`,
+      c.journeyRuns.nodes.length
+        ? table(
+            null,
+            [t("when"), t("journey"), t("arm"), t("eventType"), t("status"), t("reason"), t("steps")],
+            c.journeyRuns.nodes.map((r) => [
+              dateTime(r.createdAt, zone),
+              r.journey ? h("a", { href: `#/journeys/${encodeURIComponent(r.journey.id)}` }, r.journey.name) : "—",
+              r.arm,
+              r.eventType,
+              t(`run${r.status}`),
+              r.reason || "—",
+              r.steps.length ? h("ol", { class: "steps" }, r.steps.map((step) => h("li", {}, stepText(step)))) : "—",
+            ]),
+            { id: "runs-table" },
+          )
+        : h("p", {}, t("none")),
+    ),
+    h(
+      "div",
+      { class: "two wide-right" },
+      section(
+        t("consents"),
+        c.consents.length
+          ? table(
+              null,
+              [t("channel"), t("consent"), t("source"), t("when")],
+              c.consents.map((k) => [k.channel, t(k.granted ? "granted" : "withdrawn"), k.source, dateTime(k.at, zone)]),
+              { class: "compact", id: "consents-table" },
+            )
+          : h("p", {}, t("noConsent")),
+      ),
+      section(
+        `${t("messages")} (${int(c.messages.totalCount)})`,
+        c.messages.nodes.length
+          ? table(
+              null,
+              [t("when"), t("channel"), t("status"), t("reason"), t("outcomes")],
+              c.messages.nodes.map((m) => [
+                dateTime(m.createdAt, zone),
+                m.channel || "—",
+                t(`message${m.status}`),
+                m.reason || "—",
+                m.outcomes.length ? h("ol", { class: "steps" }, m.outcomes.map((o) => h("li", {}, outcomeText(o, zone)))) : "—",
+              ]),
+              { class: "compact", id: "messages-table" },
+            )
+          : h("p", {}, t("none")),
+      ),
+    ),
   );
+}
+
+function stepText(step) {
+  const text = `${t(`action${step.kind}`)}: ${t(`step${step.status}`)}`;
+  return step.reason ? `${text} (${step.reason})` : text;
+}
+
+function outcomeText(o, zone) {
+  const parts = [o.outcome, o.channel, o.reason].filter(Boolean).join(" · ");
+  return `${parts} — ${dateTime(o.at, zone)}`;
 }
