@@ -6,11 +6,14 @@ the edges in milliseconds (and are what `make mutation` runs first)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
 from domain.customers import Customer, CustomerStats
 from domain.earning_rules.evaluate import Breakdown, BreakdownLine
+from domain.earning_rules.model import Conditions, EarningRule, Effect, RuleKind
+from domain.earning_rules.service import BatchFacts
 from domain.orders import (
     CustomerState,
     Order,
@@ -183,3 +186,29 @@ def test_an_order_without_points_earns_nothing_and_carries_no_breakdown():
     assert customer.account.balance == 0
     # Spend still counts towards the tier when the program measures spend.
     assert outcome.tier_change is not None and outcome.tier_change.to_tier == SILVER
+
+
+def test_a_batch_order_gets_the_rules_its_channel_and_amount_meet():
+    """In a batch (ordersRecordBulk, imports) the rules are filtered once per order from
+    the batch's facts: a rule for one channel above a minimum amount applies to the
+    order that meets both, and to no other."""
+    bonus = EarningRule(
+        id=5,
+        name="Tmall ¥100+",
+        kind=RuleKind.FIXED_BONUS,
+        conditions=Conditions(channels=("tmall",), min_order_amount=Decimal(100)),
+        effect=Effect(points=50),
+    )
+
+    def decided(amount: str, channel: str | None) -> int:
+        placed = replace(order(amount), channel=channel)
+        batch = BatchFacts(rules=[bonus], spent={}, lines=[], ordered=set())
+        outcome = decide_order(placed, state(), None, [], ProgramSettings(), NOW, None, batch=batch)
+        return sum(line.points for line in (outcome.breakdown or Breakdown(BASE)).rules)
+
+    assert decided("100", "tmall") == 50
+    assert decided("99.99", "tmall") == 0
+    assert decided("100", "jd") == 0
+
+
+BASE = BreakdownLine(None, Decimal(0), 0, 0)
