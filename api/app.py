@@ -216,6 +216,8 @@ class LoyaltyGraphQL(GraphQL):
 
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",  # an upload without a usable key (parse_multipart)
+    403: "FORBIDDEN",  # an upload with a key that may not import
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
