@@ -720,10 +720,11 @@ class CouponService:
         # still finds its first coupon.
         scoped = f"{command.customer_id}:{key}"
         async with self.uow_factory() as uow:
-            # A merged customer's id issues to its survivor (docs/merging.md); the lock
-            # keeps a merge from moving the coupons away before this one is written.
+            # A merged customer's id issues to its survivor (docs/merging.md); the hold
+            # keeps a merge from moving the coupons away before this one is written,
+            # without blocking a bulk issue's inserts (which hold the template's lock).
             command = replace(command, customer_id=await survivor_id(uow, command.customer_id))
-            customer = await uow.repo(CUSTOMERS).get(command.customer_id, for_update=True)
+            customer = await uow.repo(CUSTOMERS).hold(command.customer_id)
             check_not_merged([customer])
             if customer is None or customer.erased_at is not None:
                 raise DomainError(ErrorCode.NOT_FOUND, ("customer_id",), "No customer has this id.")

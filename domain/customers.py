@@ -177,6 +177,14 @@ class UpsertResult:
 
 class CustomerRepository(Protocol):
     async def get(self, customer_id: int, *, for_update: bool = False) -> Customer | None: ...
+    async def hold(self, customer_id: int) -> Customer | None:
+        """Locks the customer against a merge or an erasure (which take the full row
+        lock) but not against rows that merely reference it, whose foreign-key check
+        may go on meanwhile (PostgreSQL's FOR NO KEY UPDATE). For a write that adds
+        a row of the customer under another lock, e.g. a coupon under its template's,
+        beside a bulk insert that holds that lock and checks the customer's key."""
+        ...
+
     async def get_by_external_id(
         self, external_id: str, *, for_update: bool = False
     ) -> Customer | None: ...

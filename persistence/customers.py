@@ -150,6 +150,17 @@ class SqlCustomerRepository:
         row = (await self.session.execute(statement)).scalar_one_or_none()
         return to_domain(row) if row else None
 
+    async def hold(self, customer_id: int) -> Customer | None:
+        row = (
+            await self.session.execute(
+                select(CustomerRow)
+                .where(CustomerRow.id == customer_id)
+                .with_for_update(key_share=True)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one_or_none()
+        return to_domain(row) if row else None
+
     async def get_by_external_id(
         self, external_id: str, *, for_update: bool = False
     ) -> Customer | None:
