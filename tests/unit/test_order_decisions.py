@@ -212,3 +212,23 @@ def test_a_batch_order_gets_the_rules_its_channel_and_amount_meet():
 
 
 BASE = BreakdownLine(None, Decimal(0), 0, 0)
+
+
+def test_a_batch_order_gets_the_rules_of_the_tier_its_customer_holds():
+    silver_only = EarningRule(
+        id=6,
+        name="Silver bonus",
+        kind=RuleKind.FIXED_BONUS,
+        conditions=Conditions(tier_ids=(1,)),
+        effect=Effect(points=20),
+    )
+
+    def decided(tier_id: int | None) -> int:
+        batch = BatchFacts(rules=[silver_only], spent={}, lines=[], ordered=set())
+        customer = state(CustomerStats(tier_id=tier_id, tier_since=NOW - DAY))
+        outcome = decide_order(
+            order("10"), customer, None, [SILVER, GOLD], ProgramSettings(), NOW, None, batch=batch
+        )
+        return sum(line.points for line in (outcome.breakdown or Breakdown(BASE)).rules)
+
+    assert (decided(SILVER.id), decided(GOLD.id), decided(None)) == (20, 0, 0)
