@@ -219,6 +219,34 @@ async def events_after(
     return Page([to_domain(r) for r in page.items], page.keys, page.has_next)
 
 
+async def keyed_events_after(
+    session: AsyncSession, cursor: tuple[int, ...] | None, limit: int
+) -> list[tuple[Event, tuple[int, ...]]]:
+    """For the outbox's own readers (the webhook fan-out, the journeys): the `events`
+    API's order and horizon, so no reader skips an event whose transaction commits
+    late; each event with the position to resume after it."""
+    page = await events_after(session, cursor, limit)
+    return [(e, tuple(k)) for e, k in zip(page.items, page.keys, strict=True)]
+
+
+def stored_position(session: AsyncSession, cursor: tuple[int, ...]) -> dict[str, int | None]:
+    """A reader's position as its cursor row stores it (`txid`, `event_id`)."""
+    if _order(session) is POSTGRESQL_ORDER:
+        return {"txid": cursor[0], "event_id": cursor[1]}
+    return {"txid": None, "event_id": cursor[0]}
+
+
+def read_position(
+    session: AsyncSession, txid: int | None, event_id: int | None
+) -> tuple[int, ...] | None:
+    """The cursor a stored position (`stored_position`) stands for; None: the start."""
+    if event_id is None:
+        return None
+    if _order(session) is POSTGRESQL_ORDER:
+        return (txid or 0, event_id)
+    return (event_id,)
+
+
 async def count_events(
     session: AsyncSession, types: Sequence[str] | None = None, customer_id: int | None = None
 ) -> int:

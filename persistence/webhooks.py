@@ -173,14 +173,6 @@ def delivery_of(row: WebhookDeliveryRow) -> Delivery:
     )
 
 
-def _cursor_key(row: WebhookCursorRow, postgresql: bool) -> tuple[int, ...] | None:
-    if row.event_id is None:
-        return None
-    if postgresql:
-        return (row.txid or 0, row.event_id)
-    return (row.event_id,)
-
-
 class SqlWebhookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -259,24 +251,20 @@ class SqlWebhookRepository:
         row = (await self.session.execute(statement)).scalar_one_or_none()
         if row is None:
             return False, None
-        return True, _cursor_key(row, is_postgresql(self.session))
+        return True, outbox.read_position(self.session, row.txid, row.event_id)
 
     async def events_after(
         self, cursor: tuple[int, ...] | None, limit: int
     ) -> list[tuple[Event, tuple[int, ...]]]:
         # The `events` API's own reader: the same order and the same horizon, so the
         # fan-out never skips an event whose transaction commits late.
-        page = await outbox.events_after(self.session, cursor, limit)
-        return [(e, tuple(k)) for e, k in zip(page.items, page.keys, strict=True)]
+        return await outbox.keyed_events_after(self.session, cursor, limit)
 
     async def save_fanout_cursor(self, cursor: tuple[int, ...]) -> None:
-        values: dict[str, int | None]
-        if is_postgresql(self.session):
-            values = {"txid": cursor[0], "event_id": cursor[1]}
-        else:
-            values = {"txid": None, "event_id": cursor[0]}
         await self.session.execute(
-            update(WebhookCursorRow).where(WebhookCursorRow.id == FANOUT_CURSOR_ID).values(values)
+            update(WebhookCursorRow)
+            .where(WebhookCursorRow.id == FANOUT_CURSOR_ID)
+            .values(outbox.stored_position(self.session, cursor))
         )
 
     async def add_deliveries(self, deliveries: Sequence[NewDelivery], now: datetime) -> int:
@@ -310,7 +298,7 @@ class SqlWebhookRepository:
             )
         ).scalar_one()
         postgresql = is_postgresql(self.session)
-        key = _cursor_key(cursor_row, postgresql)
+        key = outbox.read_position(self.session, cursor_row.txid, cursor_row.event_id)
         if key is None:
             return 0
         E = outbox.EventRow

@@ -34,7 +34,7 @@ from persistence.program import load_program
 from persistence.repositories import register
 from persistence.segments.compiler import members_statement, rule_context
 from persistence.segments.rows import SegmentRow
-from persistence.statements import dialect_name, insert_ignoring_duplicates, is_postgresql
+from persistence.statements import dialect_name, insert_ignoring_duplicates
 
 CURSOR_ID = 1
 
@@ -113,27 +113,18 @@ class SqlJourneyRepository:
         row = (await self.session.execute(statement)).scalar_one_or_none()
         if row is None:
             return False, None
-        if row.event_id is None:
-            return True, None
-        if is_postgresql(self.session):
-            return True, (row.txid or 0, row.event_id)
-        return True, (row.event_id,)
+        return True, outbox.read_position(self.session, row.txid, row.event_id)
 
     async def events_after(
         self, cursor: tuple[int, ...] | None, limit: int
     ) -> list[tuple[Event, tuple[int, ...]]]:
-        # The `events` API's own reader: its order and its horizon (persistence/events.py).
-        page = await outbox.events_after(self.session, cursor, limit)
-        return [(e, tuple(k)) for e, k in zip(page.items, page.keys, strict=True)]
+        return await outbox.keyed_events_after(self.session, cursor, limit)
 
     async def save_cursor(self, cursor: tuple[int, ...]) -> None:
-        values: dict[str, int | None]
-        if is_postgresql(self.session):
-            values = {"txid": cursor[0], "event_id": cursor[1]}
-        else:
-            values = {"txid": None, "event_id": cursor[0]}
         await self.session.execute(
-            update(JourneyCursorRow).where(JourneyCursorRow.id == CURSOR_ID).values(values)
+            update(JourneyCursorRow)
+            .where(JourneyCursorRow.id == CURSOR_ID)
+            .values(outbox.stored_position(self.session, cursor))
         )
 
     async def active(self) -> list[Journey]:
