@@ -78,8 +78,8 @@ def test_earn_credits_one_lot_with_the_orders_dates_and_sets_its_points():
     placed = order("50")
     breakdown = Breakdown(BreakdownLine(None, Decimal(50), 50, 50))
     lots, entries = earn(account, placed, breakdown, program, NOW, api_key_id=3)
-    assert [(x.kind, x.points, x.state, x.order_id, x.expires_at) for x in lots] == [
-        (EntryKind.EARN, 50, LotState.AVAILABLE, 7, NOW + 30 * DAY)
+    assert [(x.customer_id, x.kind, x.points, x.state, x.order_id, x.expires_at) for x in lots] == [
+        (1, EntryKind.EARN, 50, LotState.AVAILABLE, 7, NOW + 30 * DAY)
     ]
     assert [(e.points, e.reason, e.order_id, e.api_key_id) for e in entries] == [
         (50, "order o-7", 7, 3)
