@@ -24,6 +24,7 @@ from domain.orders import (
 )
 from domain.points import EntryKind, LotState, PointsAccount
 from domain.program import ProgramSettings, TierBasis
+from domain.referrals import Referral, ReferralStatus
 from domain.tiers import Standing, Tier
 from tests.conftest import utc
 
@@ -232,3 +233,39 @@ def test_a_batch_order_gets_the_rules_of_the_tier_its_customer_holds():
         return sum(line.points for line in (outcome.breakdown or Breakdown(BASE)).rules)
 
     assert (decided(SILVER.id), decided(GOLD.id), decided(None)) == (20, 0, 0)
+
+
+def test_the_order_that_qualifies_a_referral_pays_both_bonuses_beside_its_points():
+    """The referee's first order of at least the minimum: its own lot, then the
+    referrer's and the referee's bonus lots, all in the outcome; the referral is now
+    QUALIFIED on the state the batch's next order sees."""
+    program = ProgramSettings(referrer_bonus=100, referee_bonus=40)
+    referee = state()
+    referee.referral = Referral(
+        id=3,
+        referrer_id=2,
+        referee_id=1,
+        code="ABC",
+        status=ReferralStatus.PENDING,
+        recorded_at=NOW - DAY,
+    )
+    referrer = CustomerState.of(
+        Customer(id=2, external_id="c-2", created_at=NOW, updated_at=NOW), Decimal(0), None
+    )
+
+    outcome = decide_order(order("10"), referee, referrer, [], program, NOW, None)
+
+    assert [(x.customer_id, x.kind, x.points, x.referral_id) for x in outcome.lots] == [
+        (1, EntryKind.EARN, 10, None),
+        (2, EntryKind.BONUS, 100, 3),
+        (1, EntryKind.BONUS, 40, 3),
+    ]
+    assert [(e.customer_id, e.kind, e.points) for e in outcome.entries] == [
+        (1, EntryKind.EARN, 10),
+        (2, EntryKind.BONUS, 100),
+        (1, EntryKind.BONUS, 40),
+    ]
+    assert [e.points for e in outcome.earned] == [10]  # the order's own points only
+    assert referee.referral is not None and referee.referral.status is ReferralStatus.QUALIFIED
+    assert outcome.qualification is not None and outcome.qualification.referral.qualified_at == NOW
+    assert (referee.account.balance, referrer.account.balance) == (50, 100)
