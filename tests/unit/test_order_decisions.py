@@ -151,6 +151,7 @@ def test_an_order_updates_the_statistics_and_earns_at_the_held_tiers_multiplier(
     customer = state(before, value="30")
     late = order("20", placed_at=NOW - 5 * DAY)  # between the first and the last
     outcome = decide_order(late, customer, None, [SILVER, GOLD], ProgramSettings(), NOW, None)
+    assert outcome.order is late
 
     assert (customer.stats.orders_count, customer.stats.total_spent) == (3, Decimal(50))
     assert (customer.stats.first_order_at, customer.stats.last_order_at) == (
