@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from domain.customers import Customer, CustomerStats
 from domain.earning_rules.evaluate import Breakdown, BreakdownLine
-from domain.earning_rules.model import Conditions, EarningRule, Effect, RuleKind
+from domain.earning_rules.model import Budget, Conditions, EarningRule, Effect, RuleKind
 from domain.earning_rules.service import BatchFacts
 from domain.orders import (
     CustomerState,
@@ -270,3 +270,37 @@ def test_the_order_that_qualifies_a_referral_pays_both_bonuses_beside_its_points
     assert referee.referral is not None and referee.referral.status is ReferralStatus.QUALIFIED
     assert outcome.qualification is not None and outcome.qualification.referral.qualified_at == NOW
     assert (referee.account.balance, referrer.account.balance) == (50, 100)
+
+
+def test_a_batch_remembers_each_order_for_the_next_first_order_and_budgets():
+    """Two orders of one customer in one batch: a first-order bonus goes to the first
+    only, and a total budget of 70 gives 50 then what is left (20)."""
+    first_only = EarningRule(
+        id=7, name="Welcome", kind=RuleKind.FIRST_ORDER_BONUS, effect=Effect(points=30)
+    )
+    budgeted = EarningRule(
+        id=8,
+        name="Fifty",
+        kind=RuleKind.FIXED_BONUS,
+        effect=Effect(points=50),
+        budget=Budget(total_points=70),
+    )
+    batch = BatchFacts(rules=[first_only, budgeted], spent={}, lines=[], ordered=set())
+    customer = state()
+
+    def rule_points() -> dict[int | None, int]:
+        outcome = decide_order(
+            order("1"), customer, None, [], ProgramSettings(), NOW, None, batch=batch
+        )
+        assert outcome.breakdown is not None
+        return {line.rule_id: line.points for line in outcome.breakdown.rules}
+
+    assert rule_points() == {7: 30, 8: 50}
+    assert rule_points() == {8: 20}
+    assert batch.ordered == {1}
+    assert [(r, c, p) for r, c, _, p in batch.lines] == [(7, 1, 30), (8, 1, 50), (8, 1, 20)]
+
+
+def test_an_order_of_one_point_keeps_its_breakdown():
+    outcome = decide_order(order("1.99"), state(), None, [], ProgramSettings(), NOW, None)
+    assert outcome.breakdown is not None and outcome.breakdown.total == 1
