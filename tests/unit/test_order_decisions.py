@@ -302,5 +302,6 @@ def test_a_batch_remembers_each_order_for_the_next_first_order_and_budgets():
 
 
 def test_an_order_of_one_point_keeps_its_breakdown():
-    outcome = decide_order(order("1.99"), state(), None, [], ProgramSettings(), NOW, None)
+    outcome = decide_order(order("1.99"), state(), None, [], ProgramSettings(), NOW, 9)
     assert outcome.breakdown is not None and outcome.breakdown.total == 1
+    assert [(e.points, e.api_key_id) for e in outcome.earned] == [(1, 9)]  # the caller's key
