@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from domain.customers import Customer, CustomerStats
 from domain.earning_rules.evaluate import Breakdown, BreakdownLine
-from domain.earning_rules.model import Conditions, EarningRule, Effect, RuleKind
+from domain.earning_rules.model import Budget, Conditions, EarningRule, Effect, RuleKind
 from domain.earning_rules.service import BatchFacts
 from domain.orders import (
     CustomerState,
@@ -24,6 +24,7 @@ from domain.orders import (
 )
 from domain.points import EntryKind, LotState, PointsAccount
 from domain.program import ProgramSettings, TierBasis
+from domain.referrals import Referral, ReferralStatus
 from domain.tiers import Standing, Tier
 from tests.conftest import utc
 
@@ -150,6 +151,7 @@ def test_an_order_updates_the_statistics_and_earns_at_the_held_tiers_multiplier(
     customer = state(before, value="30")
     late = order("20", placed_at=NOW - 5 * DAY)  # between the first and the last
     outcome = decide_order(late, customer, None, [SILVER, GOLD], ProgramSettings(), NOW, None)
+    assert outcome.order is late
 
     assert (customer.stats.orders_count, customer.stats.total_spent) == (3, Decimal(50))
     assert (customer.stats.first_order_at, customer.stats.last_order_at) == (
@@ -232,3 +234,74 @@ def test_a_batch_order_gets_the_rules_of_the_tier_its_customer_holds():
         return sum(line.points for line in (outcome.breakdown or Breakdown(BASE)).rules)
 
     assert (decided(SILVER.id), decided(GOLD.id), decided(None)) == (20, 0, 0)
+
+
+def test_the_order_that_qualifies_a_referral_pays_both_bonuses_beside_its_points():
+    """The referee's first order of at least the minimum: its own lot, then the
+    referrer's and the referee's bonus lots, all in the outcome; the referral is now
+    QUALIFIED on the state the batch's next order sees."""
+    program = ProgramSettings(referrer_bonus=100, referee_bonus=40)
+    referee = state()
+    referee.referral = Referral(
+        id=3,
+        referrer_id=2,
+        referee_id=1,
+        code="ABC",
+        status=ReferralStatus.PENDING,
+        recorded_at=NOW - DAY,
+    )
+    referrer = CustomerState.of(
+        Customer(id=2, external_id="c-2", created_at=NOW, updated_at=NOW), Decimal(0), None
+    )
+
+    outcome = decide_order(order("10"), referee, referrer, [], program, NOW, None)
+
+    assert [(x.customer_id, x.kind, x.points, x.referral_id) for x in outcome.lots] == [
+        (1, EntryKind.EARN, 10, None),
+        (2, EntryKind.BONUS, 100, 3),
+        (1, EntryKind.BONUS, 40, 3),
+    ]
+    assert [(e.customer_id, e.kind, e.points) for e in outcome.entries] == [
+        (1, EntryKind.EARN, 10),
+        (2, EntryKind.BONUS, 100),
+        (1, EntryKind.BONUS, 40),
+    ]
+    assert [e.points for e in outcome.earned] == [10]  # the order's own points only
+    assert referee.referral is not None and referee.referral.status is ReferralStatus.QUALIFIED
+    assert outcome.qualification is not None and outcome.qualification.referral.qualified_at == NOW
+    assert (referee.account.balance, referrer.account.balance) == (50, 100)
+
+
+def test_a_batch_remembers_each_order_for_the_next_first_order_and_budgets():
+    """Two orders of one customer in one batch: a first-order bonus goes to the first
+    only, and a total budget of 70 gives 50 then what is left (20)."""
+    first_only = EarningRule(
+        id=7, name="Welcome", kind=RuleKind.FIRST_ORDER_BONUS, effect=Effect(points=30)
+    )
+    budgeted = EarningRule(
+        id=8,
+        name="Fifty",
+        kind=RuleKind.FIXED_BONUS,
+        effect=Effect(points=50),
+        budget=Budget(total_points=70),
+    )
+    batch = BatchFacts(rules=[first_only, budgeted], spent={}, lines=[], ordered=set())
+    customer = state()
+
+    def rule_points() -> dict[int | None, int]:
+        outcome = decide_order(
+            order("1"), customer, None, [], ProgramSettings(), NOW, None, batch=batch
+        )
+        assert outcome.breakdown is not None
+        return {line.rule_id: line.points for line in outcome.breakdown.rules}
+
+    assert rule_points() == {7: 30, 8: 50}
+    assert rule_points() == {8: 20}
+    assert batch.ordered == {1}
+    assert [(r, c, p) for r, c, _, p in batch.lines] == [(7, 1, 30), (8, 1, 50), (8, 1, 20)]
+
+
+def test_an_order_of_one_point_keeps_its_breakdown():
+    outcome = decide_order(order("1.99"), state(), None, [], ProgramSettings(), NOW, 9)
+    assert outcome.breakdown is not None and outcome.breakdown.total == 1
+    assert [(e.points, e.api_key_id) for e in outcome.earned] == [(1, 9)]  # the caller's key
