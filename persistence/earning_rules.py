@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     case,
     func,
-    insert,
     or_,
     select,
     update,
@@ -52,7 +51,7 @@ from persistence.program import load_program
 from persistence.repositories import register
 from persistence.segments.compiler import RuleContext, rule_clause, with_classification
 from persistence.segments.reads import segments_by_ids
-from persistence.statements import dialect_name
+from persistence.statements import dialect_name, insert_rows
 from persistence.tiers import TierRow
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
@@ -386,8 +385,9 @@ class SqlEarningRuleRepository:
     async def keep_breakdowns(self, lines: Sequence[tuple[int, int, datetime, KeptLine]]) -> None:
         if not lines:
             return
-        await self.session.execute(
-            insert(table_of(OrderPointsLineRow)),
+        await insert_rows(
+            self.session,
+            table_of(OrderPointsLineRow),
             [
                 {
                     "order_id": order_id,

@@ -48,7 +48,6 @@ from sqlalchemy import (
     Select,
     String,
     func,
-    insert,
     literal_column,
     select,
     tuple_,
@@ -60,7 +59,7 @@ from domain.events import EVENTS, Event, EventType
 from persistence.base import Base, table_of
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.repositories import register
-from persistence.statements import is_postgresql
+from persistence.statements import insert_rows, is_postgresql
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -110,12 +109,10 @@ class SqlEventRepository:
             return
         # Rows added through `append` still pending go first, to keep the append order.
         await self.session.flush()
-        statement = insert(table_of(EventRow))
-        if is_postgresql(self.session):
-            # The transaction's id computed by the INSERT itself: no round trip for it.
-            statement = statement.values(txid=CURRENT_TXID)
-        await self.session.execute(
-            statement,
+        # PostgreSQL: the transaction's id computed by the INSERT itself, no round trip.
+        await insert_rows(
+            self.session,
+            table_of(EventRow),
             [
                 {
                     "type": event.type.value,
@@ -125,6 +122,7 @@ class SqlEventRepository:
                 }
                 for event in events
             ],
+            computed={"txid": CURRENT_TXID} if is_postgresql(self.session) else None,
         )
 
     async def _transaction_id(self) -> int | None:

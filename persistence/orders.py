@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 from domain.metrics import local_month, local_year, months_covering
 from domain.orders import ORDERS, Order, OrderItem, Refund
@@ -47,7 +48,7 @@ from persistence.pagination import (
 )
 from persistence.repositories import register
 from persistence.sql_arithmetic import cents
-from persistence.statements import insert_returning_ids, is_postgresql
+from persistence.statements import insert_returning_ids, is_postgresql, unnest_rows, update_rows
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -361,12 +362,11 @@ class SqlOrderRepository:
     async def save_points_earned(self, orders: Sequence[Order]) -> None:
         if not orders:
             return
-        table = table_of(OrderRow)
-        await self.session.execute(
-            table.update()
-            .where(table.c.id == bindparam("order"))
-            .values(points_earned=bindparam("points")),
-            [{"order": order.id, "points": order.points_earned} for order in orders],
+        await update_rows(
+            self.session,
+            table_of(OrderRow),
+            "id",
+            [{"id": order.id, "points_earned": order.points_earned} for order in orders],
         )
 
     async def refresh_customer_stats(self, customer_id: int) -> None:
@@ -381,6 +381,39 @@ class SqlOrderRepository:
             return
         customers = table_of(CustomerRow)
         orders = table_of(OrderRow)
+        if is_postgresql(self.session):
+            # One grouped pass over the customers' orders rather than four
+            # correlated subqueries per customer (half the time for a 5,000-order
+            # import chunk). LEFT JOIN: a customer left with no counted order gets 0
+            # and NULLs.
+            k = unnest_rows((("id", BigInteger()),), [{"id": i} for i in ids], alias="k")
+            stats = (
+                select(
+                    k.c.id,
+                    func.count(orders.c.id).label("n"),
+                    func.coalesce(func.sum(orders.c.amount - orders.c.refunded_amount), 0).label(
+                        "net"
+                    ),
+                    func.min(orders.c.placed_at).label("first"),
+                    func.max(orders.c.placed_at).label("last"),
+                )
+                .select_from(
+                    k.outerjoin(orders, and_(orders.c.customer_id == k.c.id, counted(orders)))
+                )
+                .group_by(k.c.id)
+                .subquery("stats")
+            )
+            await self.session.execute(
+                customers.update()
+                .where(customers.c.id == stats.c.id)
+                .values(
+                    orders_count=stats.c.n,
+                    total_spent=stats.c.net,
+                    first_order_at=stats.c.first,
+                    last_order_at=stats.c.last,
+                )
+            )
+            return
 
         def of_customer(value: ColumnElement[Any]) -> ScalarSelect[Any]:
             # Correlated: a customer left with no counted order (a full refund) gets
@@ -489,17 +522,6 @@ async def refresh_order_months(
         {"k_customer": c, "k_months": span, "k_start": p.start, "k_end": p.end}
         for c, span, p in keys
     ]
-    await session.execute(
-        delete(table).where(
-            table.c.customer_id == bindparam("k_customer", type_=BigInteger),
-            table.c.months == bindparam("k_months", type_=Integer),
-            table.c.month_start == bindparam("k_start", type_=UtcDateTime),
-        ),
-        [{k: v for k, v in params.items() if k != "k_end"} for params in bucket_params],
-    )
-    await session.execute(
-        insert(table).from_select(list(MONTH_COLUMNS), _bucket_aggregate()), bucket_params
-    )
     # prev_at of every row of these customers from their earliest touched bucket on:
     # an order added or removed there can be the "last order before" a later one.
     earliest: dict[int, datetime] = {}
@@ -515,6 +537,21 @@ async def refresh_order_months(
         )
         .scalar_subquery()
     )
+    from_params = [{"k_customer": c, "k_from": at} for c, at in earliest.items()]
+    if is_postgresql(session):
+        await _refresh_buckets_postgresql(session, bucket_params, from_params, last_before)
+        return
+    await session.execute(
+        delete(table).where(
+            table.c.customer_id == bindparam("k_customer", type_=BigInteger),
+            table.c.months == bindparam("k_months", type_=Integer),
+            table.c.month_start == bindparam("k_start", type_=UtcDateTime),
+        ),
+        [{k: v for k, v in params.items() if k != "k_end"} for params in bucket_params],
+    )
+    await session.execute(
+        insert(table).from_select(list(MONTH_COLUMNS), _bucket_aggregate()), bucket_params
+    )
     await session.execute(
         update(table)
         .where(
@@ -522,7 +559,75 @@ async def refresh_order_months(
             table.c.month_start >= bindparam("k_from", type_=UtcDateTime),
         )
         .values(prev_at=last_before),
-        [{"k_customer": c, "k_from": at} for c, at in earliest.items()],
+        from_params,
+    )
+
+
+BUCKET_KEYS: tuple[tuple[str, TypeEngine[Any]], ...] = (
+    ("k_customer", BigInteger()),
+    ("k_months", Integer()),
+    ("k_start", UtcDateTime()),
+    ("k_end", UtcDateTime()),
+)
+
+
+async def _refresh_buckets_postgresql(
+    session: AsyncSession,
+    buckets: Sequence[dict[str, Any]],
+    froms: Sequence[dict[str, Any]],
+    last_before: ScalarSelect[Any],
+) -> None:
+    """The same three statements as the executemany form, each once with the keys
+    as arrays (`unnest_rows`): DELETE … USING, INSERT … SELECT grouped by bucket (a
+    bucket with no counted order gets no row, as HAVING count > 0 does), UPDATE …
+    FROM."""
+    table = table_of(CustomerMonthRow)
+    k = unnest_rows(BUCKET_KEYS, buckets, alias="k")
+    await session.execute(
+        delete(table).where(
+            table.c.customer_id == k.c.k_customer,
+            table.c.months == k.c.k_months,
+            table.c.month_start == k.c.k_start,
+        )
+    )
+    o = OrderRow.__table__.alias("o")
+    k = unnest_rows(BUCKET_KEYS, buckets, alias="k")
+    grouped = (
+        select(
+            k.c.k_customer,
+            k.c.k_months,
+            k.c.k_start,
+            k.c.k_end,
+            func.count(),
+            func.sum(cents(o.c.amount) - cents(o.c.refunded_amount)),
+            func.min(o.c.placed_at),
+            func.max(o.c.placed_at),
+        )
+        .select_from(
+            k.join(
+                o,
+                and_(
+                    o.c.customer_id == k.c.k_customer,
+                    o.c.placed_at >= k.c.k_start,
+                    o.c.placed_at < k.c.k_end,
+                ),
+            )
+        )
+        .where(counted(o))
+        .group_by(k.c.k_customer, k.c.k_months, k.c.k_start, k.c.k_end)
+    )
+    await session.execute(insert(table).from_select(list(MONTH_COLUMNS), grouped))
+    f = unnest_rows((("k_customer", BigInteger()), ("k_from", UtcDateTime())), froms, alias="f")
+    # Only the rows whose prev_at changes are written: most of a customer's later
+    # rows keep theirs, and a write is a new row version plus its index entries.
+    await session.execute(
+        update(table)
+        .where(
+            table.c.customer_id == f.c.k_customer,
+            table.c.month_start >= f.c.k_from,
+            table.c.prev_at.is_distinct_from(last_before),
+        )
+        .values(prev_at=last_before)
     )
 
 

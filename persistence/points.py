@@ -12,7 +12,6 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    bindparam,
     case,
     func,
     or_,
@@ -43,7 +42,7 @@ from persistence.pagination import (
     pages_per_parent,
 )
 from persistence.repositories import register
-from persistence.statements import insert_returning_ids
+from persistence.statements import insert_returning_ids, update_rows
 from persistence.types import BigId, UtcDateTime
 
 
@@ -336,21 +335,16 @@ class SqlPointsRepository:
             for entry, entry_id in zip(entries, entry_ids, strict=True):
                 entry.id = entry_id
         if accounts:
-            customers = table_of(CustomerRow)
-            await self.session.execute(
-                customers.update()
-                .where(customers.c.id == bindparam("customer"))
-                .values(
-                    points_balance=bindparam("balance"),
-                    points_debt=bindparam("debt"),
-                    lifetime_earned=bindparam("lifetime"),
-                ),
+            await update_rows(
+                self.session,
+                table_of(CustomerRow),
+                "id",
                 [
                     {
-                        "customer": account.customer_id,
-                        "balance": account.balance,
-                        "debt": account.debt,
-                        "lifetime": account.lifetime_earned,
+                        "id": account.customer_id,
+                        "points_balance": account.balance,
+                        "points_debt": account.debt,
+                        "lifetime_earned": account.lifetime_earned,
                     }
                     for account in accounts
                 ],

@@ -10,9 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, Table, insert
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Result,
+    Table,
+    TableValuedAlias,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 POSTGRESQL = "postgresql"
 
@@ -50,29 +61,135 @@ async def insert_ignoring_duplicates(
     return len(result.all())
 
 
+def unnest_rows(
+    columns: Sequence[tuple[str, TypeEngine[Any]]],
+    rows: Sequence[dict[str, Any]],
+    *,
+    alias: str = "u",
+) -> TableValuedAlias:
+    """PostgreSQL: `rows` as a relation built from one array parameter per column,
+    `unnest($1::T1[], $2::T2[], …) WITH ORDINALITY AS u(name…, u_ordinal)`.
+
+    Why: a thousand rows as one multi-VALUES INSERT is a statement of twelve
+    thousand parameters whose text changes with the row count (compiled, planned and
+    prepared again each time); as arrays it is a handful of parameters and one
+    statement text for any number of rows, which asyncpg encodes in binary.
+    `columns`: (name, type) of each; an array is typed by its column's type, so that
+    type's own bind processing (UTC instants, JSON) applies to each element."""
+    arrays = [
+        bindparam(f"u_{name}", [row[name] for row in rows], type_=postgresql.ARRAY(type_))
+        for name, type_ in columns
+    ]
+    return (
+        func.unnest(*arrays)
+        .table_valued(*(name for name, _ in columns), with_ordinality="u_ordinal")
+        .render_derived(name=alias)
+    )
+
+
+def typed(table: Table, names: Sequence[str]) -> list[tuple[str, TypeEngine[Any]]]:
+    return [(name, table.c[name].type) for name in names]
+
+
+def with_row_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with each column that has a Python-side callable default (a customer's
+    referral code) and is missing from them filled in, row by row: an INSERT … SELECT
+    would evaluate such a default once for the whole statement."""
+    missing = [
+        column
+        for column in table.columns
+        if column.name not in rows[0]
+        and column.default is not None
+        and getattr(column.default, "is_callable", False)
+    ]
+    if not missing:
+        return list(rows)
+    return [
+        {**row, **{column.name: column.default.arg(None) for column in missing}}  # type: ignore[union-attr]
+        for row in rows
+    ]
+
+
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    computed: dict[str, ColumnElement[Any]] | None = None,
+) -> None:
+    """Inserts the rows, all with the same keys, in one statement on PostgreSQL (see
+    `unnest_rows`) and an executemany on SQLite (in-process: no round trips to save).
+    `computed`: columns given by an SQL expression, the same for every row (the
+    writing transaction's id)."""
+    if not rows:
+        return
+    computed = computed or {}
+    if not is_postgresql(session):
+        statement = insert(table).values(**computed) if computed else insert(table)
+        await session.execute(statement, list(rows))
+        return
+    rows = with_row_defaults(table, rows)
+    names = list(rows[0])
+    u = unnest_rows(typed(table, names), rows)
+    source = select(*(u.c[name] for name in names), *computed.values())
+    await session.execute(insert(table).from_select([*names, *computed], source))
+
+
 async def insert_returning_ids(
     session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]
 ) -> list[int]:
-    """Inserts the rows in a few multi-row statements and returns their new ids in
-    the rows' order.
+    """Inserts the rows (all with the same keys) and returns their new ids in the
+    rows' order.
 
-    PostgreSQL: SQLAlchemy's `sort_by_parameter_order` form, which stays batched and
-    ties each returned id to its row. SQLite: that option makes SQLAlchemy fall back
-    to one INSERT per row, so the rows go in as plain multi-row INSERTs; the writer
-    holds the database's write lock (BEGIN IMMEDIATE) and SQLite numbers the rows of
-    a VALUES list one after the other, so the ids, sorted, are the rows' ids in order.
+    PostgreSQL: one INSERT … SELECT from `unnest_rows` ordered by each row's
+    position; the key's sequence numbers the rows in that order, so the returned
+    ids, sorted, are the rows' ids in order (SQLAlchemy's own batched
+    `sort_by_parameter_order` rests on the same property of INSERT … SELECT …
+    ORDER BY). SQLite: plain multi-row INSERTs (that option makes SQLAlchemy fall
+    back to one INSERT per row); the writer holds the database's write lock (BEGIN
+    IMMEDIATE) and SQLite numbers the rows of a VALUES list one after the other, so
+    again the ids, sorted, are the rows' ids in order.
     """
     if not rows:
         return []
     (key,) = table.primary_key.columns
     if is_postgresql(session):
-        statement = insert(table).returning(key, sort_by_parameter_order=True)
-        return [row[0] for row in (await session.execute(statement, list(rows))).all()]
-    result = await session.execute(insert(table).returning(key), list(rows))
+        rows = with_row_defaults(table, rows)
+        names = list(rows[0])
+        u = unnest_rows(typed(table, names), rows)
+        source = select(*(u.c[name] for name in names)).order_by(u.c.u_ordinal)
+        result = await session.execute(insert(table).from_select(names, source).returning(key))
+    else:
+        result = await session.execute(insert(table).returning(key), list(rows))
     ids = sorted(row[0] for row in result.all())
-    if len(ids) != len(rows) or ids[-1] - ids[0] != len(ids) - 1:
-        raise AssertionError("SQLite numbered a batch of rows out of sequence")
+    if len(ids) != len(rows) or (not is_postgresql(session) and ids[-1] - ids[0] != len(ids) - 1):
+        raise AssertionError("a batch of rows was numbered out of sequence")
     return ids
+
+
+async def update_rows(
+    session: AsyncSession, table: Table, key: str, rows: Sequence[dict[str, Any]]
+) -> None:
+    """`UPDATE table SET column = row's value … WHERE key = row's key` for each row
+    (all rows with the same keys, `key` among them): one UPDATE … FROM `unnest_rows`
+    on PostgreSQL, an executemany on SQLite."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != key]
+    if is_postgresql(session):
+        u = unnest_rows(typed(table, [key, *names]), rows)
+        await session.execute(
+            table.update()
+            .where(table.c[key] == u.c[key])
+            .values({name: u.c[name] for name in names})
+        )
+        return
+    await session.execute(
+        table.update()
+        .where(table.c[key] == bindparam(f"k_{key}"))
+        .values({name: bindparam(f"k_{name}") for name in names}),
+        [{f"k_{name}": value for name, value in row.items()} for row in rows],
+    )
 
 
 def rows_matched(result: Result[Any]) -> int:
