@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -66,6 +67,16 @@ class DatabaseLimits:
 UNLIMITED = DatabaseLimits()
 
 
+def _json_dumps(value: Any) -> str:
+    """JSON columns (event payloads, attributes) written with orjson: several times
+    faster than json.dumps, which an order batch pays per event. Non-ASCII text is
+    kept as UTF-8 rather than escaped; both read back the same."""
+    return orjson.dumps(value).decode()
+
+
+JSON_CODECS: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def create_engine(
     url: str, *, echo: bool = False, limits: DatabaseLimits = UNLIMITED
 ) -> AsyncEngine:
@@ -81,7 +92,11 @@ def create_engine(
     }
     if is_sqlite(url):
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
+            url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **JSON_CODECS,
+            **pool,
         )
         _configure_sqlite(engine)
         return engine
@@ -93,6 +108,7 @@ def create_engine(
         echo=echo,
         pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args=connect_args,
+        **JSON_CODECS,
         **pool,
     )
 

@@ -499,9 +499,10 @@ async def refresh_order_months(
 ) -> None:
     """Recomputes the read model's rows for the months and years of `touched`
     (customer id, placed_at of an order recorded, refunded or otherwise changed):
-    three statements, each sent once with one parameter set per (customer, bucket)
-    (executemany), so the number of round trips does not grow with a batch, and their
-    text is the same every time (SQLAlchemy's compiled cache, prepared statements).
+    three statements whose text is the same for any batch (SQLAlchemy's compiled
+    cache, prepared statements) and whose round trips do not grow with it: on
+    PostgreSQL each runs once with the keys as arrays (`_refresh_buckets_postgresql`),
+    on SQLite each is an executemany with one parameter set per (customer, bucket).
     See SqlOrderRepository.refresh_order_months."""
     if not touched:
         return
@@ -527,6 +528,10 @@ async def refresh_order_months(
     earliest: dict[int, datetime] = {}
     for customer_id, _, period in keys:
         earliest.setdefault(customer_id, period.start)
+    from_params = [{"k_customer": c, "k_from": at} for c, at in earliest.items()]
+    if is_postgresql(session):
+        await _refresh_buckets_postgresql(session, bucket_params, from_params)
+        return
     p = OrderRow.__table__.alias("p")
     last_before = (
         select(func.max(p.c.placed_at))
@@ -537,10 +542,6 @@ async def refresh_order_months(
         )
         .scalar_subquery()
     )
-    from_params = [{"k_customer": c, "k_from": at} for c, at in earliest.items()]
-    if is_postgresql(session):
-        await _refresh_buckets_postgresql(session, bucket_params, from_params, last_before)
-        return
     await session.execute(
         delete(table).where(
             table.c.customer_id == bindparam("k_customer", type_=BigInteger),
@@ -575,7 +576,6 @@ async def _refresh_buckets_postgresql(
     session: AsyncSession,
     buckets: Sequence[dict[str, Any]],
     froms: Sequence[dict[str, Any]],
-    last_before: ScalarSelect[Any],
 ) -> None:
     """The same three statements as the executemany form, each once with the keys
     as arrays (`unnest_rows`): DELETE … USING, INSERT … SELECT grouped by bucket (a
@@ -617,17 +617,37 @@ async def _refresh_buckets_postgresql(
         .group_by(k.c.k_customer, k.c.k_months, k.c.k_start, k.c.k_end)
     )
     await session.execute(insert(table).from_select(list(MONTH_COLUMNS), grouped))
+    # prev_at from the read model itself: the buckets of one span are disjoint and
+    # every counted order is in one, so the last order before a bucket is the
+    # previous bucket's last_at (the same lag as `rebuild_order_months`), read for
+    # the touched customers' rows, now that their touched buckets are recomputed.
+    # Only the rows whose prev_at changes are written (an order lands in one bucket
+    # and changes at most the next one's).
     f = unnest_rows((("k_customer", BigInteger()), ("k_from", UtcDateTime())), froms, alias="f")
-    # Only the rows whose prev_at changes are written: most of a customer's later
-    # rows keep theirs, and a write is a new row version plus its index entries.
+    m = table.alias("m")
+    lagged = (
+        select(
+            m.c.customer_id,
+            m.c.months,
+            m.c.month_start,
+            f.c.k_from,
+            func.lag(m.c.last_at)
+            .over(partition_by=(m.c.customer_id, m.c.months), order_by=m.c.month_start)
+            .label("prev"),
+        )
+        .select_from(m.join(f, m.c.customer_id == f.c.k_customer))
+        .subquery("lagged")
+    )
     await session.execute(
         update(table)
         .where(
-            table.c.customer_id == f.c.k_customer,
-            table.c.month_start >= f.c.k_from,
-            table.c.prev_at.is_distinct_from(last_before),
+            table.c.customer_id == lagged.c.customer_id,
+            table.c.months == lagged.c.months,
+            table.c.month_start == lagged.c.month_start,
+            lagged.c.month_start >= lagged.c.k_from,
+            table.c.prev_at.is_distinct_from(lagged.c.prev),
         )
-        .values(prev_at=last_before)
+        .values(prev_at=lagged.c.prev)
     )
 
 
