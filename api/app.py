@@ -304,6 +304,17 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": detail}, status_code=status)
 
 
+def serve_app() -> Starlette:
+    """The app `loyalty serve` runs in each worker process: `create_app` with the
+    settings of the environment, then the collector tuned for a long-running
+    process (api/garbage.py). Tests call `create_app` directly."""
+    from api.garbage import SERVER_YOUNG, collect_less_garbage
+
+    app = create_app()
+    collect_less_garbage(SERVER_YOUNG)
+    return app
+
+
 def create_app(
     settings: Settings | None = None,
     *,

@@ -84,7 +84,7 @@ def _run_server(host: str, port: int, workers: int | None) -> None:
     import uvicorn
 
     uvicorn.run(
-        "api.app:create_app",
+        "api.app:serve_app",
         factory=True,
         host=host,
         port=port,
@@ -481,7 +481,10 @@ def _run_import(
         raise click.UsageError(str(exc)) from None
 
     async def run():  # noqa: ANN202
+        from api.garbage import IMPORT_YOUNG, collect_less_garbage
+
         database = _database()
+        collect_less_garbage(IMPORT_YOUNG)  # once the tables are mapped
         try:
             service = ImportService(
                 lambda: SqlUnitOfWork(database, settings.program_defaults()),

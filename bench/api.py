@@ -700,11 +700,16 @@ class Remap:
             self.values[external] = f"{external}-{tag}-{i}"
 
     def params(self, params: tuple) -> tuple:
-        values = self.values
-        return tuple(
-            values.get(p, p) if isinstance(p, int | str) and not isinstance(p, bool) else p
-            for p in params
-        )
+        return tuple(self.value(p) for p in params)
+
+    def value(self, p: Any) -> Any:
+        """A parameter remapped; an array (PostgreSQL's multi-row writes send one
+        array per column, persistence/statements.py) element by element."""
+        if isinstance(p, list):
+            return [self.value(e) for e in p]
+        if isinstance(p, int | str) and not isinstance(p, bool):
+            return self.values.get(p, p)
+        return p
 
     def learn(self, statement: Statement, replayed: list[Any]) -> None:
         """Only an INSERT's returned rows are new ids; a SELECT's are data."""
