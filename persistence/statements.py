@@ -25,6 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
+from domain.errors import present
+
 POSTGRESQL = "postgresql"
 
 
@@ -92,22 +94,68 @@ def typed(table: Table, names: Sequence[str]) -> list[tuple[str, TypeEngine[Any]
 
 
 def with_row_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with each column that has a Python-side callable default (a customer's
-    referral code) and is missing from them filled in, row by row: an INSERT … SELECT
-    would evaluate such a default once for the whole statement."""
+    """The rows with each column that has a Python-side default and is missing from
+    them filled in, row by row: a callable one (a customer's referral code) because
+    an INSERT … SELECT would evaluate it once for the whole statement, a constant
+    because the driver-level insert (`_sqlite_insert`) does not apply it."""
     missing = [
         column
         for column in table.columns
-        if column.name not in rows[0]
-        and column.default is not None
-        and getattr(column.default, "is_callable", False)
+        if column.name not in rows[0] and column.default is not None
     ]
     if not missing:
         return list(rows)
+    constants = {
+        column.name: column.default.arg  # type: ignore[union-attr]
+        for column in missing
+        if not getattr(column.default, "is_callable", False)
+    }
+    made = [column for column in missing if column.name not in constants]
     return [
-        {**row, **{column.name: column.default.arg(None) for column in missing}}  # type: ignore[union-attr]
+        {**row, **constants, **{column.name: column.default.arg(None) for column in made}}  # type: ignore[union-attr]
         for row in rows
     ]
+
+
+def _driver_rows(
+    session: AsyncSession, table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """The rows' values as the driver takes them, through each column type's own
+    bind processing (the same as SQLAlchemy's, without its per-statement work)."""
+    dialect = session.get_bind().dialect
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    return [
+        tuple(
+            value if process is None else process(value)
+            for value, process in zip((row[name] for name in names), processors, strict=True)
+        )
+        for row in rows
+    ]
+
+
+async def _sqlite_insert(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], *, numbered: bool
+) -> int | None:
+    """SQLite: the rows in one driver-level executemany (sqlite3 runs it in C, and
+    SQLAlchemy's compilation and parameter handling, most of a thousand-row insert's
+    time, are skipped); with `numbered`, returns the last new rowid (one more
+    statement: sqlite3 does not report it after an executemany)."""
+    rows = with_row_defaults(table, rows)
+    names = list(rows[0])
+    quote = session.get_bind().dialect.identifier_preparer
+    sql = (
+        f"INSERT INTO {quote.format_table(table)} "
+        f"({', '.join(quote.format_column(table.c[name]) for name in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    connection = await session.connection()
+    await connection.exec_driver_sql(sql, _driver_rows(session, table, names, rows))
+    if not numbered:
+        return None
+    result = await connection.exec_driver_sql("SELECT last_insert_rowid()")
+    return int(result.scalar_one())
 
 
 async def insert_rows(
@@ -125,8 +173,10 @@ async def insert_rows(
         return
     computed = computed or {}
     if not is_postgresql(session):
-        statement = insert(table).values(**computed) if computed else insert(table)
-        await session.execute(statement, list(rows))
+        if computed:
+            await session.execute(insert(table).values(**computed), list(rows))
+        else:
+            await _sqlite_insert(session, table, rows, numbered=False)
         return
     rows = with_row_defaults(table, rows)
     names = list(rows[0])
@@ -145,10 +195,10 @@ async def insert_returning_ids(
     position; the key's sequence numbers the rows in that order, so the returned
     ids, sorted, are the rows' ids in order (SQLAlchemy's own batched
     `sort_by_parameter_order` rests on the same property of INSERT … SELECT …
-    ORDER BY). SQLite: plain multi-row INSERTs (that option makes SQLAlchemy fall
-    back to one INSERT per row); the writer holds the database's write lock (BEGIN
-    IMMEDIATE) and SQLite numbers the rows of a VALUES list one after the other, so
-    again the ids, sorted, are the rows' ids in order.
+    ORDER BY). SQLite: one executemany (`_sqlite_insert`); the writer holds the
+    database's write lock (BEGIN IMMEDIATE), and SQLite gives a new row the largest
+    rowid in the table plus one, so the rows' ids are the run of numbers that ends
+    at the last one inserted.
     """
     if not rows:
         return []
@@ -159,12 +209,12 @@ async def insert_returning_ids(
         u = unnest_rows(typed(table, names), rows)
         source = select(*(u.c[name] for name in names)).order_by(u.c.u_ordinal)
         result = await session.execute(insert(table).from_select(names, source).returning(key))
-    else:
-        result = await session.execute(insert(table).returning(key), list(rows))
-    ids = sorted(row[0] for row in result.all())
-    if len(ids) != len(rows) or (not is_postgresql(session) and ids[-1] - ids[0] != len(ids) - 1):
-        raise AssertionError("a batch of rows was numbered out of sequence")
-    return ids
+        ids = sorted(row[0] for row in result.all())
+        if len(ids) != len(rows):
+            raise AssertionError("a batch of rows was not numbered")
+        return ids
+    last = present(await _sqlite_insert(session, table, rows, numbered=True), "rowid")
+    return list(range(last - len(rows) + 1, last + 1))
 
 
 async def update_rows(
@@ -172,7 +222,7 @@ async def update_rows(
 ) -> None:
     """`UPDATE table SET column = row's value … WHERE key = row's key` for each row
     (all rows with the same keys, `key` among them): one UPDATE … FROM `unnest_rows`
-    on PostgreSQL, an executemany on SQLite."""
+    on PostgreSQL, a driver-level executemany on SQLite (see `_sqlite_insert`)."""
     if not rows:
         return
     names = [name for name in rows[0] if name != key]
@@ -184,12 +234,14 @@ async def update_rows(
             .values({name: u.c[name] for name in names})
         )
         return
-    await session.execute(
-        table.update()
-        .where(table.c[key] == bindparam(f"k_{key}"))
-        .values({name: bindparam(f"k_{name}") for name in names}),
-        [{f"k_{name}": value for name, value in row.items()} for row in rows],
+    quote = session.get_bind().dialect.identifier_preparer
+    sql = (
+        f"UPDATE {quote.format_table(table)} SET "
+        + ", ".join(f"{quote.format_column(table.c[name])} = ?" for name in names)
+        + f" WHERE {quote.format_column(table.c[key])} = ?"
     )
+    connection = await session.connection()
+    await connection.exec_driver_sql(sql, _driver_rows(session, table, [*names, key], rows))
 
 
 def rows_matched(result: Result[Any]) -> int:
