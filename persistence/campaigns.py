@@ -65,7 +65,7 @@ from persistence.program import load_program
 from persistence.repositories import register
 from persistence.segments.compiler import members_statement, rule_context
 from persistence.segments.rows import SegmentRow
-from persistence.statements import dialect_name
+from persistence.statements import dialect_name, one_of
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -380,7 +380,7 @@ class SqlCampaignRepository:
             )
             .join(sent, sent.customer_id == OrderRow.customer_id)
             .where(
-                OrderRow.id.in_(list(order_ids)),
+                one_of(self.session, OrderRow.id, order_ids),
                 sent.event == TouchpointEvent.SENT.value,
                 sent.flag.is_(None),
                 sent.at <= OrderRow.placed_at,

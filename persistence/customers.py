@@ -33,7 +33,7 @@ from domain.referrals import new_code
 from persistence.base import Base, table_of
 from persistence.pagination import Page, PageRequest, SortKey, keyset, page_of, pages_per_parent
 from persistence.repositories import register
-from persistence.statements import insert_returning_ids, is_postgresql
+from persistence.statements import insert_returning_ids, is_postgresql, one_of
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 # The advisory lock class of contact keys (PostgreSQL), with the key's hash as the
@@ -186,7 +186,7 @@ class SqlCustomerRepository:
         if not customer_ids:
             return set()
         rows = await self.session.execute(
-            select(CustomerRow.id).where(CustomerRow.id.in_(list(customer_ids)))
+            select(CustomerRow.id).where(one_of(self.session, CustomerRow.id, customer_ids))
         )
         return set(rows.scalars())
 
@@ -199,8 +199,8 @@ class SqlCustomerRepository:
             select(CustomerRow)
             .where(
                 or_(
-                    CustomerRow.id.in_(list(customer_ids)),
-                    CustomerRow.external_id.in_(list(external_ids)),
+                    one_of(self.session, CustomerRow.id, customer_ids),
+                    one_of(self.session, CustomerRow.external_id, external_ids),
                 )
             )
             .execution_options(populate_existing=True)
@@ -216,8 +216,8 @@ class SqlCustomerRepository:
             select(CustomerRow.id, CustomerRow.external_id, CustomerRow.merged_into_id).where(
                 CustomerRow.merged_into_id.is_not(None),
                 or_(
-                    CustomerRow.id.in_(list(customer_ids)),
-                    CustomerRow.external_id.in_(list(external_ids)),
+                    one_of(self.session, CustomerRow.id, customer_ids),
+                    one_of(self.session, CustomerRow.external_id, external_ids),
                 ),
             )
         )
@@ -248,7 +248,7 @@ class SqlCustomerRepository:
             return {}
         rows = await self.session.execute(
             select(CustomerRow)
-            .where(CustomerRow.id.in_(sorted(set(customer_ids))))
+            .where(one_of(self.session, CustomerRow.id, sorted(set(customer_ids))))
             .order_by(CustomerRow.id)
             .with_for_update()
             .execution_options(populate_existing=True)
@@ -415,7 +415,9 @@ def _as_survivor(named: Any) -> Select[tuple[Any, CustomerRow]]:
 
 async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:
     """By id; a merged customer's id gives its survivor."""
-    rows = await session.execute(_as_survivor(CustomerRow.id).where(CustomerRow.id.in_(list(ids))))
+    rows = await session.execute(
+        _as_survivor(CustomerRow.id).where(one_of(session, CustomerRow.id, ids))
+    )
     return {key: to_domain(row) for key, row in rows.all()}
 
 
@@ -424,7 +426,9 @@ async def customers_by_external_ids(
 ) -> dict[str, Customer]:
     """By externalId; a merged customer's externalId gives its survivor."""
     rows = await session.execute(
-        _as_survivor(CustomerRow.external_id).where(CustomerRow.external_id.in_(list(external_ids)))
+        _as_survivor(CustomerRow.external_id).where(
+            one_of(session, CustomerRow.external_id, external_ids)
+        )
     )
     return {key: to_domain(row) for key, row in rows.all()}
 

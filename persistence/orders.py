@@ -48,7 +48,13 @@ from persistence.pagination import (
 )
 from persistence.repositories import register
 from persistence.sql_arithmetic import cents
-from persistence.statements import insert_returning_ids, is_postgresql, unnest_rows, update_rows
+from persistence.statements import (
+    insert_returning_ids,
+    is_postgresql,
+    one_of,
+    unnest_rows,
+    update_rows,
+)
 from persistence.types import BigId, UtcDateTime
 
 MONEY = Numeric(18, 2)
@@ -772,7 +778,7 @@ async def order_counts(session: AsyncSession, customer_ids: Sequence[int]) -> di
 
 
 async def orders_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Order]:
-    rows = await session.execute(select(OrderRow).where(OrderRow.id.in_(list(ids))))
+    rows = await session.execute(select(OrderRow).where(one_of(session, OrderRow.id, ids)))
     return {r.id: order_to_domain(r) for r in rows.scalars()}
 
 
@@ -780,7 +786,7 @@ async def orders_by_external_ids(
     session: AsyncSession, external_ids: Sequence[str]
 ) -> dict[str, Order]:
     rows = await session.execute(
-        select(OrderRow).where(OrderRow.external_id.in_(list(external_ids)))
+        select(OrderRow).where(one_of(session, OrderRow.external_id, external_ids))
     )
     return {r.external_id: order_to_domain(r) for r in rows.scalars()}
 
@@ -790,7 +796,7 @@ async def items_of_orders(
 ) -> dict[int, list[OrderItem]]:
     rows = await session.execute(
         select(OrderItemRow)
-        .where(OrderItemRow.order_id.in_(list(order_ids)))
+        .where(one_of(session, OrderItemRow.order_id, order_ids))
         .order_by(OrderItemRow.order_id, OrderItemRow.id)
     )
     found: dict[int, list[OrderItem]] = {oid: [] for oid in order_ids}
@@ -806,7 +812,7 @@ async def refunds_of_orders(
 ) -> dict[int, list[Refund]]:
     rows = await session.execute(
         select(RefundRow)
-        .where(RefundRow.order_id.in_(list(order_ids)))
+        .where(one_of(session, RefundRow.order_id, order_ids))
         .order_by(RefundRow.order_id, RefundRow.id)
     )
     found: dict[int, list[Refund]] = {oid: [] for oid in order_ids}

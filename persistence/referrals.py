@@ -27,6 +27,7 @@ from persistence.pagination import (
 )
 from persistence.points import LotRow, lot_to_domain
 from persistence.repositories import register
+from persistence.statements import one_of
 from persistence.types import BigId, UtcDateTime
 
 
@@ -109,7 +110,7 @@ class SqlReferralRepository:
             return {}
         rows = await self.session.execute(
             select(ReferralRow)
-            .where(ReferralRow.customer_id.in_(sorted(set(referee_ids))))
+            .where(one_of(self.session, ReferralRow.customer_id, sorted(set(referee_ids))))
             .execution_options(populate_existing=True)
         )
         return {r.customer_id: to_domain(r) for r in rows.scalars()}
@@ -231,7 +232,7 @@ async def referrals_by_referee(
     session: AsyncSession, referee_ids: Sequence[int]
 ) -> dict[int, Referral]:
     rows = await session.execute(
-        select(ReferralRow).where(ReferralRow.customer_id.in_(list(referee_ids)))
+        select(ReferralRow).where(one_of(session, ReferralRow.customer_id, referee_ids))
     )
     return {r.customer_id: to_domain(r) for r in rows.scalars()}
 

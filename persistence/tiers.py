@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     ForeignKey,
     Index,
@@ -22,7 +21,6 @@ from sqlalchemy import (
     ScalarSelect,
     String,
     and_,
-    any_,
     bindparam,
     delete,
     func,
@@ -31,10 +29,9 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.errors import DomainError, ErrorCode
 from domain.program import TierBasis
@@ -51,7 +48,7 @@ from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
 from persistence.orders import OrderRow
 from persistence.repositories import register
-from persistence.statements import is_postgresql
+from persistence.statements import is_postgresql, one_of
 from persistence.types import BigId, UtcDateTime
 
 CENT = Decimal("0.01")
@@ -140,27 +137,12 @@ async def qualifying_values(
         return {}
     rows = await session.execute(
         select(OrderRow.customer_id, func.sum(_order_value(basis)))
-        .where(_one_of(session, OrderRow.customer_id, ids), _in_window(window))
+        .where(one_of(session, OrderRow.customer_id, ids), _in_window(window))
         .group_by(OrderRow.customer_id)
     )
     values = dict.fromkeys(ids, Decimal(0))
     values.update({cid: _as_value(raw, basis) for cid, raw in rows.all()})
     return values
-
-
-def _one_of(
-    session: AsyncSession, column: QueryableAttribute[Any], ids: list[int]
-) -> ColumnElement[bool]:
-    """`column IN (ids)`; on PostgreSQL spelled `= ANY($1)` with one array parameter.
-
-    asyncpg prepares statements, and after five runs PostgreSQL may switch to a generic
-    plan; for an IN list of hundreds of parameters that plan scanned the whole orders
-    table (the daily job's batches took 0.4 s each instead of 5 ms). The generic plan
-    of `= ANY(array)` keeps using the (customer_id, placed_at) index.
-    """
-    if is_postgresql(session):
-        return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
-    return column.in_(ids)
 
 
 def _value_of_customer(basis: TierBasis, window: Window) -> ScalarSelect[Any]:
