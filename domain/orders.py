@@ -191,8 +191,16 @@ class OrderRepository(Protocol):
     async def get_refund(self, refund_id: int) -> Refund | None: ...
     async def refresh_customer_stats(self, customer_id: int) -> None: ...
     async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Order]: ...
-    async def add_many(self, orders: Sequence[Order]) -> None: ...
-    async def save_points_earned(self, orders: Sequence[Order]) -> None: ...
+    async def number(self, orders: Sequence[Order]) -> None:
+        """Gives each new order its id before its points are decided; may write the
+        rows already (then without points)."""
+        ...
+
+    async def write_numbered(self, orders: Sequence[Order]) -> None:
+        """Writes the numbered orders as decided: their rows (if `number` did not)
+        and their points earned."""
+        ...
+
     async def refresh_customers_stats(self, customer_ids: Sequence[int]) -> None:
         """THE place order writes maintain the customers' order statistics (a read
         model kept on order writes hangs here)."""
@@ -800,7 +808,7 @@ class OrderService:
                 customer_id = present(present(item.customer, "customer").id, "customer id")
                 item.new_order.customer_id = customer_id
                 item.new_order.request_hash = fingerprint(customer_id, str(item.new_order.amount))
-        await uow.repo(ORDERS).add_many(new_orders)
+        await uow.repo(ORDERS).number(new_orders)
         states = {
             cid: CustomerState.of(c, values.get(cid, Decimal(0)), referral_of.get(cid))
             for cid, c in locked.items()
@@ -932,9 +940,7 @@ class OrderService:
     ) -> None:
         """The batch's writes, a fixed number of statements whatever its size; the
         events last, once every entry they name has its id."""
-        await uow.repo(ORDERS).save_points_earned(
-            [o.order for o in outcomes if o.order.points_earned]
-        )
+        await uow.repo(ORDERS).write_numbered([o.order for o in outcomes])
         # Credits are the only change an order makes to an account: an account with
         # no new lot is as it was loaded.
         await uow.repo(POINTS).save_credits(

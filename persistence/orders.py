@@ -50,7 +50,9 @@ from persistence.repositories import register
 from persistence.sql_arithmetic import cents
 from persistence.statements import (
     insert_returning_ids,
+    insert_rows,
     is_postgresql,
+    next_ids,
     one_of,
     unnest_rows,
     update_rows,
@@ -320,35 +322,65 @@ class SqlOrderRepository:
             return {}
         return await orders_by_external_ids(self.session, list(dict.fromkeys(external_ids)))
 
-    async def add_many(self, orders: Sequence[Order]) -> None:
-        """The orders and their items in one round (Core statements: a batch of a
-        thousand orders must not pay ORM bookkeeping per row); sets their ids."""
+    async def number(self, orders: Sequence[Order]) -> None:
+        """Gives each new order of a batch its id before its points are decided (its
+        lots and entries name it). PostgreSQL hands the ids out from the orders'
+        sequence and nothing is written yet (`write_numbered` inserts the rows once
+        their points are known: one statement, no UPDATE after). SQLite has no
+        sequence to draw from: the rows (and items) are inserted now, with no points."""
         if not orders:
             return
-        table = table_of(OrderRow)
-        ids = await insert_returning_ids(
+        if is_postgresql(self.session):
+            ids = await next_ids(self.session, table_of(OrderRow), len(orders))
+            for order, order_id in zip(orders, ids, strict=True):
+                order.id = order_id
+            return
+        await self._insert(orders, numbered=False)
+
+    async def write_numbered(self, orders: Sequence[Order]) -> None:
+        """The numbered orders as decided (their points earned), with their items."""
+        if not orders:
+            return
+        if is_postgresql(self.session):
+            await self._insert(orders, numbered=True)
+            return
+        earned = [order for order in orders if order.points_earned]
+        await update_rows(
             self.session,
-            table,
-            [
-                {
-                    "customer_id": order.customer_id,
-                    "external_id": order.external_id,
-                    "amount": order.amount,
-                    "refunded_amount": order.refunded_amount,
-                    "currency": order.currency,
-                    "placed_at": order.placed_at,
-                    "channel": order.channel,
-                    "award_points": order.award_points,
-                    "points_earned": order.points_earned,
-                    "points_reversed": order.points_reversed,
-                    "request_hash": order.request_hash,
-                    "created_at": order.created_at,
-                }
-                for order in orders
-            ],
+            table_of(OrderRow),
+            "id",
+            [{"id": order.id, "points_earned": order.points_earned} for order in earned],
         )
-        for order, order_id in zip(orders, ids, strict=True):
-            order.id = order_id
+
+    async def _insert(self, orders: Sequence[Order], *, numbered: bool) -> None:
+        """The orders and their items in one round (Core statements: a batch of a
+        thousand orders must not pay ORM bookkeeping per row); with `numbered` under
+        the ids they have, otherwise sets them."""
+        table = table_of(OrderRow)
+        rows = [
+            {
+                **({"id": order.id} if numbered else {}),
+                "customer_id": order.customer_id,
+                "external_id": order.external_id,
+                "amount": order.amount,
+                "refunded_amount": order.refunded_amount,
+                "currency": order.currency,
+                "placed_at": order.placed_at,
+                "channel": order.channel,
+                "award_points": order.award_points,
+                "points_earned": order.points_earned,
+                "points_reversed": order.points_reversed,
+                "request_hash": order.request_hash,
+                "created_at": order.created_at,
+            }
+            for order in orders
+        ]
+        if numbered:
+            await insert_rows(self.session, table, rows)
+        else:
+            ids = await insert_returning_ids(self.session, table, rows)
+            for order, order_id in zip(orders, ids, strict=True):
+                order.id = order_id
         items = [
             {
                 "order_id": order.id,
@@ -364,16 +396,6 @@ class SqlOrderRepository:
         ]
         if items:
             await self.session.execute(insert(table_of(OrderItemRow)), items)
-
-    async def save_points_earned(self, orders: Sequence[Order]) -> None:
-        if not orders:
-            return
-        await update_rows(
-            self.session,
-            table_of(OrderRow),
-            "id",
-            [{"id": order.id, "points_earned": order.points_earned} for order in orders],
-        )
 
     async def refresh_customer_stats(self, customer_id: int) -> None:
         await self.refresh_customers_stats([customer_id])

@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -244,6 +245,21 @@ async def update_rows(
     )
     connection = await session.connection()
     await connection.exec_driver_sql(sql, _driver_rows(session, table, [*names, key], rows))
+
+
+async def next_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+    """PostgreSQL: `count` new ids from the sequence of `table`'s key, ascending, in
+    one statement; rows inserted with them later keep the key unique and increasing
+    as if the sequence had numbered them on insert."""
+    (key,) = table.primary_key.columns
+    result = await session.execute(
+        text(
+            "SELECT nextval(pg_get_serial_sequence(:table, :column)) "
+            "FROM generate_series(1, :count) ORDER BY 1"
+        ),
+        {"table": table.name, "column": key.name, "count": count},
+    )
+    return [int(value) for value in result.scalars()]
 
 
 def one_of(
