@@ -212,6 +212,11 @@ class OrderRepository(Protocol):
         pairs, in a fixed number of statements."""
         ...
 
+    async def add_to_order_months(self, orders: Sequence[Order]) -> None:
+        """The same read model after new (counted, unrefunded) orders: their amounts
+        added to their buckets rather than the buckets recomputed."""
+        ...
+
 
 ORDERS: Port[OrderRepository] = Port("orders")
 
@@ -964,9 +969,7 @@ class OrderService:
         await uow.repo(ORDERS).refresh_customers_stats(
             sorted({o.order.customer_id for o in outcomes})
         )
-        await uow.repo(ORDERS).refresh_order_months(
-            [(o.order.customer_id, o.order.placed_at) for o in outcomes]
-        )
+        await uow.repo(ORDERS).add_to_order_months([o.order for o in outcomes])
         await uow.repo(REFERRALS).save_many(
             [o.qualification.referral for o in outcomes if o.qualification]
         )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     String,
+    Table,
     Update,
     and_,
     bindparam,
@@ -31,11 +32,12 @@ from sqlalchemy import (
     update,
     values,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from domain.metrics import local_month, local_year, months_covering
+from domain.metrics import Period, local_month, local_year, months_covering
 from domain.orders import ORDERS, Order, OrderItem, Refund
 from persistence.base import Base, table_of
 from persistence.customers import CustomerRow
@@ -54,6 +56,7 @@ from persistence.statements import (
     is_postgresql,
     next_ids,
     one_of,
+    typed,
     unnest_rows,
     update_rows,
 )
@@ -317,6 +320,11 @@ class SqlOrderRepository:
         the statements do not grow with the batch)."""
         await refresh_order_months(self.session, touched)
 
+    async def add_to_order_months(self, orders: Sequence[Order]) -> None:
+        """The read model after new orders, in the same transaction as their insert
+        (see `add_to_order_months` below); one call for a whole batch."""
+        await add_to_order_months(self.session, orders)
+
     async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Order]:
         if not external_ids:
             return {}
@@ -526,18 +534,18 @@ async def refresh_order_months(
     session: AsyncSession, touched: Sequence[tuple[int, datetime]]
 ) -> None:
     """Recomputes the read model's rows for the months and years of `touched`
-    (customer id, placed_at of an order recorded, refunded or otherwise changed):
-    three statements whose text is the same for any batch (SQLAlchemy's compiled
-    cache, prepared statements) and whose round trips do not grow with it: on
-    PostgreSQL each runs once with the keys as arrays (`_refresh_buckets_postgresql`),
-    on SQLite each is an executemany with one parameter set per (customer, bucket).
-    See SqlOrderRepository.refresh_order_months."""
+    (customer id, placed_at of an order refunded or otherwise changed), then the
+    prev_at of the customers' later rows (`_refresh_prev_at`): three statements
+    whose text is the same for any batch (SQLAlchemy's compiled cache, prepared
+    statements) and whose round trips do not grow with it: on PostgreSQL each runs
+    once with the keys as arrays (`unnest_rows`), on SQLite each is an executemany
+    with one parameter set per (customer, bucket). New orders take the cheaper
+    `add_to_order_months`. See SqlOrderRepository.refresh_order_months."""
     if not touched:
         return
-    zone_name = await _order_month_zone(session)
-    if zone_name is None:
-        return  # no read model in this database (before its migration)
-    zone = ZoneInfo(zone_name)
+    zone = await _months_zone(session)
+    if zone is None:
+        return
     keys = sorted(
         {
             (customer_id, span, bucket(at, zone))
@@ -551,45 +559,97 @@ async def refresh_order_months(
         {"k_customer": c, "k_months": span, "k_start": p.start, "k_end": p.end}
         for c, span, p in keys
     ]
-    # prev_at of every row of these customers from their earliest touched bucket on:
-    # an order added or removed there can be the "last order before" a later one.
-    earliest: dict[int, datetime] = {}
-    for customer_id, _, period in keys:
-        earliest.setdefault(customer_id, period.start)
-    from_params = [{"k_customer": c, "k_from": at} for c, at in earliest.items()]
     if is_postgresql(session):
-        await _refresh_buckets_postgresql(session, bucket_params, from_params)
+        await _recompute_buckets_postgresql(session, bucket_params)
+    else:
+        await session.execute(
+            delete(table).where(
+                table.c.customer_id == bindparam("k_customer", type_=BigInteger),
+                table.c.months == bindparam("k_months", type_=Integer),
+                table.c.month_start == bindparam("k_start", type_=UtcDateTime),
+            ),
+            [{k: v for k, v in params.items() if k != "k_end"} for params in bucket_params],
+        )
+        await session.execute(
+            insert(table).from_select(list(MONTH_COLUMNS), _bucket_aggregate()), bucket_params
+        )
+    await _refresh_prev_at(session, [(c, p.start) for c, _, p in keys])
+
+
+async def add_to_order_months(session: AsyncSession, orders: Sequence[Order]) -> None:
+    """The read model after new orders (orderRecord, ordersRecordBulk, imports):
+    each order's contribution to its month and year rows is added to them (one
+    INSERT … ON CONFLICT DO UPDATE: count and cents summed, first and last widened)
+    rather than the rows recomputed from every order in them, then prev_at as
+    `refresh_order_months` keeps it. Exact for orders that are new and counted
+    (their whole amount counts); anything else changes rows with
+    `refresh_order_months`."""
+    zone = await _months_zone(session) if orders else None
+    if zone is None:
         return
-    p = OrderRow.__table__.alias("p")
-    last_before = (
-        select(func.max(p.c.placed_at))
-        .where(
-            p.c.customer_id == table.c.customer_id,
-            p.c.placed_at < table.c.month_start,
-            counted(p),
+    sums: dict[tuple[int, int, Period], list[Any]] = {}
+    for order in orders:
+        if not order.counted or order.refunded_amount:
+            raise ValueError("add_to_order_months takes new, unrefunded orders")
+        net = int((order.amount * 100).to_integral_exact())
+        for span, bucket in SPANS:
+            key = (order.customer_id, span, bucket(order.placed_at, zone))
+            got = sums.get(key)
+            if got is None:
+                sums[key] = [1, net, order.placed_at, order.placed_at]
+            else:
+                got[0] += 1
+                got[1] += net
+                got[2] = min(got[2], order.placed_at)
+                got[3] = max(got[3], order.placed_at)
+    keys = sorted(sums, key=lambda k: (k[0], k[2].start, k[1]))
+    rows = [
+        dict(zip(MONTH_COLUMNS, (c, span, p.start, p.end, *sums[(c, span, p)]), strict=True))
+        for c, span, p in keys
+    ]
+    table = table_of(CustomerMonthRow)
+    key_columns = [table.c.customer_id, table.c.months, table.c.month_start]
+    if is_postgresql(session):
+        u = unnest_rows(typed(table, MONTH_COLUMNS), rows)
+        on_pg = postgresql.insert(table).from_select(
+            list(MONTH_COLUMNS), select(*(u.c[name] for name in MONTH_COLUMNS))
         )
-        .scalar_subquery()
-    )
-    await session.execute(
-        delete(table).where(
-            table.c.customer_id == bindparam("k_customer", type_=BigInteger),
-            table.c.months == bindparam("k_months", type_=Integer),
-            table.c.month_start == bindparam("k_start", type_=UtcDateTime),
-        ),
-        [{k: v for k, v in params.items() if k != "k_end"} for params in bucket_params],
-    )
-    await session.execute(
-        insert(table).from_select(list(MONTH_COLUMNS), _bucket_aggregate()), bucket_params
-    )
-    await session.execute(
-        update(table)
-        .where(
-            table.c.customer_id == bindparam("k_customer", type_=BigInteger),
-            table.c.month_start >= bindparam("k_from", type_=UtcDateTime),
+        await session.execute(
+            on_pg.on_conflict_do_update(
+                index_elements=key_columns, set_=_added_to(table, on_pg.excluded, "least")
+            )
         )
-        .values(prev_at=last_before),
-        from_params,
-    )
+    else:
+        on_sqlite = sqlite.insert(table)
+        await session.execute(
+            on_sqlite.on_conflict_do_update(
+                # SQLite's two-argument min() and max() are LEAST and GREATEST.
+                index_elements=key_columns,
+                set_=_added_to(table, on_sqlite.excluded, "min"),
+            ),
+            rows,
+        )
+    await _refresh_prev_at(session, [(c, p.start) for c, _, p in keys])
+
+
+def _added_to(table: Table, added: Any, least: str) -> dict[str, Any]:
+    """A bucket row plus the `added` (excluded) row's orders: counts and cents summed,
+    first and last widened (`least`: the database's name for LEAST, whose GREATEST
+    is named alike)."""
+    greatest = {"least": "greatest", "min": "max"}[least]
+    return {
+        "orders_count": table.c.orders_count + added.orders_count,
+        "net_cents": table.c.net_cents + added.net_cents,
+        "first_at": getattr(func, least)(table.c.first_at, added.first_at),
+        "last_at": getattr(func, greatest)(table.c.last_at, added.last_at),
+    }
+
+
+async def _months_zone(session: AsyncSession) -> ZoneInfo | None:
+    """The zone the read model is cut in (its lock held shared until the
+    transaction ends); None before the read model's migration."""
+    zone_name = await _order_month_zone(session)
+    return None if zone_name is None else ZoneInfo(zone_name)
 
 
 BUCKET_KEYS: tuple[tuple[str, TypeEngine[Any]], ...] = (
@@ -600,15 +660,12 @@ BUCKET_KEYS: tuple[tuple[str, TypeEngine[Any]], ...] = (
 )
 
 
-async def _refresh_buckets_postgresql(
-    session: AsyncSession,
-    buckets: Sequence[dict[str, Any]],
-    froms: Sequence[dict[str, Any]],
+async def _recompute_buckets_postgresql(
+    session: AsyncSession, buckets: Sequence[dict[str, Any]]
 ) -> None:
-    """The same three statements as the executemany form, each once with the keys
-    as arrays (`unnest_rows`): DELETE … USING, INSERT … SELECT grouped by bucket (a
-    bucket with no counted order gets no row, as HAVING count > 0 does), UPDATE …
-    FROM."""
+    """The executemany form's DELETE and INSERT, each once with the keys as arrays
+    (`unnest_rows`): DELETE … USING, then INSERT … SELECT grouped by bucket (a
+    bucket with no counted order gets no row, as HAVING count > 0 does)."""
     table = table_of(CustomerMonthRow)
     k = unnest_rows(BUCKET_KEYS, buckets, alias="k")
     await session.execute(
@@ -645,12 +702,45 @@ async def _refresh_buckets_postgresql(
         .group_by(k.c.k_customer, k.c.k_months, k.c.k_start, k.c.k_end)
     )
     await session.execute(insert(table).from_select(list(MONTH_COLUMNS), grouped))
-    # prev_at from the read model itself: the buckets of one span are disjoint and
-    # every counted order is in one, so the last order before a bucket is the
-    # previous bucket's last_at (the same lag as `rebuild_order_months`), read for
-    # the touched customers' rows, now that their touched buckets are recomputed.
-    # Only the rows whose prev_at changes are written (an order lands in one bucket
-    # and changes at most the next one's).
+
+
+async def _refresh_prev_at(session: AsyncSession, changed: Sequence[tuple[int, datetime]]) -> None:
+    """prev_at of every row of these customers from their earliest changed bucket
+    (`changed`: customer id, bucket start) on: an order added or removed there can
+    be the "last order before" a later one. Call it once the changed buckets' rows
+    are up to date."""
+    earliest: dict[int, datetime] = {}
+    for customer_id, start in changed:
+        if customer_id not in earliest or start < earliest[customer_id]:
+            earliest[customer_id] = start
+    froms = [{"k_customer": c, "k_from": at} for c, at in sorted(earliest.items())]
+    table = table_of(CustomerMonthRow)
+    if not is_postgresql(session):
+        p = OrderRow.__table__.alias("p")
+        last_before = (
+            select(func.max(p.c.placed_at))
+            .where(
+                p.c.customer_id == table.c.customer_id,
+                p.c.placed_at < table.c.month_start,
+                counted(p),
+            )
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(table)
+            .where(
+                table.c.customer_id == bindparam("k_customer", type_=BigInteger),
+                table.c.month_start >= bindparam("k_from", type_=UtcDateTime),
+            )
+            .values(prev_at=last_before),
+            froms,
+        )
+        return
+    # PostgreSQL: prev_at from the read model itself. The buckets of one span are
+    # disjoint and every counted order is in one, so the last order before a bucket
+    # is the previous bucket's last_at (the same lag as `rebuild_order_months`). Only
+    # the rows whose prev_at changes are written (an order lands in one bucket and
+    # changes at most the next one's).
     f = unnest_rows((("k_customer", BigInteger()), ("k_from", UtcDateTime())), froms, alias="f")
     m = table.alias("m")
     lagged = (
