@@ -714,49 +714,37 @@ async def _refresh_prev_at(session: AsyncSession, changed: Sequence[tuple[int, d
         if customer_id not in earliest or start < earliest[customer_id]:
             earliest[customer_id] = start
     froms = [{"k_customer": c, "k_from": at} for c, at in sorted(earliest.items())]
+    # prev_at from the read model itself. The buckets of one span are disjoint and
+    # every counted order is in one, so the last order before a bucket is the
+    # previous bucket's last_at (the same lag as `rebuild_order_months`). Only the
+    # rows whose prev_at changes are written (an order lands in one bucket and
+    # changes at most the next one's). PostgreSQL: one statement for every customer
+    # (their keys as arrays); SQLite: an executemany, one customer per parameter set.
     table = table_of(CustomerMonthRow)
-    if not is_postgresql(session):
-        p = OrderRow.__table__.alias("p")
-        last_before = (
-            select(func.max(p.c.placed_at))
-            .where(
-                p.c.customer_id == table.c.customer_id,
-                p.c.placed_at < table.c.month_start,
-                counted(p),
-            )
-            .scalar_subquery()
-        )
-        await session.execute(
-            update(table)
-            .where(
-                table.c.customer_id == bindparam("k_customer", type_=BigInteger),
-                table.c.month_start >= bindparam("k_from", type_=UtcDateTime),
-            )
-            .values(prev_at=last_before),
-            froms,
-        )
-        return
-    # PostgreSQL: prev_at from the read model itself. The buckets of one span are
-    # disjoint and every counted order is in one, so the last order before a bucket
-    # is the previous bucket's last_at (the same lag as `rebuild_order_months`). Only
-    # the rows whose prev_at changes are written (an order lands in one bucket and
-    # changes at most the next one's).
-    f = unnest_rows((("k_customer", BigInteger()), ("k_from", UtcDateTime())), froms, alias="f")
     m = table.alias("m")
+    if is_postgresql(session):
+        f = unnest_rows((("k_customer", BigInteger()), ("k_from", UtcDateTime())), froms, alias="f")
+        customer, since = f.c.k_customer, f.c.k_from
+        source: FromClause = m.join(f, m.c.customer_id == customer)
+    else:
+        customer = bindparam("k_customer", type_=BigInteger)
+        since = bindparam("k_from", type_=UtcDateTime)
+        source = m
     lagged = (
         select(
             m.c.customer_id,
             m.c.months,
             m.c.month_start,
-            f.c.k_from,
+            since.label("k_from"),
             func.lag(m.c.last_at)
             .over(partition_by=(m.c.customer_id, m.c.months), order_by=m.c.month_start)
             .label("prev"),
         )
-        .select_from(m.join(f, m.c.customer_id == f.c.k_customer))
+        .select_from(source)
+        .where(m.c.customer_id == customer)
         .subquery("lagged")
     )
-    await session.execute(
+    statement = (
         update(table)
         .where(
             table.c.customer_id == lagged.c.customer_id,
@@ -767,6 +755,10 @@ async def _refresh_prev_at(session: AsyncSession, changed: Sequence[tuple[int, d
         )
         .values(prev_at=lagged.c.prev)
     )
+    if is_postgresql(session):
+        await session.execute(statement)
+    else:
+        await session.execute(statement, froms)
 
 
 async def rebuild_order_months(session: AsyncSession, timezone: str) -> int:
