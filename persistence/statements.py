@@ -184,7 +184,9 @@ async def insert_rows(
     rows = with_row_defaults(table, rows)
     names = list(rows[0])
     u = unnest_rows(typed(table, names), rows)
-    source = select(*(u.c[name] for name in names), *computed.values())
+    # In the rows' order, so a serial key numbers them as given (events in the order
+    # they were raised), as `insert_returning_ids` relies on.
+    source = select(*(u.c[name] for name in names), *computed.values()).order_by(u.c.u_ordinal)
     await session.execute(insert(table).from_select([*names, *computed], source))
 
 
