@@ -100,9 +100,14 @@ def create_engine(
         )
         _configure_sqlite(engine)
         return engine
-    connect_args: dict[str, Any] = {}
+    # No JIT: it compiles a plan whose estimated cost is high (an array of 5,000
+    # keys unnested looks expensive to the planner) at 15–30 ms a statement, for
+    # statements that then run in milliseconds. The analytical reads turned it off
+    # for their own transactions already (docs/performance.md).
+    settings = {"jit": "off"}
     if limits.statement_timeout_ms:
-        connect_args["server_settings"] = {"statement_timeout": str(limits.statement_timeout_ms)}
+        settings["statement_timeout"] = str(limits.statement_timeout_ms)
+    connect_args: dict[str, Any] = {"server_settings": settings}
     return create_async_engine(
         url,
         echo=echo,

@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    true,
     update,
     values,
 )
@@ -434,14 +435,23 @@ class SqlOrderRepository:
                     func.max(orders.c.placed_at).label("last"),
                 )
                 .select_from(
-                    k.outerjoin(orders, and_(orders.c.customer_id == k.c.id, counted(orders)))
+                    k.outerjoin(
+                        orders,
+                        and_(
+                            orders.c.customer_id == k.c.id,
+                            # Named again as an array: the planner then reads these
+                            # customers' orders by index, not every order by hash.
+                            one_of(self.session, orders.c.customer_id, ids),
+                            counted(orders),
+                        ),
+                    )
                 )
                 .group_by(k.c.id)
                 .subquery("stats")
             )
             await self.session.execute(
                 customers.update()
-                .where(customers.c.id == stats.c.id)
+                .where(customers.c.id == stats.c.id, one_of(self.session, customers.c.id, ids))
                 .values(
                     orders_count=stats.c.n,
                     total_spent=stats.c.net,
@@ -726,10 +736,17 @@ async def _refresh_prev_at(session: AsyncSession, changed: Sequence[tuple[int, d
         f = unnest_rows((("k_customer", BigInteger()), ("k_from", UtcDateTime())), froms, alias="f")
         customer, since = f.c.k_customer, f.c.k_from
         source: FromClause = m.join(f, m.c.customer_id == customer)
+        # The customers named again as an array, inside and out: the planner then
+        # reads their rows by the key's index instead of hashing the whole table
+        # (which grew with it: 1 s a batch at 850,000 rows).
+        ids = list(earliest)
+        inside = one_of(session, m.c.customer_id, ids)
+        outside = one_of(session, table.c.customer_id, ids)
     else:
         customer = bindparam("k_customer", type_=BigInteger)
         since = bindparam("k_from", type_=UtcDateTime)
         source = m
+        inside = outside = true()
     lagged = (
         select(
             m.c.customer_id,
@@ -741,7 +758,7 @@ async def _refresh_prev_at(session: AsyncSession, changed: Sequence[tuple[int, d
             .label("prev"),
         )
         .select_from(source)
-        .where(m.c.customer_id == customer)
+        .where(m.c.customer_id == customer, inside)
         .subquery("lagged")
     )
     statement = (
@@ -752,6 +769,7 @@ async def _refresh_prev_at(session: AsyncSession, changed: Sequence[tuple[int, d
             table.c.month_start == lagged.c.month_start,
             lagged.c.month_start >= lagged.c.k_from,
             table.c.prev_at.is_distinct_from(lagged.c.prev),
+            outside,
         )
         .values(prev_at=lagged.c.prev)
     )
