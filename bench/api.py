@@ -712,12 +712,15 @@ class Remap:
         return p
 
     def learn(self, statement: Statement, replayed: list[Any]) -> None:
-        """Only an INSERT's returned rows are new ids; a SELECT's are data."""
+        """Only an INSERT's returned rows are new ids, and the ids drawn from a
+        sequence ahead of an insert (persistence.statements.next_ids); a SELECT's
+        other rows are data."""
         captured = statement.returned
         words = statement.sql.split(None, 3)
-        if not captured or len(words) < 3 or words[0].upper() != "INSERT":
+        drawn = statement.sql.startswith("SELECT nextval(")
+        if not captured or (not drawn and (len(words) < 3 or words[0].upper() != "INSERT")):
             return
-        if words[2].strip('"') not in ID_TABLES:
+        if not drawn and words[2].strip('"') not in ID_TABLES:
             return
         for old, new in zip(captured, replayed, strict=False):
             first = old[0] if old else None

@@ -59,7 +59,7 @@ from domain.events import EVENTS, Event, EventType
 from persistence.base import Base, table_of
 from persistence.pagination import Page, SortKey, keyset, page_of
 from persistence.repositories import register
-from persistence.statements import insert_rows, is_postgresql
+from persistence.statements import COMPUTED, insert_rows, is_postgresql
 from persistence.types import BigId, JsonDocument, UtcDateTime
 
 
@@ -84,6 +84,7 @@ class EventRow(Base):
 
 # The writing transaction's id, cast as the readers compare it (SNAPSHOT_XMIN below).
 CURRENT_TXID: ColumnClause[int] = literal_column("pg_current_xact_id()::text::bigint", BigInteger())
+COMPUTED["txid"] = CURRENT_TXID
 
 
 class SqlEventRepository:
@@ -122,7 +123,7 @@ class SqlEventRepository:
                 }
                 for event in events
             ],
-            computed={"txid": CURRENT_TXID} if is_postgresql(self.session) else None,
+            computed=("txid",) if is_postgresql(self.session) else (),
         )
 
     async def _transaction_id(self) -> int | None:

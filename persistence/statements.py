@@ -7,15 +7,18 @@ below built on it), so a third database would be added here, not in each area.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    Insert,
     Result,
     Table,
     TableValuedAlias,
+    Update,
     any_,
     bindparam,
     func,
@@ -68,7 +71,7 @@ async def insert_ignoring_duplicates(
 
 def unnest_rows(
     columns: Sequence[tuple[str, TypeEngine[Any]]],
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[dict[str, Any]] | None,
     *,
     alias: str = "u",
 ) -> TableValuedAlias:
@@ -80,9 +83,15 @@ def unnest_rows(
     prepared again each time); as arrays it is a handful of parameters and one
     statement text for any number of rows, which asyncpg encodes in binary.
     `columns`: (name, type) of each; an array is typed by its column's type, so that
-    type's own bind processing (UTC instants, JSON) applies to each element."""
+    type's own bind processing (UTC instants, JSON) applies to each element.
+    `rows` None: the arrays are left to be given at execution (`arrays_of`), so a
+    statement built once serves every batch (`_unnest_insert`)."""
     arrays = [
-        bindparam(f"u_{name}", [row[name] for row in rows], type_=postgresql.ARRAY(type_))
+        bindparam(
+            f"u_{name}",
+            None if rows is None else [row[name] for row in rows],
+            type_=postgresql.ARRAY(type_),
+        )
         for name, type_ in columns
     ]
     return (
@@ -94,6 +103,44 @@ def unnest_rows(
 
 def typed(table: Table, names: Sequence[str]) -> list[tuple[str, TypeEngine[Any]]]:
     return [(name, table.c[name].type) for name in names]
+
+
+def arrays_of(names: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The execution parameters of an `unnest_rows` relation built without rows."""
+    return {f"u_{name}": [row[name] for row in rows] for name in names}
+
+
+@functools.lru_cache(maxsize=256)
+def _unnest_insert(
+    table: Table, names: tuple[str, ...], computed: tuple[str, ...], returning: bool
+) -> Insert:
+    """`INSERT INTO table (names…, computed…) SELECT … FROM unnest(…) ORDER BY
+    ordinality [RETURNING key]`, built once per table and columns: SQLAlchemy then
+    finds its compiled form by the statement's memoized cache key instead of
+    building and hashing a new statement for every batch (a few milliseconds per
+    `orderRecord`). In the rows' order, so a serial key numbers them as given (events
+    in the order they were raised), as `insert_returning_ids` relies on. `computed`:
+    the names of `COMPUTED` columns."""
+    u = unnest_rows(typed(table, names), None)
+    source = select(*(u.c[name] for name in names), *(COMPUTED[name] for name in computed))
+    statement = insert(table).from_select([*names, *computed], source.order_by(u.c.u_ordinal))
+    if returning:
+        (key,) = table.primary_key.columns
+        statement = statement.returning(key)
+    return statement
+
+
+@functools.lru_cache(maxsize=256)
+def _unnest_update(table: Table, key: str, names: tuple[str, ...]) -> Update:
+    u = unnest_rows(typed(table, [key, *names]), None)
+    return (
+        table.update().where(table.c[key] == u.c[key]).values({name: u.c[name] for name in names})
+    )
+
+
+# Columns an insert may compute in SQL, by name: the writing transaction's id
+# (persistence/events.py), named so that statements built once can name it.
+COMPUTED: dict[str, ColumnElement[Any]] = {}
 
 
 def with_row_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -166,28 +213,21 @@ async def insert_rows(
     table: Table,
     rows: Sequence[dict[str, Any]],
     *,
-    computed: dict[str, ColumnElement[Any]] | None = None,
+    computed: Sequence[str] = (),
 ) -> None:
     """Inserts the rows, all with the same keys, in one statement on PostgreSQL (see
     `unnest_rows`) and an executemany on SQLite (in-process: no round trips to save).
-    `computed`: columns given by an SQL expression, the same for every row (the
-    writing transaction's id)."""
+    `computed`: columns given by an SQL expression of `COMPUTED`, the same for every
+    row (PostgreSQL only: the writing transaction's id)."""
     if not rows:
         return
-    computed = computed or {}
     if not is_postgresql(session):
-        if computed:
-            await session.execute(insert(table).values(**computed), list(rows))
-        else:
-            await _sqlite_insert(session, table, rows, numbered=False)
+        await _sqlite_insert(session, table, rows, numbered=False)
         return
     rows = with_row_defaults(table, rows)
-    names = list(rows[0])
-    u = unnest_rows(typed(table, names), rows)
-    # In the rows' order, so a serial key numbers them as given (events in the order
-    # they were raised), as `insert_returning_ids` relies on.
-    source = select(*(u.c[name] for name in names), *computed.values()).order_by(u.c.u_ordinal)
-    await session.execute(insert(table).from_select([*names, *computed], source))
+    names = tuple(rows[0])
+    statement = _unnest_insert(table, names, tuple(computed), False)
+    await session.execute(statement, arrays_of(names, rows))
 
 
 async def insert_returning_ids(
@@ -207,13 +247,11 @@ async def insert_returning_ids(
     """
     if not rows:
         return []
-    (key,) = table.primary_key.columns
     if is_postgresql(session):
         rows = with_row_defaults(table, rows)
-        names = list(rows[0])
-        u = unnest_rows(typed(table, names), rows)
-        source = select(*(u.c[name] for name in names)).order_by(u.c.u_ordinal)
-        result = await session.execute(insert(table).from_select(names, source).returning(key))
+        names = tuple(rows[0])
+        statement = _unnest_insert(table, names, (), True)
+        result = await session.execute(statement, arrays_of(names, rows))
         ids = sorted(row[0] for row in result.all())
         if len(ids) != len(rows):
             raise AssertionError("a batch of rows was not numbered")
@@ -230,14 +268,10 @@ async def update_rows(
     on PostgreSQL, a driver-level executemany on SQLite (see `_sqlite_insert`)."""
     if not rows:
         return
-    names = [name for name in rows[0] if name != key]
+    names = tuple(name for name in rows[0] if name != key)
     if is_postgresql(session):
-        u = unnest_rows(typed(table, [key, *names]), rows)
-        await session.execute(
-            table.update()
-            .where(table.c[key] == u.c[key])
-            .values({name: u.c[name] for name in names})
-        )
+        statement = _unnest_update(table, key, names)
+        await session.execute(statement, arrays_of([key, *names], rows))
         return
     quote = session.get_bind().dialect.identifier_preparer
     sql = (
