@@ -63,7 +63,9 @@ async def stop_during_a_send(database: Database, **env: str) -> tuple[subprocess
             assert worker.stdout is not None
             for line in worker.stdout:
                 lines.append(line)
-                if "stopping" in line:
+                # The send's line, not any "stopping" line: the worker may first wait
+                # for its import task (a poll for queued import jobs in progress).
+                if "sends in flight" in line:
                     stopping.set()
 
         reader = threading.Thread(target=read, daemon=True)
