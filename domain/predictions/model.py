@@ -14,7 +14,9 @@ t_x the time of the last purchase and T the time of the end of observation, both
 from the first purchase, in model time units (weeks here: `WEEK_DAYS`). m is the mean
 value of the repeat purchases.
 
-Every array function takes numpy arrays (or scalars) and works element-wise.
+Every array function takes numpy arrays (or scalars) and works element-wise. scipy is
+imported inside the functions that use it: only fits and forecasts need it, and every
+`loyalty` command, worker and server start imports this module (0.25 s saved each).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
-from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 Array = NDArray[np.float64]
 
@@ -91,6 +91,8 @@ def bgnbd_log_likelihood(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: A
         + [x > 0] B(a+1, b+x-1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^(r+x))
 
     the two terms added with logaddexp so that neither underflows."""
+    from scipy.special import betaln, gammaln
+
     x, t_x, T = _arrays(x, t_x, T)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
@@ -139,6 +141,8 @@ def bgnbd_objective(
 ) -> tuple[Callable[[Array], tuple[float, Array]], float]:
     """The function `fit_bgnbd` minimises, with the number of customers: log
     parameters → (−mean log-likelihood, its gradient)."""
+    from scipy.special import betaln, digamma, gammaln
+
     x, t_x, T = _arrays(x, t_x, T)
     (gx, gt, gT), weights = _grouped(x, t_x, T)
     total = float(weights.sum())
@@ -218,6 +222,8 @@ def _minimise(
     *,
     gradient: bool = False,  # `negative` returns (value, gradient)
 ) -> FitResult:
+    from scipy.optimize import minimize
+
     assert callable(negative)
     options = {"maxiter": max_iterations, "gtol": 1e-10, "ftol": 1e-15}
     first = minimize(negative, start, method="L-BFGS-B", jac=gradient, options=options)
@@ -306,6 +312,8 @@ def expected_purchases(
     grow with x. The untransformed series has C-A-B = a-1-r-x < 0 and terms that grow
     with x, so for a frequent buyer it is a huge number multiplied by a tiny one.
     At a = 1 the formula is 0/0; a is nudged by 1e-9 there (the limit is continuous)."""
+    from scipy.special import hyp2f1
+
     t_arr, x, t_x, T = _arrays(t, x, t_x, T)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     if abs(a - 1.0) < 1e-9:
@@ -326,6 +334,8 @@ def gamma_gamma_log_likelihood(params: GammaGammaParams, x: ArrayLike, m: ArrayL
 
     log f(m | x) = log Γ(px+q) - log Γ(px) - log Γ(q) + q log v + (px-1) log m
                    + px log x - (px+q) log(v + x m)"""
+    from scipy.special import gammaln
+
     x, m = _arrays(x, m)
     p, q, v = params.p, params.q, params.v
     return np.asarray(
@@ -344,6 +354,8 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike, *, max_iterations: int = 2000) -
     """Gamma-Gamma by maximum likelihood over the repeat buyers with a positive mean
     (x > 0 and m > 0; the others are left out, as [FHL05b] does), log-space like
     `fit_bgnbd`."""
+    from scipy.special import digamma, gammaln
+
     x, m = _arrays(x, m)
     keep = (x > 0) & (m > 0)
     x, m = x[keep], m[keep]
