@@ -128,6 +128,7 @@ class Worker:
         )
         self.import_chunk = CHUNK
         self.import_task: asyncio.Task[ImportJob | None] | None = None
+        self.importing: ImportJob | None = None  # the job claimed and running, if any
         # Messaging (docs/messaging.md): the channels the settings make real, unless
         # the caller (a test) brings its own adapters.
         self.channels = (
@@ -206,6 +207,13 @@ class Worker:
         job = await self.imports.claim()
         if job is None:
             return None
+        self.importing = job
+        try:
+            return await self._run_claimed(job)
+        finally:
+            self.importing = None
+
+    async def _run_claimed(self, job: ImportJob) -> ImportJob:
         log.info("import %s (%s from %s): claim %d", job.id, job.kind, job.file_name, job.attempts)
         p = job.progress
         resume = Resume(summary_of(job.summary), p.errors_bytes) if p.errors_bytes else None
@@ -381,7 +389,9 @@ class Worker:
         task = self.import_task
         if task is None or task.done():
             return
-        log.info("stopping: waiting for the import in progress")
+        # The task runs on every turn: most of the time it only looks for a job.
+        if self.importing is not None:
+            log.info("stopping: waiting for import %s in progress", self.importing.id)
         _, pending = await asyncio.wait({task}, timeout=self.settings.worker_shutdown_grace_s)
         if pending:
             task.cancel()  # run_import_job ends its lease: the next worker resumes it

@@ -740,13 +740,14 @@ async def _refresh_prev_at(session: AsyncSession, changed: Sequence[tuple[int, d
         # reads their rows by the key's index instead of hashing the whole table
         # (which grew with it: 1 s a batch at 850,000 rows).
         ids = list(earliest)
-        inside = one_of(session, m.c.customer_id, ids)
+        of_customer = one_of(session, m.c.customer_id, ids)  # the join matches each
         outside = one_of(session, table.c.customer_id, ids)
     else:
         customer = bindparam("k_customer", type_=BigInteger)
         since = bindparam("k_from", type_=UtcDateTime)
         source = m
-        inside = outside = true()
+        of_customer = m.c.customer_id == customer
+        outside = true()
     lagged = (
         select(
             m.c.customer_id,
@@ -758,7 +759,7 @@ async def _refresh_prev_at(session: AsyncSession, changed: Sequence[tuple[int, d
             .label("prev"),
         )
         .select_from(source)
-        .where(m.c.customer_id == customer, inside)
+        .where(of_customer)
         .subquery("lagged")
     )
     statement = (

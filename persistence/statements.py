@@ -132,6 +132,9 @@ def _unnest_insert(
 
 @functools.lru_cache(maxsize=256)
 def _unnest_update(table: Table, key: str, names: tuple[str, ...]) -> Update:
+    """`UPDATE table SET names… FROM unnest(…) WHERE key = the row's key`, built once
+    per table and columns for the reason `_unnest_insert` gives; `update_rows` hands
+    it the arrays."""
     u = unnest_rows(typed(table, [key, *names]), None)
     return (
         table.update().where(table.c[key] == u.c[key]).values({name: u.c[name] for name in names})
