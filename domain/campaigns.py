@@ -122,6 +122,13 @@ class Campaign:
     def ab_test(self) -> bool:
         return len(self.variants) >= 2
 
+    @property
+    def measures_journey(self) -> bool:
+        """A journey's campaign: made by its first activation, renamed with it, never
+        edited or archived by hand (an end date would refuse the journey's
+        touchpoints; the journey's own moves keep it)."""
+        return self.segment_id is None
+
     def variant(self, name: str) -> Variant | None:
         return next((v for v in self.variants if v.name == name), None)
 
@@ -453,6 +460,7 @@ class CampaignService:
     async def update(self, campaign_id: int, fields: CampaignFields) -> Campaign:
         async with self.uow_factory() as uow:
             campaign = await self._get(uow.repo(CAMPAIGNS), campaign_id)
+            _refuse_journeys(campaign)
             updated = apply_fields(campaign, fields, creating=False)
             if updated != campaign:
                 await self._check_references(uow.repo(CAMPAIGNS), updated)
@@ -464,6 +472,7 @@ class CampaignService:
     async def archive(self, campaign_id: int) -> Campaign:
         async with self.uow_factory() as uow:
             campaign = await self._get(uow.repo(CAMPAIGNS), campaign_id)
+            _refuse_journeys(campaign)
             if campaign.archived_at is None:
                 now = self.clock.now()
                 campaign = replace(campaign, archived_at=now, updated_at=now)
@@ -490,7 +499,7 @@ class CampaignService:
                 )
             if campaign.ends_at is not None and now >= campaign.ends_at:
                 raise DomainError(ErrorCode.EXPIRED, ("id",), "The campaign has ended.")
-            if campaign.segment_id is None:
+            if campaign.measures_journey:
                 raise DomainError(
                     ErrorCode.INVALID,
                     ("id",),
@@ -749,6 +758,16 @@ class ArmCounts:
     converted: int  # customers who converted on their window
     attributed_orders: int
     attributed_revenue: Decimal
+
+
+def _refuse_journeys(campaign: Campaign) -> None:
+    if campaign.measures_journey:
+        raise DomainError(
+            ErrorCode.READ_ONLY,
+            ("id",),
+            "This campaign measures a journey and follows it: rename, pause or archive "
+            "the journey instead (journeyUpdate, journeyPause, journeyArchive).",
+        )
 
 
 def rate(part: int, whole: int) -> float | None:

@@ -3,11 +3,15 @@ written), the status moves, who may read and write, and `Customer.journeyRuns`."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from api import ids
 from domain.access import Role
 from domain.clock import FixedClock
 from domain.journeys.engine import JourneyEngine
 from persistence.database import Database
+from tests.api.campaign_calls import ARCHIVE as CAMPAIGN_ARCHIVE
+from tests.api.campaign_calls import UPDATE as CAMPAIGN_UPDATE
 from tests.api.coupon_calls import new_customer, new_template
 from tests.conftest import make_key
 from tests.service import wiring
@@ -177,6 +181,12 @@ async def test_upkeep_and_status_moves(gql, database, clock):  # noqa: ANN001
     campaign = read["campaign"]["id"]
     by_id = await gql("query($id: ID!) { campaign(id: $id) { segment { id } } }", {"id": campaign})
     assert by_id["campaign"] == {"segment": None}
+    # It follows the journey: not ended, renamed or archived by hand.
+    end = (clock.now() + timedelta(days=1)).isoformat()
+    by_hand = await gql(CAMPAIGN_UPDATE, {"input": {"id": campaign, "endsAt": end}})
+    assert errors(by_hand["campaignUpdate"]) == [(["input", "id"], "READ_ONLY")]
+    archive = await gql(CAMPAIGN_ARCHIVE, {"id": campaign})
+    assert errors(archive["campaignArchive"]) == [(["input", "id"], "READ_ONLY")]
 
     frozen = (await gql(UPDATE, {"input": {"id": journey["id"], "actions": given["actions"]}}))[
         "journeyUpdate"
