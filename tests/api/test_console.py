@@ -503,10 +503,12 @@ async def walk(  # noqa: PLR0913, PLR0915
         "#tally-table tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
     )
     statuses = {"COMPLETED": "Completed", "HOLDOUT": "Holdout", "SKIPPED": "Skipped"}
+    reasons = {None: "—", "CONDITION_FALSE": "condition not met"}  # codes in words
     assert tallies == [
-        [statuses[t["status"]], t["reason"] or "—", str(t["runs"])] for t in journey["runTallies"]
+        [statuses[t["status"]], reasons[t["reason"]], str(t["runs"])]
+        for t in journey["runTallies"]
     ]
-    assert ["Skipped", "CONDITION_FALSE", "1"] in tallies
+    assert ["Skipped", "condition not met", "1"] in tallies
     assert sum(t["runs"] for t in journey["runTallies"]) == 10
     assert number(await listed.locator("td").last.text_content()) == 10
     rows = await page.eval_on_selector_all(
@@ -535,6 +537,7 @@ async def walk(  # noqa: PLR0913, PLR0915
     await page.click("#lang")
     await page.wait_for_selector("main[data-ready='journeys'] h1:has-text('自动化旅程')")
     await page.wait_for_selector("#tally-table:has-text('已跳过')")
+    assert "不满足条件" in await page.text_content("#tally-table")
     assert await page.text_content("#funnel-table thead") == (
         "分组目标人数已发送已送达已打开已点击已加购已下单转化率归因订单归因销售额相对对照组提升"
     )
@@ -567,6 +570,11 @@ async def walk(  # noqa: PLR0913, PLR0915
         (lot["points"], lot["remaining"], states[lot["state"]]) for lot in lots["nodes"]
     ]
 
+    ledger_kinds = await page.eval_on_selector_all(
+        "#ledger-table tbody tr", "rows => rows.map(r => r.children[1].textContent)"
+    )
+    assert ledger_kinds and set(ledger_kinds) <= {"Earned", "Bonus", "Redeemed", "Expired"}
+
     runs = li_na["journeyRuns"]
     assert runs["totalCount"] == 1
     shown_runs = await page.eval_on_selector_all(
@@ -584,7 +592,7 @@ async def walk(  # noqa: PLR0913, PLR0915
     )
     assert shown_message[1:3] == [message["channel"], message["status"].capitalize()]
     assert [o["outcome"] for o in message["outcomes"]] == ["SENT"]
-    assert shown_message[4].startswith("SENT · EMAIL")
+    assert shown_message[4].startswith("sent · EMAIL")
 
     prediction = li_na["prediction"]
     assert prediction is not None

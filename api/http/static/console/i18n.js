@@ -251,6 +251,31 @@ const LABELS = {
     messageDELIVERED: "Delivered",
     messageSKIPPED: "Skipped",
     messageFAILED: "Failed",
+    outcomeSENT: "sent",
+    outcomeDELIVERED: "delivered",
+    outcomeFAILED: "failed",
+    outcomeNO_CONSENT: "no consent",
+    outcomeNO_ADDRESS: "no address",
+    outcomeCAPPED: "capped",
+    outcomeQUIET_HOURS_DELAYED: "held for quiet hours",
+    reasonCONDITION_FALSE: "condition not met",
+    reasonJOURNEY_ARCHIVED: "journey archived",
+    reasonCUSTOMER_GONE: "customer erased or merged",
+    reasonSTEP_FAILED: "a step failed",
+    reasonERROR: "error (see the worker's log)",
+    ledgerEARN: "Earned",
+    ledgerBONUS: "Bonus",
+    ledgerADJUST: "Adjusted",
+    ledgerREDEEM: "Redeemed",
+    ledgerREDEEM_CANCEL: "Redemption cancelled",
+    ledgerREVERSE: "Reversed (refund)",
+    ledgerEXPIRE: "Expired",
+    ledgerTRANSFER_OUT: "Moved out (merge)",
+    ledgerTRANSFER_IN: "Moved in (merge)",
+    couponISSUED: "Issued",
+    couponUSED: "Used",
+    couponEXPIRED: "Expired",
+    couponREVOKED: "Revoked",
     remaining: "Remaining",
     state: "State",
     availableAt: "Available from",
@@ -513,6 +538,31 @@ const LABELS = {
     messageDELIVERED: "已送达",
     messageSKIPPED: "已跳过",
     messageFAILED: "失败",
+    outcomeSENT: "已发送",
+    outcomeDELIVERED: "已送达",
+    outcomeFAILED: "发送失败",
+    outcomeNO_CONSENT: "未授权",
+    outcomeNO_ADDRESS: "无联系方式",
+    outcomeCAPPED: "超出频次上限",
+    outcomeQUIET_HOURS_DELAYED: "免打扰时段顺延",
+    reasonCONDITION_FALSE: "不满足条件",
+    reasonJOURNEY_ARCHIVED: "旅程已归档",
+    reasonCUSTOMER_GONE: "客户已删除或合并",
+    reasonSTEP_FAILED: "步骤失败",
+    reasonERROR: "出错（见 worker 日志）",
+    ledgerEARN: "消费得积分",
+    ledgerBONUS: "奖励积分",
+    ledgerADJUST: "人工调整",
+    ledgerREDEEM: "积分兑换",
+    ledgerREDEEM_CANCEL: "兑换撤销",
+    ledgerREVERSE: "退款扣回",
+    ledgerEXPIRE: "积分过期",
+    ledgerTRANSFER_OUT: "合并转出",
+    ledgerTRANSFER_IN: "合并转入",
+    couponISSUED: "已发放",
+    couponUSED: "已使用",
+    couponEXPIRED: "已过期",
+    couponREVOKED: "已作废",
     remaining: "剩余",
     state: "状态",
     availableAt: "可用于",
@@ -543,6 +593,14 @@ export function setLang(next) {
   current = next === "zh" ? "zh" : "en";
   localStorage.setItem(STORE, current);
   document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
+}
+
+// An enum value or a reason code in the reader's language (`prefix` + the value names
+// its label); the value itself when no label does (a free-text reason, a new code).
+export function named(prefix, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  const key = `${prefix}${value}`;
+  return LABELS[current][key] ?? LABELS.en[key] ?? value;
 }
 
 export function t(key, values = {}) {

@@ -5,7 +5,7 @@
 import { gql } from "../api.js";
 import { facts, h, section, table } from "../dom.js";
 import { dateTime, day, decimal, int, money, percent } from "../format.js";
-import { t } from "../i18n.js";
+import { named, t } from "../i18n.js";
 
 export const SEARCH = `query ConsoleCustomerSearch($search: String) {
   customers(first: 20, filter: { search: $search }) {
@@ -206,14 +206,14 @@ export async function renderCustomer(target, context, id) {
         table(
           null,
           [t("when"), t("kind"), t("points"), t("balanceAfter"), t("reason")],
-          c.ledger.nodes.map((e) => [dateTime(e.createdAt, zone), e.kind, int(e.points), int(e.balanceAfter), e.reason || "—"]),
+          c.ledger.nodes.map((e) => [dateTime(e.createdAt, zone), named("ledger", e.kind), int(e.points), int(e.balanceAfter), e.reason || "—"]),
           { id: "ledger-table", class: "compact" },
         ),
       ),
       section(
         `${t("coupons")} (${int(c.coupons.totalCount)})`,
         c.coupons.nodes.length
-          ? table(null, [t("code"), t("template"), t("status"), t("validUntil")], c.coupons.nodes.map((k) => [k.code, k.template.name, k.status, dateTime(k.validUntil, zone)]), { class: "compact" })
+          ? table(null, [t("code"), t("template"), t("status"), t("validUntil")], c.coupons.nodes.map((k) => [k.code, k.template.name, named("coupon", k.status), dateTime(k.validUntil, zone)]), { class: "compact" })
           : h("p", {}, t("none")),
       ),
     ),
@@ -229,7 +229,7 @@ export async function renderCustomer(target, context, id) {
               r.arm,
               r.eventType,
               t(`run${r.status}`),
-              r.reason || "—",
+              named("reason", r.reason),
               r.steps.length ? h("ol", { class: "steps" }, r.steps.map((step) => h("li", {}, stepText(step)))) : "—",
             ]),
             { id: "runs-table" },
@@ -260,7 +260,7 @@ export async function renderCustomer(target, context, id) {
                 dateTime(m.createdAt, zone),
                 m.channel || "—",
                 t(`message${m.status}`),
-                m.reason || "—",
+                named("outcome", m.reason),
                 m.outcomes.length ? h("ol", { class: "steps" }, m.outcomes.map((o) => h("li", {}, outcomeText(o, zone)))) : "—",
               ]),
               { class: "compact", id: "messages-table" },
@@ -273,10 +273,10 @@ export async function renderCustomer(target, context, id) {
 
 function stepText(step) {
   const text = `${t(`action${step.kind}`)}: ${t(`step${step.status}`)}`;
-  return step.reason ? `${text} (${step.reason})` : text;
+  return step.reason ? `${text} (${named("reason", step.reason)})` : text;
 }
 
 function outcomeText(o, zone) {
-  const parts = [o.outcome, o.channel, o.reason].filter(Boolean).join(" · ");
+  const parts = [named("outcome", o.outcome), o.channel, o.reason].filter(Boolean).join(" · ");
   return `${parts} — ${dateTime(o.at, zone)}`;
 }

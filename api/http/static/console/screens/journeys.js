@@ -6,7 +6,7 @@
 import { gql } from "../api.js";
 import { facts, h, section, table } from "../dom.js";
 import { dateTime, int, percent } from "../format.js";
-import { t } from "../i18n.js";
+import { named, t } from "../i18n.js";
 import { CAMPAIGN_REPORT, campaignReport } from "./campaigns.js";
 
 const TRIGGER = "trigger { eventType toStage segmentId }";
@@ -94,7 +94,7 @@ async function showJourney(box, id, context, segments, stale) {
       ? table(
           null,
           [t("status"), t("reason"), t("runs")],
-          j.runTallies.map((r) => [t(`run${r.status}`), r.reason || "—", int(r.runs)]),
+          j.runTallies.map((r) => [t(`run${r.status}`), named("reason", r.reason), int(r.runs)]),
           { class: "compact", id: "tally-table" },
         )
       : h("p", {}, t("noRuns")),
