@@ -505,8 +505,7 @@ async def walk(  # noqa: PLR0913, PLR0915
     statuses = {"COMPLETED": "Completed", "HOLDOUT": "Holdout", "SKIPPED": "Skipped"}
     reasons = {None: "—", "CONDITION_FALSE": "condition not met"}  # codes in words
     assert tallies == [
-        [statuses[t["status"]], reasons[t["reason"]], str(t["runs"])]
-        for t in journey["runTallies"]
+        [statuses[t["status"]], reasons[t["reason"]], str(t["runs"])] for t in journey["runTallies"]
     ]
     assert ["Skipped", "condition not met", "1"] in tallies
     assert sum(t["runs"] for t in journey["runTallies"]) == 10
