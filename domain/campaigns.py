@@ -499,7 +499,7 @@ class CampaignService:
                 )
             if campaign.ends_at is not None and now >= campaign.ends_at:
                 raise DomainError(ErrorCode.EXPIRED, ("id",), "The campaign has ended.")
-            if campaign.measures_journey:
+            if campaign.segment_id is None:  # it measures a journey
                 raise DomainError(
                     ErrorCode.INVALID,
                     ("id",),
