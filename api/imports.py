@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import zipfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -89,9 +90,50 @@ def _open_csv(path: Path, stack: ExitStack) -> Sheet:
     return Sheet(list(headers), rows(), max(total - 1, 0), encoding)
 
 
+# An XLSX file is a zip, checked by its parts' declared sizes before openpyxl opens it
+# (zipfile never inflates a part past its declared size: a part that lies fails its
+# CRC). openpyxl holds the shared strings in memory even in read-only mode, so a 300 KB
+# file whose strings inflate to 100 MB cost the API 7 s and 250 MB at `importCreate`'s
+# header check. Real sheets inflate 5 to 15 times.
+XLSX_STRINGS_MAX = 128 << 20
+XLSX_TOTAL_MAX = 2 << 30
+XLSX_RATIO_MAX = 200
+_RATIO_FROM = 1 << 20  # small parts (styles, rels) may inflate as they like
+
+
+def check_xlsx_parts(path: Path) -> None:
+    """ValueError naming the problem when the file would inflate past the limits
+    above: the shared strings, all parts together, or any large part's ratio."""
+    with zipfile.ZipFile(path) as archive:
+        parts = archive.infolist()
+    total = sum(part.file_size for part in parts)
+    if total > XLSX_TOTAL_MAX:
+        raise ValueError(
+            f"The XLSX file inflates to {total >> 20} MB (at most {XLSX_TOTAL_MAX >> 20} MB):"
+            " save it as CSV, or split it."
+        )
+    for part in parts:
+        if part.filename.lower().endswith("sharedstrings.xml") and (
+            part.file_size > XLSX_STRINGS_MAX
+        ):
+            raise ValueError(
+                f"The XLSX file's text inflates to {part.file_size >> 20} MB (at most "
+                f"{XLSX_STRINGS_MAX >> 20} MB): save it as CSV, or split it."
+            )
+        if part.file_size > _RATIO_FROM and part.file_size > XLSX_RATIO_MAX * max(
+            part.compress_size, 1
+        ):
+            raise ValueError(
+                f"The XLSX file's part {part.filename} inflates "
+                f"{part.file_size // max(part.compress_size, 1)} times (a spreadsheet "
+                f"inflates 5 to 15 times; at most {XLSX_RATIO_MAX}): it is not read."
+            )
+
+
 def _open_xlsx(path: Path, stack: ExitStack) -> Sheet:
     import openpyxl
 
+    check_xlsx_parts(path)
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     stack.callback(book.close)
     sheet = book.active

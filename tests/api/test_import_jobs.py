@@ -8,12 +8,14 @@ import asyncio
 import csv
 import io
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from api import imports
 from api.app import create_app
 from api.import_jobs import files
 from api.settings import Settings
@@ -250,6 +252,82 @@ async def test_bad_requests_are_user_errors_naming_the_field(client, database, a
     analyst = GraphQLClient(client, await make_key(database, Role.ANALYST))
     body = await analyst.raw(CREATE, {"input": {"kind": "CUSTOMERS", "path": str(members)}})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def zip_bomb_xlsx(strings: int) -> bytes:
+    """A valid XLSX (a header and one row, as openpyxl writes them) whose shared
+    strings are `strings` copies of one 80-letter string: a few KB that inflate a
+    hundred times more than any real sheet."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["external_id", "phone"])
+    sheet.append(["m-1", "13800138000"])
+    written = io.BytesIO()
+    book.save(written)
+    plain = zipfile.ZipFile(written)
+    bomb = io.BytesIO()
+    si = b"<si><t>" + b"a" * 80 + b"</t></si>"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for part in plain.infolist():
+            data = plain.read(part.filename)
+            if part.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+                    b"</Types>",
+                )
+            if part.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/relationships/sharedStrings" '
+                    b'Target="sharedStrings.xml"/></Relationships>',
+                )
+            out.writestr(part.filename, data)
+        out.writestr(
+            "xl/sharedStrings.xml",
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            + si * strings
+            + b"</sst>",
+        )
+    return bomb.getvalue()
+
+
+async def test_an_xlsx_that_inflates_like_a_zip_bomb_is_refused_unread(client, database, admin_key):
+    """openpyxl keeps a file's shared strings in memory: a small upload that inflates
+    to far more is refused by its parts' declared sizes before anything parses it."""
+    bomb = zip_bomb_xlsx(100_000)  # 9 MB of text in 40 KB
+    assert len(bomb) < 100_000
+    response = await upload(client, admin_key, "members.xlsx", bomb, kind="CUSTOMERS")
+    assert response.status_code == 200, response.text
+    [error] = response.json()["data"]["importCreate"]["userErrors"]
+    assert error["field"] == ["input", "upload"]
+    assert error["code"] == "INVALID"
+    assert "xl/sharedStrings.xml inflates" in error["message"]
+    async with SqlUnitOfWork(database) as uow:
+        assert await uow.repo(IMPORT_JOBS).get(1) is None  # nothing half-written
+
+    # A small strings part is read (the ratio is looked at from 1 MB on).
+    with zipfile.ZipFile(io.BytesIO(zip_bomb_xlsx(10))) as small:
+        assert small.getinfo("xl/sharedStrings.xml").file_size < 1 << 20
+    fine = await upload(client, admin_key, "members.xlsx", zip_bomb_xlsx(10), kind="CUSTOMERS")
+    assert await created(fine)
+
+
+def test_an_xlsx_over_the_size_limits_is_refused_by_what_it_would_inflate_to(tmp_path, monkeypatch):
+    path = tmp_path / "members.xlsx"
+    path.write_bytes(zip_bomb_xlsx(10))
+    imports.check_xlsx_parts(path)  # within every limit
+    monkeypatch.setattr(imports, "XLSX_STRINGS_MAX", 500)
+    with pytest.raises(ValueError, match="text inflates to 0 MB"):
+        imports.check_xlsx_parts(path)
+    monkeypatch.setattr(imports, "XLSX_TOTAL_MAX", 5_000)
+    with pytest.raises(ValueError, match="file inflates to 0 MB"):
+        imports.check_xlsx_parts(path)
 
 
 async def test_a_multipart_request_that_does_not_fit_is_a_400(client, admin_key):
