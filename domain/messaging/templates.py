@@ -29,9 +29,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+    nodes,
+)
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from domain.errors import DomainError, ErrorCode, ErrorCollector
 from domain.fields import optional_text, required_text
@@ -97,8 +106,159 @@ SAMPLE_VALUES: dict[str, str] = {
 }
 """Every variable with a sample value, for the trial render at save."""
 
-_environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-_html_environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+# What a template may hold: a message is text, variables, conditions and filters. No
+# loops, `set`, macros, calls or attribute access, and only filters that cannot
+# multiply their input, so a rendered text is at most about its template's length
+# times a variable's, and no template can make the API (its trial render at save) or
+# the worker (at send) spin or fill memory: before, `{{ "x" * 100000000 }}` saved after
+# a 1.3 s, 400 MB trial render, and two nested loops over `range(100000)` never ended.
+# The operators that could still multiply (`"x" * n`, `"%9999999s" % x`, `9 ** 99999`)
+# are refused on such operands when they run (`_Bounded.call_binop`).
+_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Filter,
+    nodes.Test,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Neg,
+    nodes.Pos,
+    nodes.Concat,
+    nodes.Add,
+    nodes.Sub,
+    nodes.Mul,
+    nodes.Div,
+    nodes.FloorDiv,
+    nodes.Mod,
+    nodes.Pow,
+    nodes.Getitem,
+    nodes.Slice,
+    nodes.Keyword,
+    nodes.List,
+    nodes.Tuple,
+)
+FILTERS = frozenset(
+    {
+        "abs",
+        "capitalize",
+        "count",
+        "d",
+        "default",
+        "e",
+        "escape",
+        "first",
+        "float",
+        "int",
+        "last",
+        "length",
+        "lower",
+        "round",
+        "string",
+        "striptags",
+        "title",
+        "trim",
+        "truncate",
+        "upper",
+        "urlencode",
+    }
+)
+"""The filters a template may use; the others can multiply a text (`center`, `indent`,
+`replace`, `join`, `format`, `wordwrap`) or undo escaping (`safe`)."""
+TESTS = frozenset(
+    {
+        "defined",
+        "undefined",
+        "none",
+        "number",
+        "string",
+        "true",
+        "false",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "in",
+        "lower",
+        "upper",
+        "odd",
+        "even",
+        "divisibleby",
+    }
+)
+_NAMED = {
+    nodes.For: "loops ({% for %})",
+    nodes.Assign: "{% set %}",
+    nodes.AssignBlock: "{% set %}",
+    nodes.Macro: "macros",
+    nodes.CallBlock: "{% call %}",
+    nodes.FilterBlock: "{% filter %}",
+    nodes.Call: "calls (f() or x.method())",
+    nodes.Getattr: "attributes (x.y)",
+    nodes.Include: "{% include %}",
+    nodes.Import: "{% import %}",
+    nodes.FromImport: "{% from … import %}",
+    nodes.Extends: "{% extends %}",
+    nodes.Block: "{% block %}",
+    nodes.With: "{% with %}",
+    nodes.Scope: "{% with %}",
+}
+
+
+def _refused_part(parsed: nodes.Template) -> str | None:
+    """What in the parsed template is not allowed (see `_NODES`), or None."""
+    for node in parsed.find_all(nodes.Node):
+        if not isinstance(node, _NODES):
+            return _NAMED.get(type(node), type(node).__name__)
+        if isinstance(node, nodes.Filter) and node.name not in FILTERS:
+            return f"the filter {node.name}"
+        if isinstance(node, nodes.Test) and node.name not in TESTS:
+            return f"the test {node.name}"
+    return None
+
+
+class _Bounded(ImmutableSandboxedEnvironment):
+    """The sandbox, with the operators that repeat or format a text, or raise a
+    number to a power, refused on operands that would make a huge result."""
+
+    intercepted_binops = frozenset({"*", "%", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
+        if operator in ("*", "%") and not numbers:
+            raise SecurityError(f"{operator!r} may only be used on numbers in a template")
+        if operator == "**" and (not numbers or _power_too_big(left, right)):
+            raise SecurityError("'**' may only make numbers of up to 4,096 bits in a template")
+        return super().call_binop(context, operator, left, right)
+
+
+def _power_too_big(base: float, power: float) -> bool:
+    if isinstance(base, float) or isinstance(power, float):
+        return abs(power) > 4096  # a float overflows (OverflowError) before it grows
+    return abs(base) > 1 and int(base).bit_length() * abs(int(power)) > 4096
+
+
+_environment = _Bounded(undefined=StrictUndefined, autoescape=False)
+_html_environment = _Bounded(undefined=StrictUndefined, autoescape=True)
+
+
+def _compiled(text: str, *, html: bool) -> tuple[nodes.Template, Template]:
+    """The text parsed and compiled; SecurityError names a part not allowed."""
+    environment = _html_environment if html else _environment
+    parsed = environment.parse(text)
+    refused = _refused_part(parsed)
+    if refused is not None:
+        raise SecurityError(f"a message template may not use {refused}")
+    return parsed, environment.from_string(parsed)
 
 
 @dataclass(frozen=True)
@@ -152,13 +312,20 @@ class RenderError(Exception):
 
 
 def check_text(text: str, path: Sequence[str], *, html: bool = False) -> None:
-    """Refuses a text that does not parse or names a variable not in VARIABLES."""
-    environment = _html_environment if html else _environment
+    """Refuses a text that does not parse, uses what a template may not (see `_NODES`)
+    or names a variable not in VARIABLES."""
     try:
-        parsed = environment.parse(text)
+        parsed, compiled = _compiled(text, html=html)
     except TemplateSyntaxError as exc:
         raise DomainError(
             ErrorCode.INVALID, path, f"Not a valid template (line {exc.lineno}): {exc.message}"
+        ) from None
+    except SecurityError as exc:
+        raise DomainError(
+            ErrorCode.INVALID,
+            path,
+            f"{str(exc).capitalize()}: variables, {{% if %}}, operators and the filters "
+            f"{', '.join(sorted(FILTERS))}.",
         ) from None
     unknown = sorted(meta.find_undeclared_variables(parsed) - VARIABLES.keys())
     if unknown:
@@ -169,12 +336,15 @@ def check_text(text: str, path: Sequence[str], *, html: bool = False) -> None:
             f"{', '.join(sorted(VARIABLES))}.",
         )
     # A trial render with sample values: what the sandbox refuses (reaching into
-    # Python internals) or what cannot work on text values fails here, at save.
+    # Python internals, a text multiplied) or what cannot work on text values fails
+    # here, at save.
     try:
-        environment.from_string(text).render(**SAMPLE_VALUES)
-    except SecurityError:
+        compiled.render(**SAMPLE_VALUES)
+    except SecurityError as exc:
         raise DomainError(
-            ErrorCode.INVALID, path, "The template reaches for something the sandbox refuses."
+            ErrorCode.INVALID,
+            path,
+            f"The template reaches for something the sandbox refuses: {exc}",
         ) from None
     except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         raise DomainError(
@@ -298,9 +468,8 @@ def render(template: MessageTemplate, variables: Mapping[str, str]) -> Rendered:
     def one(text: str | None, *, html: bool = False) -> str | None:
         if text is None:
             return None
-        environment = _html_environment if html else _environment
         try:
-            return environment.from_string(text).render(**variables)
+            return _compiled(text, html=html)[1].render(**variables)
         except UndefinedError as exc:
             raise RenderError(f"template {template.id}: {exc.message}") from None
         except (SecurityError, TemplateError, TypeError, ValueError, ArithmeticError) as exc:

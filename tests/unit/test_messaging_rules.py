@@ -3,6 +3,7 @@ unsubscribe tokens, the TC3 signature's shape, the e-mail's headers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -83,6 +84,57 @@ def test_a_template_the_sandbox_or_text_values_refuse_is_refused_at_save(body: s
     with pytest.raises(InvalidInput) as refused:
         template(body=body)
     assert [e.field for e in refused.value.errors] == [("body",)]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        # Each of these cost the API seconds and hundreds of MB at its trial render, or
+        # never ended; each is now refused before or while it renders, at once.
+        ('{{ "x" * 100000000 }}', "'*' may only be used on numbers"),
+        ("{{ name * 1000000 }}", "'*' may only be used on numbers"),
+        ('{{ "%999999999s" % name }}', "'%' may only be used on numbers"),
+        ("{{ ((10 ** 64) ** 64) ** 64 }}", "up to 4,096 bits"),
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "may not use loops",
+        ),
+        ("{% set x = name ~ name %}{{ x }}", "may not use {% set %}"),
+        ("{{ name|center(999999999) }}", "may not use the filter center"),
+        ('{{ name|replace("", "xxxxxxxxxx")|replace("", "xxxxxxxxxx") }}', "the filter replace"),
+        ("{{ name.center(999999999) }}", "may not use calls"),
+        ("{{ '{:>999999999}'.format(name) }}", "may not use calls"),
+        ("{{ name|safe }}", "the filter safe"),
+        ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "may not use macros"),
+    ],
+)
+def test_a_template_that_could_multiply_its_text_is_refused_at_save(body: str, says: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        template(body=body)
+    [error] = refused.value.errors
+    assert error.field == ("body",) and says in error.message
+
+
+def test_a_message_template_keeps_conditions_filters_and_arithmetic() -> None:
+    body = (
+        "Hi {{ name|default('friend', true)|title }}, "
+        "{% if points|int > 50 %}you earned {{ points }} ({{ (points|int) * 2 }} in double "
+        "week){% elif points is defined %}thanks{% else %}-{% endif %}: "
+        "{{ coupon_code|lower|truncate(9, leeway=0) }} {{ 2 ** 10 }}"
+    )
+    saved = template(body=body)
+    shown = render(saved, {"name": "ann lee", "points": "60", "coupon_code": "SPRING-2026-X"})
+    assert shown.body == "Hi Ann Lee, you earned 60 (120 in double week): spring... 1024"
+    assert render(saved, {"name": "", "points": "5", "coupon_code": "A"}).body == (
+        "Hi Friend, thanks: a 1024"
+    )
+
+
+def test_a_template_saved_before_the_limits_fails_at_render_not_the_worker() -> None:
+    """A text stored earlier is compiled through the same checks when it renders."""
+    saved = replace(template(body="hi"), body="{% for c in name %}{{ c }}{% endfor %}")
+    with pytest.raises(RenderError, match="may not use loops"):
+        render(saved, {"name": "ann"})
 
 
 def test_rendering_fails_on_a_variable_the_message_lacks() -> None:
