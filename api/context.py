@@ -75,6 +75,10 @@ class Context:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.settings.program_defaults())
 
+    def reading_uow(self) -> SqlUnitOfWork:
+        """A unit of work that only reads (`earningPreview`): no write lock on SQLite."""
+        return SqlUnitOfWork(self.database, self.settings.program_defaults(), reading=True)
+
     async def read(self, query: Callable[..., Awaitable[R]], *args: Any, **kwargs: Any) -> R:
         """Runs one read-model query in a short read session of its own (no BEGIN/COMMIT
         round trips on PostgreSQL: persistence/database.py)."""

@@ -588,8 +588,12 @@ class OrderService:
         clock: Clock,
         *,
         phone_region: str | None,
+        reads: UnitOfWorkFactory | None = None,
     ) -> None:
+        """`reads`: units of work that only read, for `preview` (the API's do not take
+        SQLite's write lock); the writing ones when not given."""
         self.uow_factory = uow_factory
+        self.reads = reads or uow_factory
         self.clock = clock
         self.phone_region = phone_region
 
@@ -626,7 +630,7 @@ class OrderService:
         is held: a concurrent order may still spend it first). The order's externalId
         is not needed and not checked for replays."""
         now = self.clock.now()
-        async with self.uow_factory() as uow:
+        async with self.reads() as uow:
             program = await uow.repo(PROGRAM).get()
             probe = replace(command, external_id=command.external_id or "preview")
             valid = validate_order(probe, program, now)

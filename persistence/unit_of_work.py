@@ -43,10 +43,20 @@ SQLITE_UNIQUE_CODES = frozenset(
 class SqlUnitOfWork:
     session: AsyncSession
 
-    def __init__(self, database: Database, program_defaults: ProgramSettings | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        program_defaults: ProgramSettings | None = None,
+        *,
+        reading: bool = False,
+    ) -> None:
+        """`reading`: a transaction that only reads (a preview): a plain BEGIN on
+        SQLite, so it does not queue behind writers for the write lock, and no
+        `commit()`."""
         import_areas()
         self.database = database
         self.program_defaults = program_defaults or ProgramSettings()
+        self.reading = reading
         self._repositories: dict[Port[Any], Any] = {}
 
     def repo(self, port: Port[R]) -> R:
@@ -58,7 +68,10 @@ class SqlUnitOfWork:
         return found  # stored under its own port, so it is an R
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        self.session = await self.database.write_session()
+        if self.reading:
+            self.session = self.database.sessions()
+        else:
+            self.session = await self.database.write_session()
         self._repositories = {}
         return self
 
@@ -75,6 +88,8 @@ class SqlUnitOfWork:
             raise ConcurrentWrite(str(exc.orig)) from exc
 
     async def commit(self) -> None:
+        if self.reading:
+            raise RuntimeError("a reading unit of work does not commit")
         await self.session.commit()
 
 

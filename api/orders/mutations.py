@@ -66,7 +66,10 @@ def record_command(data: OrderRecordInput, api_key_id: int | None) -> domain.Rec
 def order_service(info: strawberry.Info) -> domain.OrderService:
     context = info.context
     return domain.OrderService(
-        context.uow, context.clock, phone_region=context.settings.phone_region
+        context.uow,
+        context.clock,
+        phone_region=context.settings.phone_region,
+        reads=context.reading_uow,
     )
 
 

@@ -5,6 +5,7 @@ cart is previewed, then recorded, and the two breakdowns must be the same."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
@@ -118,3 +119,24 @@ async def test_preview_equals_what_the_order_then_earns(promotions, drawn):  # n
     ]
     assert given_lines == kept
     assert shown["preview"]["points"] == recorded["order"]["pointsEarned"]
+
+
+async def test_a_preview_does_not_wait_for_a_writer(gql, database):  # noqa: ANN001
+    """A preview only reads: on SQLite it takes no write lock, so a checkout's preview
+    answers while a long write (an import chunk) holds the database's one write lock.
+    (On PostgreSQL nothing here waits either way.)"""
+    order = {
+        "externalId": "preview-only",
+        "customer": {"externalId": "new-shopper", "name": "Ann"},
+        "amount": "120.00",
+        "currency": "CNY",
+        "placedAt": "2026-11-02T10:00:00+08:00",
+    }
+    writer = await database.write_session()  # BEGIN IMMEDIATE on SQLite
+    try:
+        shown = await asyncio.wait_for(gql(PREVIEW, {"input": order}), timeout=5)
+    finally:
+        await writer.rollback()
+        await writer.close()
+    assert shown["earningPreview"]["userErrors"] == []
+    assert shown["earningPreview"]["preview"]["points"] == 120
