@@ -133,6 +133,13 @@ REASON_WEIGHTS: dict[DuplicateReason, int] = {
 }
 
 
+# A phone, e-mail or WeChat id that more live customers than this share is not taken
+# as evidence of one person: it is a shop's own phone typed in for walk-in members, a
+# placeholder e-mail, a test id. It would also make n² pairs (5,000 customers on one
+# store phone: 12.5 million), every one of them computed for each page.
+MAX_SHARING = 10
+
+
 def duplicate_score(reasons: Sequence[DuplicateReason]) -> int:
     """The score of a pair sharing `reasons` (see REASON_WEIGHTS)."""
     left = 1

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from domain.idempotency import fingerprint
 from domain.merging import (
+    MAX_SHARING,
     MERGES,
     REASON_WEIGHTS,
     DuplicatePair,
@@ -233,8 +234,16 @@ def _live(customer: Any) -> ColumnElement[bool]:
 
 
 def _pairs_sharing(column: str, reason: DuplicateReason) -> Any:
-    """(first id, second id, reason) of every two live customers with the same value."""
-    one, two = aliased(CustomerRow), aliased(CustomerRow)
+    """(first id, second id, reason) of every two live customers with the same value,
+    among the values at most MAX_SHARING live customers have (domain/merging.py)."""
+    one, two, any_ = aliased(CustomerRow), aliased(CustomerRow), aliased(CustomerRow)
+    value = getattr(any_, column)
+    few = (
+        select(value)
+        .where(value.is_not(None), _live(any_))
+        .group_by(value)
+        .having(func.count() <= MAX_SHARING)
+    )
     return (
         select(
             one.id.label("first_id"),
@@ -242,7 +251,7 @@ def _pairs_sharing(column: str, reason: DuplicateReason) -> Any:
             literal(reason.value, String(16)).label("reason"),
         )
         .join(two, and_(getattr(two, column) == getattr(one, column), two.id > one.id))
-        .where(getattr(one, column).is_not(None), _live(one), _live(two))
+        .where(getattr(one, column).in_(few), _live(one), _live(two))
     )
 
 
@@ -250,6 +259,13 @@ def _pairs_by_wechat_id() -> Any:
     """Two live customers holding the same WeChat id value (any WeChat type and app)."""
     one, two = aliased(CustomerIdentityRow), aliased(CustomerIdentityRow)
     c1, c2 = aliased(CustomerRow), aliased(CustomerRow)
+    any_ = aliased(CustomerIdentityRow)
+    few = (
+        select(any_.value)
+        .where(any_.type.like("WECHAT%"))
+        .group_by(any_.value)
+        .having(func.count(func.distinct(any_.customer_id)) <= MAX_SHARING)
+    )
     return (
         select(
             one.customer_id.label("first_id"),
@@ -259,7 +275,13 @@ def _pairs_by_wechat_id() -> Any:
         .join(two, and_(two.value == one.value, two.customer_id > one.customer_id))
         .join(c1, c1.id == one.customer_id)
         .join(c2, c2.id == two.customer_id)
-        .where(one.type.like("WECHAT%"), two.type.like("WECHAT%"), _live(c1), _live(c2))
+        .where(
+            one.type.like("WECHAT%"),
+            two.type.like("WECHAT%"),
+            one.value.in_(few),
+            _live(c1),
+            _live(c2),
+        )
     )
 
 

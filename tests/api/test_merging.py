@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from api.ids import decode
 from domain.jobs import run_daily
+from domain.merging import MAX_SHARING
 from persistence.events import EventRow
 from persistence.identities import CustomerIdentityRow
 from persistence.orders import CustomerMonthRow
@@ -461,6 +462,26 @@ async def test_duplicate_candidates_pairs_scores_and_pages(gql):
         ("p1", "p2"),
         ("e1", "e2"),
     ]
+
+
+async def test_a_phone_that_many_customers_share_is_not_evidence(gql):
+    """A shop's own phone typed in for walk-in members is on many customers: it makes
+    no pairs (it would make n² of them), while the same number of customers sharing
+    their phones in twos and threes does."""
+    for n in range(MAX_SHARING + 1):
+        await upsert(gql, f"walk-in-{n}", phone="+8602161234567")
+    for n in range(MAX_SHARING):
+        await upsert(gql, f"family-{n}", phone="+8613800000042")
+    await upsert(gql, "twin-a", phone="+8613900000001", email="twin@example.com")
+    await upsert(gql, "twin-b", phone="+8613900000001", email="twin@example.com")
+    data = (await gql(DUPLICATES, {"first": 100}))["duplicateCandidates"]
+    pairs = {
+        (e["node"]["first"]["externalId"], e["node"]["second"]["externalId"]) for e in data["edges"]
+    }
+    assert not any(a.startswith("walk-in") for a, _ in pairs)
+    family = MAX_SHARING * (MAX_SHARING - 1) // 2  # at the limit, still evidence
+    assert data["totalCount"] == len(pairs) == family + 1
+    assert ("twin-a", "twin-b") in pairs
 
 
 async def test_the_same_wechat_id_in_two_apps_is_a_candidate(gql, database, clock):
