@@ -254,6 +254,22 @@ async def test_bad_requests_are_user_errors_naming_the_field(client, database, a
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+# What an XLSX declares to have shared strings (openpyxl writes none for a sheet of
+# numbers and inline text): part -> (its closing tag, what goes before it).
+SHARED_STRINGS_PARTS = {
+    "[Content_Types].xml": (
+        b"</Types>",
+        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>',
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        b"</Relationships>",
+        b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>',
+    ),
+}
+
+
 def zip_bomb_xlsx(strings: int) -> bytes:
     """A valid XLSX (a header and one row, as openpyxl writes them) whose shared
     strings are `strings` copies of one 80-letter string: a few KB that inflate a
@@ -273,20 +289,9 @@ def zip_bomb_xlsx(strings: int) -> bytes:
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
         for part in plain.infolist():
             data = plain.read(part.filename)
-            if part.filename == "[Content_Types].xml":
-                data = data.replace(
-                    b"</Types>",
-                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-                    b"</Types>",
-                )
-            if part.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(
-                    b"</Relationships>",
-                    b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
-                    b'officeDocument/2006/relationships/sharedStrings" '
-                    b'Target="sharedStrings.xml"/></Relationships>',
-                )
+            if part.filename in SHARED_STRINGS_PARTS:
+                end, declared = SHARED_STRINGS_PARTS[part.filename]
+                data = data.replace(end, declared + end)
             out.writestr(part.filename, data)
         out.writestr(
             "xl/sharedStrings.xml",
