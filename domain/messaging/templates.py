@@ -236,15 +236,28 @@ class _Bounded(ImmutableSandboxedEnvironment):
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
         if operator in ("*", "%") and not numbers:
             raise SecurityError(f"{operator!r} may only be used on numbers in a template")
-        if operator == "**" and (not numbers or _power_too_big(left, right)):
-            raise SecurityError("'**' may only make numbers of up to 4,096 bits in a template")
+        if (operator == "*" and _product_too_big(left, right)) or (
+            operator == "**" and (not numbers or _power_too_big(left, right))
+        ):
+            raise SecurityError(
+                f"{operator!r} may only make numbers of up to {MAX_BITS:,} bits in a template"
+            )
         return super().call_binop(context, operator, left, right)
+
+
+MAX_BITS = 4096  # a chain of products of such numbers stays fast; larger ones do not
+
+
+def _product_too_big(left: float, right: float) -> bool:
+    if isinstance(left, float) or isinstance(right, float):
+        return False  # a float overflows to inf, it does not grow
+    return int(left).bit_length() + int(right).bit_length() > MAX_BITS
 
 
 def _power_too_big(base: float, power: float) -> bool:
     if isinstance(base, float) or isinstance(power, float):
-        return abs(power) > 4096  # a float overflows (OverflowError) before it grows
-    return abs(base) > 1 and int(base).bit_length() * abs(int(power)) > 4096
+        return abs(power) > MAX_BITS  # a float overflows (OverflowError) before it grows
+    return abs(base) > 1 and int(base).bit_length() * abs(int(power)) > MAX_BITS
 
 
 _environment = _Bounded(undefined=StrictUndefined, autoescape=False)

@@ -95,6 +95,7 @@ def test_a_template_the_sandbox_or_text_values_refuse_is_refused_at_save(body: s
         ("{{ name * 1000000 }}", "'*' may only be used on numbers"),
         ('{{ "%999999999s" % name }}', "'%' may only be used on numbers"),
         ("{{ ((10 ** 64) ** 64) ** 64 }}", "up to 4,096 bits"),
+        ("{{ " + " * ".join(["2 ** 4000"] * 3) + " }}", "up to 4,096 bits"),
         (
             "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
             "may not use loops",
