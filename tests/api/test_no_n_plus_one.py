@@ -329,10 +329,10 @@ async def seed(gql, clock) -> None:  # noqa: ANN001
             f'customerTagsAdd(input: {{customerIds: ["{cid}"], tagNames: ["tag-{i}", "all"]}})'
             " { userErrors { code field message } }",
         ]
-        if i < 15:  # 15 customers sharing an e-mail: 105 duplicateCandidates pairs
+        if i < 30:  # three e-mails, ten customers on each: 135 duplicateCandidates pairs
             documents.append(
                 f'customerUpsert(input: {{externalId: "{customer["externalId"]}",'
-                ' email: "shared@example.com"}) { userErrors { code field message } }'
+                f' email: "shared-{i // 10}@example.com"}}) {{ userErrors {{ code field message }} }}'
             )
     await _mutations(gql, documents)
     await seed_campaigns(gql)
