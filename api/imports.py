@@ -120,13 +120,12 @@ def check_xlsx_parts(path: Path) -> None:
                 f"The XLSX file's text inflates to {part.file_size >> 20} MB (at most "
                 f"{XLSX_STRINGS_MAX >> 20} MB): save it as CSV, or split it."
             )
-        if part.file_size > _RATIO_FROM and part.file_size > XLSX_RATIO_MAX * max(
-            part.compress_size, 1
-        ):
+        packed = max(part.compress_size, 1)
+        if part.file_size > _RATIO_FROM and part.file_size > XLSX_RATIO_MAX * packed:
             raise ValueError(
-                f"The XLSX file's part {part.filename} inflates "
-                f"{part.file_size // max(part.compress_size, 1)} times (a spreadsheet "
-                f"inflates 5 to 15 times; at most {XLSX_RATIO_MAX}): it is not read."
+                f"The XLSX file's part {part.filename} inflates {part.file_size // packed} "
+                f"times (a spreadsheet inflates 5 to 15 times; at most {XLSX_RATIO_MAX}): it "
+                "is not read."
             )
 
 

@@ -102,8 +102,8 @@ def create_engine(
         return engine
     # No JIT: it compiles a plan whose estimated cost is high (an array of 5,000
     # keys unnested looks expensive to the planner) at 15–30 ms a statement, for
-    # statements that then run in milliseconds. The analytical reads turned it off
-    # for their own transactions already (docs/performance.md).
+    # statements that then run in milliseconds (docs/performance.md). The analytical
+    # reads rely on it too.
     settings = {"jit": "off"}
     if limits.statement_timeout_ms:
         settings["statement_timeout"] = str(limits.statement_timeout_ms)

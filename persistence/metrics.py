@@ -117,8 +117,8 @@ ANALYTICS_WORK_MEM = "64MB"
 
 
 async def analytical_read(session: AsyncSession) -> None:
-    """Gives this read transaction the memory a large aggregate needs and no JIT
-    compilation (PostgreSQL)."""
+    """Gives this read transaction the memory a large aggregate needs (PostgreSQL; JIT
+    is off on every connection the app opens: persistence/database.py)."""
     if not is_postgresql(session):
         return
     if not session.in_transaction():
@@ -131,7 +131,6 @@ async def analytical_read(session: AsyncSession) -> None:
     ):
         return  # already reading in autocommit: the default settings (slower, same rows)
     await session.execute(text(f"SET LOCAL work_mem = '{ANALYTICS_WORK_MEM}'"))
-    await session.execute(text("SET LOCAL jit = off"))
 
 
 class epoch_seconds(FunctionElement[float]):  # noqa: N801 - a SQL function, named like one
